@@ -1,0 +1,1 @@
+//! Runnable example programs for the workspace; see the `examples/` folder of this package.
