@@ -1,0 +1,1 @@
+//! A typed client for the Loops REST API v1.
