@@ -1,0 +1,331 @@
+//! Sending requests: pacing, the retry loop, timeouts, and response classification.
+//! This is the only module that does HTTP IO.
+
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, USER_AGENT};
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use crate::client::Client;
+use crate::endpoint::{ApiRequest, Endpoint, Method};
+use crate::error::{Error, TransportErrorKind, classify, raw_body_text};
+use crate::rate_limit::{RateLimitInfo, parse_retry_after};
+use crate::retry::{AttemptFailure, RetryDecision};
+
+/// Larger answers are refused rather than buffered; Loops' answers are a few KiB.
+const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+
+/// A successful answer.
+#[derive(Debug)]
+pub(crate) struct Response {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
+    pub(crate) attempts: u32,
+    /// The request had already been carried out by an earlier attempt whose answer was lost
+    /// (a repeated idempotency key, or a delete that found nothing left to delete).
+    pub(crate) replayed: bool,
+}
+
+impl Response {
+    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_slice(&self.body).map_err(|e| Error::Decode {
+            endpoint: self.endpoint,
+            status: self.status,
+            message: e.to_string(),
+            raw_body: raw_body_text(&self.body),
+        })
+    }
+}
+
+/// One attempt's raw outcome.
+struct Answer {
+    status: u16,
+    rate: RateLimitInfo,
+    retry_after: Option<Duration>,
+    body: Vec<u8>,
+}
+
+impl Client {
+    /// Sends a request with pacing and retries, and returns the successful answer.
+    pub(crate) async fn execute(&self, request: &ApiRequest) -> Result<Response, Error> {
+        let inner = &self.inner;
+        let endpoint = request.endpoint();
+        let key = request.idempotency_key_value();
+        // Set once an attempt failed in a way that leaves open whether Loops acted on it.
+        let mut maybe_landed = false;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            inner.pacer.acquire().await;
+            let span = tracing::debug_span!(
+                "loops.request",
+                method = request.method().as_str(),
+                path = request.path(),
+                attempt,
+                status = tracing::field::Empty,
+            );
+            let result = self.attempt(request).instrument(span.clone()).await;
+
+            let (failure, error) = match result {
+                Ok(answer) => {
+                    span.record("status", answer.status);
+                    self.observe(answer.rate);
+                    if (200..300).contains(&answer.status) {
+                        return Ok(Response {
+                            endpoint,
+                            status: answer.status,
+                            body: answer.body,
+                            attempts: attempt,
+                            replayed: false,
+                        });
+                    }
+                    if maybe_landed && landed_earlier(endpoint, answer.status, key.is_some()) {
+                        tracing::debug!(parent: &span, "an earlier attempt had already been carried out");
+                        return Ok(Response {
+                            endpoint,
+                            status: answer.status,
+                            body: Vec::new(),
+                            attempts: attempt,
+                            replayed: true,
+                        });
+                    }
+                    let failure = AttemptFailure::Status {
+                        status: answer.status,
+                        retry_after: answer.retry_after,
+                    };
+                    let error = classify(
+                        endpoint,
+                        answer.status,
+                        answer.rate,
+                        answer.retry_after,
+                        &answer.body,
+                        key,
+                    );
+                    (failure, error)
+                }
+                Err((failure, error)) => (failure, error),
+            };
+
+            let decision =
+                inner
+                    .retry
+                    .decide(attempt, failure, request.retry_safety(), fastrand::f64());
+            match decision {
+                RetryDecision::RetryAfter(delay) => {
+                    tracing::debug!(parent: &span, ?delay, failure = ?failure, "retrying");
+                    if matches!(failure, AttemptFailure::Status { status: 429, .. }) {
+                        // Everyone sharing this client waits, not only this caller.
+                        inner.pacer.pause_for(delay);
+                    }
+                    maybe_landed |= is_ambiguous(failure);
+                    tokio::time::sleep(delay).await;
+                }
+                RetryDecision::GiveUp => {
+                    tracing::debug!(parent: &span, failure = ?failure, "giving up");
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// One attempt, bounded by the timeout.
+    async fn attempt(&self, request: &ApiRequest) -> Result<Answer, (AttemptFailure, Error)> {
+        let inner = &self.inner;
+        let timeout = inner.timeout;
+        match tokio::time::timeout(timeout, self.send_and_read(request)).await {
+            Ok(result) => result,
+            Err(_) => Err((AttemptFailure::TimedOut, Error::Timeout { after: timeout })),
+        }
+    }
+
+    async fn send_and_read(&self, request: &ApiRequest) -> Result<Answer, (AttemptFailure, Error)> {
+        let inner = &self.inner;
+        let url = format!("{}{}", inner.base_url, request.path_and_query());
+        let method = match request.method() {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+        };
+        let mut builder = inner
+            .http
+            .request(method, url)
+            .header(AUTHORIZATION, inner.authorization.clone())
+            .header(USER_AGENT, inner.user_agent.clone())
+            .header(ACCEPT, "application/json");
+        if let Some(body) = request.body() {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
+        }
+        if let Some(key) = request.idempotency_key_value() {
+            builder = builder.header("Idempotency-Key", key.as_str());
+        }
+
+        let mut response = builder.send().await.map_err(transport_failure)?;
+        let status = response.status().as_u16();
+        let headers = response.headers();
+        let rate = RateLimitInfo::from_headers(
+            header(headers, "x-ratelimit-limit"),
+            header(headers, "x-ratelimit-remaining"),
+        );
+        let retry_after = header(headers, "retry-after").and_then(parse_retry_after);
+
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| {
+            (
+                AttemptFailure::ConnectionLost,
+                Error::Transport {
+                    kind: TransportErrorKind::Body,
+                    source: Box::new(e.without_url()),
+                },
+            )
+        })? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err((
+                    AttemptFailure::Status {
+                        status,
+                        retry_after: None,
+                    },
+                    Error::Decode {
+                        endpoint: request.endpoint(),
+                        status,
+                        message: format!("the response is larger than {MAX_RESPONSE_BYTES} bytes"),
+                        raw_body: raw_body_text(&body),
+                    },
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Answer {
+            status,
+            rate,
+            retry_after,
+            body,
+        })
+    }
+
+    fn observe(&self, rate: RateLimitInfo) {
+        if !rate.is_known() {
+            return;
+        }
+        if let Some(limit) = rate.limit {
+            self.inner.pacer.observe_limit(limit);
+        }
+        *self
+            .inner
+            .last_rate_limit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(rate);
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn transport_failure(error: reqwest::Error) -> (AttemptFailure, Error) {
+    let (failure, kind) = if error.is_connect() {
+        (AttemptFailure::ConnectFailed, TransportErrorKind::Connect)
+    } else if error.is_timeout() {
+        (AttemptFailure::TimedOut, TransportErrorKind::ConnectionLost)
+    } else {
+        (
+            AttemptFailure::ConnectionLost,
+            TransportErrorKind::ConnectionLost,
+        )
+    };
+    (
+        failure,
+        Error::Transport {
+            kind,
+            source: Box::new(error.without_url()),
+        },
+    )
+}
+
+/// Failures after which Loops may or may not have acted on the request.
+fn is_ambiguous(failure: AttemptFailure) -> bool {
+    match failure {
+        AttemptFailure::Status { status, .. } => status >= 500 || status == 408,
+        AttemptFailure::ConnectionLost | AttemptFailure::TimedOut => true,
+        AttemptFailure::ConnectFailed => false,
+    }
+}
+
+/// Whether this answer, after an ambiguous failure, shows that an earlier attempt succeeded.
+fn landed_earlier(endpoint: Endpoint, status: u16, keyed: bool) -> bool {
+    match (endpoint, status) {
+        (_, 409) if keyed && endpoint != Endpoint::CreateContact => true,
+        (Endpoint::DeleteContact, 404) => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ambiguity_table() {
+        let table = [
+            (
+                AttemptFailure::Status {
+                    status: 500,
+                    retry_after: None,
+                },
+                true,
+            ),
+            (
+                AttemptFailure::Status {
+                    status: 503,
+                    retry_after: None,
+                },
+                true,
+            ),
+            (
+                AttemptFailure::Status {
+                    status: 429,
+                    retry_after: None,
+                },
+                false,
+            ),
+            (
+                AttemptFailure::Status {
+                    status: 400,
+                    retry_after: None,
+                },
+                false,
+            ),
+            (AttemptFailure::ConnectFailed, false),
+            (AttemptFailure::ConnectionLost, true),
+            (AttemptFailure::TimedOut, true),
+        ];
+        for (failure, expected) in table {
+            assert_eq!(is_ambiguous(failure), expected, "{failure:?}");
+        }
+    }
+
+    #[test]
+    fn earlier_success_table() {
+        let table = [
+            (Endpoint::SendEvent, 409, true, true),
+            (Endpoint::SendTransactional, 409, true, true),
+            (Endpoint::SendEvent, 409, false, false),
+            (Endpoint::CreateContact, 409, true, false),
+            (Endpoint::DeleteContact, 404, false, true),
+            (Endpoint::FindContact, 404, false, false),
+            (Endpoint::SendEvent, 400, true, false),
+        ];
+        for (endpoint, status, keyed, expected) in table {
+            assert_eq!(
+                landed_earlier(endpoint, status, keyed),
+                expected,
+                "{endpoint} {status} {keyed}"
+            );
+        }
+    }
+}
