@@ -210,12 +210,12 @@ impl ClientBuilder {
                 "the timeout must be greater than zero".into(),
             ));
         }
-        if let RateLimit::Fixed(rps) = self.rate_limit {
-            if !(rps.is_finite() && rps > 0.0) {
-                return Err(Error::Config(format!(
-                    "the rate limit must be a positive number, got {rps}"
-                )));
-            }
+        if let RateLimit::Fixed(rps) = self.rate_limit
+            && !(rps.is_finite() && rps > 0.0)
+        {
+            return Err(Error::Config(format!(
+                "the rate limit must be a positive number, got {rps}"
+            )));
         }
         if self.retry.max_attempts == 0 {
             return Err(Error::Config("max_attempts must be at least 1".into()));

@@ -33,7 +33,7 @@ pub enum Error {
         /// The endpoint called.
         endpoint: Endpoint,
         /// The parsed error body.
-        body: ApiErrorBody,
+        body: Box<ApiErrorBody>,
     },
 
     /// Loops refused the request because of its rate limit, after all retries.
@@ -47,7 +47,7 @@ pub enum Error {
         /// `Retry-After`, when Loops sent one.
         retry_after: Option<Duration>,
         /// The error body.
-        body: ApiErrorBody,
+        body: Box<ApiErrorBody>,
     },
 
     /// `409` on create: a contact with this email or userId already exists.
@@ -55,7 +55,7 @@ pub enum Error {
     #[error("a contact with this email or userId already exists in Loops: {body}")]
     AlreadyExists {
         /// The error body.
-        body: ApiErrorBody,
+        body: Box<ApiErrorBody>,
     },
 
     /// `409` on a send: this idempotency key was already used in the last 24 hours, so Loops
@@ -68,7 +68,7 @@ pub enum Error {
         /// The key that was repeated.
         idempotency_key: IdempotencyKey,
         /// The error body.
-        body: ApiErrorBody,
+        body: Box<ApiErrorBody>,
     },
 
     /// The request could not be delivered or its answer not read.
@@ -294,7 +294,7 @@ pub(crate) fn classify(
     body: &[u8],
     idempotency_key: Option<&IdempotencyKey>,
 ) -> Error {
-    let body = ApiErrorBody::parse(body);
+    let body = Box::new(ApiErrorBody::parse(body));
     match (status, endpoint, idempotency_key) {
         (429, _, _) => Error::RateLimited {
             limit: rate.limit,
@@ -321,8 +321,9 @@ mod tests {
 
     #[test]
     fn every_documented_body_shape() {
+        type Row<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>);
         #[rustfmt::skip]
-        let table: &[(&str, Option<&str>, Option<&str>, Option<&str>)] = &[
+        let table: &[Row<'_>] = &[
             // current
             (r#"{"success":false,"message":"Invalid email"}"#, Some("Invalid email"), None, None),
             // legacy 401

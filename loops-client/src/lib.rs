@@ -23,9 +23,10 @@
 //! # Example
 //!
 //! ```no_run
+//! # #[cfg(feature = "client")]
+//! # async fn run() -> Result<(), loops_client::Error> {
 //! use loops_client::{Client, ContactProperties, SendTransactionalRequest, UpdateContactRequest};
 //!
-//! # async fn run() -> Result<(), loops_client::Error> {
 //! let client = Client::new(std::env::var("LOOPS_API_KEY").unwrap_or_default())?;
 //!
 //! // Create or update a contact.
@@ -109,3 +110,8 @@ pub use value::{
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
 #[cfg(feature = "client")]
 pub use raw::RawResponse;
+
+/// The workspace README's examples, compiled as doc tests so they cannot rot.
+#[cfg(all(doctest, feature = "client"))]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

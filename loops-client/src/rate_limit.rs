@@ -14,22 +14,17 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_REQUESTS_PER_SECOND: f64 = 10.0;
 
 /// How the client paces its requests.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 #[non_exhaustive]
 pub enum RateLimit {
     /// Start at 10 requests/second and follow the `x-ratelimit-limit` Loops reports.
+    #[default]
     Auto,
     /// Never exceed this many requests/second (lowered if Loops reports a lower limit).
     /// Useful when several processes share one team's budget.
     Fixed(f64),
     /// No client-side pacing; 429s are still retried.
     Off,
-}
-
-impl Default for RateLimit {
-    fn default() -> Self {
-        RateLimit::Auto
-    }
 }
 
 #[cfg_attr(not(feature = "client"), allow(dead_code))]
@@ -89,7 +84,7 @@ fn parse_count(value: &str) -> Option<u32> {
 /// not known to send it.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let secs: f64 = value.trim().parse().ok()?;
-    if secs.is_finite() && secs >= 0.0 && secs < 86_400.0 {
+    if (0.0..86_400.0).contains(&secs) {
         Some(Duration::from_secs_f64(secs))
     } else {
         None

@@ -206,6 +206,27 @@ pub struct WebhookDelivery {
 }
 
 /// Verifies deliveries against one or more secrets.
+///
+/// ```
+/// use loops_client::webhooks::{WebhookError, WebhookHeaders, WebhookSecret, WebhookVerifier};
+/// use std::time::{Duration, UNIX_EPOCH};
+///
+/// let current = WebhookSecret::from_bytes(b"new-key".to_vec());
+/// let previous = WebhookSecret::from_bytes(b"old-key".to_vec());
+/// // While Loops rotates the secret, accept both.
+/// let verifier = WebhookVerifier::with_secrets([current.to_whsec(), previous.to_whsec()])
+///     .unwrap()
+///     .tolerance(Duration::from_secs(300));
+///
+/// let body = br#"{"eventName":"testing.testEvent","eventTime":1700000000,"message":"test"}"#;
+/// let signature = previous.sign("msg_9", 1_700_000_000, body);
+/// let headers = WebhookHeaders::new("msg_9", "1700000000", &signature);
+/// assert!(verifier.verify(&headers, body, UNIX_EPOCH + Duration::from_secs(1_700_000_060)).is_ok());
+///
+/// // An old delivery replayed an hour later is refused.
+/// let late = UNIX_EPOCH + Duration::from_secs(1_700_003_600);
+/// assert!(matches!(verifier.verify(&headers, body, late), Err(WebhookError::StaleTimestamp { .. })));
+/// ```
 #[derive(Debug, Clone)]
 pub struct WebhookVerifier {
     secrets: Vec<WebhookSecret>,

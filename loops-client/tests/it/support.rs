@@ -1,0 +1,37 @@
+use std::time::Duration;
+
+use loops_client::{Client, RateLimit, RetryPolicy};
+use wiremock::MockServer;
+
+pub const KEY: &str = "test_api_key_0123456789";
+
+/// Retries with tiny waits, so retry tests take milliseconds.
+pub fn fast_retries() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(2),
+        max_backoff: Duration::from_millis(5),
+        rate_limit_wait: Duration::from_millis(5),
+        max_retry_after: Duration::from_secs(5),
+    }
+}
+
+pub fn client(server: &MockServer) -> Client {
+    Client::builder(KEY)
+        .base_url(format!("{}/api", server.uri()))
+        .retry_policy(fast_retries())
+        .rate_limit(RateLimit::Off)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client")
+}
+
+pub fn fixture(name: &str) -> serde_json::Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+pub fn bearer() -> String {
+    format!("Bearer {KEY}")
+}
