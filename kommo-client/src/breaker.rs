@@ -177,14 +177,22 @@ impl CircuitBreaker {
     #[must_use]
     pub fn new(config: BreakerConfig) -> Self {
         let current_cool_down = config.cool_down;
-        Self { config, state: BreakerState::Closed, consecutive_403: 0, last_429: None, current_cool_down }
+        Self {
+            config,
+            state: BreakerState::Closed,
+            consecutive_403: 0,
+            last_429: None,
+            current_cool_down,
+        }
     }
 
     /// The state at `now` (an open breaker whose cool-down has passed reads as half-open).
     #[must_use]
     pub fn state(&self, now: Instant) -> BreakerState {
         match self.state {
-            BreakerState::Open { until } if now >= until => BreakerState::HalfOpen { probe_in_flight: false },
+            BreakerState::Open { until } if now >= until => BreakerState::HalfOpen {
+                probe_in_flight: false,
+            },
             other => other,
         }
     }
@@ -194,9 +202,17 @@ impl CircuitBreaker {
         match self.state(now) {
             BreakerState::Closed => Admission::Allow,
             BreakerState::Open { until } => Admission::Reject { until },
-            BreakerState::HalfOpen { probe_in_flight: true } => Admission::Reject { until: now + PROBE_WAIT },
-            BreakerState::HalfOpen { probe_in_flight: false } => {
-                self.state = BreakerState::HalfOpen { probe_in_flight: true };
+            BreakerState::HalfOpen {
+                probe_in_flight: true,
+            } => Admission::Reject {
+                until: now + PROBE_WAIT,
+            },
+            BreakerState::HalfOpen {
+                probe_in_flight: false,
+            } => {
+                self.state = BreakerState::HalfOpen {
+                    probe_in_flight: true,
+                };
                 Admission::Probe
             }
         }
@@ -208,13 +224,19 @@ impl CircuitBreaker {
         match signal {
             ResponseSignal::Forbidden { problem_json } => {
                 self.consecutive_403 = self.consecutive_403.saturating_add(1);
-                let recent_429 = self
-                    .last_429
-                    .is_some_and(|t| now.saturating_duration_since(t) <= self.config.rate_limit_memory);
-                let kind = classify_403(problem_json, recent_429, self.consecutive_403, self.config.forbidden_threshold);
+                let recent_429 = self.last_429.is_some_and(|t| {
+                    now.saturating_duration_since(t) <= self.config.rate_limit_memory
+                });
+                let kind = classify_403(
+                    problem_json,
+                    recent_429,
+                    self.consecutive_403,
+                    self.config.forbidden_threshold,
+                );
                 if probe {
                     // The probe still gets 403 (of any shape): the block has not lifted.
-                    self.current_cool_down = (self.current_cool_down * 2).min(self.config.max_cool_down);
+                    self.current_cool_down =
+                        (self.current_cool_down * 2).min(self.config.max_cool_down);
                     return self.open(now);
                 }
                 match (kind, self.state) {
@@ -241,8 +263,14 @@ impl CircuitBreaker {
     /// Records that a probe ended without a response (transport error or cancellation): the
     /// next request may probe again.
     pub fn probe_abandoned(&mut self) {
-        if self.state == (BreakerState::HalfOpen { probe_in_flight: true }) {
-            self.state = BreakerState::HalfOpen { probe_in_flight: false };
+        if self.state
+            == (BreakerState::HalfOpen {
+                probe_in_flight: true,
+            })
+        {
+            self.state = BreakerState::HalfOpen {
+                probe_in_flight: false,
+            };
         }
     }
 
@@ -263,7 +291,9 @@ mod tests {
     use super::*;
     use ResponseSignal::{Forbidden, Other, RateLimited};
 
-    const HTML_403: ResponseSignal = Forbidden { problem_json: false };
+    const HTML_403: ResponseSignal = Forbidden {
+        problem_json: false,
+    };
     const JSON_403: ResponseSignal = Forbidden { problem_json: true };
 
     #[test]
@@ -298,9 +328,17 @@ mod tests {
         let s = Duration::from_secs;
         let mut b = breaker();
         assert_eq!(b.admit(t0), Admission::Allow);
-        assert_eq!(b.on_response(t0, HTML_403, false), Verdict::Blocked { until: t0 + s(10) });
+        assert_eq!(
+            b.on_response(t0, HTML_403, false),
+            Verdict::Blocked { until: t0 + s(10) }
+        );
         assert_eq!(b.admit(t0 + s(5)), Admission::Reject { until: t0 + s(10) });
-        assert_eq!(b.state(t0 + s(10)), BreakerState::HalfOpen { probe_in_flight: false });
+        assert_eq!(
+            b.state(t0 + s(10)),
+            BreakerState::HalfOpen {
+                probe_in_flight: false
+            }
+        );
         assert_eq!(b.admit(t0 + s(10)), Admission::Probe);
         // Others are held back while the probe is in flight.
         assert_eq!(b.admit(t0 + s(10)), Admission::Reject { until: t0 + s(11) });
@@ -316,14 +354,23 @@ mod tests {
         let mut b = breaker();
         b.on_response(t0, HTML_403, false);
         assert_eq!(b.admit(t0 + s(10)), Admission::Probe);
-        assert_eq!(b.on_response(t0 + s(10), JSON_403, true), Verdict::Blocked { until: t0 + s(30) });
+        assert_eq!(
+            b.on_response(t0 + s(10), JSON_403, true),
+            Verdict::Blocked { until: t0 + s(30) }
+        );
         assert_eq!(b.admit(t0 + s(30)), Admission::Probe);
-        assert_eq!(b.on_response(t0 + s(30), HTML_403, true), Verdict::Blocked { until: t0 + s(55) });
+        assert_eq!(
+            b.on_response(t0 + s(30), HTML_403, true),
+            Verdict::Blocked { until: t0 + s(55) }
+        );
         assert_eq!(b.admit(t0 + s(55)), Admission::Probe);
         assert_eq!(b.on_response(t0 + s(55), Other, true), Verdict::Pass);
         // The cool-down is back to its base after a successful probe.
         b.on_response(t0 + s(56), HTML_403, false);
-        assert_eq!(b.state(t0 + s(56)), BreakerState::Open { until: t0 + s(66) });
+        assert_eq!(
+            b.state(t0 + s(56)),
+            BreakerState::Open { until: t0 + s(66) }
+        );
     }
 
     #[test]
@@ -335,15 +382,25 @@ mod tests {
         assert_eq!(b.on_response(t0, Other, false), Verdict::Pass);
         assert_eq!(b.on_response(t0, JSON_403, false), Verdict::Pass);
         assert_eq!(b.on_response(t0, JSON_403, false), Verdict::Pass);
-        assert_eq!(b.on_response(t0, JSON_403, false), Verdict::Blocked { until: t0 + s(10) });
+        assert_eq!(
+            b.on_response(t0, JSON_403, false),
+            Verdict::Blocked { until: t0 + s(10) }
+        );
 
         let mut b = breaker();
         assert_eq!(b.on_response(t0, RateLimited, false), Verdict::Pass);
-        assert_eq!(b.on_response(t0 + s(30), JSON_403, false), Verdict::Blocked { until: t0 + s(40) });
+        assert_eq!(
+            b.on_response(t0 + s(30), JSON_403, false),
+            Verdict::Blocked { until: t0 + s(40) }
+        );
 
         let mut b = breaker();
         b.on_response(t0, RateLimited, false);
-        assert_eq!(b.on_response(t0 + s(61), JSON_403, false), Verdict::Pass, "429 forgotten");
+        assert_eq!(
+            b.on_response(t0 + s(61), JSON_403, false),
+            Verdict::Pass,
+            "429 forgotten"
+        );
     }
 
     #[test]
@@ -355,7 +412,10 @@ mod tests {
         // A request admitted before the trip comes back successful: still open.
         assert_eq!(b.on_response(t0 + s(1), Other, false), Verdict::Pass);
         assert!(matches!(b.state(t0 + s(1)), BreakerState::Open { .. }));
-        assert_eq!(b.on_response(t0 + s(2), JSON_403, false), Verdict::Blocked { until: t0 + s(10) });
+        assert_eq!(
+            b.on_response(t0 + s(2), JSON_403, false),
+            Verdict::Blocked { until: t0 + s(10) }
+        );
         assert_eq!(b.admit(t0 + s(10)), Admission::Probe);
         b.probe_abandoned();
         assert_eq!(b.admit(t0 + s(10)), Admission::Probe);

@@ -392,6 +392,7 @@ impl Error {
         matches!(self, Error::Blocked { .. })
     }
 
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
     pub(crate) fn config(msg: impl Into<String>) -> Self {
         Error::Config(msg.into())
     }
@@ -399,11 +400,19 @@ impl Error {
     /// Maps a non-success response to an error. 403 here is always `Forbidden`; the request
     /// loop turns block-shaped 403s into `Blocked` through the circuit breaker.
     #[must_use]
-    pub fn from_response(status: u16, request_id: Option<String>, header_retry_after: Option<Duration>, body: &[u8]) -> Self {
+    pub fn from_response(
+        status: u16,
+        request_id: Option<String>,
+        header_retry_after: Option<Duration>,
+        body: &[u8],
+    ) -> Self {
         let problem = ApiProblem::from_response(status, request_id, body);
         match status {
             400 => match problem.validation_errors() {
-                Some(errors) => Error::Validation { problem: Box::new(problem), errors },
+                Some(errors) => Error::Validation {
+                    problem: Box::new(problem),
+                    errors,
+                },
                 None => Error::BadRequest(Box::new(problem)),
             },
             401 => Error::Unauthorized(Box::new(problem)),
@@ -432,7 +441,11 @@ mod tests {
         let cases: &[(u16, &str, &str)] = &[
             (400, VALIDATION, "Validation"),
             (400, r#"{"title":"Bad Request","status":400}"#, "BadRequest"),
-            (401, r#"{"title":"Unauthorized","status":401}"#, "Unauthorized"),
+            (
+                401,
+                r#"{"title":"Unauthorized","status":401}"#,
+                "Unauthorized",
+            ),
             (402, "{}", "PaymentRequired"),
             (403, "<html>blocked</html>", "Forbidden"),
             (404, "", "NotFound"),
@@ -464,7 +477,12 @@ mod tests {
 
     #[test]
     fn retry_after_prefers_the_body() {
-        let err = Error::from_response(429, None, Some(Duration::from_secs(5)), br#"{"retry_after":300}"#);
+        let err = Error::from_response(
+            429,
+            None,
+            Some(Duration::from_secs(5)),
+            br#"{"retry_after":300}"#,
+        );
         assert_eq!(err.retry_after(), Some(Duration::from_secs(300)));
         let err = Error::from_response(429, None, Some(Duration::from_secs(5)), b"Too many");
         assert_eq!(err.retry_after(), Some(Duration::from_secs(5)));

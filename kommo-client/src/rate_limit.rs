@@ -22,12 +22,18 @@ pub struct RateLimit {
 
 impl RateLimit {
     /// Kommo's documented limit: 7 requests per second.
-    pub const KOMMO_DEFAULT: RateLimit = RateLimit { requests: 7, per: Duration::from_secs(1) };
+    pub const KOMMO_DEFAULT: RateLimit = RateLimit {
+        requests: 7,
+        per: Duration::from_secs(1),
+    };
 
     /// `requests` per `per`.
     #[must_use]
     pub fn new(requests: u32, per: Duration) -> Self {
-        Self { requests: requests.max(1), per }
+        Self {
+            requests: requests.max(1),
+            per,
+        }
     }
 
     /// `requests` per second.
@@ -57,7 +63,10 @@ impl WindowLimiter {
     #[must_use]
     pub fn new(limit: RateLimit) -> Self {
         let limit = RateLimit::new(limit.requests, limit.per);
-        Self { limit, starts: VecDeque::with_capacity(limit.requests as usize) }
+        Self {
+            limit,
+            starts: VecDeque::with_capacity(limit.requests as usize),
+        }
     }
 
     /// The configured limit.
@@ -111,7 +120,9 @@ mod shared {
         /// A limiter enforcing `limit`.
         #[must_use]
         pub fn new(limit: RateLimit) -> Self {
-            Self { core: Mutex::new(WindowLimiter::new(limit)) }
+            Self {
+                core: Mutex::new(WindowLimiter::new(limit)),
+            }
         }
 
         /// The configured limit.
@@ -130,7 +141,9 @@ mod shared {
 
         fn lock(&self) -> std::sync::MutexGuard<'_, WindowLimiter> {
             // The core has no invariants a panic could break halfway; recover from poison.
-            self.core.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+            self.core
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
         }
     }
 }
@@ -149,8 +162,8 @@ mod tests {
             (0, 0),
             (0, 0),
             (10, 0),
-            (20, 980), // 4th start must wait for the 1st to leave the window
-            (20, 980), // 5th: 2nd started at 0 too
+            (20, 980),  // 4th start must wait for the 1st to leave the window
+            (20, 980),  // 5th: 2nd started at 0 too
             (500, 510), // 6th: 3rd started at 10
             (3000, 0),
         ];
@@ -178,7 +191,10 @@ mod tests {
 
     #[test]
     fn zero_requests_is_clamped_to_one() {
-        let l = WindowLimiter::new(RateLimit { requests: 0, per: Duration::from_secs(1) });
+        let l = WindowLimiter::new(RateLimit {
+            requests: 0,
+            per: Duration::from_secs(1),
+        });
         assert_eq!(l.limit().requests, 1);
     }
 }

@@ -71,7 +71,10 @@ impl RetryPolicy {
     /// A policy that never retries.
     #[must_use]
     pub fn none() -> Self {
-        Self { max_attempts: 1, ..Self::default() }
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
     }
 
     /// Sets the total number of attempts (at least 1).
@@ -101,7 +104,13 @@ impl RetryPolicy {
     /// `safe_to_repeat` says whether the request is a read or an idempotent write. `jitter` is
     /// a number in `[0, 1)` supplied by the caller (clamped otherwise).
     #[must_use]
-    pub fn decide(&self, attempt: u32, outcome: AttemptOutcome, safe_to_repeat: bool, jitter: f64) -> RetryDecision {
+    pub fn decide(
+        &self,
+        attempt: u32,
+        outcome: AttemptOutcome,
+        safe_to_repeat: bool,
+        jitter: f64,
+    ) -> RetryDecision {
         if attempt >= self.max_attempts {
             return RetryDecision::Stop;
         }
@@ -109,11 +118,16 @@ impl RetryPolicy {
             AttemptOutcome::Transport(TransportErrorKind::Connect) => {
                 RetryDecision::Retry(self.backoff(attempt, jitter))
             }
-            AttemptOutcome::Transport(TransportErrorKind::Timeout | TransportErrorKind::Io) if safe_to_repeat => {
+            AttemptOutcome::Transport(TransportErrorKind::Timeout | TransportErrorKind::Io)
+                if safe_to_repeat =>
+            {
                 RetryDecision::Retry(self.backoff(attempt, jitter))
             }
             AttemptOutcome::Transport(_) => RetryDecision::Stop,
-            AttemptOutcome::Status { status, retry_after } => {
+            AttemptOutcome::Status {
+                status,
+                retry_after,
+            } => {
                 if !safe_to_repeat || !matches!(status, 408 | 429 | 500 | 502 | 503 | 504) {
                     return RetryDecision::Stop;
                 }
@@ -131,8 +145,15 @@ impl RetryPolicy {
     #[must_use]
     pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
         let exp = attempt.saturating_sub(1).min(31);
-        let step = self.base_delay.saturating_mul(1u32 << exp).min(self.max_delay);
-        let jitter = if jitter.is_finite() { jitter.clamp(0.0, 1.0) } else { 0.0 };
+        let step = self
+            .base_delay
+            .saturating_mul(1u32 << exp)
+            .min(self.max_delay);
+        let jitter = if jitter.is_finite() {
+            jitter.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         let half = step / 2;
         half + half.mul_f64(jitter)
     }
@@ -153,7 +174,10 @@ mod tests {
     }
 
     fn status(code: u16) -> AttemptOutcome {
-        Status { status: code, retry_after: None }
+        Status {
+            status: code,
+            retry_after: None,
+        }
     }
 
     #[test]
@@ -178,9 +202,36 @@ mod tests {
             (1, status(404), true, 0.0, Stop),
             (1, status(422), true, 0.0, Stop),
             (1, status(501), true, 0.0, Stop),
-            (1, Status { status: 429, retry_after: Some(secs(2)) }, true, 0.7, Retry(secs(2))),
-            (1, Status { status: 429, retry_after: Some(secs(60)) }, true, 0.0, Retry(secs(60))),
-            (1, Status { status: 429, retry_after: Some(secs(300)) }, true, 0.0, Stop),
+            (
+                1,
+                Status {
+                    status: 429,
+                    retry_after: Some(secs(2)),
+                },
+                true,
+                0.7,
+                Retry(secs(2)),
+            ),
+            (
+                1,
+                Status {
+                    status: 429,
+                    retry_after: Some(secs(60)),
+                },
+                true,
+                0.0,
+                Retry(secs(60)),
+            ),
+            (
+                1,
+                Status {
+                    status: 429,
+                    retry_after: Some(secs(300)),
+                },
+                true,
+                0.0,
+                Stop,
+            ),
             (1, status(429), true, 0.0, Retry(ms(50))),
             (1, Transport(Connect), false, 0.0, Retry(ms(50))),
             (1, Transport(Connect), true, 0.0, Retry(ms(50))),
@@ -193,7 +244,10 @@ mod tests {
         ];
         for (i, (attempt, outcome, safe, jitter, want)) in table.iter().enumerate() {
             let got = policy().decide(*attempt, *outcome, *safe, *jitter);
-            assert_eq!(got, *want, "row {i}: attempt {attempt} {outcome:?} safe={safe}");
+            assert_eq!(
+                got, *want,
+                "row {i}: attempt {attempt} {outcome:?} safe={safe}"
+            );
         }
     }
 

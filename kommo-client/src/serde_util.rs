@@ -1,8 +1,8 @@
 //! Lenient deserializers for the API's loose typing: numbers sent as strings, `null` where a
 //! list was documented, booleans as `0`/`1`.
 
-use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, Deserializer};
 use serde_json::Value;
 
 /// `null` or a missing field becomes the type's default (an empty list, usually).

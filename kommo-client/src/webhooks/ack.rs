@@ -66,13 +66,19 @@ pub fn should_acknowledge(content_type: Option<&str>, body: &[u8]) -> AckDecisio
 
 /// [`should_acknowledge`] with explicit limits.
 #[must_use]
-pub fn should_acknowledge_with_limits(content_type: Option<&str>, body: &[u8], limits: &Limits) -> AckDecision {
+pub fn should_acknowledge_with_limits(
+    content_type: Option<&str>,
+    body: &[u8],
+    limits: &Limits,
+) -> AckDecision {
     if let Some(ct) = content_type {
         let mime = ct.split(';').next().unwrap_or("").trim();
         if !mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
             return AckDecision::Reject {
                 status: 415,
-                error: WebhookError::UnsupportedContentType { found: super::form::truncate(ct) },
+                error: WebhookError::UnsupportedContentType {
+                    found: super::form::truncate(ct),
+                },
             };
         }
     }

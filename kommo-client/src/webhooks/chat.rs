@@ -91,7 +91,11 @@ impl WebhookMessage {
         });
         let attachment = f.map("attachment").map(|m| {
             let mut a = Fields::new(m);
-            WebhookAttachment { attachment_type: a.string("type"), link: a.string("link"), extra: a.into_extra() }
+            WebhookAttachment {
+                attachment_type: a.string("type"),
+                link: a.string("link"),
+                extra: a.into_extra(),
+            }
         });
         Ok(Self {
             id: f.string("id"),
@@ -123,7 +127,8 @@ impl WebhookMessage {
         });
         let attachment = self.attachment.as_ref().map(|a| {
             let mut w = FormWriter::with_extra(&a.extra);
-            w.text("type", a.attachment_type.as_deref()).text("link", a.link.as_deref());
+            w.text("type", a.attachment_type.as_deref())
+                .text("link", a.link.as_deref());
             FormNode::Map(w.finish())
         });
         let mut w = FormWriter::with_extra(&self.extra);
@@ -138,8 +143,14 @@ impl WebhookMessage {
             .text("entity_type", self.entity_type.as_deref())
             .num("entity_id", self.entity_id)
             .text("type", self.message_type.as_deref())
-            .node("author", author.filter(|n| n.as_map().is_some_and(|m| !m.is_empty())))
-            .node("attachment", attachment.filter(|n| n.as_map().is_some_and(|m| !m.is_empty())))
+            .node(
+                "author",
+                author.filter(|n| n.as_map().is_some_and(|m| !m.is_empty())),
+            )
+            .node(
+                "attachment",
+                attachment.filter(|n| n.as_map().is_some_and(|m| !m.is_empty())),
+            )
             .text("origin", self.origin.as_deref());
         w.finish()
     }

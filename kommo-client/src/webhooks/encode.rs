@@ -51,7 +51,9 @@ pub fn events_tree(payload: &WebhookPayload) -> FormMap {
             merge(&mut root, group, node);
             continue;
         }
-        let counter = next_index.entry((event.kind.group().to_owned(), action.to_owned())).or_insert(0);
+        let counter = next_index
+            .entry((event.kind.group().to_owned(), action.to_owned()))
+            .or_insert(0);
         let index = *counter;
         *counter += 1;
         let item: FormMap = [(FormKey::Index(index), node)].into();
@@ -69,7 +71,9 @@ pub fn encode_tree(tree: &FormMap) -> String {
 
 /// Serializes `(bracket key, value)` pairs as a form body, in the given order.
 #[must_use]
-pub fn encode_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (K, V)>) -> String {
+pub fn encode_pairs<K: AsRef<str>, V: AsRef<str>>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> String {
     let mut serializer = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
         serializer.append_pair(k.as_ref(), v.as_ref());
@@ -82,7 +86,11 @@ pub fn encode_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item 
 pub fn encode(payload: &WebhookPayload) -> String {
     let mut pairs = Vec::new();
     if !payload.account.is_empty() {
-        let account: FormMap = [(FormKey::Name("account".into()), FormNode::Map(payload.account.to_form()))].into();
+        let account: FormMap = [(
+            FormKey::Name("account".into()),
+            FormNode::Map(payload.account.to_form()),
+        )]
+        .into();
         pairs.extend(flatten(&account));
     }
     pairs.extend(flatten(&events_tree(payload)));

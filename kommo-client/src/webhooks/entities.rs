@@ -9,8 +9,8 @@ use super::fields::{Extra, Fields, FormWriter};
 use super::form::{FormKey, FormMap, FormNode};
 use super::{Limits, WebhookError};
 use crate::ids::{
-    AccountId, ContactId, CompanyId, CustomFieldId, EnumId, GroupId, LeadId, NoteId, PipelineId, StatusId, TagId,
-    TaskId, TaskTypeId, UserId, parse_u64,
+    AccountId, CompanyId, ContactId, CustomFieldId, EnumId, GroupId, LeadId, NoteId, PipelineId,
+    StatusId, TagId, TaskId, TaskTypeId, UserId, parse_u64,
 };
 
 /// One value of a webhook custom field.
@@ -32,7 +32,10 @@ impl WebhookFieldValue {
     /// A plain value.
     #[must_use]
     pub fn new(value: impl Into<String>) -> Self {
-        Self { value: value.into(), ..Self::default() }
+        Self {
+            value: value.into(),
+            ..Self::default()
+        }
     }
 
     /// The value parsed as an integer (dates, numeric fields).
@@ -49,13 +52,12 @@ impl WebhookFieldValue {
                 let value = f.string("value").unwrap_or_default();
                 let mut enum_id = None;
                 let mut enum_code = None;
-                match f.string("enum") {
-                    Some(e) => match parse_u64(&e) {
+                if let Some(e) = f.string("enum") {
+                    match parse_u64(&e) {
                         Some(id) => enum_id = Some(EnumId(id)),
                         None if !e.is_empty() => enum_code = Some(e),
                         None => {}
-                    },
-                    None => {}
+                    }
                 }
                 if enum_id.is_none() {
                     enum_id = f.id("enum_id");
@@ -63,7 +65,12 @@ impl WebhookFieldValue {
                 if enum_code.is_none() {
                     enum_code = f.string("enum_code");
                 }
-                Self { value, enum_id, enum_code, extra: f.into_extra() }
+                Self {
+                    value,
+                    enum_id,
+                    enum_code,
+                    extra: f.into_extra(),
+                }
             }
         }
     }
@@ -108,7 +115,11 @@ impl WebhookCustomField {
     /// A field with an id and values.
     #[must_use]
     pub fn new(id: CustomFieldId, values: Vec<WebhookFieldValue>) -> Self {
-        Self { id: Some(id), values, ..Self::default() }
+        Self {
+            id: Some(id),
+            values,
+            ..Self::default()
+        }
     }
 
     /// The first value's text.
@@ -139,12 +150,20 @@ impl WebhookCustomField {
             // A single object (radiobutton).
             Some(m) => vec![WebhookFieldValue::from_node(FormNode::Map(m))],
         };
-        Ok(Self { id, name, code, values, extra: f.into_extra() })
+        Ok(Self {
+            id,
+            name,
+            code,
+            values,
+            extra: f.into_extra(),
+        })
     }
 
     fn to_form(&self) -> FormMap {
         let mut w = FormWriter::with_extra(&self.extra);
-        w.num("id", self.id.map(|i| i.0)).text("name", self.name.as_deref()).text("code", self.code.as_deref());
+        w.num("id", self.id.map(|i| i.0))
+            .text("name", self.name.as_deref())
+            .text("code", self.code.as_deref());
         w.list("values", self.values.iter().map(WebhookFieldValue::to_form));
         w.finish()
     }
@@ -166,27 +185,40 @@ impl WebhookTag {
     /// A tag with an id and a name.
     #[must_use]
     pub fn new(id: TagId, name: impl Into<String>) -> Self {
-        Self { id: Some(id), name: Some(name.into()), extra: Extra::new() }
+        Self {
+            id: Some(id),
+            name: Some(name.into()),
+            extra: Extra::new(),
+        }
     }
 
     fn from_form(map: FormMap, _: &Limits) -> Result<Self, WebhookError> {
         let mut f = Fields::new(map);
-        Ok(Self { id: f.id("id"), name: f.string("name"), extra: f.into_extra() })
+        Ok(Self {
+            id: f.id("id"),
+            name: f.string("name"),
+            extra: f.into_extra(),
+        })
     }
 
     fn to_form(&self) -> FormMap {
         let mut w = FormWriter::with_extra(&self.extra);
-        w.num("id", self.id.map(|i| i.0)).text("name", self.name.as_deref());
+        w.num("id", self.id.map(|i| i.0))
+            .text("name", self.name.as_deref());
         w.finish()
     }
 }
 
-fn find_field<'a>(fields: &'a [WebhookCustomField], id: CustomFieldId) -> Option<&'a WebhookCustomField> {
+fn find_field(fields: &[WebhookCustomField], id: CustomFieldId) -> Option<&WebhookCustomField> {
     fields.iter().find(|f| f.id == Some(id))
 }
 
 fn find_code<'a>(fields: &'a [WebhookCustomField], code: &str) -> Option<&'a WebhookCustomField> {
-    fields.iter().find(|f| f.code.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(code)))
+    fields.iter().find(|f| {
+        f.code
+            .as_deref()
+            .is_some_and(|c| c.eq_ignore_ascii_case(code))
+    })
 }
 
 macro_rules! custom_field_helpers {
@@ -262,7 +294,10 @@ impl WebhookLead {
     /// A lead with an id.
     #[must_use]
     pub fn new(id: LeadId) -> Self {
-        Self { id: Some(id), ..Self::default() }
+        Self {
+            id: Some(id),
+            ..Self::default()
+        }
     }
 
     custom_field_helpers!();
@@ -303,7 +338,10 @@ impl WebhookLead {
             .num("old_pipeline_id", self.old_pipeline_id.map(|i| i.0))
             .num("price", self.price)
             .num("responsible_user_id", self.responsible_user_id.map(|i| i.0))
-            .num("old_responsible_user_id", self.old_responsible_user_id.map(|i| i.0))
+            .num(
+                "old_responsible_user_id",
+                self.old_responsible_user_id.map(|i| i.0),
+            )
             .num("created_user_id", self.created_user_id.map(|i| i.0))
             .num("modified_user_id", self.modified_user_id.map(|i| i.0))
             .num("date_create", self.date_create)
@@ -313,7 +351,10 @@ impl WebhookLead {
             .num("account_id", self.account_id.map(|i| i.0))
             .num("group_id", self.group_id.map(|i| i.0))
             .list("tags", self.tags.iter().map(WebhookTag::to_form))
-            .list("custom_fields", self.custom_fields.iter().map(WebhookCustomField::to_form));
+            .list(
+                "custom_fields",
+                self.custom_fields.iter().map(WebhookCustomField::to_form),
+            );
         w.finish()
     }
 }
@@ -370,13 +411,21 @@ impl WebhookContact {
     /// A contact (`type=contact`) with an id.
     #[must_use]
     pub fn contact(id: ContactId) -> Self {
-        Self { id: Some(id.0), entity_type: Some("contact".into()), ..Self::default() }
+        Self {
+            id: Some(id.0),
+            entity_type: Some("contact".into()),
+            ..Self::default()
+        }
     }
 
     /// A company (`type=company`) with an id.
     #[must_use]
     pub fn company(id: CompanyId) -> Self {
-        Self { id: Some(id.0), entity_type: Some("company".into()), ..Self::default() }
+        Self {
+            id: Some(id.0),
+            entity_type: Some("company".into()),
+            ..Self::default()
+        }
     }
 
     /// Whether Kommo marked this entity a company.
@@ -414,7 +463,11 @@ impl WebhookContact {
     fn coded_values(&self, code: &str) -> Vec<&str> {
         self.custom_fields
             .iter()
-            .filter(|f| f.code.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(code)))
+            .filter(|f| {
+                f.code
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(code))
+            })
             .flat_map(|f| f.values.iter().map(|v| v.value.as_str()))
             .filter(|v| !v.trim().is_empty())
             .collect()
@@ -461,7 +514,9 @@ impl WebhookContact {
             match ids {
                 Some(ids) => contact.linked_leads_id = ids,
                 None => {
-                    contact.extra.insert("linked_leads_id".into(), FormNode::Map(links));
+                    contact
+                        .extra
+                        .insert("linked_leads_id".into(), FormNode::Map(links));
                 }
             }
         }
@@ -479,7 +534,10 @@ impl WebhookContact {
             .text("first_name", self.first_name.as_deref())
             .text("last_name", self.last_name.as_deref())
             .num("responsible_user_id", self.responsible_user_id.map(|i| i.0))
-            .num("old_responsible_user_id", self.old_responsible_user_id.map(|i| i.0))
+            .num(
+                "old_responsible_user_id",
+                self.old_responsible_user_id.map(|i| i.0),
+            )
             .num("created_user_id", self.created_user_id.map(|i| i.0))
             .num("modified_user_id", self.modified_user_id.map(|i| i.0))
             .num("date_create", self.date_create)
@@ -490,13 +548,17 @@ impl WebhookContact {
             .num("group_id", self.group_id.map(|i| i.0))
             .num("linked_company_id", self.linked_company_id.map(|i| i.0))
             .list("tags", self.tags.iter().map(WebhookTag::to_form))
-            .list("custom_fields", self.custom_fields.iter().map(WebhookCustomField::to_form));
+            .list(
+                "custom_fields",
+                self.custom_fields.iter().map(WebhookCustomField::to_form),
+            );
         if !self.linked_leads_id.is_empty() {
             let links: FormMap = self
                 .linked_leads_id
                 .iter()
                 .map(|id| {
-                    let inner: FormMap = [(FormKey::Name("ID".into()), FormNode::Text(id.0.to_string()))].into();
+                    let inner: FormMap =
+                        [(FormKey::Name("ID".into()), FormNode::Text(id.0.to_string()))].into();
                     (FormKey::Index(id.0), FormNode::Map(inner))
                 })
                 .collect();
@@ -555,13 +617,19 @@ impl WebhookNote {
     /// A note with an id and a text.
     #[must_use]
     pub fn new(id: NoteId, text: impl Into<String>) -> Self {
-        Self { id: Some(id), text: Some(text.into()), ..Self::default() }
+        Self {
+            id: Some(id),
+            text: Some(text.into()),
+            ..Self::default()
+        }
     }
 
     /// `metadata` parsed as JSON, when it is valid JSON.
     #[must_use]
     pub fn metadata_json(&self) -> Option<serde_json::Value> {
-        self.metadata.as_deref().and_then(|m| serde_json::from_str(m).ok())
+        self.metadata
+            .as_deref()
+            .and_then(|m| serde_json::from_str(m).ok())
     }
 
     /// The modification time: `updated_at` (unix seconds).
@@ -619,7 +687,9 @@ impl WebhookNote {
             .text("metadata", self.metadata.as_deref());
         let note = w.finish();
         let mut outer = FormWriter::with_extra(&self.envelope_extra);
-        outer.node("note", Some(FormNode::Map(note))).text("type", self.parent_type.as_deref());
+        outer
+            .node("note", Some(FormNode::Map(note)))
+            .text("type", self.parent_type.as_deref());
         outer.finish()
     }
 }
@@ -680,7 +750,10 @@ impl WebhookTask {
     /// A task with an id.
     #[must_use]
     pub fn new(id: TaskId) -> Self {
-        Self { id: Some(id), ..Self::default() }
+        Self {
+            id: Some(id),
+            ..Self::default()
+        }
     }
 
     /// Whether the task is completed (`status=1`).
@@ -709,7 +782,10 @@ impl WebhookTask {
             result_id = r.u64("id");
             let rest = r.into_extra();
             if !rest.is_empty() {
-                let rest: FormMap = rest.into_iter().map(|(k, v)| (FormKey::from_segment(&k), v)).collect();
+                let rest: FormMap = rest
+                    .into_iter()
+                    .map(|(k, v)| (FormKey::from_segment(&k), v))
+                    .collect();
                 return Self::finish(f, result_text, result_id, Some(rest));
             }
         }
@@ -775,9 +851,15 @@ impl WebhookTask {
             .text("old_text", self.old_text.as_deref())
             .text("status", self.status.as_deref())
             .text("action_close", self.action_close.as_deref())
-            .node("result", (!result.is_empty()).then_some(FormNode::Map(result)))
+            .node(
+                "result",
+                (!result.is_empty()).then_some(FormNode::Map(result)),
+            )
             .num("responsible_user_id", self.responsible_user_id.map(|i| i.0))
-            .num("old_responsible_user_id", self.old_responsible_user_id.map(|i| i.0))
+            .num(
+                "old_responsible_user_id",
+                self.old_responsible_user_id.map(|i| i.0),
+            )
             .num("created_user_id", self.created_user_id.map(|i| i.0))
             .num("modified_user_id", self.modified_user_id.map(|i| i.0))
             .text("complete_till", self.complete_till.as_deref())

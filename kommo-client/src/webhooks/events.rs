@@ -119,11 +119,26 @@ impl EventKind {
     pub fn group(&self) -> &str {
         use EventKind::*;
         match self {
-            LeadAdded | LeadUpdated | LeadStatusChanged | LeadResponsibleChanged | LeadDeleted | LeadRestored
-            | LeadNoteAdded | LeadDigitalPipeline(_) => "leads",
-            ContactAdded | ContactUpdated | ContactDeleted | ContactRestored | ContactResponsibleChanged
-            | ContactNoteAdded | CompanyAdded | CompanyUpdated | CompanyDeleted | CompanyRestored
-            | CompanyResponsibleChanged | CompanyNoteAdded => "contacts",
+            LeadAdded
+            | LeadUpdated
+            | LeadStatusChanged
+            | LeadResponsibleChanged
+            | LeadDeleted
+            | LeadRestored
+            | LeadNoteAdded
+            | LeadDigitalPipeline(_) => "leads",
+            ContactAdded
+            | ContactUpdated
+            | ContactDeleted
+            | ContactRestored
+            | ContactResponsibleChanged
+            | ContactNoteAdded
+            | CompanyAdded
+            | CompanyUpdated
+            | CompanyDeleted
+            | CompanyRestored
+            | CompanyResponsibleChanged
+            | CompanyNoteAdded => "contacts",
             TaskAdded | TaskUpdated | TaskDeleted | TaskResponsibleChanged => "task",
             MessageAdded => "message",
             TalkAdded | TalkUpdated => "talk",
@@ -137,12 +152,18 @@ impl EventKind {
     pub fn action(&self) -> &str {
         use EventKind::*;
         match self {
-            LeadAdded | ContactAdded | CompanyAdded | TaskAdded | MessageAdded | TalkAdded | UnsortedAdded => "add",
-            LeadUpdated | ContactUpdated | CompanyUpdated | TaskUpdated | TalkUpdated | UnsortedUpdated => "update",
+            LeadAdded | ContactAdded | CompanyAdded | TaskAdded | MessageAdded | TalkAdded
+            | UnsortedAdded => "add",
+            LeadUpdated | ContactUpdated | CompanyUpdated | TaskUpdated | TalkUpdated
+            | UnsortedUpdated => "update",
             LeadStatusChanged => "status",
-            LeadResponsibleChanged | ContactResponsibleChanged | CompanyResponsibleChanged
+            LeadResponsibleChanged
+            | ContactResponsibleChanged
+            | CompanyResponsibleChanged
             | TaskResponsibleChanged => "responsible",
-            LeadDeleted | ContactDeleted | CompanyDeleted | TaskDeleted | UnsortedDeleted => "delete",
+            LeadDeleted | ContactDeleted | CompanyDeleted | TaskDeleted | UnsortedDeleted => {
+                "delete"
+            }
             LeadRestored | ContactRestored | CompanyRestored => "restore",
             LeadNoteAdded | ContactNoteAdded | CompanyNoteAdded => "note",
             LeadDigitalPipeline(t) => t.as_str(),
@@ -153,7 +174,10 @@ impl EventKind {
     /// Whether this is a note event.
     #[must_use]
     pub fn is_note(&self) -> bool {
-        matches!(self, Self::LeadNoteAdded | Self::ContactNoteAdded | Self::CompanyNoteAdded)
+        matches!(
+            self,
+            Self::LeadNoteAdded | Self::ContactNoteAdded | Self::CompanyNoteAdded
+        )
     }
 
     fn lead(action: &str) -> Option<Self> {
@@ -353,7 +377,12 @@ impl WebhookAccount {
     /// An account with all three identifying fields.
     #[must_use]
     pub fn new(id: AccountId, subdomain: impl Into<String>, base_url: impl Into<String>) -> Self {
-        Self { id: Some(id), subdomain: Some(subdomain.into()), base_url: Some(base_url.into()), ..Self::default() }
+        Self {
+            id: Some(id),
+            subdomain: Some(subdomain.into()),
+            base_url: Some(base_url.into()),
+            ..Self::default()
+        }
     }
 
     fn from_form(map: FormMap) -> Self {
@@ -372,14 +401,22 @@ impl WebhookAccount {
                     base_url,
                     extra: {
                         let mut e = f.into_extra();
-                        let rest: FormMap = rest.into_iter().map(|(k, v)| (FormKey::from_segment(&k), v)).collect();
+                        let rest: FormMap = rest
+                            .into_iter()
+                            .map(|(k, v)| (FormKey::from_segment(&k), v))
+                            .collect();
                         e.insert("_links".into(), FormNode::Map(rest));
                         e
                     },
                 };
             }
         }
-        Self { id, subdomain, base_url, extra: f.into_extra() }
+        Self {
+            id,
+            subdomain,
+            base_url,
+            extra: f.into_extra(),
+        }
     }
 
     pub(crate) fn to_form(&self) -> FormMap {
@@ -393,14 +430,20 @@ impl WebhookAccount {
         }
         w.text("subdomain", self.subdomain.as_deref())
             .num("id", self.id.map(|i| i.0))
-            .node("_links", (!links.is_empty()).then_some(FormNode::Map(links)));
+            .node(
+                "_links",
+                (!links.is_empty()).then_some(FormNode::Map(links)),
+            );
         w.finish()
     }
 
     /// Whether the account block was absent or empty.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.id.is_none() && self.subdomain.is_none() && self.base_url.is_none() && self.extra.is_empty()
+        self.id.is_none()
+            && self.subdomain.is_none()
+            && self.base_url.is_none()
+            && self.extra.is_empty()
     }
 }
 
@@ -418,7 +461,10 @@ impl WebhookPayload {
     /// A payload for an account, with no events yet.
     #[must_use]
     pub fn new(account: WebhookAccount) -> Self {
-        Self { account, events: Vec::new() }
+        Self {
+            account,
+            events: Vec::new(),
+        }
     }
 
     /// Adds an event (builder style).
@@ -444,7 +490,14 @@ impl WebhookPayload {
                 (_, FormNode::Map(actions)) => {
                     for (action_key, action_node) in actions {
                         let action = action_key.to_string();
-                        map_action(&group, &action, action_node, limits, &mut entities, &mut payload.events)?;
+                        map_action(
+                            &group,
+                            &action,
+                            action_node,
+                            limits,
+                            &mut entities,
+                            &mut payload.events,
+                        )?;
                     }
                 }
                 (_, node @ FormNode::Text(_)) => {
@@ -460,14 +513,19 @@ impl WebhookPayload {
 fn count(entities: &mut usize, limits: &Limits) -> Result<(), WebhookError> {
     *entities += 1;
     if *entities > limits.max_entities {
-        return Err(WebhookError::TooManyEntities { limit: limits.max_entities });
+        return Err(WebhookError::TooManyEntities {
+            limit: limits.max_entities,
+        });
     }
     Ok(())
 }
 
 fn unknown(group: &str, action: &str, node: FormNode) -> WebhookEvent {
     WebhookEvent::new(
-        EventKind::Unknown { group: group.to_owned(), action: action.to_owned() },
+        EventKind::Unknown {
+            group: group.to_owned(),
+            action: action.to_owned(),
+        },
         WebhookEntity::Raw(node),
     )
 }
@@ -497,13 +555,22 @@ fn map_action(
     Ok(())
 }
 
-fn map_entity(group: &str, action: &str, map: FormMap, limits: &Limits) -> Result<WebhookEvent, WebhookError> {
+fn map_entity(
+    group: &str,
+    action: &str,
+    map: FormMap,
+    limits: &Limits,
+) -> Result<WebhookEvent, WebhookError> {
     let event = match group {
         "leads" => match EventKind::lead(action) {
-            Some(kind @ EventKind::LeadNoteAdded) => {
-                WebhookEvent::new(kind, WebhookEntity::Note(WebhookNote::from_envelope(map, limits)?))
-            }
-            Some(kind) => WebhookEvent::new(kind, WebhookEntity::Lead(WebhookLead::from_form(map, limits)?)),
+            Some(kind @ EventKind::LeadNoteAdded) => WebhookEvent::new(
+                kind,
+                WebhookEntity::Note(WebhookNote::from_envelope(map, limits)?),
+            ),
+            Some(kind) => WebhookEvent::new(
+                kind,
+                WebhookEntity::Lead(WebhookLead::from_form(map, limits)?),
+            ),
             None => unknown(group, action, FormNode::Map(map)),
         },
         "contacts" => {
@@ -512,12 +579,17 @@ fn map_entity(group: &str, action: &str, map: FormMap, limits: &Limits) -> Resul
                 .and_then(FormNode::as_text)
                 .is_some_and(|t| t == "company");
             match EventKind::contact(action, is_company) {
-                Some(kind) if kind.is_note() => {
-                    WebhookEvent::new(kind, WebhookEntity::Note(WebhookNote::from_envelope(map, limits)?))
-                }
+                Some(kind) if kind.is_note() => WebhookEvent::new(
+                    kind,
+                    WebhookEntity::Note(WebhookNote::from_envelope(map, limits)?),
+                ),
                 Some(kind) => {
                     let contact = WebhookContact::from_form(map, limits)?;
-                    let entity = if is_company { WebhookEntity::Company(contact) } else { WebhookEntity::Contact(contact) };
+                    let entity = if is_company {
+                        WebhookEntity::Company(contact)
+                    } else {
+                        WebhookEntity::Contact(contact)
+                    };
                     WebhookEvent::new(kind, entity)
                 }
                 None => unknown(group, action, FormNode::Map(map)),

@@ -72,7 +72,9 @@ impl Fields {
     }
 
     pub(crate) fn f64(&mut self, name: &str) -> Option<f64> {
-        self.parsed(name, |s| f64::from_str(s.trim()).ok().filter(|f| f.is_finite()))
+        self.parsed(name, |s| {
+            f64::from_str(s.trim()).ok().filter(|f| f.is_finite())
+        })
     }
 
     pub(crate) fn bool(&mut self, name: &str) -> Option<bool> {
@@ -120,7 +122,10 @@ impl Fields {
     }
 
     pub(crate) fn into_extra(self) -> Extra {
-        self.map.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+        self.map
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
     }
 }
 
@@ -149,20 +154,25 @@ pub(crate) struct FormWriter {
 
 impl FormWriter {
     pub(crate) fn with_extra(extra: &Extra) -> Self {
-        let map = extra.iter().map(|(k, v)| (FormKey::from_segment(k), v.clone())).collect();
+        let map = extra
+            .iter()
+            .map(|(k, v)| (FormKey::from_segment(k), v.clone()))
+            .collect();
         Self { map }
     }
 
     pub(crate) fn text(&mut self, name: &str, value: Option<&str>) -> &mut Self {
         if let Some(v) = value {
-            self.map.insert(FormKey::from_segment(name), FormNode::Text(v.to_owned()));
+            self.map
+                .insert(FormKey::from_segment(name), FormNode::Text(v.to_owned()));
         }
         self
     }
 
     pub(crate) fn num(&mut self, name: &str, value: Option<impl ToString>) -> &mut Self {
         if let Some(v) = value {
-            self.map.insert(FormKey::from_segment(name), FormNode::Text(v.to_string()));
+            self.map
+                .insert(FormKey::from_segment(name), FormNode::Text(v.to_string()));
         }
         self
     }
@@ -178,14 +188,19 @@ impl FormWriter {
         self
     }
 
-    pub(crate) fn list(&mut self, name: &str, items: impl IntoIterator<Item = FormMap>) -> &mut Self {
+    pub(crate) fn list(
+        &mut self,
+        name: &str,
+        items: impl IntoIterator<Item = FormMap>,
+    ) -> &mut Self {
         let list: FormMap = items
             .into_iter()
             .enumerate()
             .map(|(i, m)| (FormKey::Index(i as u64), FormNode::Map(m)))
             .collect();
         if !list.is_empty() {
-            self.map.insert(FormKey::from_segment(name), FormNode::Map(list));
+            self.map
+                .insert(FormKey::from_segment(name), FormNode::Map(list));
         }
         self
     }

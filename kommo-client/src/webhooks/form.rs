@@ -127,7 +127,9 @@ impl FormNode {
         match self {
             FormNode::Text(s) => serde_json::Value::String(s.clone()),
             FormNode::Map(m) => serde_json::Value::Object(
-                m.iter().map(|(k, v)| (k.to_string(), v.to_json())).collect(),
+                m.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_json()))
+                    .collect(),
             ),
         }
     }
@@ -149,7 +151,11 @@ fn percent_decode(input: &[u8]) -> Vec<u8> {
         match input[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let pair = input.get(i + 1).copied().and_then(hex).zip(input.get(i + 2).copied().and_then(hex));
+                let pair = input
+                    .get(i + 1)
+                    .copied()
+                    .and_then(hex)
+                    .zip(input.get(i + 2).copied().and_then(hex));
                 if let Some((hi, lo)) = pair {
                     out.push(hi << 4 | lo);
                     i += 2;
@@ -167,7 +173,10 @@ fn percent_decode(input: &[u8]) -> Vec<u8> {
 /// Splits a body into decoded `(key, value)` pairs, enforcing the size and pair limits.
 pub fn decode_pairs(body: &[u8], limits: &Limits) -> Result<Vec<(String, String)>, WebhookError> {
     if body.len() > limits.max_body_bytes {
-        return Err(WebhookError::BodyTooLarge { size: body.len(), limit: limits.max_body_bytes });
+        return Err(WebhookError::BodyTooLarge {
+            size: body.len(),
+            limit: limits.max_body_bytes,
+        });
     }
     let mut pairs = Vec::new();
     for (index, piece) in body.split(|b| *b == b'&').enumerate() {
@@ -182,11 +191,14 @@ pub fn decode_pairs(body: &[u8], limits: &Limits) -> Result<Vec<(String, String)
             continue;
         }
         if pairs.len() >= limits.max_pairs {
-            return Err(WebhookError::TooManyPairs { limit: limits.max_pairs });
+            return Err(WebhookError::TooManyPairs {
+                limit: limits.max_pairs,
+            });
         }
-        let key = String::from_utf8(percent_decode(raw_key)).map_err(|_| WebhookError::InvalidUtf8 { pair: index })?;
-        let value =
-            String::from_utf8(percent_decode(raw_value)).map_err(|_| WebhookError::InvalidUtf8 { pair: index })?;
+        let key = String::from_utf8(percent_decode(raw_key))
+            .map_err(|_| WebhookError::InvalidUtf8 { pair: index })?;
+        let value = String::from_utf8(percent_decode(raw_value))
+            .map_err(|_| WebhookError::InvalidUtf8 { pair: index })?;
         pairs.push((key, value));
     }
     Ok(pairs)
@@ -208,7 +220,10 @@ fn split_key<'k>(key: &'k str, limits: &Limits) -> Result<Vec<&'k str>, WebhookE
         let close = after_open.find(']').ok_or_else(malformed)?;
         segments.push(&after_open[..close]);
         if segments.len() > limits.max_depth {
-            return Err(WebhookError::DepthExceeded { key: truncate(key), limit: limits.max_depth });
+            return Err(WebhookError::DepthExceeded {
+                key: truncate(key),
+                limit: limits.max_depth,
+            });
         }
         rest = &after_open[close + 1..];
     }
@@ -228,7 +243,12 @@ pub(crate) fn truncate(key: &str) -> String {
     format!("{}…", &key[..end])
 }
 
-fn insert(root: &mut FormMap, segments: &[&str], value: String, key: &str) -> Result<(), WebhookError> {
+fn insert(
+    root: &mut FormMap,
+    segments: &[&str],
+    value: String,
+    key: &str,
+) -> Result<(), WebhookError> {
     let conflict = || WebhookError::Conflict { key: truncate(key) };
     let mut map = root;
     let last = segments.len() - 1;
@@ -256,7 +276,9 @@ fn insert(root: &mut FormMap, segments: &[&str], value: String, key: &str) -> Re
                 }
             }
         }
-        let node = map.entry(form_key).or_insert_with(|| FormNode::Map(FormMap::new()));
+        let node = map
+            .entry(form_key)
+            .or_insert_with(|| FormNode::Map(FormMap::new()));
         match node {
             FormNode::Map(inner) => map = inner,
             FormNode::Text(_) => return Err(conflict()),
@@ -280,7 +302,11 @@ pub fn parse_tree(body: &[u8], limits: &Limits) -> Result<FormMap, WebhookError>
 pub fn flatten(map: &FormMap) -> Vec<(String, String)> {
     fn walk(prefix: &str, map: &FormMap, out: &mut Vec<(String, String)>) {
         for (key, node) in map {
-            let path = if prefix.is_empty() { key.to_string() } else { format!("{prefix}[{key}]") };
+            let path = if prefix.is_empty() {
+                key.to_string()
+            } else {
+                format!("{prefix}[{key}]")
+            };
             match node {
                 FormNode::Text(v) => out.push((path, v.clone())),
                 FormNode::Map(inner) => walk(&path, inner, out),
@@ -320,7 +346,10 @@ mod tests {
             ("0", FormKey::Index(0)),
             ("15319601", FormKey::Index(15_319_601)),
             ("007", FormKey::Name("007".into())),
-            ("99999999999999999999999", FormKey::Name("99999999999999999999999".into())),
+            (
+                "99999999999999999999999",
+                FormKey::Name("99999999999999999999999".into()),
+            ),
             ("-1", FormKey::Name("-1".into())),
             ("id", FormKey::Name("id".into())),
         ];
@@ -332,16 +361,31 @@ mod tests {
     #[test]
     fn error_table() {
         let limits = Limits::default().with_max_depth(3).with_max_pairs(2);
-        let cases: &[(&str, fn(&WebhookError) -> bool)] = &[
+        type Check = fn(&WebhookError) -> bool;
+        let cases: &[(&str, Check)] = &[
             ("[a]=1", |e| matches!(e, WebhookError::MalformedKey { .. })),
             ("a[b=1", |e| matches!(e, WebhookError::MalformedKey { .. })),
-            ("a[b]c=1", |e| matches!(e, WebhookError::MalformedKey { .. })),
-            ("a[b][c][d]=1", |e| matches!(e, WebhookError::DepthExceeded { limit: 3, .. })),
-            ("a[b]=1&a[b][c]=2", |e| matches!(e, WebhookError::Conflict { .. })),
-            ("a[b][c]=2&a[b]=1", |e| matches!(e, WebhookError::Conflict { .. })),
-            ("a=1&b=2&c=3", |e| matches!(e, WebhookError::TooManyPairs { limit: 2 })),
-            ("a=%FF", |e| matches!(e, WebhookError::InvalidUtf8 { pair: 0 })),
-            ("x=1&%C3=1", |e| matches!(e, WebhookError::InvalidUtf8 { pair: 1 })),
+            ("a[b]c=1", |e| {
+                matches!(e, WebhookError::MalformedKey { .. })
+            }),
+            ("a[b][c][d]=1", |e| {
+                matches!(e, WebhookError::DepthExceeded { limit: 3, .. })
+            }),
+            ("a[b]=1&a[b][c]=2", |e| {
+                matches!(e, WebhookError::Conflict { .. })
+            }),
+            ("a[b][c]=2&a[b]=1", |e| {
+                matches!(e, WebhookError::Conflict { .. })
+            }),
+            ("a=1&b=2&c=3", |e| {
+                matches!(e, WebhookError::TooManyPairs { limit: 2 })
+            }),
+            ("a=%FF", |e| {
+                matches!(e, WebhookError::InvalidUtf8 { pair: 0 })
+            }),
+            ("x=1&%C3=1", |e| {
+                matches!(e, WebhookError::InvalidUtf8 { pair: 1 })
+            }),
         ];
         for (body, check) in cases {
             let err = parse_tree(body.as_bytes(), &limits).unwrap_err();
@@ -360,8 +404,18 @@ mod tests {
         assert_eq!(t.get_path(&["a", "0"]), Some(&text("x")));
         assert_eq!(t.get_path(&["a", "1"]), Some(&text("y")));
         assert_eq!(t.get_path(&["b", "6"]), Some(&text("r")));
-        let b: Vec<_> = t.get_path(&["b"]).unwrap().as_map().unwrap().keys().cloned().collect();
-        assert_eq!(b, vec![FormKey::Index(2), FormKey::Index(5), FormKey::Index(6)]);
+        let b: Vec<_> = t
+            .get_path(&["b"])
+            .unwrap()
+            .as_map()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(
+            b,
+            vec![FormKey::Index(2), FormKey::Index(5), FormKey::Index(6)]
+        );
         assert_eq!(t.get_path(&["c"]), Some(&text("2")), "last value wins");
         assert_eq!(t.get_path(&["flag"]), Some(&text("")));
         assert_eq!(t.as_map().unwrap().len(), 4);

@@ -53,9 +53,16 @@ mod fields;
 pub mod form;
 
 pub use ack::{AckDecision, should_acknowledge, should_acknowledge_with_limits};
-pub use chat::{WebhookAttachment, WebhookMessage, WebhookMessageAuthor, WebhookTalk, WebhookUnsorted};
-pub use entities::{WebhookContact, WebhookCustomField, WebhookFieldValue, WebhookLead, WebhookNote, WebhookTag, WebhookTask};
-pub use events::{DigitalPipelineTrigger, EventKind, WebhookAccount, WebhookEntity, WebhookEvent, WebhookPayload};
+pub use chat::{
+    WebhookAttachment, WebhookMessage, WebhookMessageAuthor, WebhookTalk, WebhookUnsorted,
+};
+pub use entities::{
+    WebhookContact, WebhookCustomField, WebhookFieldValue, WebhookLead, WebhookNote, WebhookTag,
+    WebhookTask,
+};
+pub use events::{
+    DigitalPipelineTrigger, EventKind, WebhookAccount, WebhookEntity, WebhookEvent, WebhookPayload,
+};
 pub use fields::Extra;
 
 /// Bounds on what the parser accepts. Every limit has an error of its own.
@@ -78,7 +85,13 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024, max_pairs: 20_000, max_depth: 10, max_index: 10_000, max_entities: 1_000 }
+        Self {
+            max_body_bytes: 1024 * 1024,
+            max_pairs: 20_000,
+            max_depth: 10,
+            max_index: 10_000,
+            max_entities: 1_000,
+        }
     }
 }
 
