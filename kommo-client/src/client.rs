@@ -302,7 +302,26 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    /// Starts a builder.
+    /// Starts a builder. Building does no IO; the first request connects.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kommo_client::rate_limit::RateLimit;
+    /// use kommo_client::retry::RetryPolicy;
+    /// use kommo_client::{Client, Domain};
+    ///
+    /// let client = Client::builder()
+    ///     .account("acme", Domain::Kommo)
+    ///     .long_lived_token("eyJ0eXAiOiJKV1Qi...")
+    ///     .rate_limit(Some(RateLimit::per_second(5)))
+    ///     .retry(RetryPolicy::default().with_max_attempts(4))
+    ///     .timeout(Duration::from_secs(20))
+    ///     .batch_size(100)
+    ///     .build()?;
+    /// assert_eq!(client.base_url().as_str(), "https://acme.kommo.com/");
+    /// assert!(!format!("{client:?}").contains("eyJ0eXAi"), "the token never shows in Debug");
+    /// # Ok::<(), kommo_client::Error>(())
+    /// ```
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
     }

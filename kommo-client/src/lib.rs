@@ -4,6 +4,8 @@
 //! # The client (feature `client`, on by default)
 //!
 //! ```no_run
+//! # #[cfg(feature = "client")]
+//! # mod example {
 //! use futures_util::TryStreamExt;
 //! use kommo_client::ids::{LeadId, StatusId};
 //! use kommo_client::leads::{LeadWith, LeadWrite};
@@ -31,6 +33,8 @@
 //! // Tag without replacing the existing tags.
 //! client.leads().update(vec![LeadWrite::update(LeadId(152464)).add_tag("vip")]).await?;
 //! # let _ = won; Ok(()) }
+//! # }
+//! # fn main() {}
 //! ```
 //!
 //! The client:
@@ -104,6 +108,11 @@ pub use client::{Client, ClientBuilder, Domain};
 pub use request::RawResponse;
 #[cfg(feature = "client")]
 pub use token_store::{FileTokenStore, MemoryTokenStore, TokenStore};
+
+/// Re-exported: tokens are [`secrecy::SecretString`]s; read one with
+/// [`secrecy::ExposeSecret`].
+#[cfg(feature = "client")]
+pub use secrecy;
 
 /// Re-exported so callers of [`Client::request_json`] need no direct reqwest dependency.
 #[cfg(feature = "client")]

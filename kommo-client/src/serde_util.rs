@@ -44,6 +44,19 @@ where
     Ok(serde_json::from_value(value).ok())
 }
 
+/// An optional object; anything but a JSON object (`[]`, `""`, `null`) is `None`. Kommo sends
+/// empty arrays where an empty object was meant.
+pub(crate) fn lenient_object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    match Value::deserialize(d)? {
+        value @ Value::Object(_) => Ok(serde_json::from_value(value).ok()),
+        _ => Ok(None),
+    }
+}
+
 /// A string that may arrive as a number.
 pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     match Value::deserialize(d)? {

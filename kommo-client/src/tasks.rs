@@ -61,7 +61,7 @@ pub struct Task {
     #[serde(default, deserialize_with = "serde_util::lenient_i64")]
     pub complete_till: Option<i64>,
     /// The result.
-    #[serde(default, deserialize_with = "serde_util::lenient_opt")]
+    #[serde(default, deserialize_with = "serde_util::lenient_object")]
     pub result: Option<TaskResult>,
     /// The account.
     #[serde(default, deserialize_with = "serde_util::lenient_opt")]
