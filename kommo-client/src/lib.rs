@@ -1,4 +1,119 @@
 //! A typed client for the Kommo (amoCRM) API v4, and a total parser for Kommo's
 //! form-encoded webhooks.
 //!
-//! This crate is being built; see the workspace README for its status.
+//! # The client (feature `client`, on by default)
+//!
+//! ```no_run
+//! # #[cfg(feature = "client")]
+//! # mod example {
+//! use futures_util::TryStreamExt;
+//! use kommo_client::ids::{LeadId, StatusId};
+//! use kommo_client::leads::{LeadWith, LeadWrite};
+//! use kommo_client::pagination::ListQuery;
+//! use kommo_client::{Client, Domain};
+//!
+//! # async fn run() -> kommo_client::Result<()> {
+//! let client = Client::builder()
+//!     .account("acme", Domain::Kommo)
+//!     .long_lived_token(std::env::var("KOMMO_TOKEN").unwrap_or_default())
+//!     .build()?;
+//!
+//! // One lead with its contacts; `None` when Kommo answers 204.
+//! if let Some(lead) = client.leads().get(LeadId(152464), &[LeadWith::Contacts]).await? {
+//!     println!("main contact: {:?}", lead.main_contact_id());
+//! }
+//!
+//! // Every won lead, page after page (`_links.next`), at most 7 requests per second.
+//! let won: Vec<_> = client
+//!     .leads()
+//!     .list(ListQuery::new().limit(250).filter_status(6950551u64, StatusId::WON))
+//!     .try_collect()
+//!     .await?;
+//!
+//! // Tag without replacing the existing tags.
+//! client.leads().update(vec![LeadWrite::update(LeadId(152464)).add_tag("vip")]).await?;
+//! # let _ = won; Ok(()) }
+//! # }
+//! # fn main() {}
+//! ```
+//!
+//! The client:
+//! - authenticates with a long-lived token or OAuth 2.0 ([`auth`]); OAuth tokens live in a
+//!   [`TokenStore`](token_store::TokenStore), are refreshed single-flight and persisted before
+//!   use; a 401 causes at most one refresh and one retry;
+//! - limits itself to 7 requests per second by default ([`rate_limit`]), shared by clones;
+//! - retries reads and idempotent writes with a pure, table-tested policy ([`retry`]);
+//! - stops calling when Kommo blocks the IP (403 on everything) and probes after a cool-down
+//!   ([`breaker`]), failing fast with [`Error::Blocked`] in between;
+//! - maps errors by status to [`Error`] variants: validation errors name the field;
+//! - never puts tokens or secrets in `Debug`, errors or logs; tracing spans carry the method,
+//!   path (no query), status and attempt only.
+//!
+//! A `204 No Content` is an empty result (`None` or an empty list), never an error.
+//!
+//! # Webhooks (always available)
+//!
+//! [`webhooks::parse`] turns Kommo's `application/x-www-form-urlencoded` bracket bodies into
+//! typed events; see the [`webhooks`] module for a runnable example, and
+//! [`webhooks::should_acknowledge`] for the HTTP answer.
+//!
+//! # Without the `client` feature
+//!
+//! With `default-features = false` the crate has no reqwest or tokio dependency and still
+//! offers every model ([`leads::Lead`], [`contacts::Contact`], [`companies::Company`],
+//! [`pipelines::Pipeline`], [`field_values`], [`ids`], ...), the webhook parser and encoder,
+//! and the pure retry, rate-limit and circuit-breaker cores.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod account;
+pub mod breaker;
+pub mod common;
+pub mod companies;
+pub mod contacts;
+pub mod custom_fields;
+pub mod error;
+pub mod field_values;
+pub mod ids;
+pub mod leads;
+pub mod links;
+pub mod notes;
+pub mod pagination;
+pub mod pipelines;
+pub mod rate_limit;
+pub mod retry;
+mod serde_util;
+mod string_enum;
+pub mod tags;
+pub mod tasks;
+pub mod users;
+pub mod webhooks;
+pub mod webhooks_api;
+
+#[cfg(feature = "client")]
+pub mod auth;
+#[cfg(feature = "client")]
+pub mod client;
+#[cfg(feature = "client")]
+mod request;
+#[cfg(feature = "client")]
+pub mod token_store;
+
+pub use error::{Error, Result};
+
+#[cfg(feature = "client")]
+pub use auth::{Auth, OAuthConfig, TokenSet};
+#[cfg(feature = "client")]
+pub use client::{Client, ClientBuilder, Domain};
+#[cfg(feature = "client")]
+pub use request::RawResponse;
+#[cfg(feature = "client")]
+pub use token_store::{FileTokenStore, MemoryTokenStore, TokenStore};
+
+/// Re-exported: tokens are [`secrecy::SecretString`]s; read one with
+/// [`secrecy::ExposeSecret`].
+#[cfg(feature = "client")]
+pub use secrecy;
+
+/// Re-exported so callers of [`Client::request_json`] need no direct reqwest dependency.
+#[cfg(feature = "client")]
+pub use reqwest::Method;

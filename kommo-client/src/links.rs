@@ -1,0 +1,232 @@
+//! Links between entities (`/api/v4/leads/{id}/link`, `/unlink`, `/links`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::serde_util;
+
+/// Link metadata. Kommo's reference names the main-contact flag `main_contact` while the PHP
+/// library sends `is_main`; both are read, and `is_main` is written.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LinkMetadata {
+    /// Whether the contact is the lead's main contact.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "serde_util::lenient_bool"
+    )]
+    pub is_main: Option<bool>,
+    /// The reference's name for the same flag (read only).
+    #[serde(
+        default,
+        skip_serializing,
+        deserialize_with = "serde_util::lenient_bool"
+    )]
+    pub main_contact: Option<bool>,
+    /// Quantity (catalog elements).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "serde_util::lenient_f64"
+    )]
+    pub quantity: Option<f64>,
+    /// The catalog (catalog elements).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "serde_util::lenient_i64"
+    )]
+    pub catalog_id: Option<i64>,
+}
+
+impl LinkMetadata {
+    /// Whether the link marks the main contact, by either name.
+    #[must_use]
+    pub fn is_main_contact(&self) -> bool {
+        self.is_main == Some(true) || self.main_contact == Some(true)
+    }
+}
+
+/// A link from an entity to another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct EntityLink {
+    /// The source entity id (present in responses and mass links).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "serde_util::lenient_opt"
+    )]
+    pub entity_id: Option<u64>,
+    /// The source entity type.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "serde_util::lenient_string"
+    )]
+    pub entity_type: Option<String>,
+    /// The target entity id.
+    pub to_entity_id: u64,
+    /// The target type: `contacts`, `companies`, `catalog_elements`, ...
+    pub to_entity_type: String,
+    /// Link metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<LinkMetadata>,
+}
+
+impl EntityLink {
+    /// A link to a contact, optionally as the main contact.
+    #[must_use]
+    pub fn contact(contact_id: crate::ids::ContactId, is_main: bool) -> Self {
+        Self {
+            entity_id: None,
+            entity_type: None,
+            to_entity_id: contact_id.0,
+            to_entity_type: "contacts".into(),
+            metadata: Some(LinkMetadata {
+                is_main: Some(is_main),
+                ..LinkMetadata::default()
+            }),
+        }
+    }
+
+    /// A link to a company.
+    #[must_use]
+    pub fn company(company_id: crate::ids::CompanyId) -> Self {
+        Self {
+            entity_id: None,
+            entity_type: None,
+            to_entity_id: company_id.0,
+            to_entity_type: "companies".into(),
+            metadata: None,
+        }
+    }
+}
+
+#[cfg(feature = "client")]
+pub use api::LinksApi;
+
+#[cfg(feature = "client")]
+mod api {
+    use super::EntityLink;
+    use crate::client::Client;
+    use crate::common::{EntityType, Page};
+    use crate::error::{Error, RawBody, Result};
+    use crate::ids::{ContactId, LeadId};
+
+    /// Entity links. Get it with [`Client::links`].
+    #[derive(Debug, Clone)]
+    pub struct LinksApi {
+        pub(crate) client: Client,
+    }
+
+    impl LinksApi {
+        /// `POST /api/v4/{entity}/{id}/link`. Linking is idempotent, so it is retried on
+        /// transient errors.
+        ///
+        /// # Errors
+        ///
+        /// Any [`Error`] of the request.
+        pub async fn link(
+            &self,
+            entity: EntityType,
+            id: u64,
+            links: Vec<EntityLink>,
+        ) -> Result<Vec<EntityLink>> {
+            self.post(entity, id, "link", links).await
+        }
+
+        /// `POST /api/v4/{entity}/{id}/unlink`.
+        ///
+        /// # Errors
+        ///
+        /// Any [`Error`] of the request.
+        pub async fn unlink(
+            &self,
+            entity: EntityType,
+            id: u64,
+            links: Vec<EntityLink>,
+        ) -> Result<()> {
+            self.post(entity, id, "unlink", links).await.map(|_| ())
+        }
+
+        /// `GET /api/v4/{entity}/{id}/links`.
+        ///
+        /// # Errors
+        ///
+        /// Any [`Error`] of the request.
+        pub async fn list(&self, entity: EntityType, id: u64) -> Result<Vec<EntityLink>> {
+            let body: Option<serde_json::Value> = self
+                .client
+                .get_json(
+                    &format!("/api/v4/{}/{id}/links", entity.as_str()),
+                    Vec::new(),
+                )
+                .await?;
+            parse_links(body)
+        }
+
+        /// Links a contact to a lead.
+        ///
+        /// # Errors
+        ///
+        /// Any [`Error`] of the request.
+        pub async fn link_contact_to_lead(
+            &self,
+            lead: LeadId,
+            contact: ContactId,
+            is_main: bool,
+        ) -> Result<()> {
+            self.link(
+                EntityType::Leads,
+                lead.0,
+                vec![EntityLink::contact(contact, is_main)],
+            )
+            .await
+            .map(|_| ())
+        }
+
+        /// Unlinks a contact from a lead.
+        ///
+        /// # Errors
+        ///
+        /// Any [`Error`] of the request.
+        pub async fn unlink_contact_from_lead(
+            &self,
+            lead: LeadId,
+            contact: ContactId,
+        ) -> Result<()> {
+            let mut link = EntityLink::contact(contact, false);
+            link.metadata = None;
+            self.unlink(EntityType::Leads, lead.0, vec![link]).await
+        }
+
+        async fn post(
+            &self,
+            entity: EntityType,
+            id: u64,
+            verb: &str,
+            links: Vec<EntityLink>,
+        ) -> Result<Vec<EntityLink>> {
+            let path = format!("/api/v4/{}/{id}/{verb}", entity.as_str());
+            let body: Option<serde_json::Value> = self
+                .client
+                .send_json(reqwest::Method::POST, &path, Vec::new(), Some(&links), true)
+                .await?;
+            parse_links(body)
+        }
+    }
+
+    fn parse_links(body: Option<serde_json::Value>) -> Result<Vec<EntityLink>> {
+        let Some(value) = body else {
+            return Ok(Vec::new());
+        };
+        let raw = value.to_string();
+        Page::<EntityLink>::from_hal(value, "links")
+            .map(|p| p.items)
+            .map_err(|source| Error::Decode {
+                source,
+                body: RawBody::from_bytes(raw.as_bytes()),
+            })
+    }
+}
