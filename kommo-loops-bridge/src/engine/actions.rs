@@ -1,0 +1,283 @@
+//! Building Loops actions for one contact, and merging upserts for the same contact.
+
+use std::collections::BTreeMap;
+
+use loops_client::{MAX_VALUE_CHARS, PropertyValue};
+
+use super::Mode;
+use super::context::KommoContext;
+use crate::keys::KeyBase;
+use crate::plan::{Action, DataValue, DeleteContact, SendEvent, SendTransactional, UpsertContact};
+use crate::rules::{KommoAction, RulesInner, UpsertSpec};
+use crate::template::{Resolve, Template};
+use crate::value::Val;
+
+/// The contact one set of actions is for.
+#[derive(Debug, Clone)]
+pub(crate) struct Recipient<'a> {
+    pub(crate) ctx: KommoContext<'a>,
+    pub(crate) email: String,
+    pub(crate) user_id: Option<String>,
+    pub(crate) kommo_contact_id: Option<u64>,
+    /// The email last synced for this contact, when it differs from `email`.
+    pub(crate) previous_email: Option<String>,
+}
+
+impl Recipient<'_> {
+    /// Upserts for the same Loops contact merge into one.
+    fn merge_key(&self) -> String {
+        match self.kommo_contact_id {
+            Some(id) => format!("contact:{id}"),
+            None => format!("email:{}", self.email.to_lowercase()),
+        }
+    }
+}
+
+/// Collects the actions of one plan in order.
+#[derive(Debug)]
+pub(crate) struct ActionsBuilder<'r> {
+    rules: &'r RulesInner,
+    mode: Mode,
+    actions: Vec<Action>,
+    /// Merge key to the index of that contact's upsert in `actions`.
+    upserts: BTreeMap<String, usize>,
+}
+
+impl<'r> ActionsBuilder<'r> {
+    pub(crate) fn new(rules: &'r RulesInner, mode: Mode) -> Self {
+        ActionsBuilder {
+            rules,
+            mode,
+            actions: Vec::new(),
+            upserts: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn finish(self) -> Vec<Action> {
+        self.actions
+    }
+
+    /// Adds the actions of one matched rule for one recipient; `notes` explain drops.
+    pub(crate) fn add_rule(
+        &mut self,
+        rule: &str,
+        actions: &[KommoAction],
+        recipient: &Recipient<'_>,
+        keys: &KeyBase,
+        notes: &mut Vec<String>,
+    ) {
+        let discriminator = recipient
+            .kommo_contact_id
+            .map_or_else(|| recipient.email.clone(), |id| id.to_string());
+        for (index, action) in actions.iter().enumerate() {
+            let key = keys.key(rule, index, &discriminator);
+            match action {
+                KommoAction::UpsertContact(spec) => {
+                    self.upsert(rule, spec, recipient, key, keys, notes)
+                }
+                KommoAction::SendEvent { event, properties } => {
+                    if self.mode == Mode::Backfill {
+                        notes.push(format!(
+                            "send_event {event:?} dropped: backfill mode never sends"
+                        ));
+                        continue;
+                    }
+                    let event_properties =
+                        render_properties(properties, &recipient.ctx, notes, "event property");
+                    self.actions.push(Action::SendEvent(SendEvent {
+                        idempotency_key: key,
+                        email: recipient.email.clone(),
+                        user_id: recipient.user_id.clone(),
+                        event_name: event.clone(),
+                        event_properties,
+                        rule: rule.to_owned(),
+                    }));
+                }
+                KommoAction::SendTransactional {
+                    id,
+                    data,
+                    add_to_audience,
+                } => {
+                    if self.mode == Mode::Backfill {
+                        notes.push(format!(
+                            "send_transactional {id:?} dropped: backfill mode never sends"
+                        ));
+                        continue;
+                    }
+                    let mut data_variables = BTreeMap::new();
+                    for (name, template) in data {
+                        let mut why = Vec::new();
+                        let value = match template.render_value(&recipient.ctx, &mut why) {
+                            Some(Val::Number(n)) => DataValue::Number(n),
+                            Some(Val::Date(ms)) => DataValue::Number(ms.into()),
+                            Some(v) => DataValue::String(clip(name, v.to_string(), notes)),
+                            None => DataValue::String(String::new()),
+                        };
+                        for w in why {
+                            notes.push(format!("data variable {name}: {w}; sent as \"\""));
+                        }
+                        data_variables.insert(name.clone(), value);
+                    }
+                    self.actions
+                        .push(Action::SendTransactional(SendTransactional {
+                            idempotency_key: key,
+                            email: recipient.email.clone(),
+                            transactional_id: id.clone(),
+                            data_variables,
+                            add_to_audience: *add_to_audience,
+                            rule: rule.to_owned(),
+                        }));
+                }
+            }
+        }
+    }
+
+    fn upsert(
+        &mut self,
+        rule: &str,
+        spec: &UpsertSpec,
+        recipient: &Recipient<'_>,
+        key: String,
+        keys: &KeyBase,
+        notes: &mut Vec<String>,
+    ) {
+        let defaults = &self.rules.contact;
+        let mut properties = BTreeMap::new();
+        if let Some(contact) = recipient.ctx.contact {
+            let (first, last) = contact.names();
+            if let Some(first) = first {
+                properties.insert(
+                    "firstName".to_owned(),
+                    PropertyValue::String(clip("firstName", first, notes)),
+                );
+            }
+            if let Some(last) = last {
+                properties.insert(
+                    "lastName".to_owned(),
+                    PropertyValue::String(clip("lastName", last, notes)),
+                );
+            }
+        }
+        // Lowest to highest precedence: names, [contact], the rule.
+        let layers = [
+            (&defaults.source, &defaults.user_group, &defaults.properties),
+            (&spec.source, &spec.user_group, &spec.properties),
+        ];
+        for (source, user_group, props) in layers {
+            let fixed = [("source", source), ("userGroup", user_group)];
+            for (name, template) in fixed {
+                if let Some(template) = template
+                    && let Some(v) = render_one(name, template, &recipient.ctx, notes, "property")
+                {
+                    properties.insert(name.to_owned(), v);
+                }
+            }
+            properties.extend(render_properties(props, &recipient.ctx, notes, "property"));
+        }
+        if let Some(subscribed) = spec.subscribed {
+            // Only ever set because the rule asked for it.
+            properties.insert("subscribed".to_owned(), PropertyValue::Bool(subscribed));
+        }
+        let mut mailing_lists = defaults.mailing_lists.clone();
+        mailing_lists.extend(spec.mailing_lists.iter().map(|(k, v)| (k.clone(), *v)));
+
+        let merge_key = recipient.merge_key();
+        if let Some(&index) = self.upserts.get(&merge_key) {
+            if let Action::UpsertContact(existing) = &mut self.actions[index] {
+                existing.properties.extend(properties);
+                existing.mailing_lists.extend(mailing_lists);
+                notes.push(format!(
+                    "upsert merged into the one from rule {:?}",
+                    existing.rule
+                ));
+            }
+            return;
+        }
+        self.upserts.insert(merge_key.clone(), self.actions.len());
+        self.actions.push(Action::UpsertContact(UpsertContact {
+            idempotency_key: key,
+            email: recipient.email.clone(),
+            user_id: recipient.user_id.clone(),
+            properties,
+            mailing_lists,
+            kommo_contact_id: recipient.kommo_contact_id,
+            rule: rule.to_owned(),
+        }));
+
+        if let Some(old) = &recipient.previous_email {
+            if recipient.user_id.is_some() {
+                notes.push(format!(
+                    "email changed from {old} to {}: updated in place by userId",
+                    recipient.email
+                ));
+            } else {
+                notes.push(format!(
+                    "email changed from {old} to {}: the new contact is upserted and the old one deleted",
+                    recipient.email
+                ));
+                self.actions.push(Action::DeleteContact(DeleteContact {
+                    idempotency_key: keys.key(
+                        rule,
+                        usize::MAX,
+                        &format!("{merge_key}:delete:{}", old.to_lowercase()),
+                    ),
+                    email: Some(old.clone()),
+                    user_id: None,
+                    rule: rule.to_owned(),
+                }));
+            }
+        }
+    }
+}
+
+fn render_one(
+    name: &str,
+    template: &Template,
+    data: &dyn Resolve,
+    notes: &mut Vec<String>,
+    what: &str,
+) -> Option<PropertyValue> {
+    let mut why = Vec::new();
+    let value = template.render_value(data, &mut why);
+    for w in why {
+        if value.is_some() {
+            notes.push(format!("{what} {name}: {w}; rendered as nothing"));
+        } else {
+            notes.push(format!("{what} {name} dropped: {w}"));
+        }
+    }
+    Some(match value? {
+        Val::Text(s) => {
+            let s = clip(name, s, notes);
+            PropertyValue::String(s)
+        }
+        Val::Number(n) => PropertyValue::Number(n),
+        Val::Bool(b) => PropertyValue::Bool(b),
+        Val::Date(ms) => PropertyValue::Date(ms),
+    })
+}
+
+fn render_properties(
+    templates: &BTreeMap<String, Template>,
+    data: &dyn Resolve,
+    notes: &mut Vec<String>,
+    what: &str,
+) -> BTreeMap<String, PropertyValue> {
+    templates
+        .iter()
+        .filter_map(|(name, template)| {
+            render_one(name, template, data, notes, what).map(|v| (name.clone(), v))
+        })
+        .collect()
+}
+
+/// Loops refuses values over 500 characters (quotes included); cut them rather than fail
+/// the whole action, and say so.
+fn clip(name: &str, value: String, notes: &mut Vec<String>) -> String {
+    let max = MAX_VALUE_CHARS - 2;
+    if value.len() <= max || value.chars().count() <= max {
+        return value;
+    }
+    notes.push(format!("{name}: cut to {max} characters (the Loops limit)"));
+    value.chars().take(max).collect()
+}

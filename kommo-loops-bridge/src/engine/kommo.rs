@@ -1,0 +1,547 @@
+//! Planning Kommo events: gate the rules on what the webhook says, gather the data the
+//! candidates need (or say what to fetch), then build the actions.
+
+use std::collections::BTreeSet;
+
+use super::actions::{ActionsBuilder, Recipient};
+use super::context::{KommoContext, choose_email};
+use super::{KommoDelivery, KommoEvent, Mode, Subject};
+use crate::facts::{CompanyFacts, ContactFacts, LeadFacts};
+use crate::keys::KeyBase;
+use crate::plan::{Explain, Needs, Plan, Planning};
+use crate::rules::{KommoRule, Rules, Uses};
+use crate::snapshot::Snapshot;
+use crate::template::Resolve;
+
+pub(super) fn plan(
+    rules: &Rules,
+    delivery: &KommoDelivery,
+    snapshot: &Snapshot,
+    mode: Mode,
+) -> Planning {
+    let inner = &rules.inner;
+    let mut needs = Needs::default();
+    let mut explain = Vec::new();
+    let mut builder = ActionsBuilder::new(inner, mode);
+    let mut seen = BTreeSet::new();
+
+    for (index, event) in delivery.events.iter().enumerate() {
+        let event = match event {
+            Ok(event) => event,
+            Err(reason) => {
+                explain.push(note(format!("event #{index}"), reason.clone()));
+                continue;
+            }
+        };
+        let label = format!(
+            "{} {} {}",
+            event.name,
+            event.subject.kind(),
+            event.subject.id()
+        );
+        let fingerprint = fingerprint(event);
+        if !seen.insert(fingerprint.clone()) {
+            explain.push(note(
+                label,
+                "the same event appears earlier in this delivery; planned once".into(),
+            ));
+            continue;
+        }
+
+        let mut candidates = Vec::new();
+        for rule in &inner.kommo {
+            match pre_gate(rule, event) {
+                Ok(()) => candidates.push(rule),
+                Err(reason) => explain.push(entry(&label, rule, false, reason, Vec::new())),
+            }
+        }
+        if candidates.is_empty() {
+            continue;
+        }
+        let mut uses = Uses::default();
+        for rule in &candidates {
+            uses.company |= rule.uses.company;
+            uses.pipelines |= rule.uses.pipelines;
+        }
+
+        let mut gathered = match gather(event, snapshot, uses) {
+            Ok(gathered) => gathered,
+            Err(missing) => {
+                let what = describe(&missing);
+                for rule in &candidates {
+                    explain.push(entry(
+                        &label,
+                        rule,
+                        false,
+                        format!("waiting for data: {what}"),
+                        Vec::new(),
+                    ));
+                }
+                needs.merge(missing);
+                continue;
+            }
+        };
+        choose_emails(&mut gathered.people, rules);
+
+        let keys = KeyBase::new(
+            format!(
+                "k-{}-{}{}",
+                delivery.account.id.unwrap_or(0),
+                event.subject.kind(),
+                event.subject.id()
+            ),
+            &fingerprint.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        for rule in candidates {
+            let mut notes = gathered.notes.clone();
+            let mut matched = 0usize;
+            let mut reasons = Vec::new();
+            if gathered.people.is_empty() {
+                reasons.push(gathered.no_people_reason.clone());
+            }
+            for person in &gathered.people {
+                let ctx = KommoContext {
+                    account: &delivery.account,
+                    lead: gathered.lead,
+                    transition: Some(&event.transition),
+                    contact: person.contact,
+                    email: person.email.as_deref(),
+                    company: person.company.or(gathered.company),
+                    pipelines: snapshot.pipelines.as_deref(),
+                };
+                if let Err(reason) = post_gate(rule, event, &ctx) {
+                    reasons.push(reason);
+                    continue;
+                }
+                let Some(email) = person.email.clone() else {
+                    reasons.push(person.no_email_reason.clone());
+                    continue;
+                };
+                let mut person_notes = person.notes.clone();
+                let user_id = inner.identity.user_id.as_ref().and_then(|template| {
+                    let mut why = Vec::new();
+                    let rendered = template.render_value(&ctx, &mut why).map(|v| v.to_string());
+                    for w in why {
+                        person_notes.push(format!("userId: {w}"));
+                    }
+                    rendered.filter(|s| !s.trim().is_empty())
+                });
+                let previous_email = person
+                    .contact
+                    .and_then(|c| snapshot.previous_emails.get(&c.id))
+                    .filter(|old| !old.eq_ignore_ascii_case(&email))
+                    .cloned();
+                let recipient = Recipient {
+                    ctx,
+                    email,
+                    user_id,
+                    kommo_contact_id: person.contact.map(|c| c.id),
+                    previous_email,
+                };
+                builder.add_rule(
+                    &rule.name,
+                    &rule.actions,
+                    &recipient,
+                    &keys,
+                    &mut person_notes,
+                );
+                notes.extend(person_notes);
+                matched += 1;
+            }
+            let reason = if matched > 0 {
+                match gathered.people.len() {
+                    1 => "matched".to_owned(),
+                    n => format!("matched for {matched} of {n} contacts"),
+                }
+            } else {
+                reasons.dedup();
+                reasons.join("; ")
+            };
+            explain.push(entry(&label, rule, matched > 0, reason, notes));
+        }
+    }
+
+    if needs.is_empty() {
+        Planning::Ready(Plan {
+            actions: builder.finish(),
+            explain,
+        })
+    } else {
+        Planning::NeedsData { needs, explain }
+    }
+}
+
+fn note(event: String, reason: String) -> Explain {
+    Explain {
+        event,
+        rule: None,
+        matched: false,
+        reason,
+        notes: Vec::new(),
+    }
+}
+
+fn entry(
+    label: &str,
+    rule: &KommoRule,
+    matched: bool,
+    reason: String,
+    notes: Vec<String>,
+) -> Explain {
+    Explain {
+        event: label.to_owned(),
+        rule: Some(rule.name.clone()),
+        matched,
+        reason,
+        notes,
+    }
+}
+
+/// Everything that tells this change apart from another change of the same entity.
+fn fingerprint(event: &KommoEvent) -> Vec<String> {
+    let opt = |v: Option<u64>| v.map_or_else(String::new, |v| v.to_string());
+    let t = &event.transition;
+    vec![
+        event.name.to_owned(),
+        event.subject.kind().to_owned(),
+        event.subject.id().to_string(),
+        opt(t.status_id),
+        opt(t.old_status_id),
+        opt(t.pipeline_id),
+        opt(t.old_pipeline_id),
+        opt(t.responsible_user_id),
+        opt(t.old_responsible_user_id),
+        event.changed_at.map_or_else(String::new, |v| v.to_string()),
+    ]
+}
+
+fn list(ids: &[u64]) -> String {
+    ids.iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What the webhook alone can rule out, before anything is fetched.
+fn pre_gate(rule: &KommoRule, event: &KommoEvent) -> Result<(), String> {
+    let when = &rule.when;
+    if !when.events.iter().any(|e| e == event.name) {
+        return Err(format!(
+            "listens to {}, not {}",
+            when.events.join(", "),
+            event.name
+        ));
+    }
+    let webhook_lead = match &event.subject {
+        Subject::Lead(lead) => Some(lead),
+        _ => None,
+    };
+    let pipeline = event
+        .transition
+        .pipeline_id
+        .or(webhook_lead.and_then(|l| l.pipeline_id));
+    if let (Some(pipelines), Some(pipeline)) = (&when.pipelines, pipeline)
+        && !pipelines.contains(&pipeline)
+    {
+        return Err(format!("pipeline {pipeline} is not {}", list(pipelines)));
+    }
+    let status = event
+        .transition
+        .status_id
+        .or(webhook_lead.and_then(|l| l.status_id));
+    if let (Some(to), Some(status)) = (&when.to, status)
+        && !to.contains(&status)
+    {
+        return Err(format!("moved to status {status}, not {}", list(to)));
+    }
+    if let Some(from) = &when.from {
+        match event.transition.old_status_id {
+            Some(old) if from.contains(&old) => {}
+            Some(old) => return Err(format!("moved from status {old}, not {}", list(from))),
+            None => return Err("the webhook does not say which status the lead came from".into()),
+        }
+    }
+    if (when.to.is_some() || when.from.is_some())
+        && event.transition.old_status_id.is_some()
+        && event.transition.old_status_id == event.transition.status_id
+        && event
+            .transition
+            .old_pipeline_id
+            .is_none_or(|old| Some(old) == event.transition.pipeline_id)
+    {
+        return Err("the status did not change".into());
+    }
+    Ok(())
+}
+
+/// The rest of the conditions, once the data is there.
+fn post_gate(rule: &KommoRule, event: &KommoEvent, ctx: &KommoContext<'_>) -> Result<(), String> {
+    let when = &rule.when;
+    if let Some(pipelines) = &when.pipelines {
+        match ctx.resolve(&crate::template::Reference::LeadPipelineId) {
+            Some(v) if pipelines.iter().any(|p| p.to_string() == v.to_string()) => {}
+            Some(v) => return Err(format!("pipeline {v} is not {}", list(pipelines))),
+            None => return Err("the lead's pipeline is unknown".into()),
+        }
+    }
+    if let Some(to) = &when.to {
+        match event
+            .transition
+            .status_id
+            .or(ctx.lead.and_then(|l| l.status_id))
+        {
+            Some(status) if to.contains(&status) => {}
+            Some(status) => return Err(format!("moved to status {status}, not {}", list(to))),
+            None => return Err("the lead's status is unknown".into()),
+        }
+    }
+    for condition in &when.conditions {
+        match ctx.resolve(&condition.reference) {
+            Some(value) => {
+                let text = value.to_string();
+                if !condition.any_of.contains(&text) {
+                    return Err(format!(
+                        "where {} = {:?} does not hold ({:?})",
+                        condition.reference,
+                        condition.any_of.join("|"),
+                        text
+                    ));
+                }
+            }
+            None => {
+                return Err(format!(
+                    "where {}: the value is missing",
+                    condition.reference
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One contact the actions would go to.
+#[derive(Debug, Clone)]
+struct Person<'a> {
+    contact: Option<&'a ContactFacts>,
+    company: Option<&'a CompanyFacts>,
+    email: Option<String>,
+    no_email_reason: String,
+    notes: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Gathered<'a> {
+    lead: Option<&'a LeadFacts>,
+    company: Option<&'a CompanyFacts>,
+    people: Vec<Person<'a>>,
+    no_people_reason: String,
+    notes: Vec<String>,
+}
+
+fn describe(needs: &Needs) -> String {
+    let mut parts = Vec::new();
+    let ids = |ids: &BTreeSet<u64>| {
+        ids.iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !needs.leads.is_empty() {
+        parts.push(format!("lead {}", ids(&needs.leads)));
+    }
+    if !needs.contacts.is_empty() {
+        parts.push(format!("contact {}", ids(&needs.contacts)));
+    }
+    if !needs.companies.is_empty() {
+        parts.push(format!("company {}", ids(&needs.companies)));
+    }
+    if needs.pipelines {
+        parts.push("pipelines".into());
+    }
+    parts.join(", ")
+}
+
+/// Finds the entities the candidates need, or says which are still to be fetched.
+fn gather<'a>(
+    event: &'a KommoEvent,
+    snapshot: &'a Snapshot,
+    uses: Uses,
+) -> Result<Gathered<'a>, Needs> {
+    let mut needs = Needs::default();
+    let mut notes = Vec::new();
+    match &event.subject {
+        Subject::Lead(webhook_lead) => {
+            let id = webhook_lead.id;
+            let lead = match snapshot.leads.get(&id) {
+                Some(lead) => lead,
+                None if snapshot.missing.leads.contains(&id) => {
+                    notes.push(format!(
+                        "lead {id} is gone from Kommo; using the webhook's data"
+                    ));
+                    webhook_lead
+                }
+                None => {
+                    needs.leads.insert(id);
+                    return Err(needs);
+                }
+            };
+            if uses.pipelines && snapshot.pipelines.is_none() {
+                needs.pipelines = true;
+            }
+            let company = company_of(
+                lead.company_id,
+                uses.company,
+                snapshot,
+                &mut needs,
+                &mut notes,
+            );
+            let contact = match lead.main_contact() {
+                None => None,
+                Some(cid) => match snapshot.contacts.get(&cid) {
+                    Some(contact) => Some(contact),
+                    None if snapshot.missing.contacts.contains(&cid) => {
+                        notes.push(format!("contact {cid} is gone from Kommo"));
+                        None
+                    }
+                    None => {
+                        needs.contacts.insert(cid);
+                        None
+                    }
+                },
+            };
+            if !needs.is_empty() {
+                return Err(needs);
+            }
+            let people = contact
+                .map(|c| vec![Person::of(c, None)])
+                .unwrap_or_default();
+            Ok(Gathered {
+                lead: Some(lead),
+                company,
+                no_people_reason: format!(
+                    "lead {id} has no contact, so there is no one to write to in Loops"
+                ),
+                people,
+                notes,
+            })
+        }
+        Subject::Contact(webhook_contact) => {
+            let id = webhook_contact.id;
+            let contact = match snapshot.contacts.get(&id) {
+                Some(contact) => contact,
+                None if snapshot.missing.contacts.contains(&id) => {
+                    notes.push(format!(
+                        "contact {id} is gone from Kommo; using the webhook's data"
+                    ));
+                    webhook_contact
+                }
+                None => {
+                    needs.contacts.insert(id);
+                    return Err(needs);
+                }
+            };
+            let company = company_of(
+                contact.company_id,
+                uses.company,
+                snapshot,
+                &mut needs,
+                &mut notes,
+            );
+            if !needs.is_empty() {
+                return Err(needs);
+            }
+            Ok(Gathered {
+                lead: None,
+                company,
+                people: vec![Person::of(contact, None)],
+                no_people_reason: String::new(),
+                notes,
+            })
+        }
+        Subject::Company(webhook_company) => {
+            let id = webhook_company.id;
+            let company = match snapshot.companies.get(&id) {
+                Some(company) => company,
+                None if snapshot.missing.companies.contains(&id) => {
+                    notes.push(format!(
+                        "company {id} is gone from Kommo; its contacts are unknown"
+                    ));
+                    webhook_company
+                }
+                None => {
+                    needs.companies.insert(id);
+                    return Err(needs);
+                }
+            };
+            let mut people = Vec::new();
+            for cid in &company.contacts {
+                match snapshot.contacts.get(cid) {
+                    Some(contact) => people.push(Person::of(contact, Some(company))),
+                    None if snapshot.missing.contacts.contains(cid) => {
+                        notes.push(format!("contact {cid} is gone from Kommo"))
+                    }
+                    None => {
+                        needs.contacts.insert(*cid);
+                    }
+                }
+            }
+            if !needs.is_empty() {
+                return Err(needs);
+            }
+            Ok(Gathered {
+                lead: None,
+                company: Some(company),
+                people,
+                no_people_reason: format!(
+                    "company {id} has no contacts, so there is no one to write to in Loops"
+                ),
+                notes,
+            })
+        }
+    }
+}
+
+fn company_of<'a>(
+    id: Option<u64>,
+    used: bool,
+    snapshot: &'a Snapshot,
+    needs: &mut Needs,
+    notes: &mut Vec<String>,
+) -> Option<&'a CompanyFacts> {
+    let id = id.filter(|_| used)?;
+    match snapshot.companies.get(&id) {
+        Some(company) => Some(company),
+        None if snapshot.missing.companies.contains(&id) => {
+            notes.push(format!("company {id} is gone from Kommo"));
+            None
+        }
+        None => {
+            needs.companies.insert(id);
+            None
+        }
+    }
+}
+
+impl<'a> Person<'a> {
+    fn of(contact: &'a ContactFacts, company: Option<&'a CompanyFacts>) -> Self {
+        Person {
+            contact: Some(contact),
+            company,
+            email: None,
+            no_email_reason: String::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// Picks each person's email with the rules' identity settings.
+fn choose_emails(people: &mut [Person<'_>], rules: &Rules) {
+    for person in people {
+        if let Some(contact) = person.contact {
+            person.email = choose_email(contact, rules.inner.identity.email, &mut person.notes);
+            if person.email.is_none() {
+                person.no_email_reason = format!("contact {} has no usable email", contact.id);
+            }
+        }
+    }
+}

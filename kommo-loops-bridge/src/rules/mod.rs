@@ -1,0 +1,306 @@
+//! The rules file: parsed and validated once, then immutable and cheap to share.
+//!
+//! See `docs/rules.md` for the full reference. In short:
+//!
+//! ```
+//! use kommo_loops_bridge::Rules;
+//!
+//! let rules = Rules::from_toml_str("rules.toml", r#"
+//!     [contact]
+//!     source = "kommo_crm"
+//!
+//!     [[kommo]]
+//!     name = "won"
+//!     when = { event = "lead_status", to = "won" }
+//!     do = [ { send_event = { event = "deal_won", properties = { deal_value = "{lead.price}" } } } ]
+//!
+//!     [[loops]]
+//!     name = "hard bounce"
+//!     when = { event = "email.hardBounced" }
+//!     do = [ { kommo_note = { text = "Loops: hard bounce on {email}" } } ]
+//! "#).unwrap();
+//! assert_eq!(rules.kommo_rule_names(), ["won"]);
+//!
+//! // Mistakes are reported with the file, the rule and the key.
+//! let err = Rules::from_toml_str("rules.toml", r#"
+//!     [[kommo]]
+//!     name = "won"
+//!     when = { event = "lead_status", to = "wonn" }
+//!     do = [ { send_event = { event = "deal_won" } } ]
+//! "#).unwrap_err();
+//! assert_eq!(
+//!     err.to_string(),
+//!     r#"rules.toml: [[kommo]] "won": `when.to`: expected a status id, "won" or "lost", got "wonn""#
+//! );
+//! ```
+
+mod error;
+mod parse;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use error::RulesError;
+
+use crate::template::{Reference, Template};
+
+/// Kommo's system status for won leads, in every pipeline.
+pub const STATUS_WON: u64 = 142;
+/// Kommo's system status for lost leads, in every pipeline.
+pub const STATUS_LOST: u64 = 143;
+
+/// The Kommo events a `[[kommo]]` rule can listen to.
+pub const KOMMO_EVENTS: [&str; 14] = [
+    "lead_added",
+    "lead_updated",
+    "lead_status",
+    "lead_responsible",
+    "lead_deleted",
+    "lead_restored",
+    "contact_added",
+    "contact_updated",
+    "contact_deleted",
+    "contact_restored",
+    "company_added",
+    "company_updated",
+    "company_deleted",
+    "company_restored",
+];
+
+/// A validated rules file. Cloning shares it.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub(crate) inner: Arc<RulesInner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct RulesInner {
+    pub(crate) file: String,
+    pub(crate) identity: Identity,
+    pub(crate) contact: ContactDefaults,
+    pub(crate) kommo: Vec<KommoRule>,
+    pub(crate) loops: Vec<LoopsRule>,
+}
+
+/// Which Kommo email becomes the Loops email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EmailChoice {
+    /// The first email marked WORK, else the first.
+    FirstWork,
+    /// The first email.
+    First,
+}
+
+#[derive(Debug)]
+pub(crate) struct Identity {
+    pub(crate) email: EmailChoice,
+    pub(crate) user_id: Option<Template>,
+}
+
+/// Fills every upsert.
+#[derive(Debug, Default)]
+pub(crate) struct ContactDefaults {
+    pub(crate) source: Option<Template>,
+    pub(crate) user_group: Option<Template>,
+    pub(crate) properties: BTreeMap<String, Template>,
+    pub(crate) mailing_lists: BTreeMap<String, bool>,
+}
+
+impl ContactDefaults {
+    pub(crate) fn templates(&self) -> impl Iterator<Item = &Template> {
+        self.source
+            .iter()
+            .chain(&self.user_group)
+            .chain(self.properties.values())
+    }
+}
+
+impl KommoAction {
+    pub(crate) fn templates(&self) -> Box<dyn Iterator<Item = &Template> + '_> {
+        match self {
+            KommoAction::UpsertContact(spec) => Box::new(
+                spec.source
+                    .iter()
+                    .chain(&spec.user_group)
+                    .chain(spec.properties.values()),
+            ),
+            KommoAction::SendEvent { properties, .. } => Box::new(properties.values()),
+            KommoAction::SendTransactional { data, .. } => Box::new(data.values()),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct KommoRule {
+    pub(crate) name: String,
+    pub(crate) when: KommoWhen,
+    pub(crate) actions: Vec<KommoAction>,
+    /// What the rule's templates and conditions read, so the engine asks only for that.
+    pub(crate) uses: Uses,
+}
+
+/// Which optional data a rule reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Uses {
+    pub(crate) company: bool,
+    pub(crate) pipelines: bool,
+}
+
+impl Uses {
+    pub(crate) fn add<'a>(&mut self, references: impl Iterator<Item = &'a Reference>) {
+        for reference in references {
+            match reference.entity() {
+                crate::template::Entity::Company => self.company = true,
+                crate::template::Entity::Pipelines => self.pipelines = true,
+                _ => {}
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct KommoWhen {
+    pub(crate) events: Vec<String>,
+    pub(crate) pipelines: Option<Vec<u64>>,
+    pub(crate) to: Option<Vec<u64>>,
+    pub(crate) from: Option<Vec<u64>>,
+    pub(crate) conditions: Vec<Condition>,
+}
+
+/// `where = { "lead.cf.PLAN" = "pro" }`.
+#[derive(Debug)]
+pub(crate) struct Condition {
+    pub(crate) reference: Reference,
+    pub(crate) any_of: Vec<String>,
+}
+
+#[derive(Debug)]
+pub(crate) enum KommoAction {
+    UpsertContact(UpsertSpec),
+    SendEvent {
+        event: String,
+        properties: BTreeMap<String, Template>,
+    },
+    SendTransactional {
+        id: String,
+        data: BTreeMap<String, Template>,
+        add_to_audience: Option<bool>,
+    },
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct UpsertSpec {
+    pub(crate) source: Option<Template>,
+    pub(crate) user_group: Option<Template>,
+    pub(crate) properties: BTreeMap<String, Template>,
+    pub(crate) mailing_lists: BTreeMap<String, bool>,
+    /// Only an explicit rule can subscribe a contact.
+    pub(crate) subscribed: Option<bool>,
+}
+
+#[derive(Debug)]
+pub(crate) struct LoopsRule {
+    pub(crate) name: String,
+    pub(crate) events: Vec<String>,
+    pub(crate) actions: Vec<LoopsAction>,
+}
+
+/// Which Kommo entity a Loops-side action lands on.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetEntity {
+    /// The contact with the email.
+    Contact,
+    /// The contact's most recently updated open lead (else its most recent lead).
+    Lead,
+}
+
+#[derive(Debug)]
+pub(crate) enum LoopsAction {
+    Note {
+        text: Template,
+        on: TargetEntity,
+    },
+    Task {
+        text: Template,
+        due_in_hours: u32,
+        task_type: Option<u64>,
+        on: TargetEntity,
+    },
+    Tags {
+        add: Vec<String>,
+        remove: Vec<String>,
+        on: TargetEntity,
+    },
+}
+
+impl Rules {
+    /// Parses TOML. `file` names the source in error messages.
+    pub fn from_toml_str(file: &str, text: &str) -> Result<Rules, RulesError> {
+        let value: serde_json::Value =
+            toml::from_str(text).map_err(|e| RulesError::syntax(file, e.to_string()))?;
+        parse::compile(file, &value)
+    }
+
+    /// Parses JSON with the same structure as the TOML form.
+    pub fn from_json_str(file: &str, text: &str) -> Result<Rules, RulesError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| RulesError::syntax(file, e.to_string()))?;
+        parse::compile(file, &value)
+    }
+
+    /// Reads a file; `.json` files are JSON, anything else TOML.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Rules, RulesError> {
+        let path = path.as_ref();
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| RulesError::syntax(&file, format!("cannot read: {e}")))?;
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            Rules::from_json_str(&file, &text)
+        } else {
+            Rules::from_toml_str(&file, &text)
+        }
+    }
+
+    /// The file the rules came from.
+    pub fn file(&self) -> &str {
+        &self.inner.file
+    }
+
+    /// The names of the `[[kommo]]` rules, in file order.
+    pub fn kommo_rule_names(&self) -> Vec<&str> {
+        self.inner.kommo.iter().map(|r| r.name.as_str()).collect()
+    }
+
+    /// The names of the `[[loops]]` rules, in file order.
+    pub fn loops_rule_names(&self) -> Vec<&str> {
+        self.inner.loops.iter().map(|r| r.name.as_str()).collect()
+    }
+
+    /// The Kommo events some rule listens to (to subscribe only to what is needed).
+    pub fn kommo_events(&self) -> Vec<&str> {
+        let mut events: Vec<&str> = self
+            .inner
+            .kommo
+            .iter()
+            .flat_map(|r| r.when.events.iter().map(String::as_str))
+            .collect();
+        events.sort_unstable();
+        events.dedup();
+        events
+    }
+
+    /// Whether the rules configure a `userId` for Loops contacts.
+    pub fn uses_user_id(&self) -> bool {
+        self.inner.identity.user_id.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests;
