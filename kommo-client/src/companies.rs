@@ -73,6 +73,24 @@ pub struct Company {
 }
 
 impl Company {
+    /// The custom field with this id.
+    #[must_use]
+    pub fn custom_field(
+        &self,
+        id: crate::ids::CustomFieldId,
+    ) -> Option<&crate::field_values::CustomFieldValues> {
+        self.custom_fields_values.by_id(id)
+    }
+
+    /// The custom field with this code (`EMAIL`, `PHONE`, ...; case-insensitive).
+    #[must_use]
+    pub fn custom_field_by_code(
+        &self,
+        code: &str,
+    ) -> Option<&crate::field_values::CustomFieldValues> {
+        self.custom_fields_values.by_code(code)
+    }
+
     /// Every value of the `EMAIL` field, in order.
     #[must_use]
     pub fn emails(&self) -> Vec<String> {

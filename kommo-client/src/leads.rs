@@ -119,6 +119,24 @@ pub struct Lead {
 }
 
 impl Lead {
+    /// The custom field with this id.
+    #[must_use]
+    pub fn custom_field(
+        &self,
+        id: crate::ids::CustomFieldId,
+    ) -> Option<&crate::field_values::CustomFieldValues> {
+        self.custom_fields_values.by_id(id)
+    }
+
+    /// The custom field with this code (`EMAIL`, `PHONE`, ...; case-insensitive).
+    #[must_use]
+    pub fn custom_field_by_code(
+        &self,
+        code: &str,
+    ) -> Option<&crate::field_values::CustomFieldValues> {
+        self.custom_fields_values.by_code(code)
+    }
+
     /// The main contact (`is_main: true`), from a lead fetched `with=contacts`.
     #[must_use]
     pub fn main_contact_id(&self) -> Option<ContactId> {

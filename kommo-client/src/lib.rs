@@ -39,7 +39,7 @@
 //!
 //! The client:
 //! - authenticates with a long-lived token or OAuth 2.0 ([`auth`]); OAuth tokens live in a
-//!   [`TokenStore`](token_store::TokenStore), are refreshed single-flight and persisted before
+//!   [`TokenStore`], are refreshed single-flight and persisted before
 //!   use; a 401 causes at most one refresh and one retry;
 //! - limits itself to 7 requests per second by default ([`rate_limit`]), shared by clones;
 //! - retries reads and idempotent writes with a pure, table-tested policy ([`retry`]);

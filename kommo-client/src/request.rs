@@ -387,7 +387,12 @@ impl Client {
     }
 
     /// A batch write split into chunks of the configured batch size; results come from
-    /// `_embedded.<key>`.
+    /// `_embedded.<key>`, in request order.
+    ///
+    /// Kommo answers 504 when a batch is too large to finish in time and advises smaller
+    /// batches. For idempotent writes (updates) a chunk that still gets 504 after the retry
+    /// policy is halved and sent again, down to single entities. A create is never re-sent
+    /// after a 504 (it may have been applied), so the error is returned.
     pub(crate) async fn batch_write<B: Serialize>(
         &self,
         method: Method,
@@ -397,9 +402,12 @@ impl Client {
         idempotent: bool,
     ) -> Result<Vec<WriteResult>> {
         let mut committed: Vec<BatchItemResult> = Vec::with_capacity(items.len());
+        let mut pending: std::collections::VecDeque<Vec<B>> = std::collections::VecDeque::new();
         let mut iter = items.into_iter().peekable();
         while iter.peek().is_some() {
-            let chunk: Vec<B> = iter.by_ref().take(self.inner.batch_size).collect();
+            pending.push_back(iter.by_ref().take(self.inner.batch_size).collect());
+        }
+        while let Some(mut chunk) = pending.pop_front() {
             let result = self
                 .send_json::<serde_json::Value, _>(
                     method.clone(),
@@ -423,6 +431,15 @@ impl Client {
             });
             match page {
                 Ok(items) => committed.extend(items),
+                Err(Error::GatewayTimeout(_)) if idempotent && chunk.len() > 1 => {
+                    let second = chunk.split_off(chunk.len() / 2);
+                    tracing::debug!(
+                        size = chunk.len() + second.len(),
+                        "504 on a batch; halving it"
+                    );
+                    pending.push_front(second);
+                    pending.push_front(chunk);
+                }
                 Err(e) if committed.is_empty() => return Err(e),
                 Err(e) => {
                     return Err(Error::PartialBatch {

@@ -1,7 +1,8 @@
 //! Typed webhook events and the mapping from the bracket tree to them.
 
+use super::activity::{WebhookNote, WebhookTask};
 use super::chat::{WebhookMessage, WebhookTalk, WebhookUnsorted};
-use super::entities::{WebhookContact, WebhookLead, WebhookNote, WebhookTask};
+use super::entities::{WebhookContact, WebhookLead};
 use super::fields::{Fields, check_index};
 use super::form::{FormKey, FormMap, FormNode};
 use super::{Limits, WebhookError};

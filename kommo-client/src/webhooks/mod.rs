@@ -45,6 +45,7 @@
 //! (or protect the endpoint with a secret in its URL).
 
 mod ack;
+mod activity;
 mod chat;
 pub mod encode;
 mod entities;
@@ -53,12 +54,12 @@ mod fields;
 pub mod form;
 
 pub use ack::{AckDecision, should_acknowledge, should_acknowledge_with_limits};
+pub use activity::{WebhookNote, WebhookTask};
 pub use chat::{
     WebhookAttachment, WebhookMessage, WebhookMessageAuthor, WebhookTalk, WebhookUnsorted,
 };
 pub use entities::{
-    WebhookContact, WebhookCustomField, WebhookFieldValue, WebhookLead, WebhookNote, WebhookTag,
-    WebhookTask,
+    WebhookContact, WebhookCustomField, WebhookFieldValue, WebhookLead, WebhookTag,
 };
 pub use events::{
     DigitalPipelineTrigger, EventKind, WebhookAccount, WebhookEntity, WebhookEvent, WebhookPayload,

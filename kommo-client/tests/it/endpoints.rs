@@ -441,6 +441,61 @@ async fn leads_add_reports_a_partial_batch() {
 }
 
 #[tokio::test]
+async fn batch_updates_are_halved_on_504_but_creates_are_not() {
+    let server = MockServer::start().await;
+    let timeout =
+        || ResponseTemplate::new(504).set_body_string("<html>504 Gateway Time-out</html>");
+    let two = json!([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]);
+    Mock::given(method("PATCH"))
+        .and(path("/api/v4/leads"))
+        .and(body_json(two))
+        .respond_with(timeout())
+        .mount(&server)
+        .await;
+    mount(
+        &server,
+        "PATCH",
+        "/api/v4/leads",
+        &[],
+        Some(json!([{"id": 1, "name": "a"}])),
+        ok(added("leads", 1..2)),
+    )
+    .await;
+    mount(
+        &server,
+        "PATCH",
+        "/api/v4/leads",
+        &[],
+        Some(json!([{"id": 2, "name": "b"}])),
+        ok(added("leads", 2..3)),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v4/leads"))
+        .respond_with(timeout())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = crate::support::builder(&server)
+        .retry(kommo_client::retry::RetryPolicy::none())
+        .long_lived_token(crate::support::TOKEN)
+        .build()
+        .unwrap();
+    let updates = vec![
+        LeadWrite::update(LeadId(1)).name("a"),
+        LeadWrite::update(LeadId(2)).name("b"),
+    ];
+    let results = c.leads().update(updates).await.unwrap();
+    assert_eq!(results.iter().map(|r| r.id).collect::<Vec<_>>(), vec![1, 2]);
+    let err = c
+        .leads()
+        .add(vec![LeadWrite::new().name("a"), LeadWrite::new().name("b")])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::GatewayTimeout(_)), "{err:?}");
+}
+
+#[tokio::test]
 async fn leads_update_batch_one_and_complex() {
     let server = MockServer::start().await;
     let update = LeadWrite::update(LeadId(5))

@@ -291,6 +291,7 @@ async fn html_403_opens_the_breaker_and_stops_calling_until_the_probe() {
             probe_in_flight: false
         }
     ));
+    let probe_sent = Instant::now();
     assert!(
         c.leads()
             .get(LeadId(1), &[])
@@ -303,7 +304,7 @@ async fn html_403_opens_the_breaker_and_stops_calling_until_the_probe() {
         panic!()
     };
     assert!(
-        until > Instant::now() + Duration::from_millis(400),
+        until >= probe_sent + Duration::from_millis(600),
         "cool-down doubled"
     );
     // The block lifts: the next probe succeeds and the breaker closes.

@@ -54,7 +54,7 @@ fn contact_search_page_and_helpers() {
     assert!(c.has_email(" USER@example.com "));
     assert!(c.has_phone("+7 (000) 000-00-00"));
     assert_eq!(c.company_id(), Some(CompanyId(64990217)));
-    let email = c.custom_fields_values.by_code("EMAIL").unwrap();
+    let email = c.custom_field_by_code("email").unwrap();
     assert_eq!(email.values[0].enum_code(), Some("WORK"));
     assert_eq!(email.values[0].enum_id(), Some(EnumId(4808283)));
     let position = c.custom_fields_values.by_code("POSITION").unwrap();
