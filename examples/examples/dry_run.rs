@@ -42,16 +42,24 @@ fn run() -> Result<String, String> {
 
     let planning = match (args.get("kommo"), args.get("loops")) {
         (Some(body), None) => {
-            for flag in ["secret", "webhook-id", "webhook-timestamp", "webhook-signature", "now"] {
+            for flag in [
+                "secret",
+                "webhook-id",
+                "webhook-timestamp",
+                "webhook-signature",
+                "now",
+            ] {
                 if args.contains_key(flag) {
                     return Err(format!("--{flag} only goes with --loops"));
                 }
             }
             let body = read_body(body)?;
-            let payload = kommo_client::webhooks::parse(&body).map_err(|e| format!("Kommo webhook body: {e}"))?;
+            let payload = kommo_client::webhooks::parse(&body)
+                .map_err(|e| format!("Kommo webhook body: {e}"))?;
             let snapshot = match args.get("snapshot") {
                 Some(path) => {
-                    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| format!("cannot read {path}: {e}"))?;
                     Snapshot::from_json(&text).map_err(|e| format!("{path}: {e}"))?
                 }
                 None => Snapshot::new(),
@@ -66,10 +74,19 @@ fn run() -> Result<String, String> {
                 }
             }
             let body = read_body(body)?;
-            let need = |flag: &str| args.get(flag).ok_or(format!("--{flag} is required with --loops"));
+            let need = |flag: &str| {
+                args.get(flag)
+                    .ok_or(format!("--{flag} is required with --loops"))
+            };
             let verifier = WebhookVerifier::new(need("secret")?).map_err(|e| e.to_string())?;
-            let now: u64 = need("now")?.parse().map_err(|_| "--now must be a Unix timestamp in seconds")?;
-            let headers = WebhookHeaders::new(need("webhook-id")?, need("webhook-timestamp")?, need("webhook-signature")?);
+            let now: u64 = need("now")?
+                .parse()
+                .map_err(|_| "--now must be a Unix timestamp in seconds")?;
+            let headers = WebhookHeaders::new(
+                need("webhook-id")?,
+                need("webhook-timestamp")?,
+                need("webhook-signature")?,
+            );
             let delivery = verifier
                 .verify_and_parse(&headers, &body, UNIX_EPOCH + Duration::from_secs(now))
                 .map_err(|e| format!("Loops webhook: {e}"))?;

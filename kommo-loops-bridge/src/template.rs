@@ -255,6 +255,8 @@ enum Segment {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Template {
     segments: Vec<Segment>,
+    /// A literal number or boolean from the rules file keeps its type.
+    constant: Option<Val>,
 }
 
 impl Template {
@@ -318,7 +320,18 @@ impl Template {
         if !literal.is_empty() {
             segments.push(Segment::Literal(literal));
         }
-        Ok(Template { segments })
+        Ok(Template {
+            segments,
+            constant: None,
+        })
+    }
+
+    /// A constant value (a number or boolean written without quotes in the rules file).
+    pub(crate) fn constant(value: Val) -> Template {
+        Template {
+            segments: vec![Segment::Literal(value.to_string())],
+            constant: Some(value),
+        }
     }
 
     /// Every reference the template makes.
@@ -332,6 +345,9 @@ impl Template {
     /// Renders a typed value: a lone reference keeps its type (or takes its cast), anything
     /// else is text. `None` drops the property; `notes` say why.
     pub(crate) fn render_value(&self, data: &dyn Resolve, notes: &mut Vec<String>) -> Option<Val> {
+        if let Some(constant) = &self.constant {
+            return Some(constant.clone());
+        }
         match self.segments.as_slice() {
             [Segment::Ref(expr)] => expr.evaluate(data, notes),
             _ => {

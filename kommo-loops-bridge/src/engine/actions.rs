@@ -39,8 +39,18 @@ pub(crate) struct ActionsBuilder<'r> {
     rules: &'r RulesInner,
     mode: Mode,
     actions: Vec<Action>,
-    /// Merge key to the index of that contact's upsert in `actions`.
-    upserts: BTreeMap<String, usize>,
+    /// Merge key to that contact's upsert: where it is in `actions`, and its properties in
+    /// two layers, so a later rule's defaults never override an earlier rule's own values.
+    upserts: BTreeMap<String, MergedUpsert>,
+}
+
+#[derive(Debug)]
+struct MergedUpsert {
+    index: usize,
+    /// Names and `[contact]` defaults.
+    base: BTreeMap<String, PropertyValue>,
+    /// What the rules themselves said (a later rule wins).
+    own: BTreeMap<String, PropertyValue>,
 }
 
 impl<'r> ActionsBuilder<'r> {
@@ -142,49 +152,53 @@ impl<'r> ActionsBuilder<'r> {
         notes: &mut Vec<String>,
     ) {
         let defaults = &self.rules.contact;
-        let mut properties = BTreeMap::new();
+        let mut base = BTreeMap::new();
         if let Some(contact) = recipient.ctx.contact {
             let (first, last) = contact.names();
             if let Some(first) = first {
-                properties.insert(
+                base.insert(
                     "firstName".to_owned(),
                     PropertyValue::String(clip("firstName", first, notes)),
                 );
             }
             if let Some(last) = last {
-                properties.insert(
+                base.insert(
                     "lastName".to_owned(),
                     PropertyValue::String(clip("lastName", last, notes)),
                 );
             }
         }
-        // Lowest to highest precedence: names, [contact], the rule.
-        let layers = [
-            (&defaults.source, &defaults.user_group, &defaults.properties),
-            (&spec.source, &spec.user_group, &spec.properties),
-        ];
-        for (source, user_group, props) in layers {
-            let fixed = [("source", source), ("userGroup", user_group)];
-            for (name, template) in fixed {
-                if let Some(template) = template
-                    && let Some(v) = render_one(name, template, &recipient.ctx, notes, "property")
-                {
-                    properties.insert(name.to_owned(), v);
-                }
-            }
-            properties.extend(render_properties(props, &recipient.ctx, notes, "property"));
-        }
+        render_layer(
+            &mut base,
+            &defaults.source,
+            &defaults.user_group,
+            &defaults.properties,
+            &recipient.ctx,
+            notes,
+        );
+        let mut own = BTreeMap::new();
+        render_layer(
+            &mut own,
+            &spec.source,
+            &spec.user_group,
+            &spec.properties,
+            &recipient.ctx,
+            notes,
+        );
         if let Some(subscribed) = spec.subscribed {
             // Only ever set because the rule asked for it.
-            properties.insert("subscribed".to_owned(), PropertyValue::Bool(subscribed));
+            own.insert("subscribed".to_owned(), PropertyValue::Bool(subscribed));
         }
         let mut mailing_lists = defaults.mailing_lists.clone();
         mailing_lists.extend(spec.mailing_lists.iter().map(|(k, v)| (k.clone(), *v)));
 
         let merge_key = recipient.merge_key();
-        if let Some(&index) = self.upserts.get(&merge_key) {
-            if let Action::UpsertContact(existing) = &mut self.actions[index] {
-                existing.properties.extend(properties);
+        if let Some(merged) = self.upserts.get_mut(&merge_key) {
+            merged.base.extend(base);
+            merged.own.extend(own);
+            if let Action::UpsertContact(existing) = &mut self.actions[merged.index] {
+                existing.properties = merged.base.clone();
+                existing.properties.extend(merged.own.clone());
                 existing.mailing_lists.extend(mailing_lists);
                 notes.push(format!(
                     "upsert merged into the one from rule {:?}",
@@ -193,7 +207,16 @@ impl<'r> ActionsBuilder<'r> {
             }
             return;
         }
-        self.upserts.insert(merge_key.clone(), self.actions.len());
+        let mut properties = base.clone();
+        properties.extend(own.clone());
+        self.upserts.insert(
+            merge_key.clone(),
+            MergedUpsert {
+                index: self.actions.len(),
+                base,
+                own,
+            },
+        );
         self.actions.push(Action::UpsertContact(UpsertContact {
             idempotency_key: key,
             email: recipient.email.clone(),
@@ -228,6 +251,25 @@ impl<'r> ActionsBuilder<'r> {
             }
         }
     }
+}
+
+/// Renders `source`, `userGroup` and the properties of one layer into `into`.
+fn render_layer(
+    into: &mut BTreeMap<String, PropertyValue>,
+    source: &Option<Template>,
+    user_group: &Option<Template>,
+    properties: &BTreeMap<String, Template>,
+    data: &dyn Resolve,
+    notes: &mut Vec<String>,
+) {
+    for (name, template) in [("source", source), ("userGroup", user_group)] {
+        if let Some(template) = template
+            && let Some(v) = render_one(name, template, data, notes, "property")
+        {
+            into.insert(name.to_owned(), v);
+        }
+    }
+    into.extend(render_properties(properties, data, notes, "property"));
 }
 
 fn render_one(

@@ -48,18 +48,21 @@ pub(super) fn plan(
             continue;
         }
 
+        // One entry per rule, in file order, whatever stage decided it.
+        let mut entries: Vec<Option<Explain>> = vec![None; inner.kommo.len()];
         let mut candidates = Vec::new();
-        for rule in &inner.kommo {
+        for (i, rule) in inner.kommo.iter().enumerate() {
             match pre_gate(rule, event) {
-                Ok(()) => candidates.push(rule),
-                Err(reason) => explain.push(entry(&label, rule, false, reason, Vec::new())),
+                Ok(()) => candidates.push((i, rule)),
+                Err(reason) => entries[i] = Some(entry(&label, rule, false, reason, Vec::new())),
             }
         }
         if candidates.is_empty() {
+            explain.extend(entries.into_iter().flatten());
             continue;
         }
         let mut uses = Uses::default();
-        for rule in &candidates {
+        for (_, rule) in &candidates {
             uses.company |= rule.uses.company;
             uses.pipelines |= rule.uses.pipelines;
         }
@@ -68,8 +71,8 @@ pub(super) fn plan(
             Ok(gathered) => gathered,
             Err(missing) => {
                 let what = describe(&missing);
-                for rule in &candidates {
-                    explain.push(entry(
+                for (i, rule) in &candidates {
+                    entries[*i] = Some(entry(
                         &label,
                         rule,
                         false,
@@ -77,6 +80,7 @@ pub(super) fn plan(
                         Vec::new(),
                     ));
                 }
+                explain.extend(entries.into_iter().flatten());
                 needs.merge(missing);
                 continue;
             }
@@ -92,7 +96,7 @@ pub(super) fn plan(
             ),
             &fingerprint.iter().map(String::as_str).collect::<Vec<_>>(),
         );
-        for rule in candidates {
+        for (i, rule) in candidates {
             let mut notes = gathered.notes.clone();
             let mut matched = 0usize;
             let mut reasons = Vec::new();
@@ -115,6 +119,7 @@ pub(super) fn plan(
                 }
                 let Some(email) = person.email.clone() else {
                     reasons.push(person.no_email_reason.clone());
+                    notes.extend(person.notes.iter().cloned());
                     continue;
                 };
                 let mut person_notes = person.notes.clone();
@@ -157,8 +162,9 @@ pub(super) fn plan(
                 reasons.dedup();
                 reasons.join("; ")
             };
-            explain.push(entry(&label, rule, matched > 0, reason, notes));
+            entries[i] = Some(entry(&label, rule, matched > 0, reason, unique(notes)));
         }
+        explain.extend(entries.into_iter().flatten());
     }
 
     if needs.is_empty() {
@@ -169,6 +175,15 @@ pub(super) fn plan(
     } else {
         Planning::NeedsData { needs, explain }
     }
+}
+
+/// Drops repeated notes (one per contact of a company, say), keeping the first of each.
+fn unique(notes: Vec<String>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    notes
+        .into_iter()
+        .filter(|n| seen.insert(n.clone()))
+        .collect()
 }
 
 fn note(event: String, reason: String) -> Explain {

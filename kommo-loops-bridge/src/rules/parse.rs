@@ -11,6 +11,7 @@ use super::{
     TargetEntity, UpsertSpec,
 };
 use crate::template::{Entity, Reference, Scope, Template};
+use crate::value::Val;
 
 /// Where in the file we are, for error messages.
 struct At<'a> {
@@ -63,19 +64,16 @@ impl At<'_> {
     }
 
     fn template(&self, value: &Value, key: &str, scope: Scope) -> Res<Template> {
-        let text = match value {
-            Value::String(s) => s.clone(),
-            // A literal number or boolean is a constant; keep it as text the template renders.
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
-            other => {
-                return Err(self.err(
-                    key,
-                    format!("expected a string template, got {}", kind(other)),
-                ));
-            }
-        };
-        Template::parse(&text, scope).map_err(|e| self.err(key, e))
+        match value {
+            Value::String(s) => Template::parse(s, scope).map_err(|e| self.err(key, e)),
+            // A literal number or boolean is a constant that keeps its type.
+            Value::Number(n) => Ok(Template::constant(Val::Number(n.clone()))),
+            Value::Bool(b) => Ok(Template::constant(Val::Bool(*b))),
+            other => Err(self.err(
+                key,
+                format!("expected a string template, got {}", kind(other)),
+            )),
+        }
     }
 
     fn templates(
