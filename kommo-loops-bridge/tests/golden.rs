@@ -125,3 +125,31 @@ fn keys_follow_the_transition() {
         assert!(loops_client::IdempotencyKey::new(&key).is_ok(), "{key}");
     }
 }
+
+/// `docs/rules.md` shows the onboarding file; both must stay the same rules.
+#[test]
+fn the_reference_shows_the_onboarding_rules() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let doc = std::fs::read_to_string(root.join("docs/rules.md")).unwrap();
+    let start = doc.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    let from_doc = Rules::from_toml_str("docs/rules.md", &doc[start..end]).unwrap();
+    let file = Rules::from_path(root.join("examples/rules/saas-onboarding.toml")).unwrap();
+    assert_eq!(from_doc.kommo_rule_names(), file.kommo_rule_names());
+    assert_eq!(from_doc.loops_rule_names(), file.loops_rule_names());
+    // Same behaviour on every golden case that uses the onboarding rules.
+    for dir in cases().iter().filter(|d| !d.join("rules.toml").exists()) {
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
+        if let Some(body) = read("body.form") {
+            let payload = kommo_client::webhooks::parse(body.as_bytes()).unwrap();
+            let snapshot = read("snapshot.json")
+                .map_or_else(Snapshot::new, |s| Snapshot::from_json(&s).unwrap());
+            assert_eq!(
+                from_doc.plan_kommo(&payload, &snapshot, Mode::Live),
+                file.plan_kommo(&payload, &snapshot, Mode::Live),
+                "{}",
+                dir.display()
+            );
+        }
+    }
+}

@@ -560,3 +560,166 @@ fn choose_emails(people: &mut [Person<'_>], rules: &Rules) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Transition;
+
+    fn rule(when: &str) -> Rules {
+        Rules::from_toml_str(
+            "t.toml",
+            &format!("[[kommo]]\nname = \"r\"\nwhen = {when}\ndo = [ {{ send_event = {{ event = \"e\" }} }} ]\n"),
+        )
+        .unwrap()
+    }
+
+    fn status_event(
+        name: &'static str,
+        status: u64,
+        old: Option<u64>,
+        pipeline: u64,
+    ) -> KommoEvent {
+        KommoEvent {
+            name,
+            subject: Subject::Lead(LeadFacts {
+                id: 1,
+                status_id: Some(status),
+                pipeline_id: Some(pipeline),
+                ..LeadFacts::default()
+            }),
+            transition: Transition {
+                status_id: Some(status),
+                old_status_id: old,
+                pipeline_id: Some(pipeline),
+                ..Transition::default()
+            },
+            changed_at: Some(1),
+        }
+    }
+
+    #[test]
+    fn pre_gate_table() {
+        let table: Vec<(&str, KommoEvent, Result<(), &str>)> = vec![
+            (
+                r#"{ event = "lead_status" }"#,
+                status_event("lead_status", 5, Some(4), 7),
+                Ok(()),
+            ),
+            (
+                r#"{ event = "lead_added" }"#,
+                status_event("lead_status", 5, Some(4), 7),
+                Err("listens to lead_added"),
+            ),
+            (
+                r#"{ event = ["lead_added", "lead_status"] }"#,
+                status_event("lead_status", 5, Some(4), 7),
+                Ok(()),
+            ),
+            (
+                r#"{ event = "lead_status", to = "won" }"#,
+                status_event("lead_status", 142, Some(4), 7),
+                Ok(()),
+            ),
+            (
+                r#"{ event = "lead_status", to = "won" }"#,
+                status_event("lead_status", 143, Some(4), 7),
+                Err("moved to status 143, not 142"),
+            ),
+            (
+                r#"{ event = "lead_status", to = ["won", "lost"] }"#,
+                status_event("lead_status", 143, Some(4), 7),
+                Ok(()),
+            ),
+            (
+                r#"{ event = "lead_status", from = 4, to = 5 }"#,
+                status_event("lead_status", 5, Some(4), 7),
+                Ok(()),
+            ),
+            (
+                r#"{ event = "lead_status", from = 3 }"#,
+                status_event("lead_status", 5, Some(4), 7),
+                Err("moved from status 4, not 3"),
+            ),
+            (
+                r#"{ event = "lead_status", from = 3 }"#,
+                status_event("lead_status", 5, None, 7),
+                Err("does not say which status"),
+            ),
+            (
+                r#"{ event = "lead_status", pipeline = [7, 8] }"#,
+                status_event("lead_status", 5, Some(4), 8),
+                Ok(()),
+            ),
+            (
+                r#"{ event = "lead_status", pipeline = 9 }"#,
+                status_event("lead_status", 5, Some(4), 7),
+                Err("pipeline 7 is not 9"),
+            ),
+            (
+                r#"{ event = "lead_updated", to = 5 }"#,
+                status_event("lead_updated", 5, Some(5), 7),
+                Err("the status did not change"),
+            ),
+        ];
+        for (when, event, expected) in table {
+            let rules = rule(when);
+            let got = pre_gate(&rules.inner.kommo[0], &event);
+            match (&got, expected) {
+                (Ok(()), Ok(())) => {}
+                (Err(reason), Err(fragment)) => {
+                    assert!(reason.contains(fragment), "{when}: {reason}")
+                }
+                _ => panic!("{when}: got {got:?}, expected {expected:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn where_conditions_compare_rendered_text() {
+        let rules = rule(
+            r#"{ event = "lead_status", where = { "lead.price" = ["1200", "1500"], "account.subdomain" = "acme" } }"#,
+        );
+        let event = status_event("lead_status", 5, Some(4), 7);
+        let lead = LeadFacts {
+            id: 1,
+            price: crate::value::Val::float(1200.0),
+            ..LeadFacts::default()
+        };
+        let account = crate::facts::AccountFacts {
+            id: Some(1),
+            subdomain: Some("acme".into()),
+        };
+        let ctx = |lead| KommoContext {
+            account: &account,
+            lead: Some(lead),
+            transition: Some(&event.transition),
+            contact: None,
+            email: None,
+            company: None,
+            pipelines: None,
+        };
+        assert_eq!(
+            post_gate(&rules.inner.kommo[0], &event, &ctx(&lead)),
+            Ok(())
+        );
+        let cheaper = LeadFacts {
+            price: crate::value::Val::float(999.5),
+            ..lead.clone()
+        };
+        let err = post_gate(&rules.inner.kommo[0], &event, &ctx(&cheaper)).unwrap_err();
+        assert!(
+            err.contains(r#"where lead.price = "1200|1500" does not hold ("999.5")"#),
+            "{err}"
+        );
+        let unpriced = LeadFacts {
+            price: None,
+            ..lead.clone()
+        };
+        assert!(
+            post_gate(&rules.inner.kommo[0], &event, &ctx(&unpriced))
+                .unwrap_err()
+                .contains("missing")
+        );
+    }
+}
