@@ -1,21 +1,9 @@
 //! Fault injection, shared by every fake in this crate.
 //!
-//! A [`Faults`] handle holds the knobs ([`FaultConfig`]) plus one-shot counters, and a seeded
-//! random generator so that a test run is reproducible. Each API request draws one
-//! [`FaultPlan`] from it; the fake then carries the plan out. Faults apply to API routes only,
-//! never to the inspection routes.
-//!
-//! The knobs, in the order a request meets them:
-//!
-//! | knob | effect |
-//! | --- | --- |
-//! | `latency` (+ `latency_jitter`) | the request waits `latency + uniform(0..=jitter)` before anything else happens |
-//! | `force_429_rate`, [`Faults::force_429_next`] | the request is refused with 429 as if the rate limit were hit; nothing is applied and no token is used |
-//! | `error_rate`, [`Faults::fail_next`] | the request is answered with a 500 (JSON), 502 or 503 (HTML, like a load balancer page) **without being applied** |
-//! | `drop_rate`, [`Faults::drop_next`] | the request **is applied**, then the connection is cut mid-answer: the client gets the status line and part of the body, then a broken connection. This is "processed but the answer was lost", the case idempotency keys exist for |
-//!
-//! The one-shot counters (`*_next`) fire before the rates are consulted, so a test can place a
-//! fault on an exact request without randomness.
+//! A [`Faults`] handle holds the knobs ([`FaultConfig`]), one-shot counters, and a seeded
+//! random generator so that a test run is reproducible. For each API request a fake draws the
+//! latency ([`Faults::draw_latency`]) and, once the request is authenticated, the action
+//! ([`Faults::draw_action`]), then carries them out. Inspection routes never see faults.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -27,6 +15,21 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 /// The fault knobs. All off by default.
+///
+/// In the order a request meets them:
+///
+/// | knob | effect |
+/// | --- | --- |
+/// | [`latency`](Self::latency) (+ [`latency_jitter`](Self::latency_jitter)) | every API request waits `latency + uniform(0..=jitter)` before anything else happens |
+/// | [`force_429_rate`](Self::force_429_rate), [`Faults::force_429_next`] | the request is refused with 429 as if the rate limit were hit: nothing is applied and no rate-limit token is used |
+/// | [`error_rate`](Self::error_rate), [`Faults::fail_next`] | the request is answered with a 500 (JSON body), 502 or 503 (HTML load-balancer page), chosen at random, **without being applied** |
+/// | [`drop_rate`](Self::drop_rate), [`Faults::drop_next`] | the request **is applied**, then the connection is cut mid-answer: the client gets the status line, the headers and half of the body, then a broken connection (a transport error while reading the body). This is "processed, but the answer was lost", the case idempotency keys exist for |
+///
+/// Only latency applies to requests with a wrong API key; the other faults are drawn for
+/// authenticated API requests only. The one-shot counters (`*_next`) fire before the rates are
+/// consulted, so a test can place a fault on an exact request without randomness. A drawn
+/// 5xx or drop loses to the real rate limit when the bucket is empty (the request gets the
+/// real 429, and the one-shot is used up).
 ///
 /// ```
 /// use kommo_loops_sandbox::FaultConfig;
@@ -289,20 +292,24 @@ impl Faults {
         state.drop_next = 0;
     }
 
-    /// Draws the faults for one request. Forced 429s win over errors, errors over drops.
-    pub fn plan(&self) -> FaultPlan {
+    /// Draws the added latency for one request (every API request waits it out).
+    pub fn draw_latency(&self) -> Duration {
+        let mut state = self.lock();
+        let (latency, jitter) = (state.config.latency, state.config.latency_jitter);
+        if jitter.is_zero() {
+            return latency;
+        }
+        let max = u64::try_from(jitter.as_micros()).unwrap_or(u64::MAX);
+        latency + Duration::from_micros(state.rng.u64(0..=max))
+    }
+
+    /// Draws what happens to one request that passed authentication. One-shot counters come
+    /// first; then forced 429s win over errors, errors over drops.
+    pub fn draw_action(&self) -> FaultAction {
         let mut guard = self.lock();
         let state = &mut *guard;
         let config = &state.config;
-        let jitter = if config.latency_jitter.is_zero() {
-            Duration::ZERO
-        } else {
-            let max = u64::try_from(config.latency_jitter.as_micros()).unwrap_or(u64::MAX);
-            Duration::from_micros(state.rng.u64(0..=max))
-        };
-        let latency = config.latency + jitter;
-
-        let action = if take_one(&mut state.force_429_next) {
+        if take_one(&mut state.force_429_next) {
             FaultAction::Force429
         } else if take_one(&mut state.fail_next) {
             FaultAction::ServerError(state.rng.choice(ServerErrorKind::ALL).unwrap_or_default())
@@ -316,8 +323,15 @@ impl Faults {
             FaultAction::Drop
         } else {
             FaultAction::None
-        };
-        FaultPlan { latency, action }
+        }
+    }
+
+    /// Both draws at once, for a request known to be authenticated.
+    pub fn plan(&self) -> FaultPlan {
+        FaultPlan {
+            latency: self.draw_latency(),
+            action: self.draw_action(),
+        }
     }
 }
 

@@ -1,8 +1,9 @@
 //! What every API request goes through before and after its handler, in this order:
 //!
-//! 1. the fault plan is drawn, and its latency waited out;
-//! 2. the API key is checked (401 otherwise; a refused key uses no rate-limit token);
-//! 3. a forced 429 is answered (no token used, nothing applied);
+//! 1. the added latency is drawn and waited out;
+//! 2. the API key is checked (401 otherwise; a refused key uses no rate-limit token and
+//!    draws no other fault);
+//! 3. the fault action is drawn; a forced 429 is answered (no token used, nothing applied);
 //! 4. a token is taken from the bucket (429 when empty; nothing applied);
 //! 5. an injected 5xx is answered (a token was used, nothing applied);
 //! 6. the handler runs, and for a dropped request the answer is then cut.
@@ -32,16 +33,27 @@ pub(crate) async fn gate(State(app): State<Arc<Inner>>, request: Request, next: 
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
 
-    let plan = app.faults.plan();
-    if !plan.latency.is_zero() {
-        tokio::time::sleep(plan.latency).await;
+    let latency = app.faults.draw_latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
 
     let now = Instant::now();
-    let (mut response, fault, remaining) = if !authorized(request.headers(), &app.config.api_key) {
+    if !authorized(request.headers(), &app.config.api_key) {
         let remaining = app.rate_remaining(now);
-        (unauthorized(), None, remaining)
-    } else if plan.action == FaultAction::Force429 {
+        return finish(
+            &app,
+            endpoint,
+            idempotency_key,
+            unauthorized(),
+            None,
+            remaining,
+        )
+        .await;
+    }
+    // Drawn only now, so a refused key does not use up a one-shot fault meant for a real call.
+    let action = app.faults.draw_action();
+    let (response, fault, remaining) = if action == FaultAction::Force429 {
         (
             too_many_requests(&app, Duration::from_secs(1)),
             Some(InjectedFault::Forced429),
@@ -50,7 +62,7 @@ pub(crate) async fn gate(State(app): State<Arc<Inner>>, request: Request, next: 
     } else {
         match app.take_token(now) {
             Err(retry_in) => (too_many_requests(&app, retry_in), None, Some(0)),
-            Ok(remaining) => match plan.action {
+            Ok(remaining) => match action {
                 FaultAction::ServerError(kind) => (
                     kind.response(json!({ "success": false, "message": "Internal server error" })),
                     Some(InjectedFault::ServerError),
@@ -65,7 +77,18 @@ pub(crate) async fn gate(State(app): State<Arc<Inner>>, request: Request, next: 
             },
         }
     };
+    finish(&app, endpoint, idempotency_key, response, fault, remaining).await
+}
 
+/// Adds the rate-limit headers, counts the request, and cuts the answer of a dropped one.
+async fn finish(
+    app: &Inner,
+    endpoint: String,
+    idempotency_key: Option<String>,
+    mut response: Response,
+    fault: Option<InjectedFault>,
+    remaining: Option<u32>,
+) -> Response {
     if let (Some(limit), Some(remaining)) = (app.rate_limit(), remaining) {
         let headers = response.headers_mut();
         headers.insert("x-ratelimit-limit", HeaderValue::from(limit));

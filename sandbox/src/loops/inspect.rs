@@ -1,19 +1,6 @@
 //! Inspection and seeding: in Rust on [`LoopsSandbox`], and over HTTP under `/_sandbox`
-//! (JSON, no API key, no rate limit, no faults, not counted) for tests in any language.
-//!
-//! | route | what |
-//! | --- | --- |
-//! | `GET /_sandbox/contacts[?email=…\|?userId=…]` | contacts, in find shape plus `_suppressed` |
-//! | `POST /_sandbox/contacts` | seed a contact ([`SeedContact`] as JSON) |
-//! | `GET /_sandbox/events[?email=…&eventName=…]` | recorded events |
-//! | `GET /_sandbox/transactional[?email=…&transactionalId=…]` | recorded transactional sends |
-//! | `GET /_sandbox/requests` | counts by endpoint and status ([`RequestStats`]) |
-//! | `GET /_sandbox/requests/log` | every request (the last 10,000) |
-//! | `GET /_sandbox/idempotency-conflicts` | sends refused for a repeated key |
-//! | `GET /_sandbox/webhooks` | outgoing webhook deliveries |
-//! | `GET`/`PUT /_sandbox/faults` | the fault knobs ([`FaultConfig`](crate::FaultConfig) as JSON) |
-//! | `POST /_sandbox/lists`, `/_sandbox/transactional-emails`, `/_sandbox/contact-properties`, `/_sandbox/suppressions` | seed a list, a transactional email, a property (`{name, type}`), a suppression (`{email}`) |
-//! | `POST /_sandbox/reset` | back to the configured start |
+//! (JSON, no API key, no rate limit, no faults, not counted). The routes are listed in the
+//! crate documentation.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -288,3 +288,28 @@ async fn the_same_seed_gives_the_same_faults() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_refused_key_does_not_use_up_a_one_shot_fault() {
+    let sandbox = sandbox(unlimited()).await;
+    sandbox.faults().fail_next(1);
+    let http = http();
+    let url = format!("{}/v1/api-key", sandbox.base_url());
+    let refused = http.get(&url).bearer_auth("wrong").send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let failed = http
+        .get(&url)
+        .bearer_auth(sandbox.api_key())
+        .send()
+        .await
+        .unwrap();
+    assert!(failed.status().is_server_error(), "{}", failed.status());
+    let fine = http
+        .get(&url)
+        .bearer_auth(sandbox.api_key())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fine.status(), 200);
+    sandbox.shutdown().await;
+}
