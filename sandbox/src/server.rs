@@ -15,8 +15,8 @@ use tokio::task::JoinHandle;
 /// How long a graceful shutdown waits for requests in flight before aborting them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-/// A running server. Dropping it stops the server (abruptly); [`ServerHandle::shutdown`]
-/// lets requests in flight finish first.
+/// A running server. Dropping it stops the server in the background;
+/// [`ServerHandle::shutdown`] also waits until it has stopped.
 #[derive(Debug)]
 pub(crate) struct ServerHandle {
     addr: SocketAddr,
@@ -74,12 +74,13 @@ impl ServerHandle {
 
 impl Drop for ServerHandle {
     fn drop(&mut self) {
+        // No await in Drop. The stop signal makes the server task close the listener and every
+        // idle connection at once, and finish requests in flight, in the background. Aborting
+        // the task instead would leave its per-connection tasks serving keep-alive clients.
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(task) = self.task.take() {
-            // No await in Drop: abort, which closes the listener and every connection.
-            task.abort();
-        }
+        // Detach: the task ends by itself once its connections are done.
+        drop(self.task.take());
     }
 }
