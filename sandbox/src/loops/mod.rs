@@ -2,8 +2,10 @@
 
 mod config;
 mod contacts;
+mod emit;
 mod gate;
 mod inspect;
+mod inspect_http;
 mod model;
 mod request;
 mod routes;
@@ -216,7 +218,7 @@ fn router(inner: Arc<Inner>) -> Router {
     ));
     Router::new()
         .nest("/api", api)
-        .nest("/_sandbox", inspect::router(inner))
+        .nest("/_sandbox", inspect_http::router(inner))
         .fallback(|| async {
             (
                 axum::http::StatusCode::NOT_FOUND,
