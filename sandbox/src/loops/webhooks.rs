@@ -123,7 +123,7 @@ pub enum SignatureMode {
     Invalid,
 }
 
-/// Options for [`LoopsSandbox::emit_with`].
+/// Options for [`LoopsSandbox::emit_with`](crate::LoopsSandbox::emit_with).
 ///
 /// ```
 /// use kommo_loops_sandbox::{DeliveryOptions, SignatureMode};
