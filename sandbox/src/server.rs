@@ -1,0 +1,86 @@
+//! Starting and stopping a fake's HTTP server, shared by every fake in this crate.
+//!
+//! The server runs as a task on the caller's tokio runtime, bound to 127.0.0.1 only: a fake
+//! must never be reachable from another machine.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How long a graceful shutdown waits for requests in flight before aborting them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// A running server. Dropping it stops the server in the background;
+/// [`ServerHandle::shutdown`] also waits until it has stopped.
+#[derive(Debug)]
+pub(crate) struct ServerHandle {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl ServerHandle {
+    /// Binds `127.0.0.1:port` (0 picks a free port) and serves the router `build` makes for
+    /// the bound address (a fake may need its own URL, e.g. for `nextPage` links).
+    pub(crate) async fn start(
+        port: u16,
+        build: impl FnOnce(SocketAddr) -> io::Result<Router>,
+    ) -> io::Result<Self> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
+        let addr = listener.local_addr()?;
+        let router = build(addr)?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    // A dropped sender also means "stop".
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(ServerHandle {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The bound address.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting connections, lets requests in flight finish (up to two seconds), and
+    /// waits until the listening socket is closed.
+    pub(crate) async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        // No await in Drop. The stop signal makes the server task close the listener and every
+        // idle connection at once, and finish requests in flight, in the background. Aborting
+        // the task instead would leave its per-connection tasks serving keep-alive clients.
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        // Detach: the task ends by itself once its connections are done.
+        drop(self.task.take());
+    }
+}
