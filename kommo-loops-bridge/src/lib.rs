@@ -41,6 +41,9 @@ mod snapshot;
 mod template;
 mod value;
 
+#[cfg(feature = "runtime")]
+pub mod runtime;
+
 pub use engine::Mode;
 pub use plan::{
     Action, AddNote, AddTags, AddTask, DataValue, DeleteContact, Explain, Needs, Plan, Planning,

@@ -1,0 +1,11 @@
+//! The runtime (`runtime` feature): executes plans against Loops and Kommo, reliably.
+//!
+//! Transport stays the application's choice: the runtime talks to the two APIs through the
+//! [`LoopsApi`] and [`KommoApi`] traits, implemented for `loops-client` and `kommo-client`
+//! and easy to fake in tests.
+
+pub mod outbox;
+pub mod state;
+
+pub use outbox::{MemoryOutbox, Outbox};
+pub use state::{MemoryState, StateStore};

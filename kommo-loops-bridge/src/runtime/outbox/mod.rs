@@ -1,0 +1,275 @@
+//! The outbox: planned actions stored durably before a webhook is acknowledged, then executed
+//! by workers with retries, in order per partition, exactly once per idempotency key.
+//!
+//! Implementations: [`MemoryOutbox`] (tests, the demo), SQLite (`sqlite` feature: embedded,
+//! the default for a single instance) and PostgreSQL (`postgres` feature: several instances
+//! behind a load balancer, claiming rows with `FOR UPDATE SKIP LOCKED`). They share one
+//! contract, checked by the same conformance tests.
+//!
+//! The contract:
+//! - [`enqueue`](Outbox::enqueue) stores each item unless an item with the same idempotency key
+//!   exists (in any state, done or dead included): a redelivered webhook adds nothing.
+//! - [`claim`](Outbox::claim) hands out due items (`not_before <= now`) under a lease. Within a
+//!   partition only the oldest unfinished item can be claimed, and only when no other item of
+//!   that partition is leased, so actions for one entity run in order while different entities
+//!   run in parallel. An item whose lease expired (its worker died) can be claimed again.
+//! - [`finish`](Outbox::finish) records an attempt and moves the item on (done, already done,
+//!   retry later, dead letter). It fails with [`OutboxError::LeaseLost`] when the caller no
+//!   longer holds the lease, so two workers never both complete one item.
+//! - Dead letters keep their attempt history; [`replay`](Outbox::replay) puts them back as they
+//!   were, idempotency key included, so a replay can never double-send.
+
+mod memory;
+
+use std::time::{Duration, SystemTime};
+
+pub use memory::MemoryOutbox;
+
+use crate::plan::Action;
+
+/// An action to store.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct NewItem {
+    /// The action's idempotency key; unique in the outbox.
+    pub key: String,
+    /// Items of one partition run one at a time, in enqueue order.
+    pub partition: String,
+    /// What to do.
+    pub action: Action,
+    /// Where it came from, for operators (e.g. `kommo:<request id>` or `loops:<webhook-id>`).
+    pub source: String,
+}
+
+impl NewItem {
+    /// An item for an action, partitioned by [`Action::ordering_key`].
+    pub fn new(action: Action, source: impl Into<String>) -> Self {
+        NewItem {
+            key: action.idempotency_key().to_owned(),
+            partition: action.ordering_key(),
+            action,
+            source: source.into(),
+        }
+    }
+}
+
+/// Where an item is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ItemState {
+    /// Waiting to run (possibly not before some time, after a failed attempt).
+    Pending,
+    /// Claimed by a worker until its lease expires.
+    Leased,
+    /// Executed.
+    Done,
+    /// The other side had already done it (a repeated idempotency key): success.
+    AlreadyDone,
+    /// Given up on, with a reason; can be replayed.
+    Dead,
+}
+
+impl ItemState {
+    /// The name stored in databases.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemState::Pending => "pending",
+            ItemState::Leased => "leased",
+            ItemState::Done => "done",
+            ItemState::AlreadyDone => "already_done",
+            ItemState::Dead => "dead",
+        }
+    }
+
+    /// Parses [`as_str`](Self::as_str).
+    pub fn parse(s: &str) -> Option<ItemState> {
+        Some(match s {
+            "pending" => ItemState::Pending,
+            "leased" => ItemState::Leased,
+            "done" => ItemState::Done,
+            "already_done" => ItemState::AlreadyDone,
+            "dead" => ItemState::Dead,
+            _ => return None,
+        })
+    }
+
+    /// Whether the item will not run again (unless replayed).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            ItemState::Done | ItemState::AlreadyDone | ItemState::Dead
+        )
+    }
+}
+
+/// One execution attempt, kept in the item's history.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Attempt {
+    /// When it ended, as Unix milliseconds.
+    pub at_ms: i64,
+    /// `done`, `already_done`, `retry` or `failed`.
+    pub outcome: String,
+    /// What happened (an error message, a status).
+    pub detail: String,
+}
+
+impl Attempt {
+    /// An attempt that ended at `at`.
+    pub fn new(at: SystemTime, outcome: impl Into<String>, detail: impl Into<String>) -> Self {
+        Attempt {
+            at_ms: unix_millis(at),
+            outcome: outcome.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// A stored item.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Item {
+    /// The outbox's id for it.
+    pub id: i64,
+    /// The idempotency key.
+    pub key: String,
+    /// Its partition.
+    pub partition: String,
+    /// What to do.
+    pub action: Action,
+    /// Where it came from.
+    pub source: String,
+    /// Its state.
+    pub state: ItemState,
+    /// Attempts so far, oldest first.
+    pub attempts: Vec<Attempt>,
+    /// Not to run before this time (Unix milliseconds).
+    pub not_before_ms: i64,
+    /// When it was enqueued (Unix milliseconds).
+    pub created_at_ms: i64,
+    /// Why it is dead, when it is.
+    pub dead_reason: Option<String>,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Finish {
+    /// Executed.
+    Done,
+    /// The other side had already done it.
+    AlreadyDone,
+    /// Try again, not before this time.
+    RetryAt(SystemTime),
+    /// Give up, with this reason.
+    Dead(String),
+}
+
+/// Counts of items per state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OutboxStats {
+    /// Waiting to run.
+    pub pending: u64,
+    /// Being run.
+    pub leased: u64,
+    /// Executed.
+    pub done: u64,
+    /// Already done on the other side.
+    pub already_done: u64,
+    /// Dead letters.
+    pub dead: u64,
+}
+
+impl OutboxStats {
+    /// Items that will still run.
+    pub fn unfinished(&self) -> u64 {
+        self.pending + self.leased
+    }
+}
+
+/// An outbox failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OutboxError {
+    /// The worker's lease on the item expired and another worker may hold it now.
+    #[error("the lease on outbox item {id} was lost")]
+    LeaseLost {
+        /// The item.
+        id: i64,
+    },
+    /// No such item.
+    #[error("no outbox item {id}")]
+    NotFound {
+        /// The item.
+        id: i64,
+    },
+    /// The storage failed (database error, IO error).
+    #[error("outbox storage: {0}")]
+    Storage(String),
+    /// A stored action could not be read back.
+    #[error("outbox item {id} holds an unreadable action: {message}")]
+    Corrupt {
+        /// The item.
+        id: i64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Durable storage of planned actions. See the module docs for the contract.
+#[async_trait::async_trait]
+pub trait Outbox: Send + Sync + 'static {
+    /// Stores the items whose keys are new, atomically; returns how many were new.
+    async fn enqueue(&self, items: Vec<NewItem>, now: SystemTime) -> Result<usize, OutboxError>;
+
+    /// Leases up to `max` due items to `worker` until `now + lease`.
+    async fn claim(
+        &self,
+        worker: &str,
+        max: usize,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<Vec<Item>, OutboxError>;
+
+    /// Records an attempt on a leased item and moves it on.
+    async fn finish(
+        &self,
+        id: i64,
+        worker: &str,
+        finish: Finish,
+        attempt: Attempt,
+    ) -> Result<(), OutboxError>;
+
+    /// Dead letters, oldest first.
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<Item>, OutboxError>;
+
+    /// Puts dead letters back to pending (same key, history kept); returns how many.
+    async fn replay(&self, ids: &[i64], now: SystemTime) -> Result<usize, OutboxError>;
+
+    /// One item by idempotency key.
+    async fn get(&self, key: &str) -> Result<Option<Item>, OutboxError>;
+
+    /// Counts per state.
+    async fn stats(&self) -> Result<OutboxStats, OutboxError>;
+
+    /// The earliest `not_before` of a pending item, so an idle worker knows how long to sleep.
+    async fn next_due(&self) -> Result<Option<SystemTime>, OutboxError>;
+}
+
+/// Unix milliseconds of a time (negative before 1970).
+pub fn unix_millis(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+    }
+}
+
+/// The time of Unix milliseconds.
+pub fn from_unix_millis(ms: i64) -> SystemTime {
+    if ms >= 0 {
+        SystemTime::UNIX_EPOCH + Duration::from_millis(ms as u64)
+    } else {
+        SystemTime::UNIX_EPOCH - Duration::from_millis(ms.unsigned_abs())
+    }
+}
