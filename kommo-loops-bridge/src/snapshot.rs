@@ -17,6 +17,9 @@ pub struct Snapshot {
     pub(crate) pipelines: Option<Vec<PipelineFacts>>,
     pub(crate) previous_emails: BTreeMap<u64, String>,
     pub(crate) missing: Missing,
+    /// Entities (`lead`/`contact`/`company`, id) whose event is older than one already
+    /// planned: their events keep sends but never overwrite contact data.
+    pub(crate) stale: BTreeSet<(String, u64)>,
 }
 
 /// Entities that were asked for but do not exist (deleted, or a 204/404 from Kommo).
@@ -51,6 +54,13 @@ impl Snapshot {
     /// The email last synced to Loops for a Kommo contact, to detect an email change.
     pub fn set_previous_email(&mut self, contact_id: u64, email: impl Into<String>) {
         self.previous_emails.insert(contact_id, email.into());
+    }
+
+    /// Marks an entity's event as stale: a newer change of it (a later `updated_at`) was
+    /// already planned, so upserts from this event would overwrite newer contact data.
+    /// `kind` is `lead`, `contact` or `company`.
+    pub fn mark_stale(&mut self, kind: &str, id: u64) {
+        self.stale.insert((kind.to_owned(), id));
     }
 
     /// Whether pipelines were given.

@@ -74,6 +74,7 @@ impl<'r> ActionsBuilder<'r> {
         actions: &[KommoAction],
         recipient: &Recipient<'_>,
         keys: &KeyBase,
+        stale: bool,
         notes: &mut Vec<String>,
     ) {
         let discriminator = recipient
@@ -82,6 +83,10 @@ impl<'r> ActionsBuilder<'r> {
         for (index, action) in actions.iter().enumerate() {
             let key = keys.key(rule, index, &discriminator);
             match action {
+                KommoAction::UpsertContact(_) if stale => notes.push(
+                    "upsert dropped: a newer change of this entity was already synced, and this older event must not overwrite it"
+                        .to_owned(),
+                ),
                 KommoAction::UpsertContact(spec) => {
                     self.upsert(rule, spec, recipient, key, keys, notes)
                 }

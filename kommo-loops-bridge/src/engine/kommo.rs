@@ -143,11 +143,15 @@ pub(super) fn plan(
                     kommo_contact_id: person.contact.map(|c| c.id),
                     previous_email,
                 };
+                let stale = snapshot
+                    .stale
+                    .contains(&(event.subject.kind().to_owned(), event.subject.id()));
                 builder.add_rule(
                     &rule.name,
                     &rule.actions,
                     &recipient,
                     &keys,
+                    stale,
                     &mut person_notes,
                 );
                 notes.extend(person_notes);

@@ -55,7 +55,7 @@ impl Outbox for MemoryOutbox {
                     id,
                     key: new.key,
                     partition: new.partition,
-                    action: new.action,
+                    job: new.job,
                     source: new.source,
                     state: ItemState::Pending,
                     attempts: Vec::new(),

@@ -27,27 +27,62 @@ pub use memory::MemoryOutbox;
 
 use crate::plan::Action;
 
-/// An action to store.
+/// What an outbox item asks a worker to do.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "job", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Job {
+    /// Execute one planned action.
+    Execute {
+        /// The action.
+        action: Action,
+    },
+    /// Plan a Kommo webhook delivery (fetching what the engine needs), then enqueue its
+    /// actions. Stored before the webhook is acknowledged, so Kommo's 2-second window never
+    /// waits for the Kommo API.
+    PlanKommo {
+        /// The raw form-encoded body, as received.
+        body: String,
+    },
+}
+
+/// An item to store.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct NewItem {
-    /// The action's idempotency key; unique in the outbox.
+    /// The idempotency key; unique in the outbox.
     pub key: String,
     /// Items of one partition run one at a time, in enqueue order.
     pub partition: String,
     /// What to do.
-    pub action: Action,
+    pub job: Job,
     /// Where it came from, for operators (e.g. `kommo:<request id>` or `loops:<webhook-id>`).
     pub source: String,
 }
 
 impl NewItem {
-    /// An item for an action, partitioned by [`Action::ordering_key`].
-    pub fn new(action: Action, source: impl Into<String>) -> Self {
+    /// An item executing an action, keyed by its idempotency key and partitioned by
+    /// [`Action::ordering_key`].
+    pub fn action(action: Action, source: impl Into<String>) -> Self {
         NewItem {
             key: action.idempotency_key().to_owned(),
             partition: action.ordering_key(),
-            action,
+            job: Job::Execute { action },
+            source: source.into(),
+        }
+    }
+
+    /// An item planning a Kommo delivery.
+    pub fn plan_kommo(
+        key: impl Into<String>,
+        partition: impl Into<String>,
+        body: String,
+        source: impl Into<String>,
+    ) -> Self {
+        NewItem {
+            key: key.into(),
+            partition: partition.into(),
+            job: Job::PlanKommo { body },
             source: source.into(),
         }
     }
@@ -136,7 +171,7 @@ pub struct Item {
     /// Its partition.
     pub partition: String,
     /// What to do.
-    pub action: Action,
+    pub job: Job,
     /// Where it came from.
     pub source: String,
     /// Its state.
