@@ -101,6 +101,15 @@ struct SnapshotFile {
     previous_emails: BTreeMap<String, String>,
     #[serde(default)]
     missing: MissingFile,
+    /// Entities whose event is older than one already planned: `[{"kind": "lead", "id": 1}]`.
+    #[serde(default)]
+    stale: Vec<StaleFile>,
+}
+
+#[derive(serde::Deserialize)]
+struct StaleFile {
+    kind: String,
+    id: u64,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -149,6 +158,9 @@ impl Snapshot {
         snapshot.missing.leads.extend(file.missing.leads);
         snapshot.missing.contacts.extend(file.missing.contacts);
         snapshot.missing.companies.extend(file.missing.companies);
+        for stale in file.stale {
+            snapshot.mark_stale(&stale.kind, stale.id);
+        }
         Ok(snapshot)
     }
 }
