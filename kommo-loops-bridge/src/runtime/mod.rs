@@ -4,8 +4,27 @@
 //! [`LoopsApi`] and [`KommoApi`] traits, implemented for `loops-client` and `kommo-client`
 //! and easy to fake in tests.
 
+mod bridge;
+mod clock;
+mod echo;
+mod executor;
+pub mod health;
+mod kommo_port;
+mod loops_port;
 pub mod outbox;
+mod outcome;
+mod planner;
+mod ports;
 pub mod state;
+mod worker;
 
+pub use bridge::{Bridge, BridgeBuilder, BridgeConfig, MAX_BODY_BYTES, Reply};
+pub use executor::marker;
+pub use health::WebhookHealth;
+pub use kommo_port::classify_kommo_error;
+pub use loops_port::classify_loops_error;
 pub use outbox::{MemoryOutbox, Outbox};
+pub use outcome::Outcome;
+pub use ports::{KommoApi, KommoEntity, LoopsApi, PortError};
 pub use state::{MemoryState, StateStore};
+pub use worker::{JobReport, RetryPolicy, RetryStep, Workers};

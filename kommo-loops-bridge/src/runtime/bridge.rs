@@ -1,0 +1,456 @@
+//! The bridge: takes webhooks in, stores the work durably, and runs it.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use loops_client::webhooks::{WebhookHeaders, WebhookVerifier};
+use sha2::{Digest, Sha256};
+use tokio::sync::{Notify, broadcast};
+
+use super::echo::Echoes;
+use super::executor::Executor;
+use super::health::{HealthGuard, WebhookHealth};
+use super::outbox::{Job, NewItem, Outbox, OutboxError};
+use super::planner::Planner;
+use super::ports::{KommoApi, LoopsApi};
+use super::state::StateStore;
+use super::worker::{JobReport, RetryPolicy};
+use crate::engine::Mode;
+use crate::rules::Rules;
+
+/// Kommo bodies above this size are refused (413); real deliveries are a few KiB.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Settings of a [`Bridge`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct BridgeConfig {
+    /// Live, or backfill (never sends).
+    pub mode: Mode,
+    /// How long a worker holds a claimed job before another may take it over.
+    pub lease: Duration,
+    /// Jobs claimed at once by one worker.
+    pub batch: usize,
+    /// When failed jobs are tried again, and when they are given up.
+    pub retry: RetryPolicy,
+    /// Loops webhook timestamp tolerance.
+    pub loops_tolerance: Duration,
+}
+
+impl Default for BridgeConfig {
+    fn default() -> Self {
+        BridgeConfig {
+            mode: Mode::Live,
+            lease: Duration::from_secs(120),
+            batch: 8,
+            retry: RetryPolicy::default(),
+            loops_tolerance: loops_client::webhooks::DEFAULT_TOLERANCE,
+        }
+    }
+}
+
+impl BridgeConfig {
+    /// Sets the mode.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the lease.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+}
+
+/// What to answer a webhook with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Reply {
+    /// The HTTP status.
+    pub status: u16,
+    /// A JSON body: `{"status": ...}` on success, `{"error": ...}` otherwise.
+    pub body: serde_json::Value,
+}
+
+impl Reply {
+    fn ok(body: serde_json::Value) -> Self {
+        Reply { status: 200, body }
+    }
+
+    fn error(status: u16, message: impl Into<String>) -> Self {
+        Reply {
+            status,
+            body: serde_json::json!({ "error": message.into() }),
+        }
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// The runtime. Cheap to clone; clones share everything.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use kommo_loops_bridge::Rules;
+/// use kommo_loops_bridge::runtime::{Bridge, BridgeConfig, MemoryOutbox, MemoryState};
+///
+/// let rules = Rules::from_path("rules.toml")?;
+/// let loops = loops_client::Client::new(std::env::var("LOOPS_API_KEY")?)?;
+/// let kommo = kommo_client::Client::builder()
+///     .base_url("https://acme.kommo.com")
+///     .long_lived_token(std::env::var("KOMMO_TOKEN")?)
+///     .build()?;
+/// let bridge = Bridge::builder(rules, Arc::new(loops), Arc::new(kommo))
+///     .outbox(Arc::new(MemoryOutbox::new()))
+///     .state(Arc::new(MemoryState::new()))
+///     .config(BridgeConfig::default())
+///     .loops_secret(std::env::var("LOOPS_WEBHOOK_SECRET")?)
+///     .build()?;
+///
+/// // In the webhook handler: store durably, answer at once.
+/// let reply = bridge.ingest_kommo(Some("application/x-www-form-urlencoded"), b"...").await;
+/// assert!(reply.is_success() || reply.status >= 400);
+///
+/// // Elsewhere: workers execute what was stored.
+/// let workers = bridge.spawn_workers(4);
+/// # drop(workers); Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Bridge {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: BridgeConfig,
+    pub(crate) rules: Rules,
+    pub(crate) outbox: Arc<dyn Outbox>,
+    pub(crate) state: Arc<dyn StateStore>,
+    pub(crate) planner: Planner,
+    pub(crate) executor: Executor,
+    pub(crate) verifier: Option<WebhookVerifier>,
+    pub(crate) health: Mutex<HealthGuard>,
+    pub(crate) work: Notify,
+    pub(crate) reports: broadcast::Sender<JobReport>,
+}
+
+impl std::fmt::Debug for Bridge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bridge")
+            .field("rules", &self.inner.rules.file())
+            .field("config", &self.inner.config)
+            .field(
+                "loops_secret",
+                &self.inner.verifier.as_ref().map(|_| "[redacted]"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Bridge`].
+pub struct BridgeBuilder {
+    rules: Rules,
+    loops: Arc<dyn LoopsApi>,
+    kommo: Arc<dyn KommoApi>,
+    outbox: Option<Arc<dyn Outbox>>,
+    state: Option<Arc<dyn StateStore>>,
+    config: BridgeConfig,
+    loops_secret: Option<String>,
+}
+
+impl std::fmt::Debug for BridgeBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BridgeBuilder")
+            .field("rules", &self.rules.file())
+            .field("config", &self.config)
+            .field(
+                "loops_secret",
+                &self.loops_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl BridgeBuilder {
+    /// Where jobs are stored (default: in memory, lost on exit; use SQLite or PostgreSQL in
+    /// production).
+    pub fn outbox(mut self, outbox: Arc<dyn Outbox>) -> Self {
+        self.outbox = Some(outbox);
+        self
+    }
+
+    /// Where the runtime's memory is kept (default: in memory).
+    pub fn state(mut self, state: Arc<dyn StateStore>) -> Self {
+        self.state = Some(state);
+        self
+    }
+
+    /// The settings.
+    pub fn config(mut self, config: BridgeConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Accepts Loops webhooks signed with this `whsec_...` secret (several, comma-separated,
+    /// during a rotation). Without one, Loops webhooks are refused.
+    pub fn loops_secret(mut self, secret: impl Into<String>) -> Self {
+        self.loops_secret = Some(secret.into());
+        self
+    }
+
+    /// Checks the settings and builds the bridge.
+    pub fn build(self) -> Result<Bridge, loops_client::webhooks::WebhookError> {
+        let verifier = match &self.loops_secret {
+            Some(secrets) => Some(
+                WebhookVerifier::with_secrets(
+                    secrets.split(',').map(str::trim).filter(|s| !s.is_empty()),
+                )?
+                .tolerance(self.config.loops_tolerance),
+            ),
+            None => None,
+        };
+        let outbox = self
+            .outbox
+            .unwrap_or_else(|| Arc::new(super::outbox::MemoryOutbox::new()));
+        let state = self
+            .state
+            .unwrap_or_else(|| Arc::new(super::state::MemoryState::new()));
+        let echoes = Arc::new(Echoes::default());
+        let (reports, _) = broadcast::channel(1024);
+        Ok(Bridge {
+            inner: Arc::new(Inner {
+                planner: Planner {
+                    rules: self.rules.clone(),
+                    mode: self.config.mode,
+                    kommo: self.kommo.clone(),
+                    state: state.clone(),
+                    echoes: echoes.clone(),
+                    pipelines: Mutex::new(None),
+                },
+                executor: Executor {
+                    loops: self.loops,
+                    kommo: self.kommo,
+                    state: state.clone(),
+                    echoes,
+                },
+                config: self.config,
+                rules: self.rules,
+                outbox,
+                state,
+                verifier,
+                health: Mutex::new(HealthGuard::default()),
+                work: Notify::new(),
+                reports,
+            }),
+        })
+    }
+}
+
+impl Bridge {
+    /// A builder over these rules and APIs.
+    pub fn builder(
+        rules: Rules,
+        loops: Arc<dyn LoopsApi>,
+        kommo: Arc<dyn KommoApi>,
+    ) -> BridgeBuilder {
+        BridgeBuilder {
+            rules,
+            loops,
+            kommo,
+            outbox: None,
+            state: None,
+            config: BridgeConfig::default(),
+            loops_secret: None,
+        }
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &Rules {
+        &self.inner.rules
+    }
+
+    /// The outbox.
+    pub fn outbox(&self) -> &Arc<dyn Outbox> {
+        &self.inner.outbox
+    }
+
+    /// Every job's end, as it happens (for dashboards, tests, the demo's timeline).
+    pub fn subscribe(&self) -> broadcast::Receiver<JobReport> {
+        self.inner.reports.subscribe()
+    }
+
+    /// The Kommo webhook's health: non-2xx answers in the last two hours.
+    pub fn kommo_webhook_health(&self) -> WebhookHealth {
+        self.inner
+            .health
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .health(super::clock::instant())
+    }
+
+    /// Takes a Kommo webhook delivery: checks it, stores it durably as a planning job, and
+    /// says what to answer. Call it only after the path token matched. It never waits for the
+    /// Kommo or Loops APIs, so Kommo's 2-second window is safe.
+    pub async fn ingest_kommo(&self, content_type: Option<&str>, body: &[u8]) -> Reply {
+        let reply = self.ingest_kommo_inner(content_type, body).await;
+        self.record_kommo_answer(&reply);
+        reply
+    }
+
+    /// Counts an answer given to Kommo (also the ones given before reaching the bridge, such
+    /// as a wrong path token), and warns before Kommo would disable the webhook.
+    pub fn record_kommo_answer(&self, reply: &Reply) {
+        let health = self
+            .inner
+            .health
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .record(super::clock::instant(), reply.is_success());
+        if health.warning && !reply.is_success() {
+            tracing::warn!(
+                invalid_in_last_2h = health.invalid_in_window,
+                "Kommo disables a webhook after more than {} invalid answers in 2 hours",
+                super::health::DISABLE_THRESHOLD
+            );
+        }
+    }
+
+    async fn ingest_kommo_inner(&self, content_type: Option<&str>, body: &[u8]) -> Reply {
+        if body.len() > MAX_BODY_BYTES {
+            return Reply::error(
+                413,
+                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+            );
+        }
+        let payload = match kommo_client::webhooks::should_acknowledge(content_type, body) {
+            kommo_client::webhooks::AckDecision::Accept(payload) => payload,
+            kommo_client::webhooks::AckDecision::Reject { status, error } => {
+                return Reply::error(status, format!("not a Kommo webhook: {error}"));
+            }
+            #[allow(unreachable_patterns)]
+            _ => return Reply::error(400, "not a Kommo webhook"),
+        };
+        if payload.events.is_empty() {
+            return Reply::ok(serde_json::json!({ "status": "accepted", "events": 0 }));
+        }
+        let Ok(text) = std::str::from_utf8(body) else {
+            return Reply::error(400, "the body is not UTF-8");
+        };
+        // A redelivered body hashes the same, so it is stored once.
+        let key = format!("kd-{}", hex(&Sha256::digest(body))[..40].to_owned());
+        let account = payload.account.id.map_or(0, |a| a.0);
+        let first = &payload.events[0];
+        let partition = format!(
+            "kommo:{account}:{}:{}",
+            super::planner::entity_kind(&first.kind),
+            first.entity_id().unwrap_or(0)
+        );
+        let item = NewItem::plan_kommo(key, partition, text.to_owned(), format!("kommo:{account}"));
+        match self.enqueue(vec![item]).await {
+            Ok(new) => Reply::ok(serde_json::json!({
+                "status": if new == 0 { "duplicate" } else { "accepted" },
+                "events": payload.events.len(),
+            })),
+            Err(e) => {
+                tracing::error!(error = %e, "could not store a Kommo delivery");
+                Reply::error(503, "the delivery could not be stored; Kommo will retry")
+            }
+        }
+    }
+
+    /// Takes a Loops webhook delivery: verifies it, refuses a replay, plans it (pure, instant)
+    /// and stores the actions durably, and says what to answer.
+    pub async fn ingest_loops(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Reply {
+        let Some(verifier) = &self.inner.verifier else {
+            return Reply::error(503, "Loops webhooks are not configured (no signing secret)");
+        };
+        if body.len() > MAX_BODY_BYTES {
+            return Reply::error(
+                413,
+                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+            );
+        }
+        let headers = match WebhookHeaders::from_header_map(headers) {
+            Ok(headers) => headers,
+            Err(e) => return Reply::error(400, e.to_string()),
+        };
+        let delivery = match verifier.verify_and_parse(&headers, body, now) {
+            Ok(delivery) => delivery,
+            Err(e @ loops_client::webhooks::WebhookError::InvalidPayload(_)) => {
+                return Reply::error(400, e.to_string());
+            }
+            Err(e) => return Reply::error(401, e.to_string()),
+        };
+        let plan = self.inner.rules.plan_loops(&delivery.id, &delivery.event);
+        let items: Vec<NewItem> = plan
+            .actions
+            .into_iter()
+            .map(|a| NewItem::action(a, format!("loops:{}", delivery.id)))
+            .collect();
+        let actions = items.len();
+        if let Err(e) = self.enqueue(items).await {
+            tracing::error!(error = %e, "could not store a Loops delivery's actions");
+            return Reply::error(503, "the delivery could not be stored; retry later");
+        }
+        // Recorded after the actions are stored, so a crash in between loses nothing.
+        match self
+            .inner
+            .state
+            .first_delivery("loops", &delivery.id, now)
+            .await
+        {
+            Ok(true) => Reply::ok(serde_json::json!({ "status": "accepted", "actions": actions })),
+            Ok(false) => Reply::error(
+                409,
+                format!("delivery {} was already received", delivery.id),
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "could not record a Loops delivery id");
+                Reply::error(503, "the delivery could not be recorded; retry later")
+            }
+        }
+    }
+
+    /// Stores items and wakes a worker.
+    pub async fn enqueue(&self, items: Vec<NewItem>) -> Result<usize, OutboxError> {
+        if items.is_empty() {
+            return Ok(0);
+        }
+        let new = self
+            .inner
+            .outbox
+            .enqueue(items, super::clock::now())
+            .await?;
+        if new > 0 {
+            self.inner.work.notify_waiters();
+        }
+        Ok(new)
+    }
+
+    /// The job type names of an item, for logs.
+    pub(crate) fn describe(job: &Job) -> String {
+        match job {
+            Job::Execute { action } => format!("{} ({})", action.kind(), action.rule()),
+            Job::PlanKommo { .. } => "plan a Kommo delivery".to_owned(),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

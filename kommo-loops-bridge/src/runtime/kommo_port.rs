@@ -1,0 +1,196 @@
+//! [`KommoApi`] on `kommo-client`.
+
+use kommo_client::Error;
+use kommo_client::common::{EntityType, TagRef};
+use kommo_client::companies::{Company, CompanyWith};
+use kommo_client::contacts::{Contact, ContactWith, ContactWrite};
+use kommo_client::ids::{CompanyId, ContactId, LeadId, TaskTypeId};
+use kommo_client::leads::{Lead, LeadWith, LeadWrite};
+use kommo_client::notes::NewNote;
+use kommo_client::pipelines::Pipeline;
+use kommo_client::tasks::TaskWrite;
+use serde_json::Value;
+
+use super::ports::{KommoApi, KommoEntity, PortError};
+
+/// Classifies a `kommo-client` error by what retrying can achieve.
+pub fn classify_kommo_error(error: Error) -> PortError {
+    let after = error.retry_after();
+    match &error {
+        Error::Blocked { retry_after, .. } => PortError::Transient {
+            after: Some(*retry_after),
+            reason: error.to_string(),
+        },
+        Error::RateLimited { .. }
+        | Error::GatewayTimeout(_)
+        | Error::Server(_)
+        | Error::Timeout(_)
+        | Error::Transport(_) => PortError::Transient {
+            after,
+            reason: error.to_string(),
+        },
+        _ => PortError::Permanent {
+            reason: error.to_string(),
+        },
+    }
+}
+
+fn read<T>(result: Result<Option<T>, Error>) -> Result<Option<T>, PortError> {
+    match result {
+        Ok(found) => Ok(found),
+        Err(Error::NotFound(_)) => Ok(None),
+        Err(error) => Err(classify_kommo_error(error)),
+    }
+}
+
+fn path_of(entity: KommoEntity) -> (EntityType, u64) {
+    match entity {
+        KommoEntity::Lead(id) => (EntityType::Leads, id),
+        KommoEntity::Contact(id) => (EntityType::Contacts, id),
+    }
+}
+
+/// The items of a HAL list answer (`_embedded.<name>`), or none for a 204.
+fn embedded(answer: Option<Value>, name: &str) -> Vec<Value> {
+    answer
+        .and_then(|v| v.get("_embedded")?.get(name)?.as_array().cloned())
+        .unwrap_or_default()
+}
+
+#[async_trait::async_trait]
+impl KommoApi for kommo_client::Client {
+    async fn lead(&self, id: u64) -> Result<Option<Lead>, PortError> {
+        read(self.leads().get(LeadId(id), &[LeadWith::Contacts]).await)
+    }
+
+    async fn contact(&self, id: u64) -> Result<Option<Contact>, PortError> {
+        read(
+            self.contacts()
+                .get(ContactId(id), &[ContactWith::Leads])
+                .await,
+        )
+    }
+
+    async fn company(&self, id: u64) -> Result<Option<Company>, PortError> {
+        read(
+            self.companies()
+                .get(CompanyId(id), &[CompanyWith::Contacts])
+                .await,
+        )
+    }
+
+    async fn pipelines(&self) -> Result<Vec<Pipeline>, PortError> {
+        self.pipelines().list().await.map_err(classify_kommo_error)
+    }
+
+    async fn contacts_by_email(&self, email: &str) -> Result<Vec<Contact>, PortError> {
+        self.contacts()
+            .find_by_email(email)
+            .await
+            .map_err(classify_kommo_error)
+    }
+
+    async fn recent_notes(&self, entity: KommoEntity) -> Result<Vec<String>, PortError> {
+        let (kind, id) = path_of(entity);
+        let query = [
+            ("limit".to_owned(), "50".to_owned()),
+            ("order[id]".to_owned(), "desc".to_owned()),
+            ("filter[note_type]".to_owned(), "common".to_owned()),
+        ];
+        let answer: Option<Value> = self
+            .request_json(
+                reqwest_get(),
+                &format!("/api/v4/{}/{id}/notes", kind.as_str()),
+                &query,
+                None::<&Value>,
+                true,
+            )
+            .await
+            .map_err(classify_kommo_error)?;
+        Ok(embedded(answer, "notes")
+            .iter()
+            .filter_map(|n| n.get("params")?.get("text")?.as_str().map(str::to_owned))
+            .collect())
+    }
+
+    async fn add_note(&self, entity: KommoEntity, text: &str) -> Result<(), PortError> {
+        let (kind, id) = path_of(entity);
+        self.notes(kind)
+            .add(vec![NewNote::common(id, text)])
+            .await
+            .map(drop)
+            .map_err(classify_kommo_error)
+    }
+
+    async fn open_tasks(&self, entity: KommoEntity) -> Result<Vec<String>, PortError> {
+        let (kind, id) = path_of(entity);
+        let query = [
+            ("filter[entity_type]".to_owned(), kind.as_str().to_owned()),
+            ("filter[entity_id][]".to_owned(), id.to_string()),
+            ("filter[is_completed]".to_owned(), "0".to_owned()),
+            ("limit".to_owned(), "50".to_owned()),
+        ];
+        let answer: Option<Value> = self
+            .request_json(reqwest_get(), "/api/v4/tasks", &query, None::<&Value>, true)
+            .await
+            .map_err(classify_kommo_error)?;
+        Ok(embedded(answer, "tasks")
+            .iter()
+            .filter_map(|t| t.get("text")?.as_str().map(str::to_owned))
+            .collect())
+    }
+
+    async fn add_task(
+        &self,
+        entity: KommoEntity,
+        text: &str,
+        due: i64,
+        task_type: Option<u64>,
+    ) -> Result<(), PortError> {
+        let (kind, id) = path_of(entity);
+        let mut task = TaskWrite::new(text, due).entity(kind, id);
+        if let Some(task_type) = task_type {
+            task = task.task_type(TaskTypeId(task_type));
+        }
+        self.tasks()
+            .add(vec![task])
+            .await
+            .map(drop)
+            .map_err(classify_kommo_error)
+    }
+
+    async fn change_tags(
+        &self,
+        entity: KommoEntity,
+        add: &[String],
+        remove: &[String],
+    ) -> Result<Option<i64>, PortError> {
+        let result = match entity {
+            KommoEntity::Lead(id) => {
+                let mut write = LeadWrite::update(LeadId(id));
+                for tag in add {
+                    write = write.add_tag(TagRef::from(tag.as_str()));
+                }
+                for tag in remove {
+                    write = write.remove_tag(TagRef::from(tag.as_str()));
+                }
+                self.leads().update_one(LeadId(id), write).await
+            }
+            KommoEntity::Contact(id) => {
+                let mut write = ContactWrite::update(ContactId(id));
+                for tag in add {
+                    write = write.add_tag(TagRef::from(tag.as_str()));
+                }
+                for tag in remove {
+                    write = write.remove_tag(TagRef::from(tag.as_str()));
+                }
+                self.contacts().update_one(ContactId(id), write).await
+            }
+        };
+        result.map(|r| r.updated_at).map_err(classify_kommo_error)
+    }
+}
+
+fn reqwest_get() -> kommo_client::Method {
+    kommo_client::Method::GET
+}

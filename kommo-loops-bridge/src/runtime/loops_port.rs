@@ -1,0 +1,158 @@
+//! [`LoopsApi`] on `loops-client`.
+
+use std::time::Duration;
+
+use loops_client::Error;
+
+use super::ports::{LoopsApi, PortError};
+use crate::plan::{DeleteContact, SendEvent, SendTransactional, UpsertContact};
+
+/// How long to wait after a 429 that named no delay (the Loops window is one second).
+const RATE_LIMIT_WAIT: Duration = Duration::from_secs(1);
+
+/// Classifies a `loops-client` error by what retrying can achieve. The client has already
+/// retried what it safely could within one call; this decides about later attempts.
+pub fn classify_loops_error(error: Error) -> PortError {
+    if error.is_already_done() {
+        return PortError::AlreadyDone {
+            reason: error.to_string(),
+        };
+    }
+    match &error {
+        Error::RateLimited { retry_after, .. } => PortError::Transient {
+            after: Some(retry_after.unwrap_or(RATE_LIMIT_WAIT)),
+            reason: error.to_string(),
+        },
+        _ if error.is_transient() => PortError::Transient {
+            after: error.retry_after(),
+            reason: error.to_string(),
+        },
+        _ => PortError::Permanent {
+            reason: error.to_string(),
+        },
+    }
+}
+
+/// A success whose answer did not have the documented shape still happened.
+fn accepted(result: Result<(), Error>) -> Result<(), PortError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(Error::Decode { status, .. }) if (200..300).contains(&status) => {
+            tracing::warn!(
+                status,
+                "Loops accepted the request but its answer was not the documented shape"
+            );
+            Ok(())
+        }
+        Err(error) => Err(classify_loops_error(error)),
+    }
+}
+
+#[async_trait::async_trait]
+impl LoopsApi for loops_client::Client {
+    async fn upsert_contact(&self, action: &UpsertContact) -> Result<(), PortError> {
+        accepted(self.update_contact(&action.to_request()).await.map(drop))
+    }
+
+    async fn send_event(&self, action: &SendEvent) -> Result<(), PortError> {
+        let request = action.to_request().map_err(|e| PortError::Permanent {
+            reason: e.to_string(),
+        })?;
+        accepted(
+            loops_client::Client::send_event(self, &request)
+                .await
+                .map(drop),
+        )
+    }
+
+    async fn send_transactional(&self, action: &SendTransactional) -> Result<(), PortError> {
+        let request = action.to_request().map_err(|e| PortError::Permanent {
+            reason: e.to_string(),
+        })?;
+        accepted(
+            loops_client::Client::send_transactional(self, &request)
+                .await
+                .map(drop),
+        )
+    }
+
+    async fn delete_contact(&self, action: &DeleteContact) -> Result<(), PortError> {
+        let lookup = action.to_lookup().map_err(|e| PortError::Permanent {
+            reason: e.to_string(),
+        })?;
+        match loops_client::Client::delete_contact(self, &lookup).await {
+            Err(error) if error.is_not_found() => Ok(()),
+            result => accepted(result.map(drop)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use loops_client::{
+        ApiErrorBody, Endpoint, IdempotencyKey, TransportErrorKind, ValidationError,
+    };
+
+    fn api(status: u16) -> Error {
+        Error::Api {
+            status,
+            endpoint: Endpoint::SendEvent,
+            body: Box::new(ApiErrorBody::parse(b"{\"message\":\"x\"}")),
+        }
+    }
+
+    #[test]
+    fn classification_table() {
+        let table: Vec<(Error, &str)> = vec![
+            (
+                Error::AlreadyDone {
+                    idempotency_key: IdempotencyKey::new("k").unwrap(),
+                    body: Box::new(ApiErrorBody::default()),
+                },
+                "already",
+            ),
+            (
+                Error::RateLimited {
+                    limit: Some(10),
+                    remaining: Some(0),
+                    retry_after: None,
+                    body: Box::default(),
+                },
+                "transient",
+            ),
+            (api(500), "transient"),
+            (api(503), "transient"),
+            (
+                Error::Timeout {
+                    after: Duration::from_secs(1),
+                },
+                "transient",
+            ),
+            (
+                Error::Transport {
+                    kind: TransportErrorKind::Connect,
+                    source: "refused".into(),
+                },
+                "transient",
+            ),
+            (api(400), "permanent"),
+            (api(401), "permanent"),
+            (api(404), "permanent"),
+            (
+                Error::Validation(ValidationError::MissingIdentifier),
+                "permanent",
+            ),
+            (Error::Config("x".into()), "permanent"),
+        ];
+        for (error, expected) in table {
+            let shown = error.to_string();
+            let got = match classify_loops_error(error) {
+                PortError::AlreadyDone { .. } => "already",
+                PortError::Transient { .. } => "transient",
+                PortError::Permanent { .. } => "permanent",
+            };
+            assert_eq!(got, expected, "{shown}");
+        }
+    }
+}

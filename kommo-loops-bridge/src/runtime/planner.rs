@@ -1,0 +1,203 @@
+//! Planning a Kommo delivery: drop the echoes of the bridge's own writes, fetch exactly what
+//! the engine asks for (pipelines cached), plan again, and keep older events from
+//! overwriting newer contact data.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use kommo_client::pipelines::Pipeline;
+use kommo_client::webhooks::WebhookPayload;
+
+use super::echo::Echoes;
+use super::ports::{KommoApi, PortError};
+use super::state::StateStore;
+use crate::engine::Mode;
+use crate::plan::{Explain, Plan, Planning};
+use crate::rules::Rules;
+use crate::snapshot::Snapshot;
+
+/// Rounds of fetch-and-plan; a lead, then its contact and company, then pipelines: 3 suffice.
+const MAX_ROUNDS: usize = 5;
+
+/// How long fetched pipelines are reused; stages change rarely.
+pub(crate) const PIPELINES_TTL: Duration = Duration::from_secs(10 * 60);
+
+pub(crate) struct Planner {
+    pub(crate) rules: Rules,
+    pub(crate) mode: Mode,
+    pub(crate) kommo: Arc<dyn KommoApi>,
+    pub(crate) state: Arc<dyn StateStore>,
+    pub(crate) echoes: Arc<Echoes>,
+    pub(crate) pipelines: Mutex<Option<(Instant, Vec<Pipeline>)>>,
+}
+
+/// Why a delivery could not be planned.
+#[derive(Debug)]
+pub(crate) enum PlanFailure {
+    /// Kommo (or the store) failed; try the whole planning again later.
+    Retry(PortError),
+    /// It can never be planned (an unparsable body, or the engine kept asking for more).
+    Permanent(String),
+}
+
+impl Planner {
+    pub(crate) async fn plan(&self, body: &[u8]) -> Result<Plan, PlanFailure> {
+        let mut payload = kommo_client::webhooks::parse(body).map_err(|e| {
+            PlanFailure::Permanent(format!("the stored body no longer parses: {e}"))
+        })?;
+        let echoes = self.drop_echoes(&mut payload);
+
+        let mut snapshot = Snapshot::new();
+        let mut planning = self.rules.plan_kommo(&payload, &snapshot, self.mode);
+        let mut rounds = 0;
+        while let Some(needs) = planning.needs().cloned() {
+            rounds += 1;
+            if rounds > MAX_ROUNDS {
+                return Err(PlanFailure::Permanent(format!(
+                    "still missing data after {MAX_ROUNDS} rounds: {needs:?}"
+                )));
+            }
+            self.fetch(&needs, &mut snapshot)
+                .await
+                .map_err(PlanFailure::Retry)?;
+            planning = self.rules.plan_kommo(&payload, &snapshot, self.mode);
+        }
+
+        // Events older than a change already planned keep their sends but not their upserts.
+        let account = payload.account.id.map_or(0, |a| a.0);
+        let mut stale = false;
+        for event in &payload.events {
+            let (Some(id), Some(version)) = (event.entity_id(), event.updated_at()) else {
+                continue;
+            };
+            let kind = entity_kind(&event.kind);
+            let fresh = self
+                .state
+                .advance_version(&format!("{account}:{kind}:{id}"), version)
+                .await
+                .map_err(|e| {
+                    PlanFailure::Retry(PortError::Transient {
+                        after: None,
+                        reason: e.to_string(),
+                    })
+                })?;
+            if !fresh {
+                snapshot.mark_stale(kind, id);
+                stale = true;
+            }
+        }
+        if stale {
+            planning = self.rules.plan_kommo(&payload, &snapshot, self.mode);
+        }
+
+        let Planning::Ready(mut plan) = planning else {
+            return Err(PlanFailure::Permanent(
+                "planning needed more data after the data was given".into(),
+            ));
+        };
+        plan.explain.extend(echoes);
+        Ok(plan)
+    }
+
+    /// Removes update events that are the echo of a bridge write; explains each.
+    fn drop_echoes(&self, payload: &mut WebhookPayload) -> Vec<Explain> {
+        let mut explained = Vec::new();
+        payload.events.retain(|event| {
+            let kind = entity_kind(&event.kind);
+            let echo = matches!(event.kind.action(), "update")
+                && matches!((event.entity_id(), event.updated_at()), (Some(id), Some(at)) if self.echoes.is_echo(kind, id, at));
+            if echo {
+                explained.push(Explain {
+                    event: format!("{}[{}] {kind} {}", event.kind.group(), event.kind.action(), event.entity_id().unwrap_or(0)),
+                    rule: None,
+                    matched: false,
+                    reason: "the echo of the bridge's own write to Kommo; ignored".into(),
+                    notes: Vec::new(),
+                });
+            }
+            !echo
+        });
+        explained
+    }
+
+    async fn fetch(
+        &self,
+        needs: &crate::plan::Needs,
+        snapshot: &mut Snapshot,
+    ) -> Result<(), PortError> {
+        for &id in &needs.leads {
+            match self.kommo.lead(id).await? {
+                Some(lead) => snapshot.add_lead(&lead),
+                None => snapshot.mark_lead_missing(id),
+            }
+        }
+        for &id in &needs.contacts {
+            match self.kommo.contact(id).await? {
+                Some(contact) => snapshot.add_contact(&contact),
+                None => snapshot.mark_contact_missing(id),
+            }
+            let synced = self
+                .state
+                .synced_email(&id.to_string())
+                .await
+                .map_err(|e| PortError::Transient {
+                    after: None,
+                    reason: e.to_string(),
+                })?;
+            if let Some(email) = synced {
+                snapshot.set_previous_email(id, email);
+            }
+        }
+        for &id in &needs.companies {
+            match self.kommo.company(id).await? {
+                Some(company) => snapshot.add_company(&company),
+                None => snapshot.mark_company_missing(id),
+            }
+        }
+        if needs.pipelines {
+            snapshot.set_pipelines(&self.pipelines().await?);
+        }
+        Ok(())
+    }
+
+    async fn pipelines(&self) -> Result<Vec<Pipeline>, PortError> {
+        let now = super::clock::instant();
+        if let Some((at, cached)) = &*self
+            .pipelines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            && now.duration_since(*at) < PIPELINES_TTL
+        {
+            return Ok(cached.clone());
+        }
+        let fresh = self.kommo.pipelines().await?;
+        *self
+            .pipelines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some((now, fresh.clone()));
+        Ok(fresh)
+    }
+}
+
+/// `lead`, `contact` or `company` for an event kind (companies arrive under `contacts`).
+pub(crate) fn entity_kind(kind: &kommo_client::webhooks::EventKind) -> &'static str {
+    match kind.group() {
+        "leads" => "lead",
+        "contacts" if kind_is_company(kind) => "company",
+        "contacts" => "contact",
+        _ => "other",
+    }
+}
+
+fn kind_is_company(kind: &kommo_client::webhooks::EventKind) -> bool {
+    use kommo_client::webhooks::EventKind as K;
+    matches!(
+        kind,
+        K::CompanyAdded
+            | K::CompanyUpdated
+            | K::CompanyDeleted
+            | K::CompanyRestored
+            | K::CompanyResponsibleChanged
+            | K::CompanyNoteAdded
+    )
+}

@@ -1,0 +1,445 @@
+//! Workers: claim due jobs from the outbox, run them, and record how each ended.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::bridge::Bridge;
+use super::clock;
+use super::outbox::{Attempt, Finish, Item, ItemState, Job, NewItem};
+use super::outcome::Outcome;
+use super::planner::PlanFailure;
+use crate::plan::Plan;
+
+/// When failed jobs run again, and when they are given up.
+///
+/// Failures the other side explained with a wait (a 429 with `Retry-After`, a Kommo IP block
+/// with its cool-down) are waited out without using up `max_attempts`; only `max_waits` bounds
+/// them, so a long outage delays work instead of dead-lettering it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// The wait after the first unexplained failure; it doubles each time.
+    pub first_backoff: Duration,
+    /// The longest wait between attempts.
+    pub max_backoff: Duration,
+    /// Unexplained failures before the job becomes a dead letter.
+    pub max_attempts: u32,
+    /// Explained waits before the job becomes a dead letter.
+    pub max_waits: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            first_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(15 * 60),
+            max_attempts: 12,
+            max_waits: 1000,
+        }
+    }
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RetryStep {
+    /// Run again after this delay; `explained` when the other side asked for the wait.
+    After {
+        /// The delay.
+        delay: Duration,
+        /// Whether the other side asked for it.
+        explained: bool,
+    },
+    /// Give up.
+    GiveUp,
+}
+
+impl RetryPolicy {
+    /// Decides the next step. `failures` and `waits` count earlier attempts of each kind;
+    /// `asked` is the wait the other side asked for; `jitter` in `[0, 1)` spreads retries.
+    pub fn next(
+        &self,
+        failures: u32,
+        waits: u32,
+        asked: Option<Duration>,
+        jitter: f64,
+    ) -> RetryStep {
+        let jitter = if jitter.is_finite() {
+            jitter.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        match asked {
+            Some(_) if waits + 1 > self.max_waits => RetryStep::GiveUp,
+            Some(wait) => RetryStep::After {
+                // A little extra so that many jobs waiting on one limit do not all return at once.
+                delay: wait + Duration::from_millis((jitter * 250.0) as u64),
+                explained: true,
+            },
+            None if failures + 1 >= self.max_attempts => RetryStep::GiveUp,
+            None => {
+                let exponent = failures.min(20);
+                let full = self
+                    .first_backoff
+                    .saturating_mul(1 << exponent)
+                    .min(self.max_backoff);
+                RetryStep::After {
+                    delay: full / 2 + (full / 2).mul_f64(jitter),
+                    explained: false,
+                }
+            }
+        }
+    }
+}
+
+/// How one run of one job ended.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct JobReport {
+    /// The outbox item.
+    pub item_id: i64,
+    /// Its idempotency key.
+    pub key: String,
+    /// What the job was, e.g. `loops.send_event (won)`.
+    pub job: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Which attempt this was (1 for the first).
+    pub attempt: usize,
+    /// Where the item is now.
+    pub state: ItemState,
+    /// For a planning job, the plan (actions and explain trace).
+    pub plan: Option<Plan>,
+}
+
+/// Running workers; stop them with [`shutdown`](Workers::shutdown).
+#[derive(Debug)]
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Lets each worker finish its current job, then stops them.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for handle in self.handles {
+            let _ = handle.await;
+        }
+    }
+}
+
+impl Bridge {
+    /// Starts `count` workers on the current tokio runtime.
+    pub fn spawn_workers(&self, count: usize) -> Workers {
+        let (stop, stopped) = watch::channel(false);
+        let handles = (0..count.max(1))
+            .map(|n| {
+                let bridge = self.clone();
+                let mut stopped = stopped.clone();
+                let name = format!("worker-{}-{n}", std::process::id());
+                tokio::spawn(async move {
+                    loop {
+                        if *stopped.borrow() {
+                            break;
+                        }
+                        match bridge.work_once(&name).await {
+                            Ok(reports) if !reports.is_empty() => continue,
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::error!(worker = %name, error = %e, "the outbox failed")
+                            }
+                        }
+                        let wait = bridge.idle_wait().await;
+                        tokio::select! {
+                            _ = bridge.inner.work.notified() => {}
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = stopped.changed() => {}
+                        }
+                    }
+                })
+            })
+            .collect();
+        Workers { stop, handles }
+    }
+
+    /// How long an idle worker sleeps: until the next retry is due, at most a second (another
+    /// instance may have enqueued work this one was not notified of).
+    async fn idle_wait(&self) -> Duration {
+        let max = Duration::from_secs(1);
+        match self.inner.outbox.next_due().await {
+            Ok(Some(due)) => due
+                .duration_since(clock::now())
+                .unwrap_or(Duration::ZERO)
+                .clamp(Duration::from_millis(5), max),
+            _ => max,
+        }
+    }
+
+    /// Claims due jobs once and runs them; returns how each ended.
+    pub async fn work_once(
+        &self,
+        worker: &str,
+    ) -> Result<Vec<JobReport>, super::outbox::OutboxError> {
+        let config = &self.inner.config;
+        let items = self
+            .inner
+            .outbox
+            .claim(worker, config.batch, clock::now(), config.lease)
+            .await?;
+        let mut reports = Vec::with_capacity(items.len());
+        for item in items {
+            reports.push(self.run(worker, item).await?);
+        }
+        Ok(reports)
+    }
+
+    /// Runs jobs until none is left or `timeout` passes (waiting out retries meanwhile);
+    /// returns every report. For tests, the demo and one-shot tools.
+    pub async fn drain(
+        &self,
+        timeout: Duration,
+    ) -> Result<Vec<JobReport>, super::outbox::OutboxError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut all = Vec::new();
+        loop {
+            let reports = self.work_once("drain").await?;
+            if !reports.is_empty() {
+                all.extend(reports);
+                continue;
+            }
+            if self.inner.outbox.stats().await?.unfinished() == 0
+                || tokio::time::Instant::now() >= deadline
+            {
+                return Ok(all);
+            }
+            let wait = self
+                .idle_wait()
+                .await
+                .min(deadline - tokio::time::Instant::now());
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn run(&self, worker: &str, item: Item) -> Result<JobReport, super::outbox::OutboxError> {
+        let now = clock::now();
+        let span = tracing::info_span!("kommo_loops.job", id = item.id, job = %Bridge::describe(&item.job), attempt = item.attempts.len() + 1);
+        let _enter = span.enter();
+        let (outcome, plan) = match &item.job {
+            Job::Execute { action } => (self.inner.executor.execute(action, now).await, None),
+            Job::PlanKommo { body } => self.plan_job(&item, body).await,
+        };
+
+        let failures = item
+            .attempts
+            .iter()
+            .filter(|a| a.outcome == "retry")
+            .count() as u32;
+        let waits = item.attempts.iter().filter(|a| a.outcome == "wait").count() as u32;
+        let (finish, attempt) = match &outcome {
+            Outcome::Done { detail } => (Finish::Done, Attempt::new(now, "done", detail.clone())),
+            Outcome::Skipped { reason } => {
+                (Finish::Done, Attempt::new(now, "skipped", reason.clone()))
+            }
+            Outcome::AlreadyDone { detail } => (
+                Finish::AlreadyDone,
+                Attempt::new(now, "already_done", detail.clone()),
+            ),
+            Outcome::Failed { reason } => (
+                Finish::Dead(reason.clone()),
+                Attempt::new(now, "failed", reason.clone()),
+            ),
+            Outcome::Retry { after, reason } => {
+                match self
+                    .inner
+                    .config
+                    .retry
+                    .next(failures, waits, *after, jitter())
+                {
+                    RetryStep::After { delay, explained } => (
+                        Finish::RetryAt(now + delay),
+                        Attempt::new(
+                            now,
+                            if explained { "wait" } else { "retry" },
+                            reason.clone(),
+                        ),
+                    ),
+                    RetryStep::GiveUp => (
+                        Finish::Dead(format!(
+                            "gave up after {} attempts: {reason}",
+                            item.attempts.len() + 1
+                        )),
+                        Attempt::new(now, "failed", reason.clone()),
+                    ),
+                }
+            }
+        };
+        let state = match &finish {
+            Finish::Done => ItemState::Done,
+            Finish::AlreadyDone => ItemState::AlreadyDone,
+            Finish::RetryAt(_) => ItemState::Pending,
+            Finish::Dead(_) => ItemState::Dead,
+        };
+        match &outcome {
+            Outcome::Done { .. } | Outcome::AlreadyDone { .. } | Outcome::Skipped { .. } => {
+                tracing::info!(
+                    outcome = outcome.name(),
+                    detail = outcome.detail(),
+                    "job finished"
+                );
+            }
+            Outcome::Retry { .. } if state == ItemState::Pending => {
+                tracing::warn!(reason = outcome.detail(), "job failed; it will run again");
+            }
+            _ => tracing::error!(
+                reason = outcome.detail(),
+                "job failed for good; it is now a dead letter"
+            ),
+        }
+        self.inner
+            .outbox
+            .finish(item.id, worker, finish, attempt)
+            .await?;
+        let report = JobReport {
+            item_id: item.id,
+            key: item.key.clone(),
+            job: Bridge::describe(&item.job),
+            outcome,
+            attempt: item.attempts.len() + 1,
+            state,
+            plan,
+        };
+        let _ = self.inner.reports.send(report.clone());
+        Ok(report)
+    }
+
+    /// Plans a stored Kommo delivery and stores its actions.
+    async fn plan_job(&self, item: &Item, body: &str) -> (Outcome, Option<Plan>) {
+        match self.inner.planner.plan(body.as_bytes()).await {
+            Ok(plan) => {
+                let items: Vec<NewItem> = plan
+                    .actions
+                    .iter()
+                    .cloned()
+                    .map(|a| NewItem::action(a, item.source.clone()))
+                    .collect();
+                let count = items.len();
+                match self.enqueue(items).await {
+                    Ok(new) => (
+                        Outcome::Done {
+                            detail: format!("planned {count} action(s), {new} new"),
+                        },
+                        Some(plan),
+                    ),
+                    Err(e) => (
+                        Outcome::Retry {
+                            after: None,
+                            reason: format!("could not store the planned actions: {e}"),
+                        },
+                        Some(plan),
+                    ),
+                }
+            }
+            Err(PlanFailure::Retry(e)) => (e.into(), None),
+            Err(PlanFailure::Permanent(reason)) => (Outcome::Failed { reason }, None),
+        }
+    }
+}
+
+fn jitter() -> f64 {
+    fastrand::f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_table() {
+        let p = RetryPolicy::default();
+        let s = Duration::from_secs;
+        let table: Vec<(u32, u32, Option<Duration>, f64, RetryStep)> = vec![
+            (
+                0,
+                0,
+                None,
+                0.0,
+                RetryStep::After {
+                    delay: s(1),
+                    explained: false,
+                },
+            ),
+            (
+                0,
+                0,
+                None,
+                1.0,
+                RetryStep::After {
+                    delay: s(2),
+                    explained: false,
+                },
+            ),
+            (
+                1,
+                0,
+                None,
+                0.0,
+                RetryStep::After {
+                    delay: s(2),
+                    explained: false,
+                },
+            ),
+            (
+                3,
+                0,
+                None,
+                1.0,
+                RetryStep::After {
+                    delay: s(16),
+                    explained: false,
+                },
+            ),
+            (
+                10,
+                0,
+                None,
+                1.0,
+                RetryStep::After {
+                    delay: s(900),
+                    explained: false,
+                },
+            ),
+            (11, 0, None, 0.0, RetryStep::GiveUp),
+            (
+                0,
+                0,
+                Some(s(60)),
+                0.0,
+                RetryStep::After {
+                    delay: s(60),
+                    explained: true,
+                },
+            ),
+            // Waits do not use up attempts.
+            (
+                11,
+                500,
+                Some(s(60)),
+                0.0,
+                RetryStep::After {
+                    delay: s(60),
+                    explained: true,
+                },
+            ),
+            (0, 1000, Some(s(1)), 0.0, RetryStep::GiveUp),
+        ];
+        for (failures, waits, asked, jitter, expected) in table {
+            assert_eq!(
+                p.next(failures, waits, asked, jitter),
+                expected,
+                "{failures} {waits} {asked:?}"
+            );
+        }
+    }
+}
