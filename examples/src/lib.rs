@@ -1,4 +1,7 @@
 //! Runnable example programs for the workspace (see the `examples/` folder of this package),
 //! and the pieces of them worth testing.
 
+pub mod config;
 pub mod dry_run;
+pub mod server;
+pub mod setup;

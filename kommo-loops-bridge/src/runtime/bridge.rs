@@ -80,11 +80,13 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn ok(body: serde_json::Value) -> Self {
+    /// A 200 with this body.
+    pub fn ok(body: serde_json::Value) -> Self {
         Reply { status: 200, body }
     }
 
-    fn error(status: u16, message: impl Into<String>) -> Self {
+    /// An error status with `{"error": message}`.
+    pub fn error(status: u16, message: impl Into<String>) -> Self {
         Reply {
             status,
             body: serde_json::json!({ "error": message.into() }),

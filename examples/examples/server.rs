@@ -1,0 +1,62 @@
+//! The webhook server: Kommo and Loops webhooks in, Loops and Kommo calls out, durably.
+//!
+//! ```text
+//! RULES_FILE=examples/rules/saas-onboarding.toml \
+//! KOMMO_BASE_URL=https://acme.kommo.com KOMMO_TOKEN=... KOMMO_WEBHOOK_TOKEN=<random> \
+//! LOOPS_API_KEY=... LOOPS_WEBHOOK_SECRET=whsec_... \
+//! cargo run --release -p kommo-loops-examples --example server
+//! ```
+//!
+//! Every setting is described in `docs/operations.md`. The server refuses to start, listing
+//! every problem, when a required setting is missing.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use kommo_loops_examples::config::ServerConfig;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let config = match ServerConfig::from_env(|k| std::env::var(k).ok()) {
+        Ok(config) => config,
+        Err(problems) => {
+            eprintln!("server: cannot start:");
+            for line in problems.lines() {
+                eprintln!("  - {line}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    let bridge = match kommo_loops_examples::setup::bridge(&config).await {
+        Ok(bridge) => bridge,
+        Err(e) => {
+            eprintln!("server: cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let workers = bridge.spawn_workers(config.workers);
+    let server =
+        match kommo_loops_examples::server::serve(bridge, &config.kommo_webhook_token, config.bind)
+            .await
+        {
+            Ok(server) => server,
+            Err(e) => {
+                eprintln!("server: cannot listen on {}: {e}", config.bind);
+                return ExitCode::from(2);
+            }
+        };
+    tracing::info!(
+        addr = %server.addr,
+        "listening: POST /webhooks/kommo/<token>, POST /webhooks/loops, GET /healthz"
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down: finishing requests and jobs in flight");
+    server.shutdown(Duration::from_secs(5)).await;
+    workers.shutdown().await;
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,330 @@
+//! The server's settings, from environment variables. Everything required is checked at
+//! once, so a misconfigured server says everything that is wrong before it starts.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use kommo_loops_bridge::Mode;
+
+/// Where the outbox and the runtime's state live.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// In memory: lost on exit. For trying things out only.
+    Memory,
+    /// An SQLite file (the default): one instance, no server needed.
+    Sqlite(String),
+    /// PostgreSQL: several instances can share it.
+    Postgres(String),
+}
+
+impl fmt::Debug for StoreConfig {
+    // A PostgreSQL URL can hold a password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreConfig::Memory => f.write_str("Memory"),
+            StoreConfig::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            StoreConfig::Postgres(_) => f.write_str("Postgres([redacted])"),
+        }
+    }
+}
+
+/// How the server reaches Kommo.
+#[derive(Clone, PartialEq, Eq)]
+pub enum KommoAuthConfig {
+    /// A long-lived token (private integrations).
+    LongLived(String),
+    /// OAuth 2.0 with tokens kept in a JSON file (seed it once with the code exchange).
+    OAuth {
+        /// The integration id.
+        client_id: String,
+        /// The integration secret.
+        client_secret: String,
+        /// The redirect URI, exactly as configured.
+        redirect_uri: String,
+        /// The token file.
+        token_file: String,
+    },
+}
+
+impl fmt::Debug for KommoAuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KommoAuthConfig::LongLived(_) => f.write_str("LongLived([redacted])"),
+            KommoAuthConfig::OAuth {
+                client_id,
+                redirect_uri,
+                token_file,
+                ..
+            } => f
+                .debug_struct("OAuth")
+                .field("client_id", client_id)
+                .field("client_secret", &"[redacted]")
+                .field("redirect_uri", redirect_uri)
+                .field("token_file", token_file)
+                .finish(),
+        }
+    }
+}
+
+/// The server's settings.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// `RULES_FILE`: the rules (TOML or JSON).
+    pub rules_file: String,
+    /// `BIND_ADDR` (default `127.0.0.1:8080`).
+    pub bind: SocketAddr,
+    /// `KOMMO_BASE_URL` (`https://acme.kommo.com`).
+    pub kommo_base_url: String,
+    /// `KOMMO_TOKEN`, or `KOMMO_CLIENT_ID` + `KOMMO_CLIENT_SECRET` + `KOMMO_REDIRECT_URI` +
+    /// `KOMMO_TOKEN_FILE`.
+    pub kommo_auth: KommoAuthConfig,
+    /// `KOMMO_WEBHOOK_TOKEN`: the secret path segment of the Kommo webhook URL (at least 16
+    /// characters).
+    pub kommo_webhook_token: String,
+    /// `LOOPS_API_KEY`.
+    pub loops_api_key: String,
+    /// `LOOPS_BASE_URL` (default: the production API).
+    pub loops_base_url: Option<String>,
+    /// `LOOPS_WEBHOOK_SECRET` (`whsec_...`; several, comma-separated, during a rotation).
+    /// Without it, Loops webhooks are refused.
+    pub loops_webhook_secret: Option<String>,
+    /// `WORKERS` (default 4).
+    pub workers: usize,
+    /// `MODE`: `live` (default) or `backfill`.
+    pub mode: Mode,
+    /// `DATABASE_URL` (`postgres://...`) or `OUTBOX_PATH` (an SQLite file, default
+    /// `kommo-loops.db`), or `OUTBOX=memory`.
+    pub store: StoreConfig,
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("rules_file", &self.rules_file)
+            .field("bind", &self.bind)
+            .field("kommo_base_url", &self.kommo_base_url)
+            .field("kommo_auth", &self.kommo_auth)
+            .field("kommo_webhook_token", &"[redacted]")
+            .field("loops_api_key", &"[redacted]")
+            .field("loops_base_url", &self.loops_base_url)
+            .field(
+                "loops_webhook_secret",
+                &self.loops_webhook_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("workers", &self.workers)
+            .field("mode", &self.mode)
+            .field("store", &self.store)
+            .finish()
+    }
+}
+
+impl ServerConfig {
+    /// Reads the settings through `get` (e.g. `|k| std::env::var(k).ok()`); the error lists
+    /// every problem, one per line.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<ServerConfig, String> {
+        let get = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let mut problems = Vec::new();
+        let mut required = |name: &str, what: &str| {
+            get(name).unwrap_or_else(|| {
+                problems.push(format!("{name} is not set: {what}"));
+                String::new()
+            })
+        };
+        let rules_file = required(
+            "RULES_FILE",
+            "the rules file, e.g. examples/rules/saas-onboarding.toml",
+        );
+        let kommo_base_url = required(
+            "KOMMO_BASE_URL",
+            "your account's address, e.g. https://acme.kommo.com",
+        );
+        let kommo_webhook_token = required(
+            "KOMMO_WEBHOOK_TOKEN",
+            "a long random secret; Kommo posts to /webhooks/kommo/<this token>",
+        );
+        let loops_api_key = required("LOOPS_API_KEY", "the API key from Loops > Settings > API");
+        let kommo_auth = match (get("KOMMO_TOKEN"), get("KOMMO_CLIENT_ID")) {
+            (Some(token), _) => KommoAuthConfig::LongLived(token),
+            (None, Some(client_id)) => {
+                let mut oauth = |name: &str| {
+                    get(name).unwrap_or_else(|| {
+                        problems.push(format!("{name} is not set (needed with KOMMO_CLIENT_ID)"));
+                        String::new()
+                    })
+                };
+                KommoAuthConfig::OAuth {
+                    client_id,
+                    client_secret: oauth("KOMMO_CLIENT_SECRET"),
+                    redirect_uri: oauth("KOMMO_REDIRECT_URI"),
+                    token_file: oauth("KOMMO_TOKEN_FILE"),
+                }
+            }
+            (None, None) => {
+                problems.push("KOMMO_TOKEN is not set: a long-lived token, or set KOMMO_CLIENT_ID, KOMMO_CLIENT_SECRET, KOMMO_REDIRECT_URI and KOMMO_TOKEN_FILE for OAuth".into());
+                KommoAuthConfig::LongLived(String::new())
+            }
+        };
+        if !kommo_webhook_token.is_empty() && kommo_webhook_token.len() < 16 {
+            problems
+                .push("KOMMO_WEBHOOK_TOKEN is too short: use at least 16 random characters".into());
+        }
+        if !kommo_webhook_token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            problems.push("KOMMO_WEBHOOK_TOKEN may only hold letters, digits, '-' and '_' (it is a URL path segment)".into());
+        }
+        let bind = match get("BIND_ADDR") {
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            Some(v) => v.parse().unwrap_or_else(|_| {
+                problems.push(format!(
+                    "BIND_ADDR {v:?} is not an address like 127.0.0.1:8080"
+                ));
+                SocketAddr::from(([127, 0, 0, 1], 8080))
+            }),
+        };
+        let workers = match get("WORKERS") {
+            None => 4,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (1..=64).contains(&n) => n,
+                _ => {
+                    problems.push(format!("WORKERS {v:?} must be a number from 1 to 64"));
+                    4
+                }
+            },
+        };
+        let mode = match get("MODE").as_deref().map(str::parse::<Mode>) {
+            None => Mode::Live,
+            Some(Ok(mode)) => mode,
+            Some(Err(e)) => {
+                problems.push(format!("MODE: {e}"));
+                Mode::Live
+            }
+        };
+        let store = match (
+            get("DATABASE_URL"),
+            get("OUTBOX_PATH"),
+            get("OUTBOX").as_deref(),
+        ) {
+            (Some(url), _, _)
+                if url.starts_with("postgres://") || url.starts_with("postgresql://") =>
+            {
+                StoreConfig::Postgres(url)
+            }
+            (Some(_), _, _) => {
+                problems.push(
+                    "DATABASE_URL must be a postgres:// URL (use OUTBOX_PATH for SQLite)".into(),
+                );
+                StoreConfig::Memory
+            }
+            (None, Some(path), _) => StoreConfig::Sqlite(path),
+            (None, None, Some("memory")) => StoreConfig::Memory,
+            (None, None, _) => StoreConfig::Sqlite("kommo-loops.db".into()),
+        };
+        if !problems.is_empty() {
+            return Err(problems.join("\n"));
+        }
+        Ok(ServerConfig {
+            rules_file,
+            bind,
+            kommo_base_url,
+            kommo_auth,
+            kommo_webhook_token,
+            loops_api_key,
+            loops_base_url: get("LOOPS_BASE_URL"),
+            loops_webhook_secret: get("LOOPS_WEBHOOK_SECRET"),
+            workers,
+            mode,
+            store,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const MINIMAL: [(&str, &str); 5] = [
+        ("RULES_FILE", "rules.toml"),
+        ("KOMMO_BASE_URL", "https://acme.kommo.com"),
+        ("KOMMO_TOKEN", "kommo-secret-token"),
+        ("KOMMO_WEBHOOK_TOKEN", "0123456789abcdef0123"),
+        ("LOOPS_API_KEY", "loops-secret-key"),
+    ];
+
+    #[test]
+    fn minimal_settings_and_defaults() {
+        let config = ServerConfig::from_env(env(&MINIMAL)).unwrap();
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.workers, 4);
+        assert_eq!(config.store, StoreConfig::Sqlite("kommo-loops.db".into()));
+        let shown = format!("{config:?}");
+        for secret in [
+            "kommo-secret-token",
+            "loops-secret-key",
+            "0123456789abcdef0123",
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+
+    #[test]
+    fn every_problem_is_listed() {
+        let err = ServerConfig::from_env(env(&[
+            ("WORKERS", "0"),
+            ("MODE", "dry"),
+            ("KOMMO_WEBHOOK_TOKEN", "short"),
+        ]))
+        .unwrap_err();
+        for expected in [
+            "RULES_FILE",
+            "KOMMO_BASE_URL",
+            "LOOPS_API_KEY",
+            "KOMMO_TOKEN",
+            "too short",
+            "WORKERS",
+            "MODE",
+        ] {
+            assert!(err.contains(expected), "{err} should mention {expected}");
+        }
+        let mut oauth: Vec<(&str, &str)> = MINIMAL
+            .iter()
+            .filter(|(k, _)| *k != "KOMMO_TOKEN")
+            .copied()
+            .collect();
+        oauth.push(("KOMMO_CLIENT_ID", "abc"));
+        let err = ServerConfig::from_env(env(&oauth)).unwrap_err();
+        assert!(
+            err.contains("KOMMO_CLIENT_SECRET") && err.contains("KOMMO_TOKEN_FILE"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn stores() {
+        let mut pairs = MINIMAL.to_vec();
+        pairs.push(("DATABASE_URL", "postgres://bridge:pw@db/bridge"));
+        let config = ServerConfig::from_env(env(&pairs)).unwrap();
+        assert!(matches!(config.store, StoreConfig::Postgres(_)));
+        assert!(!format!("{config:?}").contains("pw@"));
+        let mut pairs = MINIMAL.to_vec();
+        pairs.push(("OUTBOX", "memory"));
+        assert_eq!(
+            ServerConfig::from_env(env(&pairs)).unwrap().store,
+            StoreConfig::Memory
+        );
+    }
+}

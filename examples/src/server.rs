@@ -1,0 +1,175 @@
+//! A production-shaped webhook server on axum: `POST /webhooks/kommo/{token}`,
+//! `POST /webhooks/loops`, `GET /healthz`. The `server` example runs it from environment
+//! variables; the demo and the tests run it in-process.
+//!
+//! Kommo signs nothing, so its webhook URL carries a secret path token, compared in constant
+//! time. Loops deliveries are verified by signature. Both are stored durably before they are
+//! answered, and executed afterwards by the bridge's workers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kommo_loops_bridge::runtime::{Bridge, MAX_BODY_BYTES, Reply};
+use subtle::ConstantTimeEq;
+
+/// What the router needs.
+#[derive(Clone)]
+struct AppState {
+    bridge: Bridge,
+    kommo_token: Arc<str>,
+}
+
+/// The routes, over a bridge. `kommo_token` is the secret path segment of the Kommo webhook URL.
+pub fn router(bridge: Bridge, kommo_token: &str) -> Router {
+    let state = AppState {
+        bridge,
+        kommo_token: Arc::from(kommo_token),
+    };
+    Router::new()
+        .route("/webhooks/kommo/{token}", post(kommo_webhook))
+        .route("/webhooks/loops", post(loops_webhook))
+        .route("/healthz", get(healthz))
+        .fallback(not_found)
+        // One byte over the limit is enough to refuse; the handlers turn it into a JSON 413.
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+fn reply(r: Reply) -> Response {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(r.body)).into_response()
+}
+
+fn error(status: u16, message: impl Into<String>) -> Reply {
+    Reply::error(status, message)
+}
+
+/// A body the extractor refused (too large, unreadable) as a JSON error.
+fn body_error(rejection: &BytesRejection) -> Reply {
+    let status = rejection.status().as_u16();
+    if status == 413 {
+        error(
+            413,
+            format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+        )
+    } else {
+        error(
+            status,
+            format!("the body could not be read: {}", rejection.body_text()),
+        )
+    }
+}
+
+async fn kommo_webhook(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    // Constant time, so the token cannot be guessed byte by byte from response times.
+    let matches: bool = token.as_bytes().ct_eq(state.kommo_token.as_bytes()).into();
+    let answer = if !matches {
+        error(403, "unknown webhook token")
+    } else {
+        match body {
+            Err(rejection) => body_error(&rejection),
+            Ok(body) => {
+                let content_type = headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok());
+                return reply(state.bridge.ingest_kommo(content_type, &body).await);
+            }
+        }
+    };
+    state.bridge.record_kommo_answer(&answer);
+    reply(answer)
+}
+
+async fn loops_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match body {
+        Err(rejection) => reply(body_error(&rejection)),
+        Ok(body) => reply(
+            state
+                .bridge
+                .ingest_loops(&headers, &body, std::time::SystemTime::now())
+                .await,
+        ),
+    }
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    let kommo = state.bridge.kommo_webhook_health();
+    let outbox = state.bridge.outbox().stats().await;
+    let body = match outbox {
+        Ok(stats) => serde_json::json!({
+            "status": if kommo.warning { "warning" } else { "ok" },
+            "outbox": {
+                "pending": stats.pending,
+                "running": stats.leased,
+                "done": stats.done + stats.already_done,
+                "dead": stats.dead,
+            },
+            "kommoWebhook": { "invalidAnswersLast2h": kommo.invalid_in_window, "warning": kommo.warning },
+        }),
+        Err(e) => return reply(error(503, format!("the outbox is unavailable: {e}"))),
+    };
+    (StatusCode::OK, Json(body)).into_response()
+}
+
+async fn not_found() -> Response {
+    reply(error(404, "no such route"))
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// The base URL, e.g. `http://127.0.0.1:8080`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets requests in flight finish (at most `grace`), and returns.
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.stop.send(());
+        let _ = tokio::time::timeout(grace, self.handle).await;
+    }
+}
+
+/// Serves the router on `addr` (port 0 picks a free one) in the background.
+pub async fn serve(
+    bridge: Bridge,
+    kommo_token: &str,
+    addr: SocketAddr,
+) -> std::io::Result<RunningServer> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let app = router(bridge, kommo_token);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(RunningServer { addr, stop, handle })
+}
