@@ -122,6 +122,16 @@ impl ServerConfig {
     /// Reads the settings through `get` (e.g. `|k| std::env::var(k).ok()`); the error lists
     /// every problem, one per line.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<ServerConfig, String> {
+        Self::read(get, true)
+    }
+
+    /// The same settings for a tool that receives no webhooks (the backfill):
+    /// `KOMMO_WEBHOOK_TOKEN` is not needed, and the default SQLite file is `backfill.db`.
+    pub fn for_backfill(get: impl Fn(&str) -> Option<String>) -> Result<ServerConfig, String> {
+        Self::read(get, false)
+    }
+
+    fn read(get: impl Fn(&str) -> Option<String>, webhooks: bool) -> Result<ServerConfig, String> {
         let get = |k: &str| {
             get(k)
                 .map(|v| v.trim().to_owned())
@@ -142,10 +152,14 @@ impl ServerConfig {
             "KOMMO_BASE_URL",
             "your account's address, e.g. https://acme.kommo.com",
         );
-        let kommo_webhook_token = required(
-            "KOMMO_WEBHOOK_TOKEN",
-            "a long random secret; Kommo posts to /webhooks/kommo/<this token>",
-        );
+        let kommo_webhook_token = if webhooks {
+            required(
+                "KOMMO_WEBHOOK_TOKEN",
+                "a long random secret; Kommo posts to /webhooks/kommo/<this token>",
+            )
+        } else {
+            get("KOMMO_WEBHOOK_TOKEN").unwrap_or_else(|| "unused-by-this-tool".into())
+        };
         let loops_api_key = required("LOOPS_API_KEY", "the API key from Loops > Settings > API");
         let kommo_auth = match (get("KOMMO_TOKEN"), get("KOMMO_CLIENT_ID")) {
             (Some(token), _) => KommoAuthConfig::LongLived(token),
@@ -223,7 +237,8 @@ impl ServerConfig {
             }
             (None, Some(path), _) => StoreConfig::Sqlite(path),
             (None, None, Some("memory")) => StoreConfig::Memory,
-            (None, None, _) => StoreConfig::Sqlite("kommo-loops.db".into()),
+            (None, None, _) if webhooks => StoreConfig::Sqlite("kommo-loops.db".into()),
+            (None, None, _) => StoreConfig::Sqlite("backfill.db".into()),
         };
         if !problems.is_empty() {
             return Err(problems.join("\n"));

@@ -1,6 +1,7 @@
 //! Runnable example programs for the workspace (see the `examples/` folder of this package),
 //! and the pieces of them worth testing.
 
+pub mod backfill;
 pub mod config;
 pub mod dry_run;
 pub mod server;

@@ -63,6 +63,11 @@ impl Snapshot {
         self.stale.insert((kind.to_owned(), id));
     }
 
+    /// The ids of the contacts given.
+    pub fn contact_ids(&self) -> Vec<u64> {
+        self.contacts.keys().copied().collect()
+    }
+
     /// Whether pipelines were given.
     pub fn has_pipelines(&self) -> bool {
         self.pipelines.is_some()

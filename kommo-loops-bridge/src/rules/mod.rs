@@ -296,6 +296,12 @@ impl Rules {
         events
     }
 
+    /// Whether some `[[kommo]]` rule reads company data (`company.*`), so a caller that has
+    /// already fetched companies can hand them over and save requests.
+    pub fn uses_company_data(&self) -> bool {
+        self.inner.kommo.iter().any(|r| r.uses.company)
+    }
+
     /// Whether the rules configure a `userId` for Loops contacts.
     pub fn uses_user_id(&self) -> bool {
         self.inner.identity.user_id.is_some()

@@ -444,6 +444,30 @@ impl Bridge {
         Ok(new)
     }
 
+    /// Plans an event the caller made up (a backfill walks contacts and plans a
+    /// `contact_updated` for each), starting from data it already has, and stores the actions.
+    /// Returns the plan and how many actions were new to the outbox.
+    pub async fn plan_and_store(
+        &self,
+        payload: kommo_client::webhooks::WebhookPayload,
+        snapshot: crate::snapshot::Snapshot,
+        source: &str,
+    ) -> Result<(crate::plan::Plan, usize), String> {
+        let plan = match self.inner.planner.plan_payload(payload, snapshot).await {
+            Ok(plan) => plan,
+            Err(super::planner::PlanFailure::Retry(e)) => return Err(e.to_string()),
+            Err(super::planner::PlanFailure::Permanent(e)) => return Err(e),
+        };
+        let items = plan
+            .actions
+            .iter()
+            .cloned()
+            .map(|a| NewItem::action(a, source))
+            .collect();
+        let new = self.enqueue(items).await.map_err(|e| e.to_string())?;
+        Ok((plan, new))
+    }
+
     /// The job type names of an item, for logs.
     pub(crate) fn describe(job: &Job) -> String {
         match job {

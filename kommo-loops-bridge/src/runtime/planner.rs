@@ -42,12 +42,25 @@ pub(crate) enum PlanFailure {
 
 impl Planner {
     pub(crate) async fn plan(&self, body: &[u8]) -> Result<Plan, PlanFailure> {
-        let mut payload = kommo_client::webhooks::parse(body).map_err(|e| {
+        let payload = kommo_client::webhooks::parse(body).map_err(|e| {
             PlanFailure::Permanent(format!("the stored body no longer parses: {e}"))
         })?;
-        let echoes = self.drop_echoes(&mut payload);
+        self.plan_payload(payload, Snapshot::new()).await
+    }
 
-        let mut snapshot = Snapshot::new();
+    /// Plans a parsed delivery, starting from what the caller already fetched.
+    pub(crate) async fn plan_payload(
+        &self,
+        mut payload: WebhookPayload,
+        mut snapshot: Snapshot,
+    ) -> Result<Plan, PlanFailure> {
+        let echoes = self.drop_echoes(&mut payload);
+        for id in snapshot.contact_ids() {
+            if let Some(email) = self.synced_email(id).await.map_err(PlanFailure::Retry)? {
+                snapshot.set_previous_email(id, email);
+            }
+        }
+
         let mut planning = self.rules.plan_kommo(&payload, &snapshot, self.mode);
         let mut rounds = 0;
         while let Some(needs) = planning.needs().cloned() {
@@ -136,15 +149,7 @@ impl Planner {
                 Some(contact) => snapshot.add_contact(&contact),
                 None => snapshot.mark_contact_missing(id),
             }
-            let synced = self
-                .state
-                .synced_email(&id.to_string())
-                .await
-                .map_err(|e| PortError::Transient {
-                    after: None,
-                    reason: e.to_string(),
-                })?;
-            if let Some(email) = synced {
+            if let Some(email) = self.synced_email(id).await? {
                 snapshot.set_previous_email(id, email);
             }
         }
@@ -158,6 +163,16 @@ impl Planner {
             snapshot.set_pipelines(&self.pipelines().await?);
         }
         Ok(())
+    }
+
+    async fn synced_email(&self, contact: u64) -> Result<Option<String>, PortError> {
+        self.state
+            .synced_email(&contact.to_string())
+            .await
+            .map_err(|e| PortError::Transient {
+                after: None,
+                reason: e.to_string(),
+            })
     }
 
     async fn pipelines(&self) -> Result<Vec<Pipeline>, PortError> {
