@@ -146,13 +146,13 @@ add one, e.g. when = { event = \"contact_updated\" }, do = [ { upsert_contact = 
         let mut snapshot = Snapshot::new();
         snapshot.add_contact(&contact);
         if with_companies && let Some(company_id) = contact.company_id() {
-            if !companies.contains_key(&company_id.0) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = companies.entry(company_id.0) {
                 let company = kommo
                     .companies()
                     .get(CompanyId(company_id.0), &[CompanyWith::Contacts])
                     .await
                     .map_err(|e| format!("reading company {}: {e}", company_id.0))?;
-                companies.insert(company_id.0, company);
+                slot.insert(company);
             }
             match &companies[&company_id.0] {
                 Some(company) => snapshot.add_company(company),
@@ -187,7 +187,7 @@ add one, e.g. when = { event = \"contact_updated\" }, do = [ { upsert_contact = 
             break;
         }
     }
-    let walked_everything = !options.limit.is_some_and(|limit| this_run >= limit);
+    let walked_everything = options.limit.is_none_or(|limit| this_run < limit);
     // Wait for the workers to finish what was planned.
     loop {
         let stats = bridge.outbox().stats().await.map_err(|e| e.to_string())?;
