@@ -7,5 +7,9 @@
 pub mod outbox;
 pub mod state;
 
+#[cfg(feature = "sqlite")]
+pub use outbox::SqliteOutbox;
 pub use outbox::{MemoryOutbox, Outbox};
+#[cfg(feature = "postgres")]
+pub use outbox::{PostgresOptions, PostgresOutbox};
 pub use state::{MemoryState, StateStore};
