@@ -6,7 +6,6 @@
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use kommo_loops_bridge::runtime::outbox::OutboxError;
 use kommo_loops_bridge::runtime::{Outbox, PostgresOptions, PostgresOutbox};
@@ -33,18 +32,17 @@ fn database_url() -> Option<String> {
     }
 }
 
-/// A schema name no other test (or earlier run) uses.
-fn scratch_schema() -> String {
+/// A schema name no other running test uses (an earlier run's leftover of the same name, from
+/// a failed test, is dropped first).
+async fn scratch_schema(url: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "outbox_test_{}_{}_{nanos}",
+    let schema = format!(
+        "outbox_test_{}_{}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::SeqCst)
-    )
+    );
+    admin(url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
+    schema
 }
 
 async fn connect(url: &str, schema: &str) -> PostgresOutbox {
@@ -71,7 +69,7 @@ async fn drop_schema(url: String, schema: String) {
 
 async fn make() -> Option<Store> {
     let url = database_url()?;
-    let schema = scratch_schema();
+    let schema = scratch_schema(&url).await;
     let store = Arc::new(connect(&url, &schema).await);
     Some(Store::new(store.clone(), store).with_cleanup(drop_schema(url, schema)))
 }
@@ -81,7 +79,7 @@ conformance_cases!(make);
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_workers_finish_each_item_once_in_order() {
     let Some(url) = database_url() else { return };
-    let schema = scratch_schema();
+    let schema = scratch_schema(&url).await;
     let store: Arc<dyn Outbox> = Arc::new(connect(&url, &schema).await);
     suite::concurrent_workers(vec![store], 8).await;
     drop_schema(url, schema).await;
@@ -91,7 +89,7 @@ async fn concurrent_workers_finish_each_item_once_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_share_the_work() {
     let Some(url) = database_url() else { return };
-    let schema = scratch_schema();
+    let schema = scratch_schema(&url).await;
     let a: Arc<dyn Outbox> = Arc::new(connect(&url, &schema).await);
     let b: Arc<dyn Outbox> = Arc::new(connect(&url, &schema).await);
     suite::concurrent_workers(vec![a, b], 8).await;
@@ -101,7 +99,7 @@ async fn two_instances_share_the_work() {
 #[tokio::test]
 async fn connecting_again_keeps_the_schema_and_its_data() {
     let Some(url) = database_url() else { return };
-    let schema = scratch_schema();
+    let schema = scratch_schema(&url).await;
     let first = connect(&url, &schema).await;
     first
         .enqueue(vec![suite::item("kept", "p")], suite::t(0))
@@ -128,7 +126,7 @@ async fn connecting_again_keeps_the_schema_and_its_data() {
 #[tokio::test]
 async fn a_newer_schema_is_refused() {
     let Some(url) = database_url() else { return };
-    let schema = scratch_schema();
+    let schema = scratch_schema(&url).await;
     drop(connect(&url, &schema).await);
     admin(
         &url,

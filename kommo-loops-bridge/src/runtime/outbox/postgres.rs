@@ -3,28 +3,35 @@
 //!
 //! # Claims across instances
 //!
-//! Row locks alone do not keep a partition in order: `FOR UPDATE SKIP LOCKED` stops two
-//! claimers from leasing the same row, but while one of them finishes a partition's head,
-//! another can pick the next item of that partition from its older snapshot while the first
-//! claimer picks it too, or pick it while the head is being leased again after a retry. So each
-//! partition has a transaction-scoped advisory lock (`pg_try_advisory_xact_lock`, keyed by a
-//! hash of the partition within a per-schema key space), and a claim:
+//! Row locks keep two claimers from leasing the same row: `FOR UPDATE` waits for (or, with
+//! `SKIP LOCKED`, skips) a row another transaction is changing, and re-checks a row that changed
+//! after the statement's snapshot. They do not protect what the partition rule reads from
+//! *other* rows of the partition, "no older unfinished item" and "no live lease", which come
+//! from the statement's snapshot. With row locks alone, a claimer whose snapshot predates a
+//! concurrent change could lease a partition's next item while another claimer leases a
+//! replayed older one, or lease an item while an older item of its partition is still being
+//! inserted by a slower enqueue. So each partition also has a transaction-scoped advisory lock
+//! (keyed by a hash of the partition within a per-schema key space), and a claim:
 //!
 //! 1. lists candidate partitions whose oldest unfinished item looks claimable;
-//! 2. takes the advisory locks of up to `max` of them, skipping the ones another claimer or
-//!    enqueuer holds (a try-lock never waits, so claims cannot deadlock);
-//! 3. in a new statement, whose snapshot therefore includes every commit made before the locks
-//!    were granted, re-reads those partitions' heads, checks that they are due and that no item
-//!    of the partition holds a live lease, locks the rows `FOR UPDATE SKIP LOCKED` (a concurrent
+//! 2. takes the advisory locks of up to `max` of them with `pg_try_advisory_xact_lock`,
+//!    skipping those another claimer or enqueuer holds (a try-lock never waits, so claims
+//!    cannot deadlock);
+//! 3. in a new statement, whose snapshot therefore includes everything committed before the
+//!    locks were granted, re-reads those partitions' heads, keeps the ones that are due and
+//!    whose partition holds no live lease, locks them `FOR UPDATE SKIP LOCKED` (a concurrent
 //!    `finish` of the same row is skipped, not waited for) and leases them.
 //!
-//! The transaction commits before the locks are released, so the next claimer of a partition
-//! sees the lease. Enqueues take the same locks (waiting, in a fixed order) before inserting,
-//! so a partition's ids follow commit order and a claimer never leases a newer item while an
-//! older one is still being inserted. Hash collisions only make two partitions take turns.
-//! `finish` needs no partition lock: its `UPDATE ... WHERE lease_worker = $2 AND state =
-//! 'leased'` is re-checked by PostgreSQL against the newest row version, so of a late finish
-//! and a reclaim of the same expired lease exactly one wins.
+//! The transaction commits before its locks are released, so the next claimer of a partition
+//! sees the lease. Enqueues take the same locks (waiting, in sorted order) before inserting, so
+//! a partition's ids follow commit order and no claim runs while one of its items is being
+//! inserted. Hash collisions only make two partitions take turns. `finish` needs no partition
+//! lock: its `UPDATE ... WHERE lease_worker = $2 AND state = 'leased'` is re-checked against
+//! the newest row version, so of a late finish and a reclaim of the same expired lease exactly
+//! one wins.
+//!
+//! A claim reads every unfinished item (through a partial index) to find the partition heads:
+//! cheap for an outbox that keeps up, slower with a backlog of hundreds of thousands.
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
