@@ -217,8 +217,11 @@ fn query_items(
 const CLAIM: &str = concat!(
     "UPDATE outbox_items SET state = 'leased', lease_worker = ?3, lease_until_ms = ?4
      WHERE id IN (
-         SELECT head.id FROM outbox_items AS head
-         WHERE ((head.state = 'pending' AND head.not_before_ms <= ?1)
+         -- Only unfinished items: left to itself, the planner walks the whole table in id
+         -- order (for ORDER BY ... LIMIT), finished items included.
+         SELECT head.id FROM outbox_items AS head INDEXED BY outbox_items_unfinished
+         WHERE head.state IN ('pending', 'leased')
+           AND ((head.state = 'pending' AND head.not_before_ms <= ?1)
                 OR (head.state = 'leased' AND head.lease_until_ms <= ?1))
            AND NOT EXISTS (
                SELECT 1 FROM outbox_items AS older
