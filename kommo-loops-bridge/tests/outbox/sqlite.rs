@@ -109,6 +109,59 @@ async fn an_enqueue_is_on_disk_when_it_returns() {
     assert_eq!(stored.map(|i| i.state), Some(ItemState::Pending));
 }
 
+/// Set for the child process of `an_enqueue_survives_a_process_kill`: the database to use.
+#[cfg(unix)]
+const CHILD_DB: &str = "KOMMO_LOOPS_OUTBOX_TEST_CHILD_DB";
+
+/// The child half of `an_enqueue_survives_a_process_kill`; does nothing in a normal run.
+#[cfg(unix)]
+#[tokio::test]
+async fn child_enqueues_then_is_killed() {
+    let Ok(path) = std::env::var(CHILD_DB) else {
+        return;
+    };
+    let store = SqliteOutbox::open(&path).await.unwrap();
+    store
+        .enqueue(vec![item("killed", "p")], t(0))
+        .await
+        .unwrap();
+    // SIGKILL right after the enqueue returned: no destructor, no close, no checkpoint.
+    let me = std::process::id().to_string();
+    let _ = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -KILL {me}")])
+        .status();
+    std::process::abort();
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn an_enqueue_survives_a_process_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bridge.db");
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
+        .args([
+            "--exact",
+            "sqlite::child_enqueues_then_is_killed",
+            "--nocapture",
+        ])
+        .env(CHILD_DB, &path)
+        .current_dir(dir.path());
+    let status = tokio::task::spawn_blocking(move || child.status())
+        .await
+        .unwrap()
+        .expect("run the child test process");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "the child was to be killed: {status:?}"
+    );
+    let store = SqliteOutbox::open(&path).await.unwrap();
+    let stored = store.get("killed").await.unwrap();
+    assert_eq!(stored.map(|i| i.state), Some(ItemState::Pending));
+}
+
 #[tokio::test]
 async fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
