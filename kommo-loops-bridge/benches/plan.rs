@@ -30,6 +30,9 @@ fn benches(c: &mut Criterion) {
             black_box(rules.plan_kommo(&payload, &snapshot, Mode::Live))
         })
     });
+    c.bench_function("kommo status webhook: parse only", |b| {
+        b.iter(|| black_box(kommo_client::webhooks::parse(black_box(body.as_bytes())).unwrap()))
+    });
     let payload = kommo_client::webhooks::parse(body.as_bytes()).unwrap();
     c.bench_function("kommo status webhook: plan only", |b| {
         b.iter(|| black_box(rules.plan_kommo(black_box(&payload), &snapshot, Mode::Live)))

@@ -79,6 +79,15 @@ impl Outbox for MemoryOutbox {
         let mut state = self.lock();
         let now_ms = unix_millis(now);
         let until = unix_millis(now + lease);
+        // Partitions with a live lease wait, even when the leased item is not their oldest
+        // unfinished one (a dead letter replayed while a newer item runs).
+        let busy: HashSet<&str> = state
+            .leases
+            .iter()
+            .filter(|(_, (_, end))| *end > now_ms)
+            .filter_map(|(id, _)| state.items.get(id))
+            .map(|item| item.partition.as_str())
+            .collect();
         let mut seen_partitions = HashSet::new();
         let mut claimable = Vec::new();
         for item in state.items.values() {
@@ -87,6 +96,9 @@ impl Outbox for MemoryOutbox {
             }
             if item.state.is_final() || !seen_partitions.insert(item.partition.clone()) {
                 // Only the oldest unfinished item of a partition may run.
+                continue;
+            }
+            if busy.contains(item.partition.as_str()) {
                 continue;
             }
             let free = match item.state {

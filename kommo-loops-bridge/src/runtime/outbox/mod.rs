@@ -1,10 +1,12 @@
 //! The outbox: planned actions stored durably before a webhook is acknowledged, then executed
 //! by workers with retries, in order per partition, exactly once per idempotency key.
 //!
-//! Implementations: [`MemoryOutbox`] (tests, the demo), SQLite (`sqlite` feature: embedded,
-//! the default for a single instance) and PostgreSQL (`postgres` feature: several instances
-//! behind a load balancer, claiming rows with `FOR UPDATE SKIP LOCKED`). They share one
-//! contract, checked by the same conformance tests.
+//! Implementations: [`MemoryOutbox`] (tests, the demo), `SqliteOutbox` (`sqlite` feature:
+//! embedded, the default for a single instance) and `PostgresOutbox` (`postgres` feature:
+//! several instances behind a load balancer, claiming rows with `FOR UPDATE SKIP LOCKED` under
+//! per-partition advisory locks). The SQL ones also implement
+//! [`StateStore`](crate::runtime::StateStore) in the same database. They share one contract,
+//! checked by the same conformance tests (`tests/outbox`).
 //!
 //! The contract:
 //! - [`enqueue`](Outbox::enqueue) stores each item unless an item with the same idempotency key
@@ -20,10 +22,20 @@
 //!   were, idempotency key included, so a replay can never double-send.
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 use std::time::{Duration, SystemTime};
 
 pub use memory::MemoryOutbox;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresOutbox};
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteOutbox;
 
 use crate::plan::Action;
 

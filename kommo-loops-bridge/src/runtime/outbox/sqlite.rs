@@ -1,0 +1,518 @@
+//! The SQLite outbox and state store (`sqlite` feature): one database file for one instance.
+//!
+//! rusqlite is synchronous, so every call runs on tokio's blocking pool and the async runtime
+//! never waits on the disk. One connection behind a mutex is enough: SQLite has a single writer
+//! anyway, and every write here is a short transaction.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+
+use super::sql::{self, ItemRow, Transition, item_columns};
+use super::{
+    Attempt, Finish, Item, NewItem, Outbox, OutboxError, OutboxStats, from_unix_millis, unix_millis,
+};
+use crate::runtime::state::StateStore;
+
+/// Schema migrations, applied in order; the database's `PRAGMA user_version` counts the ones
+/// applied.
+const MIGRATIONS: &[&str] = &[include_str!("schema/sqlite_001.sql")];
+
+/// How long a statement waits for another process's write lock before failing with "database
+/// is locked" (several processes may open the same file, e.g. an operator's CLI).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An outbox and state store in one SQLite database (`sqlite` feature).
+///
+/// It implements both [`Outbox`] and [`StateStore`]. The file is opened in WAL mode with
+/// `synchronous=FULL`: once [`enqueue`](Outbox::enqueue) returns, the items survive a process
+/// kill and a power loss, so a webhook can be acknowledged right after it.
+pub struct SqliteOutbox {
+    conn: Arc<Mutex<Connection>>,
+    /// The file, or `:memory:`, for `Debug`.
+    location: String,
+}
+
+impl fmt::Debug for SqliteOutbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteOutbox")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteOutbox {
+    /// Opens (or creates) the database file at `path` and brings its schema up to date.
+    ///
+    /// Fails when the file was written by a newer version of the bridge (a schema this build
+    /// does not know).
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, OutboxError> {
+        let path = path.as_ref().to_path_buf();
+        let location = path.display().to_string();
+        let conn = blocking(move || {
+            let conn = Connection::open(&path).map_err(|e| {
+                OutboxError::Storage(format!("sqlite: cannot open {}: {e}", path.display()))
+            })?;
+            prepare(conn, true)
+        })
+        .await?;
+        Ok(SqliteOutbox {
+            conn: Arc::new(Mutex::new(conn)),
+            location,
+        })
+    }
+
+    /// A database in memory (lost when dropped), for tests.
+    pub async fn open_in_memory() -> Result<Self, OutboxError> {
+        let conn = blocking(|| prepare(Connection::open_in_memory().map_err(db)?, false)).await?;
+        Ok(SqliteOutbox {
+            conn: Arc::new(Mutex::new(conn)),
+            location: ":memory:".to_owned(),
+        })
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    async fn call<T, F>(&self, f: F) -> Result<T, OutboxError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, OutboxError> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        blocking(move || {
+            // A panic while the lock was held rolled its transaction back when the
+            // `Transaction` dropped, so the connection is still usable.
+            let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut conn)
+        })
+        .await
+    }
+}
+
+/// Runs `f` on tokio's blocking pool; a panic in `f` is resumed in the caller.
+async fn blocking<T, F>(f: F) -> Result<T, OutboxError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, OutboxError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(OutboxError::Storage(format!("sqlite: blocking task: {e}"))),
+    }
+}
+
+fn db(e: rusqlite::Error) -> OutboxError {
+    OutboxError::Storage(format!("sqlite: {e}"))
+}
+
+/// Sets the connection up and migrates the schema.
+fn prepare(mut conn: Connection, file: bool) -> Result<Connection, OutboxError> {
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
+    if file {
+        // WAL: readers never block the writer, and a commit appends to the log instead of
+        // rewriting pages through a rollback journal (one fsync per commit instead of several).
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(db)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            // Some file systems (network mounts) cannot share WAL memory. The rollback journal
+            // with synchronous=FULL is just as durable, only slower.
+            tracing::warn!(journal_mode = %mode, "SQLite outbox could not switch to WAL mode");
+        }
+    }
+    // synchronous=FULL: the WAL is fsynced at every commit. NORMAL would survive a process kill
+    // (the OS still has the written pages) but may lose the last commits on a power loss or OS
+    // crash, and an enqueue is what lets us acknowledge a webhook that will not be redelivered.
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(db)?;
+    conn.pragma_update(None, "foreign_keys", true).map_err(db)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), OutboxError> {
+    // IMMEDIATE: two processes opening a new file at once migrate one after the other.
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db)?;
+    let version: i64 = tx
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(db)?;
+    let known = sql::sql_count(MIGRATIONS.len());
+    if version > known {
+        return Err(OutboxError::Storage(format!(
+            "sqlite: the database has schema version {version}, newer than this build knows \
+             ({known}); upgrade the bridge"
+        )));
+    }
+    let applied = usize::try_from(version).unwrap_or_default();
+    for migration in &MIGRATIONS[applied..] {
+        tx.execute_batch(migration).map_err(db)?;
+    }
+    tx.pragma_update(None, "user_version", known).map_err(db)?;
+    tx.commit().map_err(db)
+}
+
+fn item_row(row: &Row<'_>) -> rusqlite::Result<ItemRow> {
+    Ok(ItemRow {
+        id: row.get(0)?,
+        key: row.get(1)?,
+        partition: row.get(2)?,
+        action: row.get(3)?,
+        source: row.get(4)?,
+        state: row.get(5)?,
+        not_before_ms: row.get(6)?,
+        created_at_ms: row.get(7)?,
+        dead_reason: row.get(8)?,
+    })
+}
+
+/// The items of `rows` with their attempt histories.
+fn with_attempts(tx: &Transaction<'_>, rows: Vec<ItemRow>) -> Result<Vec<Item>, OutboxError> {
+    let mut attempts = Vec::new();
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT at_ms, outcome, detail FROM outbox_attempts WHERE item_id = ?1 ORDER BY id",
+        )
+        .map_err(db)?;
+    for row in &rows {
+        let found = stmt
+            .query_map([row.id], |r| {
+                Ok(Attempt {
+                    at_ms: r.get(0)?,
+                    outcome: r.get(1)?,
+                    detail: r.get(2)?,
+                })
+            })
+            .map_err(db)?;
+        for attempt in found {
+            attempts.push((row.id, attempt.map_err(db)?));
+        }
+    }
+    sql::assemble(rows, attempts)
+}
+
+/// Items matching a query whose parameters are `params`.
+fn query_items(
+    tx: &Transaction<'_>,
+    query: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Item>, OutboxError> {
+    let rows = tx
+        .prepare_cached(query)
+        .map_err(db)?
+        .query_map(params, item_row)
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    with_attempts(tx, rows)
+}
+
+/// Leases the claimable partition heads: the oldest unfinished item of each partition, when it
+/// is due (pending and past `not_before`, or leased with an expired lease) and no item of its
+/// partition holds a live lease.
+const CLAIM: &str = concat!(
+    "UPDATE outbox_items SET state = 'leased', lease_worker = ?3, lease_until_ms = ?4
+     WHERE id IN (
+         -- Only unfinished items: left to itself, the planner walks the whole table in id
+         -- order (for ORDER BY ... LIMIT), finished items included.
+         SELECT head.id FROM outbox_items AS head INDEXED BY outbox_items_unfinished
+         WHERE head.state IN ('pending', 'leased')
+           AND ((head.state = 'pending' AND head.not_before_ms <= ?1)
+                OR (head.state = 'leased' AND head.lease_until_ms <= ?1))
+           AND NOT EXISTS (
+               SELECT 1 FROM outbox_items AS older
+               WHERE older.partition_key = head.partition_key
+                 AND older.state IN ('pending', 'leased') AND older.id < head.id)
+           AND NOT EXISTS (
+               SELECT 1 FROM outbox_items AS busy
+               WHERE busy.partition_key = head.partition_key
+                 -- the IN term lets SQLite use the partial index of unfinished items
+                 AND busy.state IN ('pending', 'leased') AND busy.state = 'leased'
+                 AND busy.lease_until_ms > ?1)
+         ORDER BY head.id
+         LIMIT ?2)
+     RETURNING ",
+    item_columns!()
+);
+
+#[async_trait::async_trait]
+impl Outbox for SqliteOutbox {
+    async fn enqueue(&self, items: Vec<NewItem>, now: SystemTime) -> Result<usize, OutboxError> {
+        if items.is_empty() {
+            return Ok(0);
+        }
+        let now_ms = unix_millis(now);
+        let rows = items
+            .into_iter()
+            .map(|item| {
+                let action = sql::job_json(&item.job)?;
+                Ok((item.key, item.partition, action, item.source))
+            })
+            .collect::<Result<Vec<_>, OutboxError>>()?;
+        self.call(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let mut added = 0;
+            {
+                let mut insert = tx
+                    .prepare_cached(
+                        "INSERT INTO outbox_items
+                             (idem_key, partition_key, action, source, state, not_before_ms,
+                              created_at_ms)
+                         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)
+                         ON CONFLICT (idem_key) DO NOTHING",
+                    )
+                    .map_err(db)?;
+                for (key, partition, action, source) in &rows {
+                    added += insert
+                        .execute(params![key, partition, action, source, now_ms])
+                        .map_err(db)?;
+                }
+            }
+            tx.commit().map_err(db)?;
+            Ok(added)
+        })
+        .await
+    }
+
+    async fn claim(
+        &self,
+        worker: &str,
+        max: usize,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<Vec<Item>, OutboxError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let worker = worker.to_owned();
+        let now_ms = unix_millis(now);
+        let until_ms = unix_millis(now + lease);
+        let max = sql::sql_count(max);
+        self.call(move |conn| {
+            // IMMEDIATE takes the write lock first, so the heads read are still the heads when
+            // they are leased, even with another process on the same file.
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let items = query_items(&tx, CLAIM, params![now_ms, max, worker, until_ms])?;
+            tx.commit().map_err(db)?;
+            Ok(items)
+        })
+        .await
+    }
+
+    async fn finish(
+        &self,
+        id: i64,
+        worker: &str,
+        finish: Finish,
+        attempt: Attempt,
+    ) -> Result<(), OutboxError> {
+        let worker = worker.to_owned();
+        let to = Transition::of(finish);
+        self.call(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            // The lease holder is checked in the update itself.
+            let moved = tx
+                .prepare_cached(
+                    "UPDATE outbox_items
+                     SET state = ?3, not_before_ms = COALESCE(?4, not_before_ms),
+                         dead_reason = COALESCE(?5, dead_reason),
+                         lease_worker = NULL, lease_until_ms = NULL
+                     WHERE id = ?1 AND lease_worker = ?2 AND state = 'leased'",
+                )
+                .map_err(db)?
+                .execute(params![
+                    id,
+                    worker,
+                    to.state,
+                    to.not_before_ms,
+                    to.dead_reason
+                ])
+                .map_err(db)?;
+            if moved == 0 {
+                return Err(OutboxError::LeaseLost { id });
+            }
+            tx.prepare_cached(
+                "INSERT INTO outbox_attempts (item_id, at_ms, outcome, detail)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(db)?
+            .execute(params![id, attempt.at_ms, attempt.outcome, attempt.detail])
+            .map_err(db)?;
+            tx.commit().map_err(db)
+        })
+        .await
+    }
+
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<Item>, OutboxError> {
+        let limit = sql::sql_count(limit);
+        self.call(move |conn| {
+            let tx = conn.transaction().map_err(db)?;
+            query_items(
+                &tx,
+                concat!(
+                    "SELECT ",
+                    item_columns!(),
+                    " FROM outbox_items WHERE state = 'dead' ORDER BY id LIMIT ?1"
+                ),
+                [limit],
+            )
+        })
+        .await
+    }
+
+    async fn replay(&self, ids: &[i64], now: SystemTime) -> Result<usize, OutboxError> {
+        let ids = ids.to_vec();
+        let now_ms = unix_millis(now);
+        self.call(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let mut replayed = 0;
+            {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "UPDATE outbox_items
+                         SET state = 'pending', not_before_ms = ?2, dead_reason = NULL
+                         WHERE id = ?1 AND state = 'dead'",
+                    )
+                    .map_err(db)?;
+                for id in ids {
+                    replayed += stmt.execute(params![id, now_ms]).map_err(db)?;
+                }
+            }
+            tx.commit().map_err(db)?;
+            Ok(replayed)
+        })
+        .await
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Item>, OutboxError> {
+        let key = key.to_owned();
+        self.call(move |conn| {
+            let tx = conn.transaction().map_err(db)?;
+            let items = query_items(
+                &tx,
+                concat!(
+                    "SELECT ",
+                    item_columns!(),
+                    " FROM outbox_items WHERE idem_key = ?1"
+                ),
+                [key],
+            )?;
+            Ok(items.into_iter().next())
+        })
+        .await
+    }
+
+    async fn stats(&self) -> Result<OutboxStats, OutboxError> {
+        self.call(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT state, COUNT(*) FROM outbox_items GROUP BY state")
+                .map_err(db)?;
+            let mut stats = OutboxStats::default();
+            let rows = stmt
+                .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get(1)?)))
+                .map_err(db)?;
+            for row in rows {
+                let (state, count) = row.map_err(db)?;
+                sql::count_state(&mut stats, &state, count)?;
+            }
+            Ok(stats)
+        })
+        .await
+    }
+
+    async fn next_due(&self) -> Result<Option<SystemTime>, OutboxError> {
+        self.call(|conn| {
+            let due: Option<i64> = conn
+                .prepare_cached(
+                    "SELECT MIN(not_before_ms) FROM outbox_items WHERE state = 'pending'",
+                )
+                .map_err(db)?
+                .query_row([], |row| row.get(0))
+                .map_err(db)?;
+            Ok(due.map(from_unix_millis))
+        })
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl StateStore for SqliteOutbox {
+    async fn first_delivery(
+        &self,
+        scope: &str,
+        id: &str,
+        now: SystemTime,
+    ) -> Result<bool, OutboxError> {
+        let (scope, id) = (scope.to_owned(), id.to_owned());
+        let now_ms = unix_millis(now);
+        self.call(move |conn| {
+            let added = conn
+                .prepare_cached(
+                    "INSERT INTO seen_deliveries (scope, delivery_id, seen_at_ms)
+                     VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                )
+                .map_err(db)?
+                .execute(params![scope, id, now_ms])
+                .map_err(db)?;
+            Ok(added == 1)
+        })
+        .await
+    }
+
+    async fn advance_version(&self, entity: &str, version: i64) -> Result<bool, OutboxError> {
+        let entity = entity.to_owned();
+        self.call(move |conn| {
+            // The update's WHERE leaves a newer stored version alone: zero rows changed.
+            let changed = conn
+                .prepare_cached(
+                    "INSERT INTO entity_versions (entity, version) VALUES (?1, ?2)
+                     ON CONFLICT (entity) DO UPDATE SET version = excluded.version
+                     WHERE entity_versions.version <= excluded.version",
+                )
+                .map_err(db)?
+                .execute(params![entity, version])
+                .map_err(db)?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn synced_email(&self, contact: &str) -> Result<Option<String>, OutboxError> {
+        let contact = contact.to_owned();
+        self.call(move |conn| {
+            conn.prepare_cached("SELECT email FROM synced_emails WHERE contact = ?1")
+                .map_err(db)?
+                .query_row([contact], |row| row.get(0))
+                .optional()
+                .map_err(db)
+        })
+        .await
+    }
+
+    async fn set_synced_email(&self, contact: &str, email: &str) -> Result<(), OutboxError> {
+        let (contact, email) = (contact.to_owned(), email.to_owned());
+        self.call(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO synced_emails (contact, email) VALUES (?1, ?2)
+                 ON CONFLICT (contact) DO UPDATE SET email = excluded.email",
+            )
+            .map_err(db)?
+            .execute(params![contact, email])
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+}

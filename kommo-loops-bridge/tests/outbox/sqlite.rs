@@ -1,0 +1,204 @@
+//! The SQLite store: the suite on a temporary file, durability across reopening, and two
+//! connections to one file.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use kommo_loops_bridge::runtime::outbox::{Finish, ItemState, OutboxError};
+use kommo_loops_bridge::runtime::{Outbox, SqliteOutbox, StateStore};
+use tempfile::TempDir;
+
+use crate::suite::{self, Store, attempt, item, t};
+
+async fn make() -> Option<Store> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(dir.path()).await);
+    Some(Store::new(store.clone(), store).keeping(dir))
+}
+
+async fn open(dir: &Path) -> SqliteOutbox {
+    SqliteOutbox::open(dir.join("bridge.db"))
+        .await
+        .expect("open the SQLite store")
+}
+
+conformance_cases!(make);
+
+async fn make_in_memory() -> Option<Store> {
+    let store = Arc::new(SqliteOutbox::open_in_memory().await.unwrap());
+    Some(Store::new(store.clone(), store))
+}
+
+/// A few cases on an in-memory database (same schema and SQL, no file).
+mod in_memory {
+    use super::make_in_memory;
+
+    conformance_cases!(@cases make_in_memory;
+        claim_follows_partition_order,
+        dead_letters_and_replay,
+        advance_version_is_monotonic,
+    );
+}
+
+#[tokio::test]
+async fn data_survives_reopening_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path()).await;
+        let batch = vec![item("keep-1", "p1"), item("keep-2", "p1")];
+        store.enqueue(batch, t(0)).await.unwrap();
+        let first = store.claim("w", 1, t(0), suite_lease()).await.unwrap();
+        store
+            .finish(
+                first[0].id,
+                "w",
+                Finish::Dead("why".into()),
+                attempt(t(1), "failed"),
+            )
+            .await
+            .unwrap();
+        assert!(store.first_delivery("loops", "wh-1", t(1)).await.unwrap());
+        assert!(store.advance_version("31:contact:1", 42).await.unwrap());
+        store
+            .set_synced_email("31:1", "ana@example.com")
+            .await
+            .unwrap();
+    }
+    let store = open(dir.path()).await;
+    let dead = store.get("keep-1").await.unwrap().unwrap();
+    assert_eq!(dead.state, ItemState::Dead);
+    assert_eq!(dead.dead_reason.as_deref(), Some("why"));
+    assert_eq!(dead.attempts, [attempt(t(1), "failed")]);
+    assert_eq!(
+        store.get("keep-2").await.unwrap().unwrap().state,
+        ItemState::Pending
+    );
+    assert_eq!(
+        store
+            .enqueue(vec![item("keep-1", "p1")], t(2))
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(!store.first_delivery("loops", "wh-1", t(2)).await.unwrap());
+    assert!(!store.advance_version("31:contact:1", 41).await.unwrap());
+    assert_eq!(
+        store.synced_email("31:1").await.unwrap().as_deref(),
+        Some("ana@example.com")
+    );
+    let claimed = store.claim("w", 10, t(3), suite_lease()).await.unwrap();
+    assert_eq!(claimed[0].key, "keep-2", "ids continue after reopening");
+}
+
+#[tokio::test]
+async fn an_enqueue_is_on_disk_when_it_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    store
+        .enqueue(vec![item("durable", "p")], t(0))
+        .await
+        .unwrap();
+    assert!(
+        dir.path().join("bridge.db-wal").exists(),
+        "the database is in WAL mode"
+    );
+    // Never closed, never checkpointed: as if the process had been killed.
+    std::mem::forget(store);
+    let other = open(dir.path()).await;
+    let stored = other.get("durable").await.unwrap();
+    assert_eq!(stored.map(|i| i.state), Some(ItemState::Pending));
+}
+
+/// Set for the child process of `an_enqueue_survives_a_process_kill`: the database to use.
+#[cfg(unix)]
+const CHILD_DB: &str = "KOMMO_LOOPS_OUTBOX_TEST_CHILD_DB";
+
+/// The child half of `an_enqueue_survives_a_process_kill`; does nothing in a normal run.
+#[cfg(unix)]
+#[tokio::test]
+async fn child_enqueues_then_is_killed() {
+    let Ok(path) = std::env::var(CHILD_DB) else {
+        return;
+    };
+    let store = SqliteOutbox::open(&path).await.unwrap();
+    store
+        .enqueue(vec![item("killed", "p")], t(0))
+        .await
+        .unwrap();
+    // SIGKILL right after the enqueue returned: no destructor, no close, no checkpoint.
+    let me = std::process::id().to_string();
+    let _ = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -KILL {me}")])
+        .status();
+    std::process::abort();
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn an_enqueue_survives_a_process_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bridge.db");
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
+        .args([
+            "--exact",
+            "sqlite::child_enqueues_then_is_killed",
+            "--nocapture",
+        ])
+        .env(CHILD_DB, &path)
+        .current_dir(dir.path());
+    let status = tokio::task::spawn_blocking(move || child.status())
+        .await
+        .unwrap()
+        .expect("run the child test process");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "the child was to be killed: {status:?}"
+    );
+    let store = SqliteOutbox::open(&path).await.unwrap();
+    let stored = store.get("killed").await.unwrap();
+    assert_eq!(stored.map(|i| i.state), Some(ItemState::Pending));
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path()).await);
+    let conn = rusqlite::Connection::open(dir.path().join("bridge.db")).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    match SqliteOutbox::open(dir.path().join("bridge.db")).await {
+        Err(OutboxError::Storage(message)) => assert!(message.contains("newer"), "{message}"),
+        other => panic!("expected a schema version error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_unopenable_path_is_a_storage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let result = SqliteOutbox::open(dir.path().join("missing/dir/bridge.db")).await;
+    assert!(matches!(result, Err(OutboxError::Storage(_))), "{result:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_workers_finish_each_item_once_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Outbox> = Arc::new(open(dir.path()).await);
+    suite::concurrent_workers(vec![store], 8).await;
+}
+
+/// Two stores on one file stand for two processes: claims stay exclusive through SQLite's
+/// write lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_connections_to_one_file_share_the_work() {
+    let dir: TempDir = tempfile::tempdir().unwrap();
+    let a: Arc<dyn Outbox> = Arc::new(open(dir.path()).await);
+    let b: Arc<dyn Outbox> = Arc::new(open(dir.path()).await);
+    suite::concurrent_workers(vec![a, b], 8).await;
+}
+
+fn suite_lease() -> std::time::Duration {
+    std::time::Duration::from_secs(30)
+}
