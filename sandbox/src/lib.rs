@@ -84,17 +84,18 @@
 mod faults;
 mod loops;
 mod rate_limit;
+mod records;
 mod server;
 mod time;
 
 pub use faults::{FaultAction, FaultConfig, FaultPlan, Faults, ServerErrorKind};
 pub use loops::{
-    DEFAULT_API_KEY, DEFAULT_RATE_LIMIT, DeliveryOptions, DeliveryOutcome, EmailEventKind,
-    EmailSource, EndpointStats, IDEMPOTENCY_WINDOW, IdempotencyConflict, InjectedFault,
-    LoopsConfig, LoopsSandbox, MailingListSeed, PropertyKind, RecordedEvent, RecordedTransactional,
-    RequestRecord, RequestStats, SandboxContact, SeedContact, SeedError, SignatureMode,
-    TransactionalTemplate, WebhookDelivery, WebhookSendError,
+    DEFAULT_API_KEY, DEFAULT_RATE_LIMIT, DeliveryOptions, EmailEventKind, EmailSource,
+    IDEMPOTENCY_WINDOW, IdempotencyConflict, LoopsConfig, LoopsSandbox, MailingListSeed,
+    PropertyKind, RecordedEvent, RecordedTransactional, SandboxContact, SeedContact, SeedError,
+    SignatureMode, TransactionalTemplate, WebhookDelivery, WebhookSendError,
 };
+pub use records::{DeliveryOutcome, EndpointStats, InjectedFault, RequestRecord, RequestStats};
 
 /// The crate README's example, compiled as a doc test so it cannot rot.
 #[cfg(doctest)]
