@@ -82,6 +82,7 @@
 #![deny(missing_docs)]
 
 mod faults;
+mod kommo;
 mod loops;
 mod rate_limit;
 mod records;
@@ -89,6 +90,16 @@ mod server;
 mod time;
 
 pub use faults::{FaultAction, FaultConfig, FaultPlan, Faults, ServerErrorKind};
+pub use kommo::{
+    CompanyUpdate, ContactUpdate, CustomFieldSeed, DEFAULT_KOMMO_RATE_LIMIT, DEFAULT_KOMMO_TOKEN,
+    DEFAULT_OAUTH_CLIENT_ID, DEFAULT_OAUTH_CLIENT_SECRET, DEFAULT_OAUTH_REDIRECT_URI, EMAIL_KINDS,
+    EnumSeed, FieldKey, FieldSet, IdBases, KommoCompany, KommoConditions, KommoConfig,
+    KommoContact, KommoFieldValues, KommoLead, KommoLink, KommoNote, KommoSandbox,
+    KommoSubscription, KommoTag, KommoTask, KommoValue, KommoWebhookDelivery, LeadContactLink,
+    LeadUpdate, NewCompany, NewContact, NewLead, NewTask, OAuthApp, PHONE_KINDS, PipelineSeed,
+    ScenarioError, StatusSeed, TaskTypeSeed, TokenPair, UserSeed, ValidationIssue, WebhookPolicy,
+    all_webhook_settings, defaults, saas_onboarding,
+};
 pub use loops::{
     DEFAULT_API_KEY, DEFAULT_RATE_LIMIT, DeliveryOptions, EmailEventKind, EmailSource,
     IDEMPOTENCY_WINDOW, IdempotencyConflict, LoopsConfig, LoopsSandbox, MailingListSeed,
