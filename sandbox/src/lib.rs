@@ -92,13 +92,13 @@ mod time;
 pub use faults::{FaultAction, FaultConfig, FaultPlan, Faults, ServerErrorKind};
 pub use kommo::{
     CompanyUpdate, ContactUpdate, CustomFieldSeed, DEFAULT_KOMMO_RATE_LIMIT, DEFAULT_KOMMO_TOKEN,
-    DEFAULT_OAUTH_CLIENT_ID, DEFAULT_OAUTH_CLIENT_SECRET, DEFAULT_OAUTH_REDIRECT_URI, EMAIL_KINDS,
-    EnumSeed, FieldKey, FieldSet, IdBases, KommoCompany, KommoConditions, KommoConfig,
-    KommoContact, KommoFieldValues, KommoLead, KommoLink, KommoNote, KommoSandbox,
-    KommoSubscription, KommoTag, KommoTask, KommoValue, KommoWebhookDelivery, LeadContactLink,
-    LeadUpdate, NewCompany, NewContact, NewLead, NewTask, OAuthApp, PHONE_KINDS, PipelineSeed,
-    ScenarioError, StatusSeed, TaskTypeSeed, TokenPair, UserSeed, ValidationIssue, WebhookPolicy,
-    all_webhook_settings, defaults, saas_onboarding,
+    DEFAULT_OAUTH_CLIENT_ID, DEFAULT_OAUTH_CLIENT_SECRET, DEFAULT_OAUTH_REDIRECT_URI,
+    DEFAULT_RATE_TOLERANCE, EMAIL_KINDS, EnumSeed, FieldKey, FieldSet, IdBases, KommoCompany,
+    KommoConditions, KommoConfig, KommoContact, KommoFieldValues, KommoLead, KommoLink, KommoNote,
+    KommoSandbox, KommoSubscription, KommoTag, KommoTask, KommoValue, KommoWebhookDelivery,
+    LeadContactLink, LeadUpdate, NewCompany, NewContact, NewLead, NewTask, OAuthApp, PHONE_KINDS,
+    PipelineSeed, ScenarioError, StatusSeed, TaskTypeSeed, TokenPair, UserSeed, ValidationIssue,
+    WebhookPolicy, all_webhook_settings, defaults, saas_onboarding,
 };
 pub use loops::{
     DEFAULT_API_KEY, DEFAULT_RATE_LIMIT, DeliveryOptions, EmailEventKind, EmailSource,

@@ -20,6 +20,10 @@ pub const DEFAULT_KOMMO_TOKEN: &str = "sandbox_kommo_long_lived_token";
 /// Kommo's documented limit: 7 requests per second.
 pub const DEFAULT_KOMMO_RATE_LIMIT: u32 = 7;
 
+/// The refill beyond one second's worth the rate-limit bucket holds by default (see
+/// [`KommoConfig::rate_limit_tolerance`]).
+pub const DEFAULT_RATE_TOLERANCE: Duration = Duration::from_millis(50);
+
 /// The OAuth integration a sandbox knows unless told otherwise: `client_id`.
 pub const DEFAULT_OAUTH_CLIENT_ID: &str = "sandbox-integration";
 /// The default OAuth integration's `client_secret`.
@@ -586,7 +590,7 @@ impl Default for WebhookPolicy {
 /// | task types | 1 Follow-up, 2 Meeting |
 /// | ids | [`IdBases::default`] |
 /// | port | `0` (a free port) |
-/// | rate limit | 7 requests/second ([`DEFAULT_KOMMO_RATE_LIMIT`]), a token bucket holding 7; `None` = unlimited |
+/// | rate limit | 7 requests/second ([`DEFAULT_KOMMO_RATE_LIMIT`]), a token bucket holding 7 plus 50 ms of refill ([`DEFAULT_RATE_TOLERANCE`]); `None` = unlimited |
 /// | 429 body `retry_after` | seconds until a request would pass, rounded up (at least 1) |
 /// | `Retry-After` header on 429 | off (Kommo does not document one) |
 /// | auto-block after repeated 429s | off |
@@ -620,6 +624,7 @@ pub struct KommoConfig {
     pub(crate) currency: String,
     pub(crate) port: u16,
     pub(crate) rate_limit: Option<u32>,
+    pub(crate) rate_tolerance: Duration,
     pub(crate) retry_after_header: bool,
     pub(crate) retry_after_seconds: Option<u64>,
     pub(crate) auto_block: Option<(u32, Duration)>,
@@ -659,6 +664,7 @@ impl Default for KommoConfig {
             currency: "USD".to_owned(),
             port: 0,
             rate_limit: Some(DEFAULT_KOMMO_RATE_LIMIT),
+            rate_tolerance: DEFAULT_RATE_TOLERANCE,
             retry_after_header: false,
             retry_after_seconds: None,
             auto_block: None,
@@ -813,6 +819,14 @@ impl KommoConfig {
     /// Requests per second (a token bucket holding one second's worth); `None` = unlimited.
     pub fn rate_limit(mut self, per_second: Option<u32>) -> Self {
         self.rate_limit = per_second;
+        self
+    }
+
+    /// How much refill beyond one second's worth the bucket holds (default 50 ms): a client
+    /// keeping exactly to the rate is not refused because of network jitter, while a burst of
+    /// one request over the rate still is. `Duration::ZERO` makes the bucket exact.
+    pub fn rate_limit_tolerance(mut self, tolerance: Duration) -> Self {
+        self.rate_tolerance = tolerance;
         self
     }
 
@@ -975,6 +989,7 @@ impl fmt::Debug for KommoConfig {
             .field("subdomain", &self.subdomain)
             .field("port", &self.port)
             .field("rate_limit", &self.rate_limit)
+            .field("rate_tolerance", &self.rate_tolerance)
             .field("retry_after_header", &self.retry_after_header)
             .field("auto_block", &self.auto_block)
             .field("seed", &self.seed)

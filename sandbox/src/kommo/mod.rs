@@ -19,9 +19,9 @@ mod writes;
 
 pub use config::{
     CustomFieldSeed, DEFAULT_KOMMO_RATE_LIMIT, DEFAULT_KOMMO_TOKEN, DEFAULT_OAUTH_CLIENT_ID,
-    DEFAULT_OAUTH_CLIENT_SECRET, DEFAULT_OAUTH_REDIRECT_URI, EMAIL_KINDS, EnumSeed, IdBases,
-    KommoConfig, OAuthApp, PHONE_KINDS, PipelineSeed, StatusSeed, TaskTypeSeed, UserSeed,
-    WebhookPolicy, all_webhook_settings, defaults, saas_onboarding,
+    DEFAULT_OAUTH_CLIENT_SECRET, DEFAULT_OAUTH_REDIRECT_URI, DEFAULT_RATE_TOLERANCE, EMAIL_KINDS,
+    EnumSeed, IdBases, KommoConfig, OAuthApp, PHONE_KINDS, PipelineSeed, StatusSeed, TaskTypeSeed,
+    UserSeed, WebhookPolicy, all_webhook_settings, defaults, saas_onboarding,
 };
 pub use inspect::KommoConditions;
 pub use model::{
@@ -266,9 +266,13 @@ impl KommoSandbox {
                 addr,
                 faults: Faults::new(config.faults.clone(), config.seed),
                 state: Mutex::new(State::new(&config)),
-                bucket: config
-                    .rate_limit
-                    .map(|rate| Mutex::new(TokenBucket::new(rate, Instant::now()))),
+                bucket: config.rate_limit.map(|rate| {
+                    Mutex::new(TokenBucket::with_tolerance(
+                        rate,
+                        Instant::now(),
+                        config.rate_tolerance,
+                    ))
+                }),
                 conditions: Mutex::new(Conditions::default()),
                 hooks,
                 http: http.clone(),
