@@ -165,10 +165,11 @@ async fn deliver_with_retries(
             post(http, &job.url, &job.request_id, &job.body, policy.timeout).await;
         let acknowledged = acknowledged(&outcome);
         match inner.upgrade() {
-            Some(inner) => {
+            // A reset while the POST was in flight: the fresh state never saw this job.
+            Some(inner) if inner.hooks.generation() == job.generation => {
                 inner.record_delivery(job, outcome, attempt, false, sent_at, elapsed);
             }
-            None => return,
+            _ => return,
         }
         if acknowledged {
             return;
