@@ -36,6 +36,19 @@ impl TokenBucket {
         }
     }
 
+    /// A full bucket for `per_second` requests/second that also holds `tolerance` worth of
+    /// refill beyond one second's worth. A client spacing its requests exactly at the rate is
+    /// then never refused because its requests reached the server a little closer together
+    /// than it sent them (network jitter, a first request slowed by the connection set-up),
+    /// while a burst of one request more than the rate still is (for tolerances under one
+    /// request's worth).
+    pub(crate) fn with_tolerance(per_second: u32, now: Instant, tolerance: Duration) -> Self {
+        let mut bucket = TokenBucket::new(per_second, now);
+        bucket.capacity = bucket.rate * (1.0 + tolerance.as_secs_f64());
+        bucket.tokens = bucket.capacity;
+        bucket
+    }
+
     /// The configured rate, for `x-ratelimit-limit`.
     pub(crate) fn limit(&self) -> u32 {
         self.rate as u32
@@ -97,6 +110,28 @@ mod tests {
         bucket.try_take(t2).unwrap();
         bucket.fill(t2);
         assert_eq!(bucket.remaining(t2), 10);
+    }
+
+    #[test]
+    fn tolerance_absorbs_jitter_but_not_an_extra_request() {
+        let t0 = Instant::now();
+        let mut bucket = TokenBucket::with_tolerance(7, t0, Duration::from_millis(50));
+        for _ in 0..7 {
+            bucket.try_take(t0).unwrap();
+        }
+        assert!(bucket.try_take(t0).is_err(), "a burst of 8 is refused");
+        // The next seven arrive 3 ms less than a second after the first seven.
+        let t1 = t0 + Duration::from_millis(997);
+        for _ in 0..7 {
+            bucket.try_take(t1).unwrap();
+        }
+        // Without tolerance the seventh would have been refused.
+        let mut strict = TokenBucket::new(7, t0);
+        for _ in 0..7 {
+            strict.try_take(t0).unwrap();
+        }
+        let refused = (0..7).filter(|_| strict.try_take(t1).is_err()).count();
+        assert_eq!(refused, 1);
     }
 
     #[test]

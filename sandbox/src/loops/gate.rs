@@ -22,11 +22,12 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use super::Inner;
-use super::model::{InjectedFault, RequestRecord};
 use crate::faults::{FaultAction, cut_connection};
+use crate::records::{InjectedFault, RequestRecord};
 
 pub(crate) async fn gate(State(app): State<Arc<Inner>>, request: Request, next: Next) -> Response {
-    let endpoint = format!("{} {}", request.method(), request.uri().path());
+    let path = request.uri().path().to_owned();
+    let endpoint = format!("{} {path}", request.method());
     let idempotency_key = request
         .headers()
         .get("idempotency-key")
@@ -43,7 +44,7 @@ pub(crate) async fn gate(State(app): State<Arc<Inner>>, request: Request, next: 
         let remaining = app.rate_remaining(now);
         return finish(
             &app,
-            endpoint,
+            (endpoint, path),
             idempotency_key,
             unauthorized(),
             None,
@@ -77,13 +78,21 @@ pub(crate) async fn gate(State(app): State<Arc<Inner>>, request: Request, next: 
             },
         }
     };
-    finish(&app, endpoint, idempotency_key, response, fault, remaining).await
+    finish(
+        &app,
+        (endpoint, path),
+        idempotency_key,
+        response,
+        fault,
+        remaining,
+    )
+    .await
 }
 
 /// Adds the rate-limit headers, counts the request, and cuts the answer of a dropped one.
 async fn finish(
     app: &Inner,
-    endpoint: String,
+    (endpoint, path): (String, String),
     idempotency_key: Option<String>,
     mut response: Response,
     fault: Option<InjectedFault>,
@@ -97,6 +106,7 @@ async fn finish(
 
     app.lock().record_request(RequestRecord {
         endpoint,
+        path,
         status: response.status().as_u16(),
         fault,
         idempotency_key,

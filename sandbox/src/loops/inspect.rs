@@ -8,12 +8,10 @@ use serde_json::{Map, Value, json};
 
 use super::config::{MailingListSeed, PropertyKind, TransactionalTemplate};
 use super::contacts::{ContactInput, check_new_property, create};
-use super::model::{
-    IdempotencyConflict, RecordedEvent, RecordedTransactional, RequestRecord, RequestStats,
-    SandboxContact,
-};
+use super::model::{IdempotencyConflict, RecordedEvent, RecordedTransactional, SandboxContact};
 use super::webhooks::WebhookDelivery;
 use super::{Inner, LoopsSandbox};
+use crate::records::{RequestRecord, RequestStats};
 
 /// A contact to seed.
 ///
@@ -242,12 +240,12 @@ impl LoopsSandbox {
 
     /// Request counts by endpoint and status.
     pub fn request_stats(&self) -> RequestStats {
-        self.inner.lock().stats.clone()
+        self.inner.lock().requests.stats.clone()
     }
 
     /// The request log (the last 10,000 requests).
     pub fn request_log(&self) -> Vec<RequestRecord> {
-        self.inner.lock().requests.iter().cloned().collect()
+        self.inner.lock().requests.records.iter().cloned().collect()
     }
 
     /// Sends refused with 409 because their idempotency key had been used.

@@ -110,11 +110,11 @@ async fn http_sends(State(app): App, RawQuery(query): RawQuery) -> Response {
 }
 
 async fn http_stats(State(app): App) -> Response {
-    json_ok(&app.lock().stats)
+    json_ok(&app.lock().requests.stats)
 }
 
 async fn http_log(State(app): App) -> Response {
-    json_ok(&app.lock().requests)
+    json_ok(&app.lock().requests.records)
 }
 
 async fn http_conflicts(State(app): App) -> Response {

@@ -18,13 +18,9 @@ pub use config::{
     PropertyKind, TransactionalTemplate,
 };
 pub use inspect::{SeedContact, SeedError};
-pub use model::{
-    EndpointStats, IdempotencyConflict, InjectedFault, RecordedEvent, RecordedTransactional,
-    RequestRecord, RequestStats, SandboxContact,
-};
+pub use model::{IdempotencyConflict, RecordedEvent, RecordedTransactional, SandboxContact};
 pub use webhooks::{
-    DeliveryOptions, DeliveryOutcome, EmailEventKind, EmailSource, SignatureMode, WebhookDelivery,
-    WebhookSendError,
+    DeliveryOptions, EmailEventKind, EmailSource, SignatureMode, WebhookDelivery, WebhookSendError,
 };
 
 use std::fmt;

@@ -162,106 +162,6 @@ pub struct RecordedTransactional {
     pub at: SystemTime,
 }
 
-/// A fault the sandbox injected into a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub enum InjectedFault {
-    /// A 429 forced by `force_429_next`/`force_429_rate`.
-    Forced429,
-    /// A 5xx from `error_rate`/`fail_next`; the request was not applied.
-    ServerError,
-    /// The request was applied, then the connection was cut.
-    Dropped,
-}
-
-/// One API request as the sandbox saw it (inspection routes are not recorded).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct RequestRecord {
-    /// `"POST /v1/events/send"`: method and path under the API base, without the query.
-    pub endpoint: String,
-    /// The status the sandbox answered (for a dropped request: the status it started to send).
-    pub status: u16,
-    /// The injected fault, if any.
-    pub fault: Option<InjectedFault>,
-    /// The `Idempotency-Key` header, if any.
-    pub idempotency_key: Option<String>,
-    /// When the answer was decided.
-    #[serde(serialize_with = "serialize_rfc3339")]
-    pub at: SystemTime,
-}
-
-/// Request counts for one endpoint.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct EndpointStats {
-    /// Requests received.
-    pub total: u64,
-    /// Requests by answered status.
-    pub by_status: BTreeMap<u16, u64>,
-    /// Requests whose connection was cut after they were applied.
-    pub dropped: u64,
-}
-
-/// Request counts, so tests can assert "no 429 storm" or "no tight retry loop".
-///
-/// Endpoints are named `"METHOD /v1/path"`, e.g. `"POST /v1/events/send"`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct RequestStats {
-    /// Requests received on API routes.
-    pub total: u64,
-    /// Requests by answered status.
-    pub by_status: BTreeMap<u16, u64>,
-    /// Counts per endpoint.
-    pub by_endpoint: BTreeMap<String, EndpointStats>,
-}
-
-impl RequestStats {
-    pub(crate) fn count(&mut self, endpoint: &str, status: u16, dropped: bool) {
-        self.total += 1;
-        *self.by_status.entry(status).or_default() += 1;
-        let stats = self.by_endpoint.entry(endpoint.to_owned()).or_default();
-        stats.total += 1;
-        *stats.by_status.entry(status).or_default() += 1;
-        if dropped {
-            stats.dropped += 1;
-        }
-    }
-
-    /// Requests to `endpoint` (e.g. `"POST /v1/events/send"`).
-    pub fn requests_to(&self, endpoint: &str) -> u64 {
-        self.by_endpoint.get(endpoint).map_or(0, |s| s.total)
-    }
-
-    /// Answers with `status`, all endpoints together.
-    pub fn with_status(&self, status: u16) -> u64 {
-        self.by_status.get(&status).copied().unwrap_or(0)
-    }
-
-    /// Answers with `status` from `endpoint`.
-    pub fn endpoint_status(&self, endpoint: &str, status: u16) -> u64 {
-        self.by_endpoint
-            .get(endpoint)
-            .and_then(|s| s.by_status.get(&status))
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// Answers with a 5xx status.
-    pub fn server_errors(&self) -> u64 {
-        self.by_status
-            .iter()
-            .filter(|(status, _)| (500..600).contains(*status))
-            .map(|(_, n)| n)
-            .sum()
-    }
-}
-
 /// A send refused because its idempotency key had been used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -303,22 +203,5 @@ mod tests {
         let inspected = serde_json::to_value(&contact).unwrap();
         assert_eq!(inspected["_suppressed"], false);
         assert!(contact.matches_email("HELLO@gmail.com"));
-    }
-
-    #[test]
-    fn stats_count() {
-        let mut stats = RequestStats::default();
-        stats.count("POST /v1/events/send", 200, false);
-        stats.count("POST /v1/events/send", 503, false);
-        stats.count("POST /v1/events/send", 200, true);
-        stats.count("GET /v1/lists", 429, false);
-        assert_eq!(stats.total, 4);
-        assert_eq!(stats.requests_to("POST /v1/events/send"), 3);
-        assert_eq!(stats.endpoint_status("POST /v1/events/send", 200), 2);
-        assert_eq!(stats.with_status(429), 1);
-        assert_eq!(stats.server_errors(), 1);
-        assert_eq!(stats.by_endpoint["POST /v1/events/send"].dropped, 1);
-        let json = serde_json::to_value(&stats).unwrap();
-        assert_eq!(json["byStatus"]["429"], 1);
     }
 }

@@ -5,20 +5,15 @@
 //! Contacts are kept in a `Vec` and searched linearly: a test holds at most thousands of
 //! contacts, and one list is far simpler to keep consistent than several indexes.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
 use super::config::{LoopsConfig, MailingListSeed, PropertyKind, TransactionalTemplate};
-use super::model::{
-    IdempotencyConflict, RecordedEvent, RecordedTransactional, RequestRecord, RequestStats,
-    SandboxContact,
-};
+use super::model::{IdempotencyConflict, RecordedEvent, RecordedTransactional, SandboxContact};
 use super::webhooks::WebhookDelivery;
-
-/// The request log keeps this many entries; the counters in [`RequestStats`] stay exact.
-const MAX_REQUEST_LOG: usize = 10_000;
+use crate::records::{RequestLog, RequestRecord};
 
 /// Default contact properties, as `GET /v1/contacts/properties` lists them.
 pub(crate) const DEFAULT_PROPERTIES: &[(&str, &str, PropertyKind)] = &[
@@ -55,8 +50,7 @@ pub(crate) struct State {
     pub(crate) events: Vec<RecordedEvent>,
     pub(crate) sends: Vec<RecordedTransactional>,
     pub(crate) conflicts: Vec<IdempotencyConflict>,
-    pub(crate) requests: VecDeque<RequestRecord>,
-    pub(crate) stats: RequestStats,
+    pub(crate) requests: RequestLog,
     pub(crate) deliveries: Vec<WebhookDelivery>,
     /// `(endpoint, key)` → when the key may be used again.
     idempotency: HashMap<(String, String), Instant>,
@@ -75,8 +69,7 @@ impl State {
             events: Vec::new(),
             sends: Vec::new(),
             conflicts: Vec::new(),
-            requests: VecDeque::new(),
-            stats: RequestStats::default(),
+            requests: RequestLog::default(),
             deliveries: Vec::new(),
             idempotency: HashMap::new(),
             // Distinct from the fault generator, so that ids do not shift the fault sequence.
@@ -183,15 +176,7 @@ impl State {
     }
 
     pub(crate) fn record_request(&mut self, record: RequestRecord) {
-        self.stats.count(
-            &record.endpoint,
-            record.status,
-            record.fault == Some(super::model::InjectedFault::Dropped),
-        );
-        if self.requests.len() == MAX_REQUEST_LOG {
-            self.requests.pop_front();
-        }
-        self.requests.push_back(record);
+        self.requests.record(record);
     }
 }
 

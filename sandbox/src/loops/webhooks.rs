@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::config::WebhookTarget;
+use crate::records::DeliveryOutcome;
 use crate::time::serialize_rfc3339;
 
 /// The payload version Loops sends.
@@ -49,17 +50,6 @@ impl std::fmt::Display for WebhookSendError {
 }
 
 impl std::error::Error for WebhookSendError {}
-
-/// How a delivery ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub enum DeliveryOutcome {
-    /// The receiver answered with this status.
-    Status(u16),
-    /// No answer: connection refused, reset, timed out...
-    TransportError(String),
-}
 
 /// One webhook delivery as sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

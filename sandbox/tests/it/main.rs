@@ -1,10 +1,16 @@
-//! Integration tests: the real `loops_client::Client` (and raw HTTP) against a running sandbox.
+//! Integration tests: the real `loops_client::Client` and `kommo_client::Client` (and raw
+//! HTTP) against running sandboxes.
 //! One binary to keep link time down. Everything stays on 127.0.0.1 and is bounded in time.
 
 mod contacts;
 mod endpoints;
 mod faults;
 mod inspect;
+mod kommo_api;
+mod kommo_errors;
+mod kommo_inspect;
+mod kommo_support;
+mod kommo_webhooks;
 mod rate_limit;
 mod sends;
 mod support;

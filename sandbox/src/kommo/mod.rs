@@ -1,0 +1,360 @@
+//! The Kommo fake: [`KommoSandbox`].
+
+mod activity;
+mod config;
+mod delivery;
+mod events;
+mod fields;
+mod gate;
+mod inspect;
+mod inspect_http;
+mod model;
+mod oauth;
+mod render;
+mod request;
+mod routes;
+mod scenario;
+mod state;
+mod writes;
+
+pub use config::{
+    CustomFieldSeed, DEFAULT_KOMMO_RATE_LIMIT, DEFAULT_KOMMO_TOKEN, DEFAULT_OAUTH_CLIENT_ID,
+    DEFAULT_OAUTH_CLIENT_SECRET, DEFAULT_OAUTH_REDIRECT_URI, DEFAULT_RATE_TOLERANCE, EMAIL_KINDS,
+    EnumSeed, IdBases, KommoConfig, OAuthApp, PHONE_KINDS, PipelineSeed, StatusSeed, TaskTypeSeed,
+    UserSeed, WebhookPolicy, all_webhook_settings, defaults, saas_onboarding,
+};
+pub use inspect::KommoConditions;
+pub use model::{
+    KommoCompany, KommoContact, KommoFieldValues, KommoLead, KommoLink, KommoNote,
+    KommoSubscription, KommoTag, KommoTask, KommoValue, KommoWebhookDelivery, LeadContactLink,
+    ValidationIssue,
+};
+pub use oauth::TokenPair;
+pub use scenario::{
+    CompanyUpdate, ContactUpdate, FieldKey, FieldSet, LeadUpdate, NewCompany, NewContact, NewLead,
+    NewTask, ScenarioError,
+};
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::HeaderMap;
+use tokio::time::Instant;
+
+use crate::faults::Faults;
+use crate::rate_limit::TokenBucket;
+use crate::server::ServerHandle;
+use delivery::{HookQueue, Job};
+use events::HookAccount;
+use render::Ctx;
+use state::State;
+use writes::Change;
+
+/// Run-time switches beside the fault knobs: the IP block, the payment state, the batch size
+/// that times out, and the recent 429s the automatic block counts.
+#[derive(Debug, Default)]
+pub(crate) struct Conditions {
+    pub(crate) blocked: bool,
+    pub(crate) payment_required: bool,
+    pub(crate) batch_timeout_over: Option<usize>,
+    recent_429: VecDeque<Instant>,
+}
+
+/// What the handlers, the gate and the inspection routes share.
+pub(crate) struct Inner {
+    pub(crate) config: KommoConfig,
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) base: String,
+    pub(crate) addr: SocketAddr,
+    pub(crate) faults: Faults,
+    state: Mutex<State>,
+    bucket: Option<Mutex<TokenBucket>>,
+    conditions: Mutex<Conditions>,
+    pub(crate) hooks: HookQueue,
+    pub(crate) http: reqwest::Client,
+}
+
+impl Inner {
+    /// The store. A panic while it was held cannot leave it half-changed in a way that matters
+    /// more than failing every later test, so poisoning is ignored.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn conditions(&self) -> MutexGuard<'_, Conditions> {
+        self.conditions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn ctx(&self) -> Ctx {
+        Ctx {
+            base: self.base.clone(),
+            account_id: self.config.account_id,
+        }
+    }
+
+    pub(crate) fn hook_account(&self) -> HookAccount {
+        HookAccount {
+            id: self.config.account_id,
+            subdomain: self.config.subdomain.clone(),
+            url: self
+                .config
+                .account_url
+                .clone()
+                .unwrap_or_else(|| self.base.clone()),
+        }
+    }
+
+    /// The long-lived token, or a live OAuth access token.
+    pub(crate) fn authorized(&self, headers: &HeaderMap) -> bool {
+        let Some(token) = gate::bearer(headers) else {
+            return false;
+        };
+        let state = self.lock();
+        (token == self.config.token && !state.oauth.long_lived_revoked)
+            || state.oauth.access_valid(token, Instant::now())
+    }
+
+    /// Takes a rate-limit token, or says how long until one is free.
+    pub(crate) fn take_token(&self, now: Instant) -> Result<(), Duration> {
+        match &self.bucket {
+            None => Ok(()),
+            Some(bucket) => bucket
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .try_take(now)
+                .map(|_| ())
+                .map_err(|refused| refused.retry_in),
+        }
+    }
+
+    fn refill_bucket(&self) {
+        if let Some(bucket) = &self.bucket {
+            bucket
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .fill(Instant::now());
+        }
+    }
+
+    /// Counts a 429 towards the automatic block.
+    pub(crate) fn note_429(&self, now: Instant) {
+        let Some((after, within)) = self.config.auto_block else {
+            return;
+        };
+        let mut conditions = self.conditions();
+        conditions.recent_429.push_back(now);
+        while conditions
+            .recent_429
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) > within)
+        {
+            conditions.recent_429.pop_front();
+        }
+        if conditions.recent_429.len() >= after as usize {
+            conditions.blocked = true;
+            conditions.recent_429.clear();
+        }
+    }
+
+    /// 504 for a batch larger than the configured threshold (Kommo's advice: send smaller
+    /// batches), before anything is applied.
+    pub(crate) fn check_batch_size(&self, size: usize) -> Result<(), request::ApiError> {
+        match self.conditions().batch_timeout_over {
+            Some(limit) if size > limit => Err(request::ApiError::new(
+                axum::http::StatusCode::GATEWAY_TIMEOUT,
+                "Gateway Timeout: the batch took too long, send fewer entities per request",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Queues the webhooks `changes` cause: one body per subscription that asked for any of
+    /// them. Called with the store locked, right after the change, so queue order is change
+    /// order.
+    pub(crate) fn commit(&self, state: &mut State, changes: &[Change]) {
+        if changes.is_empty() || state.subscriptions.is_empty() {
+            return;
+        }
+        let account = self.hook_account();
+        let emissions = events::emissions(state, self.config.account_id, changes);
+        let mut subscriptions: Vec<_> = state
+            .subscriptions
+            .iter()
+            .filter(|s| !s.disabled)
+            .map(|s| (s.sort, s.id, s.destination.clone(), s.settings.clone()))
+            .collect();
+        subscriptions.sort_by_key(|(sort, id, _, _)| (*sort, *id));
+        for (_, id, url, settings) in subscriptions {
+            if let Some((body, names)) = events::body_for(&settings, &account, &emissions) {
+                let request_id = state.uuid();
+                self.hooks.push(Job {
+                    generation: self.hooks.generation(),
+                    subscription: Some(id),
+                    url,
+                    request_id,
+                    events: names,
+                    body,
+                });
+            }
+        }
+    }
+
+    /// Everything back to how the configuration started it.
+    pub(crate) fn reset(&self) {
+        self.hooks.next_generation();
+        *self.lock() = State::new(&self.config);
+        self.faults
+            .restore(self.config.faults.clone(), self.config.seed);
+        self.refill_bucket();
+        *self.conditions() = Conditions::default();
+    }
+}
+
+/// A fake of the Kommo API v4, served over real HTTP on 127.0.0.1, with in-memory state, an
+/// inspection API, fault knobs, and the webhooks Kommo sends.
+///
+/// Point [`kommo_client::Client`](https://docs.rs/kommo-client) (or any HTTP client) at
+/// [`base_url`](Self::base_url) with [`token`](Self::token). The sandbox stops on
+/// [`shutdown`](Self::shutdown), or when dropped.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use kommo_loops_sandbox::{KommoConfig, KommoSandbox, NewContact, NewLead, saas_onboarding};
+///
+/// let kommo = KommoSandbox::start(KommoConfig::saas_onboarding()).await?;
+/// kommo.subscribe_all("http://127.0.0.1:9000/hooks/kommo");
+/// let ada = kommo
+///     .create_contact(NewContact::new("Ada Lovelace").email("ada@example.com"))
+///     .expect("valid contact");
+/// let lead = kommo
+///     .create_lead(
+///         NewLead::new("Ada's trial")
+///             .status(saas_onboarding::PIPELINE_ID, saas_onboarding::TRIAL)
+///             .contact(ada)
+///             .field("PLAN", "pro"),
+///     )
+///     .expect("valid lead");
+/// kommo.move_lead(lead, saas_onboarding::ACTIVATED).expect("known status");
+/// kommo.flush_webhooks().await; // contacts[add], leads[add], leads[status] delivered
+/// # Ok(()) }
+/// ```
+pub struct KommoSandbox {
+    pub(crate) inner: Arc<Inner>,
+    /// `None` for the views the inspection routes use.
+    server: Option<ServerHandle>,
+}
+
+impl KommoSandbox {
+    /// Starts a sandbox on the current tokio runtime, with its webhook sender.
+    ///
+    /// Fails when the port cannot be bound or the HTTP client for webhooks cannot be built.
+    pub async fn start(config: KommoConfig) -> io::Result<Self> {
+        let http = delivery::http_client()?;
+        let (hooks, rx) = HookQueue::new();
+        let policy = config.webhooks;
+        let mut built: Option<Arc<Inner>> = None;
+        let server = ServerHandle::start(config.port, |addr| {
+            let inner = Arc::new(Inner {
+                base: format!("http://{addr}"),
+                addr,
+                faults: Faults::new(config.faults.clone(), config.seed),
+                state: Mutex::new(State::new(&config)),
+                bucket: config.rate_limit.map(|rate| {
+                    Mutex::new(TokenBucket::with_tolerance(
+                        rate,
+                        Instant::now(),
+                        config.rate_tolerance,
+                    ))
+                }),
+                conditions: Mutex::new(Conditions::default()),
+                hooks,
+                http: http.clone(),
+                config,
+            });
+            built = Some(inner.clone());
+            Ok(router(inner))
+        })
+        .await?;
+        let inner = built.ok_or_else(|| io::Error::other("the router was not built"))?;
+        tokio::spawn(delivery::run(rx, Arc::downgrade(&inner), http, policy));
+        Ok(KommoSandbox {
+            inner,
+            server: Some(server),
+        })
+    }
+
+    /// The Rust API over shared state, without owning the server (for the inspection routes).
+    pub(crate) fn view(inner: Arc<Inner>) -> Self {
+        KommoSandbox {
+            inner,
+            server: None,
+        }
+    }
+
+    /// The base URL to give a Kommo client: `http://127.0.0.1:PORT` (the client appends
+    /// `/api/v4/...`).
+    pub fn base_url(&self) -> String {
+        self.inner.base.clone()
+    }
+
+    /// The inspection API's base URL: `http://127.0.0.1:PORT/_sandbox`.
+    pub fn inspect_url(&self) -> String {
+        format!("{}/_sandbox", self.inner.base)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    /// The long-lived token the sandbox accepts.
+    pub fn token(&self) -> &str {
+        &self.inner.config.token
+    }
+
+    /// The configuration it was started with.
+    pub fn config(&self) -> &KommoConfig {
+        &self.inner.config
+    }
+
+    /// The fault knobs, changeable while the sandbox runs.
+    pub fn faults(&self) -> &Faults {
+        &self.inner.faults
+    }
+
+    /// Stops the server: no new connections, requests in flight may finish (up to 2 s).
+    /// Webhooks still queued are not sent.
+    pub async fn shutdown(mut self) {
+        self.inner.hooks.next_generation();
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+}
+
+impl fmt::Debug for KommoSandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KommoSandbox")
+            .field("base_url", &self.inner.base)
+            .field("token", &"[redacted]")
+            .field("faults", &self.inner.faults)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The whole server: the API and the token endpoint behind the gate, the inspection routes
+/// beside them.
+fn router(inner: Arc<Inner>) -> Router {
+    let api = routes::api_router(inner.clone()).layer(axum::middleware::from_fn_with_state(
+        inner.clone(),
+        gate::gate,
+    ));
+    api.nest("/_sandbox", inspect_http::router(inner))
+}
