@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use kommo_loops_bridge::Rules;
 use kommo_loops_bridge::runtime::{
-    Bridge, BridgeConfig, MemoryOutbox, MemoryState, Outbox, StateStore,
+    Bridge, BridgeConfig, MemoryOutbox, MemoryState, Outbox, PostgresOutbox, SqliteOutbox,
+    StateStore,
 };
 
 use crate::config::{KommoAuthConfig, ServerConfig, StoreConfig};
@@ -15,8 +16,21 @@ pub async fn stores(
 ) -> Result<(Arc<dyn Outbox>, Arc<dyn StateStore>), String> {
     match config {
         StoreConfig::Memory => Ok((Arc::new(MemoryOutbox::new()), Arc::new(MemoryState::new()))),
-        StoreConfig::Sqlite(_) | StoreConfig::Postgres(_) => {
-            Err("durable stores are being added; set OUTBOX=memory for now".into())
+        StoreConfig::Sqlite(path) => {
+            let store = Arc::new(
+                SqliteOutbox::open(path)
+                    .await
+                    .map_err(|e| format!("cannot open the SQLite outbox {path}: {e}"))?,
+            );
+            Ok((store.clone(), store))
+        }
+        StoreConfig::Postgres(url) => {
+            let store = Arc::new(
+                PostgresOutbox::connect(url)
+                    .await
+                    .map_err(|e| format!("cannot connect to the PostgreSQL outbox: {e}"))?,
+            );
+            Ok((store.clone(), store))
         }
     }
 }

@@ -86,17 +86,12 @@ impl Action {
         }
     }
 
-    /// Actions with the same key must run in order: one Loops contact, or one Kommo target.
+    /// Actions with the same key must run in order: one Loops contact (by email, which every
+    /// Loops action carries), or one Kommo target.
     pub fn ordering_key(&self) -> String {
         match self {
-            Action::UpsertContact(a) => format!(
-                "loops:{}",
-                a.user_id.as_deref().unwrap_or(&a.email).to_lowercase()
-            ),
-            Action::SendEvent(a) => format!(
-                "loops:{}",
-                a.user_id.as_deref().unwrap_or(&a.email).to_lowercase()
-            ),
+            Action::UpsertContact(a) => format!("loops:{}", a.email.to_lowercase()),
+            Action::SendEvent(a) => format!("loops:{}", a.email.to_lowercase()),
             Action::SendTransactional(a) => format!("loops:{}", a.email.to_lowercase()),
             Action::DeleteContact(a) => {
                 format!(
