@@ -7,3 +7,8 @@ pub mod demo;
 pub mod dry_run;
 pub mod server;
 pub mod setup;
+
+/// The workspace README's examples, compiled as doc tests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

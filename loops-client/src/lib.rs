@@ -110,8 +110,3 @@ pub use value::{
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
 #[cfg(feature = "client")]
 pub use raw::RawResponse;
-
-/// The workspace README's examples, compiled as doc tests so they cannot rot.
-#[cfg(all(doctest, feature = "client"))]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
