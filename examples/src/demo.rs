@@ -160,26 +160,7 @@ impl Stack {
         config: BridgeConfig,
         options: StackOptions,
     ) -> Result<Stack, String> {
-        let loops = LoopsSandbox::start(options.loops)
-            .await
-            .map_err(|e| format!("Loops fake: {e}"))?;
-        for (name, kind) in [
-            ("companyName", PropertyKind::String),
-            ("kommoStage", PropertyKind::String),
-            ("kommoPipeline", PropertyKind::String),
-            ("plan", PropertyKind::String),
-        ] {
-            loops
-                .add_contact_property(name, kind)
-                .map_err(|e| format!("Loops fake: {e}"))?;
-        }
-        loops.add_transactional_email(
-            TransactionalTemplate::new("cl_welcome", "Welcome").required(["name", "company"]),
-        );
-        let kommo = KommoSandbox::start(options.kommo)
-            .await
-            .map_err(|e| format!("Kommo fake: {e}"))?;
-
+        let (loops, kommo) = fakes(options.loops, options.kommo).await?;
         let loops_client = (options.loops_client)(
             loops_client::Client::builder(loops.api_key()).base_url(loops.base_url()),
         )
@@ -247,6 +228,37 @@ impl Stack {
         self.kommo.shutdown().await;
         self.loops.shutdown().await;
     }
+}
+
+/// Starts the two fakes as the stack uses them: the Loops fake with the contact properties
+/// and the `cl_welcome` email the onboarding rules send, the Kommo fake as configured (the
+/// onboarding preset by default). For tests that run the bridge elsewhere, e.g. in a child
+/// process.
+pub async fn fakes(
+    loops: LoopsConfig,
+    kommo: KommoConfig,
+) -> Result<(LoopsSandbox, KommoSandbox), String> {
+    let loops = LoopsSandbox::start(loops)
+        .await
+        .map_err(|e| format!("Loops fake: {e}"))?;
+    for (name, kind) in [
+        ("companyName", PropertyKind::String),
+        ("kommoStage", PropertyKind::String),
+        ("kommoPipeline", PropertyKind::String),
+        ("plan", PropertyKind::String),
+    ] {
+        loops
+            .add_contact_property(name, kind)
+            .map_err(|e| format!("Loops fake: {e}"))?;
+    }
+    loops.add_transactional_email(
+        TransactionalTemplate::new("cl_welcome", "Welcome").required(["name", "company"]),
+    );
+    let kommo = KommoSandbox::start(kommo)
+        .await
+        .map_err(|e| format!("Kommo fake: {e}"))?;
+
+    Ok((loops, kommo))
 }
 
 fn random_bytes() -> Vec<u8> {

@@ -57,7 +57,7 @@ async fn loops_failing_30_percent_with_latency_gets_each_send_once() {
     println!(
         "observed: {} sends planned, {} recorded; Loops requests {} ({} answered 5xx, {} idempotency conflicts); bridge retries {}; {}",
         ledger.planned_sends.len(),
-        sends_by_key(&stack).len(),
+        sends_by_key(&stack.loops).len(),
         stats.total,
         stats.server_errors(),
         stack.loops.idempotency_conflicts().len(),
@@ -109,7 +109,7 @@ async fn loops_dropping_connections_after_applying_never_doubles_a_send() {
     println!(
         "observed: {} sends planned, {} recorded; Loops requests {} ({} connections cut after applying, {} of them sends; {} retries refused by key with 409); {}",
         ledger.planned_sends.len(),
-        sends_by_key(&stack).len(),
+        sends_by_key(&stack.loops).len(),
         log.len(),
         log.iter()
             .filter(|r| r.fault == Some(InjectedFault::Dropped))
@@ -201,7 +201,7 @@ async fn a_429_storm_loses_nothing_and_does_not_spin() {
     println!(
         "observed: {} sends planned, {} recorded; Loops requests {total} for {useful} useful ({forced} forced 429s, {bucket_429} 429s from the rate limit); busiest second {busiest} requests (limit {LIMIT}/s); bridge retries or waits {}; {}",
         ledger.planned_sends.len(),
-        sends_by_key(&stack).len(),
+        sends_by_key(&stack.loops).len(),
         ledger.retries(),
         elapsed(started)
     );

@@ -11,7 +11,7 @@ use kommo_loops_bridge::Rules;
 use kommo_loops_bridge::runtime::{BridgeConfig, JobReport, RetryPolicy};
 use kommo_loops_examples::demo::{self, Stack, StackOptions, eventually};
 use kommo_loops_sandbox::{
-    KommoConfig, LoopsConfig, NewCompany, NewContact, NewLead, saas_onboarding,
+    KommoConfig, LoopsConfig, LoopsSandbox, NewCompany, NewContact, NewLead, saas_onboarding,
 };
 use tokio::sync::broadcast;
 
@@ -192,20 +192,14 @@ impl Ledger {
 }
 
 /// How many times Loops recorded each send, by idempotency key (events and transactional).
-pub fn sends_by_key(stack: &Stack) -> BTreeMap<String, usize> {
+pub fn sends_by_key(loops: &LoopsSandbox) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
-    let keys = stack
-        .loops
-        .events()
-        .into_iter()
-        .map(|e| e.idempotency_key)
-        .chain(
-            stack
-                .loops
-                .transactional_sends()
-                .into_iter()
-                .map(|t| t.idempotency_key),
-        );
+    let keys = loops.events().into_iter().map(|e| e.idempotency_key).chain(
+        loops
+            .transactional_sends()
+            .into_iter()
+            .map(|t| t.idempotency_key),
+    );
     for key in keys {
         *counts
             .entry(key.expect("every send carries an idempotency key"))
@@ -217,7 +211,7 @@ pub fn sends_by_key(stack: &Stack) -> BTreeMap<String, usize> {
 /// Every planned send arrived exactly once, and nothing else was sent.
 #[track_caller]
 pub fn assert_each_planned_send_once(stack: &Stack, ledger: &Ledger) {
-    let sent = sends_by_key(stack);
+    let sent = sends_by_key(&stack.loops);
     let doubled: Vec<_> = sent.iter().filter(|(_, n)| **n > 1).collect();
     assert!(doubled.is_empty(), "sent more than once: {doubled:?}");
     let sent: BTreeSet<String> = sent.into_keys().collect();
