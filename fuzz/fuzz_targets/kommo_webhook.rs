@@ -17,7 +17,13 @@ fuzz_target!(|data: &[u8]| {
     let decision = webhooks::should_acknowledge(Some("application/x-www-form-urlencoded"), data);
     match (&parsed, &decision) {
         (Ok(payload), AckDecision::Accept(accepted)) => assert_eq!(payload, accepted),
-        (Err(error), AckDecision::Reject { status, error: refused }) => {
+        (
+            Err(error),
+            AckDecision::Reject {
+                status,
+                error: refused,
+            },
+        ) => {
             assert_eq!(error, refused);
             assert!(matches!(status, 400 | 413), "{status}");
         }
@@ -28,7 +34,10 @@ fuzz_target!(|data: &[u8]| {
         415
     );
     // No content type: the body decides.
-    assert_eq!(webhooks::should_acknowledge(None, data).status(), decision.status());
+    assert_eq!(
+        webhooks::should_acknowledge(None, data).status(),
+        decision.status()
+    );
 
     // Tight limits reach every limit's error path with small inputs.
     let tight = Limits::default()

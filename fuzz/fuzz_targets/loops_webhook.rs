@@ -10,7 +10,9 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use libfuzzer_sys::fuzz_target;
-use loops_client::webhooks::{WebhookError, WebhookEvent, WebhookHeaders, WebhookSecret, WebhookVerifier};
+use loops_client::webhooks::{
+    WebhookError, WebhookEvent, WebhookHeaders, WebhookSecret, WebhookVerifier,
+};
 
 const SECRET: &str = "whsec_a2l0dGVucyBhbmQga29tbW8gYW5kIGxvb3Bz";
 const NOW: u64 = 1_767_229_200;

@@ -13,7 +13,8 @@ use loops_client::webhooks::WebhookEvent;
 const BODY: &str = include_str!("../../kommo-loops-bridge/tests/golden/lead_status_won/body.form");
 const SNAPSHOT: &str =
     include_str!("../../kommo-loops-bridge/tests/golden/lead_status_won/snapshot.json");
-const LOOPS: &str = include_str!("../../kommo-loops-bridge/tests/golden/loops_hard_bounce/loops.json");
+const LOOPS: &str =
+    include_str!("../../kommo-loops-bridge/tests/golden/loops_hard_bounce/loops.json");
 
 static FIXED: LazyLock<(WebhookPayload, Snapshot, WebhookEvent)> = LazyLock::new(|| {
     (
