@@ -26,6 +26,12 @@ for f in examples/rules/*.toml kommo-loops-bridge/tests/golden/*/rules.toml; do
   n=$((n + 1))
   cp "$f" "$corpus/rules/seed-$n"
 done
+# Inputs the fuzzers found once (fuzz/seeds/<target>/): kept so every run tries them again.
+for target in kommo_webhook loops_webhook rules; do
+  if [ -d "fuzz/seeds/$target" ]; then
+    cp fuzz/seeds/"$target"/* "$corpus/$target/"
+  fi
+done
 for target in kommo_webhook loops_webhook rules; do
   echo "$target: $(ls "$corpus/$target" | wc -l) seeds"
 done

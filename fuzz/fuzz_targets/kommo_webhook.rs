@@ -6,7 +6,9 @@
 //!   and refuses other content types with 415;
 //! - the form layer round-trips: re-encoding a parsed tree and parsing it again gives the same
 //!   tree;
-//! - the encoder's output for a parsed payload parses again, with as many events.
+//! - the encoder's output for a parsed payload parses again and keeps every event that names
+//!   its entity (an event whose fields are all malformed, such as `leads[note][0][note]=x`,
+//!   has nothing to encode: a form cannot hold an empty map).
 #![no_main]
 
 use kommo_client::webhooks::{self, AckDecision, Limits, form};
@@ -59,6 +61,16 @@ fuzz_target!(|data: &[u8]| {
         let body = payload.encode();
         let again = webhooks::parse_with_limits(body.as_bytes(), &roomy)
             .expect("an encoded payload parses");
-        assert_eq!(payload.events.len(), again.events.len(), "{body}");
+        let named = |p: &webhooks::WebhookPayload| {
+            let mut events: Vec<String> = p
+                .events
+                .iter()
+                .filter_map(|e| e.entity_id().map(|id| format!("{:?} {id}", e.kind)))
+                .collect();
+            events.sort();
+            events
+        };
+        assert!(again.events.len() <= payload.events.len(), "{body}");
+        assert_eq!(named(&payload), named(&again), "{body}");
     }
 });
