@@ -79,10 +79,7 @@ async fn start_child(
             "--test-threads=1",
         ])
         .env(CHILD_ENV, "1")
-        .env(
-            "RULES_FILE",
-            root().join(demo::RULES).to_str().unwrap().to_owned(),
-        )
+        .env("RULES_FILE", root().join(demo::RULES))
         .env("KOMMO_BASE_URL", kommo.base_url())
         .env("KOMMO_TOKEN", kommo.token())
         .env("KOMMO_WEBHOOK_TOKEN", &token)

@@ -140,8 +140,10 @@ async fn two_instances_on_one_postgres_outbox_run_each_action_once() {
 
     // Both instances did part of the work, and together did each action once.
     assert!(!ledger_a.reports.is_empty() && !ledger_b.reports.is_empty());
-    let mut all = Ledger::default();
-    all.planned_sends = &ledger_a.planned_sends | &ledger_b.planned_sends;
+    let all = Ledger {
+        planned_sends: &ledger_a.planned_sends | &ledger_b.planned_sends,
+        ..Ledger::default()
+    };
     assert_each_planned_send_once(&stack, &all);
     assert_onboarding_sent_once(&stack, &customers, true);
     assert_eq!(all.planned_sends.len(), 30);
