@@ -5,6 +5,7 @@ pub mod backfill;
 pub mod config;
 pub mod demo;
 pub mod dry_run;
+pub mod outbox_cli;
 pub mod server;
 pub mod setup;
 
