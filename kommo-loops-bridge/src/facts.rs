@@ -6,6 +6,7 @@ mod from_kommo;
 
 pub(crate) use from_kommo::delivery_from_payload;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::template::FieldKey;
@@ -61,22 +62,25 @@ pub(crate) fn field_value(fields: &[FieldFact], key: &FieldKey) -> Option<Val> {
 }
 
 /// The values of a coded multitext field (`EMAIL`, `PHONE`) in order, with their enum codes.
-pub(crate) fn coded_values(fields: &[FieldFact], code: &str) -> Vec<(String, Option<String>)> {
+pub(crate) fn coded_values<'a>(
+    fields: &'a [FieldFact],
+    code: &'a str,
+) -> impl Iterator<Item = (Cow<'a, str>, Option<&'a str>)> + 'a {
     fields
         .iter()
-        .filter(|f| {
+        .filter(move |f| {
             f.code
                 .as_deref()
                 .is_some_and(|c| c.eq_ignore_ascii_case(code))
         })
         .flat_map(|f| f.values.iter())
         .filter_map(|v| {
-            v.value
-                .as_ref()
-                .map(|val| (val.to_string().trim().to_owned(), v.enum_code.clone()))
+            let text = match v.value.as_ref()? {
+                Val::Text(s) => Cow::Borrowed(s.trim()),
+                other => Cow::Owned(other.to_string().trim().to_owned()),
+            };
+            (!text.is_empty()).then_some((text, v.enum_code.as_deref()))
         })
-        .filter(|(s, _)| !s.is_empty())
-        .collect()
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -119,13 +123,11 @@ pub(crate) struct ContactFacts {
 impl ContactFacts {
     /// First and last name: the contact's own fields when set, else the full name split at
     /// the first space.
-    pub(crate) fn names(&self) -> (Option<String>, Option<String>) {
-        let clean = |s: &Option<String>| {
-            s.as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
+    pub(crate) fn names(&self) -> (Option<&str>, Option<&str>) {
+        fn clean(s: &Option<String>) -> Option<&str> {
+            let s = s.as_deref()?.trim();
+            (!s.is_empty()).then_some(s)
+        }
         let (first, last) = (clean(&self.first_name), clean(&self.last_name));
         if first.is_some() || last.is_some() {
             return (first, last);
@@ -133,10 +135,7 @@ impl ContactFacts {
         match clean(&self.name) {
             None => (None, None),
             Some(full) => match full.split_once(' ') {
-                Some((first, rest)) => (
-                    Some(first.to_owned()),
-                    Some(rest.trim().to_owned()).filter(|s| !s.is_empty()),
-                ),
+                Some((first, rest)) => (Some(first), Some(rest.trim()).filter(|s| !s.is_empty())),
                 None => (Some(full), None),
             },
         }
@@ -190,7 +189,7 @@ mod tests {
 
     #[test]
     fn names_table() {
-        let s = |v: &str| Some(v.to_owned());
+        let s = Some;
         let table = [
             (
                 contact(Some("Ada Lovelace"), None, None),

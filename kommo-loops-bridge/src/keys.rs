@@ -4,6 +4,8 @@
 //! anything that makes it a different transition (another status, another `updated_at`,
 //! another Loops `webhook-id`) changes them. No clock, no randomness.
 
+use std::cell::OnceCell;
+
 use sha2::{Digest, Sha256};
 
 /// Hex characters of the digest kept in a key: 96 bits, far beyond any collision risk here.
@@ -11,12 +13,14 @@ const DIGEST_HEX: usize = 24;
 
 /// Builds keys for the actions of one event.
 ///
-/// The fingerprint is kept as the bytes to hash, not as a running hasher: one `digest` over a
-/// short buffer costs less than many small `update` calls.
+/// The fingerprint is kept as the bytes to hash, not as a running hasher: one `update` over a
+/// short buffer costs less than many small ones. Every key starts with the fingerprint, so
+/// the hasher state after it is computed once and cloned per key.
 #[derive(Debug, Clone)]
 pub(crate) struct KeyBase {
     prefix: String,
     fingerprint: Vec<u8>,
+    hashed: OnceCell<Sha256>,
 }
 
 impl KeyBase {
@@ -28,20 +32,23 @@ impl KeyBase {
             feed(&mut bytes, part);
         }
         // Keys are at most 100 characters (the Loops limit); keep the readable part short.
-        let prefix: String = prefix
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
-            .take(64)
-            .collect();
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
+        let prefix = if prefix.len() <= 64 && prefix.chars().all(allowed) {
+            prefix
+        } else {
+            prefix.chars().filter(|&c| allowed(c)).take(64).collect()
+        };
         KeyBase {
             prefix,
             fingerprint: bytes,
+            hashed: OnceCell::new(),
         }
     }
 
     /// Adds a text part to the fingerprint.
     pub(crate) fn text(&mut self, part: &str) {
         feed(&mut self.fingerprint, part);
+        self.hashed = OnceCell::new();
     }
 
     /// Adds a number part to the fingerprint (absent is the empty text).
@@ -50,24 +57,30 @@ impl KeyBase {
             Some(n) => feed_decimal(&mut self.fingerprint, n),
             None => feed(&mut self.fingerprint, ""),
         }
+        self.hashed = OnceCell::new();
+    }
+
+    /// The hasher after the fingerprint.
+    fn hashed(&self) -> Sha256 {
+        self.hashed
+            .get_or_init(|| Sha256::new_with_prefix(&self.fingerprint))
+            .clone()
     }
 
     /// A digest of the fingerprint alone, to recognise the same event twice.
     pub(crate) fn identity(&self) -> [u8; 32] {
-        Sha256::digest(&self.fingerprint).into()
+        self.hashed().finalize().into()
     }
 
     /// The key of one action: the rule, its place in the rule, and a discriminator (the
     /// contact, when one rule acts for several contacts).
     pub(crate) fn key(&self, rule: &str, action_index: usize, discriminator: &str) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut bytes =
-            Vec::with_capacity(self.fingerprint.len() + rule.len() + discriminator.len() + 48);
-        bytes.extend_from_slice(&self.fingerprint);
+        let mut bytes = Vec::with_capacity(rule.len() + discriminator.len() + 48);
         feed(&mut bytes, rule);
         feed_decimal(&mut bytes, action_index as u64);
         feed(&mut bytes, discriminator);
-        let digest = Sha256::digest(&bytes);
+        let digest = self.hashed().chain_update(&bytes).finalize();
         let mut key = String::with_capacity(self.prefix.len() + 1 + DIGEST_HEX);
         key.push_str(&self.prefix);
         key.push('-');

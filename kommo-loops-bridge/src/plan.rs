@@ -4,6 +4,7 @@
 //! plus `type` and `idempotencyKey`, which is also the dry run's output format.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use loops_client::{
     ContactIdentity, ContactLookup, ContactProperties, DataVariables, IdempotencyKey,
@@ -400,11 +401,11 @@ impl Needs {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Explain {
-    /// The event, e.g. `lead_status lead 30267969`.
-    pub event: String,
-    /// The rule, or `None` for a note about the event itself.
+    /// The event, e.g. `lead_status lead 30267969` (shared by the entries of one event).
+    pub event: Arc<str>,
+    /// The rule, or `None` for a note about the event itself (shared with the rules).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
+    pub rule: Option<Arc<str>>,
     /// Whether the rule matched.
     pub matched: bool,
     /// Why (not).

@@ -257,6 +257,8 @@ pub(crate) struct Template {
     segments: Vec<Segment>,
     /// A literal number or boolean from the rules file keeps its type.
     constant: Option<Val>,
+    /// A guess at the rendered length, so rendering allocates once.
+    text_hint: usize,
 }
 
 impl Template {
@@ -320,18 +322,27 @@ impl Template {
         if !literal.is_empty() {
             segments.push(Segment::Literal(literal));
         }
-        Ok(Template {
+        Ok(Template::new(segments, None))
+    }
+
+    fn new(segments: Vec<Segment>, constant: Option<Val>) -> Template {
+        let text_hint = segments
+            .iter()
+            .map(|s| match s {
+                Segment::Literal(text) => text.len(),
+                Segment::Ref(_) => 24,
+            })
+            .sum();
+        Template {
             segments,
-            constant: None,
-        })
+            constant,
+            text_hint,
+        }
     }
 
     /// A constant value (a number or boolean written without quotes in the rules file).
     pub(crate) fn constant(value: Val) -> Template {
-        Template {
-            segments: vec![Segment::Literal(value.to_string())],
-            constant: Some(value),
-        }
+        Template::new(vec![Segment::Literal(value.to_string())], Some(value))
     }
 
     /// Every reference the template makes.
@@ -359,15 +370,19 @@ impl Template {
 
     /// Renders text; a missing reference renders as nothing.
     pub(crate) fn render_text(&self, data: &dyn Resolve, notes: &mut Vec<String>) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(self.text_hint);
         for segment in &self.segments {
             match segment {
                 Segment::Literal(s) => out.push_str(s),
-                Segment::Ref(expr) => {
-                    if let Some(v) = expr.evaluate(data, notes) {
-                        out.push_str(&v.to_string());
+                Segment::Ref(expr) => match expr.evaluate(data, notes) {
+                    Some(Val::Text(text)) if out.is_empty() => out = text,
+                    Some(Val::Text(text)) => out.push_str(&text),
+                    Some(v) => {
+                        use std::fmt::Write as _;
+                        let _ = write!(out, "{v}");
                     }
-                }
+                    None => {}
+                },
             }
         }
         out

@@ -16,12 +16,19 @@ pub(crate) enum Val {
 
 impl Val {
     /// A text value, or `None` for the empty string (Kommo's way of saying "no value").
-    pub(crate) fn text(s: impl Into<String>) -> Option<Val> {
-        let s = s.into();
-        if s.trim().is_empty() {
+    pub(crate) fn text<S: AsRef<str> + Into<String>>(s: S) -> Option<Val> {
+        if s.as_ref().trim().is_empty() {
             None
         } else {
-            Some(Val::Text(s))
+            Some(Val::Text(s.into()))
+        }
+    }
+
+    /// The value as text, without a copy when it already is text.
+    pub(crate) fn into_text(self) -> String {
+        match self {
+            Val::Text(s) => s,
+            other => other.to_string(),
         }
     }
 

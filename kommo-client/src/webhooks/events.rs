@@ -485,12 +485,12 @@ impl WebhookPayload {
         let mut payload = WebhookPayload::default();
         let mut entities = 0usize;
         for (group_key, group_node) in root {
-            let group = group_key.to_string();
-            match (group.as_str(), group_node) {
+            let group = group_key.text();
+            match (&*group, group_node) {
                 ("account", FormNode::Map(m)) => payload.account = WebhookAccount::from_form(m),
                 (_, FormNode::Map(actions)) => {
                     for (action_key, action_node) in actions {
-                        let action = action_key.to_string();
+                        let action = action_key.text();
                         map_action(
                             &group,
                             &action,

@@ -19,6 +19,7 @@
 //!   [`WebhookError::Conflict`], whatever the order.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -28,13 +29,66 @@ use super::{Limits, WebhookError};
 ///
 /// Ordering: indices first, by number; then names, by string. Sparse indices therefore come out
 /// in numeric order.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Eq)]
 pub enum FormKey {
     /// A canonical decimal segment (`[0]`, `[15319601]`).
     Index(u64),
     /// Any other segment (`[status]`, `[007]`). The names Kommo uses are borrowed from a
     /// static vocabulary, so parsing and looking them up allocates nothing.
     Name(Cow<'static, str>),
+}
+
+// The derived order, written out: names are short and most often the same borrowed
+// vocabulary entry, so a pointer check and a byte loop beat a call to `memcmp`.
+impl Ord for FormKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (FormKey::Index(a), FormKey::Index(b)) => a.cmp(b),
+            (FormKey::Index(_), FormKey::Name(_)) => Ordering::Less,
+            (FormKey::Name(_), FormKey::Index(_)) => Ordering::Greater,
+            (FormKey::Name(a), FormKey::Name(b)) => compare_names(a.as_bytes(), b.as_bytes()),
+        }
+    }
+}
+
+impl PartialOrd for FormKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for FormKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+// Equal keys hash alike: the same variant, the same number or the same text.
+impl std::hash::Hash for FormKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            FormKey::Index(i) => {
+                state.write_u8(0);
+                i.hash(state);
+            }
+            FormKey::Name(s) => {
+                state.write_u8(1);
+                s.hash(state);
+            }
+        }
+    }
+}
+
+fn compare_names(a: &[u8], b: &[u8]) -> Ordering {
+    if std::ptr::eq(a, b) {
+        return Ordering::Equal;
+    }
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 /// The names Kommo webhooks are known to use come back borrowed, so the tree holds no copy.
@@ -142,6 +196,15 @@ impl FormKey {
             return FormKey::Index(n);
         }
         FormKey::Name(intern(segment))
+    }
+
+    /// The segment's text: the name, or the index in decimal.
+    #[must_use]
+    pub fn text(&self) -> Cow<'_, str> {
+        match self {
+            FormKey::Name(s) => Cow::Borrowed(s),
+            FormKey::Index(i) => Cow::Owned(i.to_string()),
+        }
     }
 
     /// The name, if this is a name segment.
@@ -253,7 +316,7 @@ const HEX_VALUE: [u8; 256] = {
 fn percent_decode_into(input: &[u8], out: &mut Vec<u8>) {
     out.reserve(input.len());
     let mut rest = input;
-    while let Some(at) = rest.iter().position(|&b| b == b'%' || b == b'+') {
+    while let Some(at) = memchr::memchr2(b'%', b'+', rest) {
         out.extend_from_slice(&rest[..at]);
         if rest[at] == b'+' {
             out.push(b' ');
@@ -285,6 +348,24 @@ fn percent_decode(input: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The `&`-separated pieces of a body (`body.split(|b| *b == b'&')`, with a vectorised search).
+fn pieces(body: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(body);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        Some(match memchr::memchr(b'&', current) {
+            Some(at) => {
+                rest = Some(&current[at + 1..]);
+                &current[..at]
+            }
+            None => {
+                rest = None;
+                current
+            }
+        })
+    })
+}
+
 /// Splits a body into decoded `(key, value)` pairs, enforcing the size and pair limits.
 pub fn decode_pairs(body: &[u8], limits: &Limits) -> Result<Vec<(String, String)>, WebhookError> {
     if body.len() > limits.max_body_bytes {
@@ -294,11 +375,11 @@ pub fn decode_pairs(body: &[u8], limits: &Limits) -> Result<Vec<(String, String)
         });
     }
     let mut pairs = Vec::new();
-    for (index, piece) in body.split(|b| *b == b'&').enumerate() {
+    for (index, piece) in pieces(body).enumerate() {
         if piece.is_empty() {
             continue;
         }
-        let (raw_key, raw_value) = match piece.iter().position(|b| *b == b'=') {
+        let (raw_key, raw_value) = match memchr::memchr(b'=', piece) {
             Some(eq) => (&piece[..eq], &piece[eq + 1..]),
             None => (piece, &[][..]),
         };
@@ -403,10 +484,11 @@ fn insert(
 }
 
 /// Decodes a body into the bracket tree. Same rules as [`decode_pairs`], built for speed:
-/// keys are decoded into one reused buffer and split in place, and since Kommo sends the keys
-/// of one entity together, the tree is built like a stream: the open path is kept on a stack,
-/// each pair only compares its segments with that path, and a level becomes a map once the
-/// stream leaves it. Pairs that come back to a level closed earlier are merged at the end.
+/// keys are split without decoding when they are plain, a key reuses the segments it shares
+/// with the key before it (Kommo sends an entity's keys together, so most of a key usually is
+/// the one before it), and the tree is built like a stream: the open path is kept on a stack,
+/// each pair only compares its new segments with that path, and a level becomes a map once
+/// the stream leaves it. Pairs that come back to a level closed earlier are merged at the end.
 pub fn parse_tree(body: &[u8], limits: &Limits) -> Result<FormMap, WebhookError> {
     if body.len() > limits.max_body_bytes {
         return Err(WebhookError::BodyTooLarge {
@@ -416,13 +498,13 @@ pub fn parse_tree(body: &[u8], limits: &Limits) -> Result<FormMap, WebhookError>
     }
     let mut builder = StreamBuilder::default();
     let mut key_buf = Vec::new();
-    let mut raw_segments: Vec<&str> = Vec::new();
+    let mut split = RawSplit::default();
     let mut pairs = 0usize;
-    for (index, piece) in body.split(|b| *b == b'&').enumerate() {
+    for (index, piece) in pieces(body).enumerate() {
         if piece.is_empty() {
             continue;
         }
-        let (raw_key, raw_value) = match piece.iter().position(|b| *b == b'=') {
+        let (raw_key, raw_value) = match memchr::memchr(b'=', piece) {
             Some(eq) => (&piece[..eq], &piece[eq + 1..]),
             None => (piece, &[][..]),
         };
@@ -435,15 +517,15 @@ pub fn parse_tree(body: &[u8], limits: &Limits) -> Result<FormMap, WebhookError>
             });
         }
         pairs += 1;
-        let value = String::from_utf8(percent_decode(raw_value))
-            .map_err(|_| WebhookError::InvalidUtf8 { pair: index })?;
+        let value =
+            decode_value(raw_value).map_err(|_| WebhookError::InvalidUtf8 { pair: index })?;
         // The common case: brackets (raw or `%5B`/`%5D`) around plain ASCII names, split
         // without decoding the key at all. Anything else is decoded first, then split.
-        if split_raw_key(raw_key, limits, &mut raw_segments) {
-            if raw_segments[1..].iter().any(|s| s.is_empty()) {
+        if let Some(shared) = split.split(raw_key, limits) {
+            if split.segments[shared.max(1)..].iter().any(|s| s.is_empty()) {
                 return parse_tree_by_insert(body, limits);
             }
-            builder.push(&raw_segments, value)?;
+            builder.push(&split.segments, shared, value)?;
             continue;
         }
         key_buf.clear();
@@ -456,79 +538,169 @@ pub fn parse_tree(body: &[u8], limits: &Limits) -> Result<FormMap, WebhookError>
             // in webhooks, so such bodies take the walk-from-the-root path.
             return parse_tree_by_insert(body, limits);
         }
-        builder.push(&segments, value)?;
+        builder.push(&segments, 0, value)?;
     }
     builder.finish()
 }
 
-/// Splits a raw (still encoded) key into segments when every segment is plain: printable
-/// ASCII without `%`, `+` or brackets, between `[`/`%5B` and `]`/`%5D`. Returns false for
-/// anything else (escapes inside names, malformed keys, too deep), which the caller then
-/// decodes and splits the general way, with its precise errors.
-fn split_raw_key<'b>(raw: &'b [u8], limits: &Limits, out: &mut Vec<&'b str>) -> bool {
-    out.clear();
-    if !raw.is_ascii() {
-        return false;
+/// Decodes a value; most values have nothing to decode and are copied once.
+fn decode_value(raw: &[u8]) -> Result<String, std::str::Utf8Error> {
+    if memchr::memchr2(b'%', b'+', raw).is_none() {
+        return std::str::from_utf8(raw).map(str::to_owned);
     }
-    let Ok(key) = std::str::from_utf8(raw) else {
-        return false;
-    };
-    let bytes = key.as_bytes();
-    // The next delimiter at or after `from`: (position, length, is_open).
-    let next = |from: usize| -> Option<(usize, usize, bool)> {
-        let at = from
-            + bytes[from..]
-                .iter()
-                .position(|&b| matches!(b, b'[' | b']' | b'%' | b'+'))?;
-        Some(match bytes[at] {
-            b'[' => (at, 1, true),
-            b']' => (at, 1, false),
-            b'%' if bytes.get(at + 1) == Some(&b'5') => match bytes.get(at + 2) {
-                Some(b'B' | b'b') => (at, 3, true),
-                Some(b'D' | b'd') => (at, 3, false),
-                // Any other escape inside a name: decode the general way.
-                _ => (at, 0, false),
-            },
-            // `%XX` or `+` inside a name.
-            _ => (at, 0, false),
-        })
-    };
-    let plain = |segment: &'b str| segment.bytes().all(|b| b.is_ascii_graphic());
-    let (head, mut i) = match next(0) {
-        None => (key, key.len()),
-        Some((0, _, _)) | Some((_, 0, _)) | Some((_, _, false)) => return false,
-        Some((at, _, true)) => (&key[..at], at),
-    };
-    if !plain(head) {
-        return false;
+    String::from_utf8(percent_decode(raw)).map_err(|e| e.utf8_error())
+}
+
+/// What a byte of a raw key is to the splitter.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyByte {
+    /// Printable ASCII that stands for itself.
+    Plain,
+    Open,
+    Close,
+    Percent,
+    /// `+`, a space, a control or a non-ASCII byte: the key needs decoding first.
+    Other,
+}
+
+const KEY_BYTES: [KeyByte; 256] = {
+    let mut table = [KeyByte::Other; 256];
+    let mut b = 0x21;
+    while b < 0x7f {
+        table[b] = KeyByte::Plain;
+        b += 1;
     }
-    out.push(head);
-    while i < key.len() {
-        // `i` is at an opening delimiter.
-        let Some((_, open_len, true)) = next(i) else {
-            return false;
+    table[b'[' as usize] = KeyByte::Open;
+    table[b']' as usize] = KeyByte::Close;
+    table[b'%' as usize] = KeyByte::Percent;
+    table[b'+' as usize] = KeyByte::Other;
+    table
+};
+
+/// Splits raw (still encoded) keys into segments when every segment is plain: printable
+/// ASCII without `%`, `+` or brackets, between `[`/`%5B` and `]`/`%5D`. Anything else
+/// (escapes inside names, malformed keys, too deep) is left to the general decode-then-split
+/// path, with its precise errors.
+///
+/// The segments of the key before are kept: where the new key starts with the same bytes,
+/// the segments those bytes hold are reused rather than scanned again.
+#[derive(Default)]
+struct RawSplit<'b> {
+    raw: &'b [u8],
+    segments: Vec<&'b str>,
+    /// For each segment: where scanning resumes after it (after the head, at the opening
+    /// delimiter that follows it; after a bracket segment, just past its closing delimiter),
+    /// and how many leading bytes a next key must share with this one to share the segment
+    /// (the head's opening delimiter included; `usize::MAX` for a key without brackets).
+    bounds: Vec<(usize, usize)>,
+}
+
+impl<'b> RawSplit<'b> {
+    /// Splits `raw`; returns how many leading segments are those of the key before, or
+    /// `None` when the key is not plain.
+    fn split(&mut self, raw: &'b [u8], limits: &Limits) -> Option<usize> {
+        let common = common_prefix(self.raw, raw);
+        let shared = self
+            .bounds
+            .iter()
+            .take_while(|&&(_, need)| need <= common)
+            .count();
+        self.raw = raw;
+        self.segments.truncate(shared);
+        self.bounds.truncate(shared);
+        let scanned = self.scan(raw, limits);
+        if scanned.is_none() {
+            // Nothing of a key that is not plain may be reused by the next one.
+            self.raw = &[];
+            self.segments.clear();
+            self.bounds.clear();
+        }
+        scanned.map(|()| shared)
+    }
+
+    /// Scans from the end of the segments kept.
+    fn scan(&mut self, bytes: &'b [u8], limits: &Limits) -> Option<()> {
+        // Scanned segments are printable ASCII, so the conversions cannot fail.
+        let text = |range: std::ops::Range<usize>| std::str::from_utf8(&bytes[range]).ok();
+        let mut i = match self.bounds.last() {
+            Some(&(end, _)) => end,
+            None => {
+                let (head_end, open_len) = scan_head(bytes)?;
+                self.segments.push(text(0..head_end)?);
+                let need = if open_len == 0 {
+                    usize::MAX
+                } else {
+                    head_end + open_len
+                };
+                self.bounds.push((head_end, need));
+                head_end
+            }
         };
-        let start = i + open_len;
-        let Some((end, close_len, false)) = next(start) else {
-            return false;
-        };
-        if close_len == 0 {
-            return false;
+        while i < bytes.len() {
+            let start = i + delimiter(bytes, i, b'B')?;
+            let mut j = start;
+            let close_len = loop {
+                match KEY_BYTES[usize::from(*bytes.get(j)?)] {
+                    KeyByte::Plain => j += 1,
+                    KeyByte::Close => break 1,
+                    KeyByte::Percent if delimiter(bytes, j, b'D') == Some(3) => break 3,
+                    _ => return None,
+                }
+            };
+            self.segments.push(text(start..j)?);
+            if self.segments.len() > limits.max_depth {
+                return None;
+            }
+            i = j + close_len;
+            self.bounds.push((i, i));
         }
-        let segment = &key[start..end];
-        if !plain(segment) {
-            return false;
-        }
-        out.push(segment);
-        if out.len() > limits.max_depth {
-            return false;
-        }
-        i = end + close_len;
-        if i < key.len() && !matches!(next(i), Some((at, n, true)) if at == i && n > 0) {
-            return false;
+        Some(())
+    }
+}
+
+/// The head of a plain key: its length and the length of the opening delimiter after it
+/// (0 for a key without brackets).
+fn scan_head(bytes: &[u8]) -> Option<(usize, usize)> {
+    let mut j = 0;
+    while j < bytes.len() {
+        match KEY_BYTES[usize::from(bytes[j])] {
+            KeyByte::Plain => j += 1,
+            KeyByte::Open | KeyByte::Percent if j > 0 => {
+                return Some((j, delimiter(bytes, j, b'B')?));
+            }
+            _ => return None,
         }
     }
-    true
+    (j > 0).then_some((j, 0))
+}
+
+/// The length of the bracket at `at`: `[`/`]` is 1, `%5B`/`%5D` (either case) is 3; `None`
+/// for anything else. `kind` is `B` for an opening bracket, `D` for a closing one.
+fn delimiter(bytes: &[u8], at: usize, kind: u8) -> Option<usize> {
+    let raw = if kind == b'B' { b'[' } else { b']' };
+    match bytes.get(at..at + 3) {
+        _ if bytes.get(at) == Some(&raw) => Some(1),
+        Some([b'%', b'5', k]) if k.to_ascii_uppercase() == kind => Some(3),
+        _ => None,
+    }
+}
+
+/// The length of the common prefix of two byte strings, eight bytes at a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut i = 0;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        if x != y {
+            break;
+        }
+        i += 8;
+    }
+    i + a[i..]
+        .iter()
+        .zip(&b[i..])
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 /// The straightforward build: every pair walks the tree from the root. It handles `[]`, and
@@ -553,27 +725,37 @@ struct StreamBuilder {
 }
 
 impl StreamBuilder {
-    fn push(&mut self, segments: &[&str], value: String) -> Result<(), WebhookError> {
+    /// Adds a pair; the first `reused` segments are those of the pair before.
+    fn push(
+        &mut self,
+        segments: &[&str],
+        reused: usize,
+        value: String,
+    ) -> Result<(), WebhookError> {
         if self.levels.is_empty() {
             self.levels.push(Vec::new());
         }
-        self.keys.clear();
+        // The keys of the segments shared with the pair before are already here.
+        let reused = reused.min(self.keys.len()).min(segments.len());
+        self.keys.truncate(reused);
         self.keys
-            .extend(segments.iter().map(|s| FormKey::from_segment(s)));
+            .extend(segments[reused..].iter().map(|s| FormKey::from_segment(s)));
         let parents = self.keys.len() - 1;
-        // How much of the open path this key shares.
-        let shared = self
-            .path
-            .iter()
-            .zip(&self.keys[..parents])
-            .take_while(|(open, new)| open == new)
-            .count();
+        // The open path is the pair before's parents, so the reused keys are on it.
+        let known = reused.min(parents).min(self.path.len());
+        let shared = known
+            + self.path[known..]
+                .iter()
+                .zip(&self.keys[known..parents])
+                .take_while(|(open, new)| open == new)
+                .count();
         while self.path.len() > shared {
             self.close_level()?;
         }
         for parent in &self.keys[shared..parents] {
             self.path.push(parent.clone());
-            self.levels.push(Vec::new());
+            // An entity level holds a few dozen fields at most: one allocation, no regrowth.
+            self.levels.push(Vec::with_capacity(16));
         }
         let leaf = self.keys[parents].clone();
         let level = self.levels.last_mut().expect("the root is always open");
@@ -601,23 +783,43 @@ impl StreamBuilder {
 
 /// A level's map from its entries in arrival order: the last value of a repeated key wins,
 /// maps under one key merge, and a key that is both a value and a map is a conflict.
-fn build_map(entries: Vec<(FormKey, FormNode)>, path: &[FormKey]) -> Result<FormMap, WebhookError> {
-    // The common case: keys arrived in order and once each, so the map is built in bulk.
-    if entries.windows(2).all(|w| w[0].0 < w[1].0) {
-        return Ok(entries.into_iter().collect());
+fn build_map(
+    mut entries: Vec<(FormKey, FormNode)>,
+    path: &[FormKey],
+) -> Result<FormMap, WebhookError> {
+    // Kommo sends an entity's fields in its own order, not sorted, so most levels are sorted
+    // here; a stable sort keeps repeats in arrival order, next to each other.
+    if !entries.windows(2).all(|w| w[0].0 < w[1].0) {
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        if entries.windows(2).any(|w| w[0].0 == w[1].0) {
+            entries = fold_repeats(entries, path)?;
+        }
     }
-    let mut map = FormMap::new();
+    // Sorted and unique: the map is built in bulk.
+    Ok(entries.into_iter().collect())
+}
+
+/// Folds runs of one key (sorted, in arrival order) into one entry.
+fn fold_repeats(
+    entries: Vec<(FormKey, FormNode)>,
+    path: &[FormKey],
+) -> Result<Vec<(FormKey, FormNode)>, WebhookError> {
+    let mut out: Vec<(FormKey, FormNode)> = Vec::with_capacity(entries.len());
     for (key, node) in entries {
-        let merged = match (map.remove(&key), node) {
-            (None, node) | (Some(FormNode::Text(_)), node @ FormNode::Text(_)) => node,
-            (Some(FormNode::Map(old)), FormNode::Map(new)) => {
+        let Some(last) = out.last_mut().filter(|(k, _)| *k == key) else {
+            out.push((key, node));
+            continue;
+        };
+        let old = std::mem::replace(&mut last.1, FormNode::Text(String::new()));
+        last.1 = match (old, node) {
+            (FormNode::Text(_), node @ FormNode::Text(_)) => node,
+            (FormNode::Map(old), FormNode::Map(new)) => {
                 FormNode::Map(merge_maps(old, new, path, &key)?)
             }
             _ => return Err(conflict(path, &key)),
         };
-        map.insert(key, merged);
     }
-    Ok(map)
+    Ok(out)
 }
 
 fn merge_maps(
@@ -738,6 +940,90 @@ mod tests {
                 (a, b) => proptest::prop_assert!(false, "{body}: {a:?} vs {b:?}"),
             }
         }
+    }
+
+    /// A raw key built from pieces: names, brackets in both encodings, escapes and the odd
+    /// malformed bit, so neighbouring keys share prefixes of every shape.
+    fn raw_key() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::collection::vec(
+            proptest::prop_oneof![
+                6 => proptest::sample::select(vec!["leads", "status", "0", "1", "id", "x", "name"]),
+                3 => proptest::sample::select(vec!["[", "]", "%5B", "%5D", "%5b", "%5d"]),
+                1 => proptest::sample::select(vec!["%78", "+", "%", "[]", "%5", "%C3%A9", "%FF", " "]),
+            ],
+            1..10,
+        )
+        .prop_map(|pieces| pieces.concat())
+    }
+
+    proptest::proptest! {
+        /// Same agreement on raw keys of any shape, with runs of keys that share prefixes.
+        #[test]
+        fn raw_split_matches_the_reference(
+            keys in proptest::collection::vec((raw_key(), 0usize..3), 0..16),
+            value in "[a-z%+]{0,4}",
+        ) {
+            let mut body = Vec::new();
+            let mut previous = String::new();
+            for (key, keep) in &keys {
+                // Often continue from the key before, so the reuse of shared segments runs.
+                let key = if *keep > 0 { format!("{previous}{key}") } else { key.clone() };
+                body.push(format!("{key}={value}"));
+                previous = key;
+            }
+            let body = body.join("&");
+            let limits = Limits { max_depth: 4, ..Limits::default() };
+            let fast = parse_tree(body.as_bytes(), &limits);
+            let reference = parse_tree_by_insert(body.as_bytes(), &limits);
+            match (fast, reference) {
+                (Ok(a), Ok(b)) => proptest::prop_assert_eq!(a, b, "{}", body),
+                // Which error comes first may differ: the reference decodes every pair
+                // before it splits any key.
+                (Err(_), Err(_)) => {}
+                (a, b) => proptest::prop_assert!(false, "{body}: {a:?} vs {b:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn shared_prefixes_are_reused_only_when_whole() {
+        let limits = Limits::default();
+        let mut split = RawSplit::default();
+        let cases: [(&str, Option<usize>, &[&str]); 7] = [
+            (
+                "leads%5Bstatus%5D%5B0%5D%5Bid%5D",
+                Some(0),
+                &["leads", "status", "0", "id"],
+            ),
+            (
+                "leads%5Bstatus%5D%5B0%5D%5Bname%5D",
+                Some(3),
+                &["leads", "status", "0", "name"],
+            ),
+            (
+                "leads%5Bstatus%5D%5B0%5D",
+                Some(3),
+                &["leads", "status", "0"],
+            ),
+            // Same bytes, a longer segment: `0` is not `01`.
+            (
+                "leads%5Bstatus%5D%5B01%5D",
+                Some(2),
+                &["leads", "status", "01"],
+            ),
+            // A longer head is another head.
+            ("leadsx%5Bstatus%5D", Some(0), &["leadsx", "status"]),
+            ("leadsx", Some(0), &["leadsx"]),
+            ("leadsx%41", None, &[]),
+        ];
+        for (key, shared, segments) in cases {
+            assert_eq!(split.split(key.as_bytes(), &limits), shared, "{key}");
+            if shared.is_some() {
+                assert_eq!(split.segments, segments, "{key}");
+            }
+        }
+        // After a key that is not plain, nothing is reused.
+        assert_eq!(split.split(b"leadsx[a]", &limits), Some(0));
     }
 
     #[test]

@@ -25,12 +25,19 @@ pub(crate) struct Recipient<'a> {
 
 impl Recipient<'_> {
     /// Upserts for the same Loops contact merge into one.
-    fn merge_key(&self) -> String {
+    fn merge_key(&self) -> MergeKey {
         match self.kommo_contact_id {
-            Some(id) => format!("contact:{id}"),
-            None => format!("email:{}", self.email.to_lowercase()),
+            Some(id) => MergeKey::Contact(id),
+            None => MergeKey::Email(self.email.to_lowercase()),
         }
     }
+}
+
+/// Which Loops contact an upsert is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum MergeKey {
+    Contact(u64),
+    Email(String),
 }
 
 /// Collects the actions of one plan in order.
@@ -39,13 +46,16 @@ pub(crate) struct ActionsBuilder<'r> {
     rules: &'r RulesInner,
     mode: Mode,
     actions: Vec<Action>,
-    /// Merge key to that contact's upsert: where it is in `actions`, and its properties in
-    /// two layers, so a later rule's defaults never override an earlier rule's own values.
-    upserts: BTreeMap<String, MergedUpsert>,
+    /// Each contact's upsert: where it is in `actions`, and its properties in two layers, so
+    /// a later rule's defaults never override an earlier rule's own values. The action's
+    /// properties are filled from the layers once, in `finish`. A plan has a handful of
+    /// contacts, so a list beats a map.
+    upserts: Vec<MergedUpsert>,
 }
 
 #[derive(Debug)]
 struct MergedUpsert {
+    merge_key: MergeKey,
     index: usize,
     /// Names and `[contact]` defaults.
     base: BTreeMap<String, PropertyValue>,
@@ -59,11 +69,18 @@ impl<'r> ActionsBuilder<'r> {
             rules,
             mode,
             actions: Vec::new(),
-            upserts: BTreeMap::new(),
+            upserts: Vec::new(),
         }
     }
 
-    pub(crate) fn finish(self) -> Vec<Action> {
+    pub(crate) fn finish(mut self) -> Vec<Action> {
+        for merged in self.upserts {
+            if let Action::UpsertContact(upsert) = &mut self.actions[merged.index] {
+                let mut properties = merged.base;
+                properties.extend(merged.own);
+                upsert.properties = properties;
+            }
+        }
         self.actions
     }
 
@@ -126,7 +143,7 @@ impl<'r> ActionsBuilder<'r> {
                         let value = match template.render_value(&recipient.ctx, &mut why) {
                             Some(Val::Number(n)) => DataValue::Number(n),
                             Some(Val::Date(ms)) => DataValue::Number(ms.into()),
-                            Some(v) => DataValue::String(clip(name, v.to_string(), notes)),
+                            Some(v) => DataValue::String(clip(name, v.into_text(), notes)),
                             None => DataValue::String(String::new()),
                         };
                         for w in why {
@@ -164,13 +181,13 @@ impl<'r> ActionsBuilder<'r> {
             if let Some(first) = first {
                 base.insert(
                     "firstName".to_owned(),
-                    PropertyValue::String(clip("firstName", first, notes)),
+                    PropertyValue::String(clip("firstName", first.to_owned(), notes)),
                 );
             }
             if let Some(last) = last {
                 base.insert(
                     "lastName".to_owned(),
-                    PropertyValue::String(clip("lastName", last, notes)),
+                    PropertyValue::String(clip("lastName", last.to_owned(), notes)),
                 );
             }
         }
@@ -199,12 +216,10 @@ impl<'r> ActionsBuilder<'r> {
         mailing_lists.extend(spec.mailing_lists.iter().map(|(k, v)| (k.clone(), *v)));
 
         let merge_key = recipient.merge_key();
-        if let Some(merged) = self.upserts.get_mut(&merge_key) {
+        if let Some(merged) = self.upserts.iter_mut().find(|m| m.merge_key == merge_key) {
             merged.base.extend(base);
             merged.own.extend(own);
             if let Action::UpsertContact(existing) = &mut self.actions[merged.index] {
-                existing.properties = merged.base.clone();
-                existing.properties.extend(merged.own.clone());
                 existing.mailing_lists.extend(mailing_lists);
                 notes.push(format!(
                     "upsert merged into the one from rule {:?}",
@@ -213,48 +228,53 @@ impl<'r> ActionsBuilder<'r> {
             }
             return;
         }
-        let mut properties = base.clone();
-        properties.extend(own.clone());
-        self.upserts.insert(
-            merge_key.clone(),
-            MergedUpsert {
-                index: self.actions.len(),
-                base,
-                own,
-            },
-        );
+        // The old address is deleted only when the contact has no userId to update it by.
+        let replaced = recipient
+            .previous_email
+            .as_deref()
+            .filter(|_| recipient.user_id.is_none());
+        let delete_key = replaced.map(|old| {
+            let discriminator = match &merge_key {
+                MergeKey::Contact(id) => format!("contact:{id}:delete:{}", old.to_lowercase()),
+                MergeKey::Email(email) => format!("email:{email}:delete:{}", old.to_lowercase()),
+            };
+            keys.key(rule, usize::MAX, &discriminator)
+        });
+        self.upserts.push(MergedUpsert {
+            merge_key,
+            index: self.actions.len(),
+            base,
+            own,
+        });
         self.actions.push(Action::UpsertContact(UpsertContact {
             idempotency_key: key(),
             email: recipient.email.clone(),
             user_id: recipient.user_id.clone(),
-            properties,
+            // Filled in `finish`, once every rule has had its say.
+            properties: BTreeMap::new(),
             mailing_lists,
             kommo_contact_id: recipient.kommo_contact_id,
             rule: rule.to_owned(),
         }));
 
-        if let Some(old) = &recipient.previous_email {
-            if recipient.user_id.is_some() {
-                notes.push(format!(
-                    "email changed from {old} to {}: updated in place by userId",
-                    recipient.email
-                ));
-            } else {
+        match (&recipient.previous_email, delete_key) {
+            (Some(old), Some(idempotency_key)) => {
                 notes.push(format!(
                     "email changed from {old} to {}: the new contact is upserted and the old one deleted",
                     recipient.email
                 ));
                 self.actions.push(Action::DeleteContact(DeleteContact {
-                    idempotency_key: keys.key(
-                        rule,
-                        usize::MAX,
-                        &format!("{merge_key}:delete:{}", old.to_lowercase()),
-                    ),
+                    idempotency_key,
                     email: Some(old.clone()),
                     user_id: None,
                     rule: rule.to_owned(),
                 }));
             }
+            (Some(old), None) => notes.push(format!(
+                "email changed from {old} to {}: updated in place by userId",
+                recipient.email
+            )),
+            (None, _) => {}
         }
     }
 }
@@ -275,7 +295,11 @@ fn render_layer(
             into.insert(name.to_owned(), v);
         }
     }
-    into.extend(render_properties(properties, data, notes, "property"));
+    for (name, template) in properties {
+        if let Some(v) = render_one(name, template, data, notes, "property") {
+            into.insert(name.clone(), v);
+        }
+    }
 }
 
 fn render_one(

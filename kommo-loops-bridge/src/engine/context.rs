@@ -72,7 +72,6 @@ impl Resolve for KommoContext<'_> {
             Reference::ContactLastName => self.contact?.names().1.and_then(Val::text),
             Reference::ContactEmail => self.email.and_then(Val::text),
             Reference::ContactPhone => coded_values(&self.contact?.fields, "PHONE")
-                .into_iter()
                 .next()
                 .and_then(|(phone, _)| Val::text(phone)),
             Reference::ContactField(key) => field_value(&self.contact?.fields, key),
@@ -143,14 +142,11 @@ pub(crate) fn choose_email(
     let chosen = match choice {
         EmailChoice::FirstWork => candidates
             .iter()
-            .find(|(_, code)| {
-                code.as_deref()
-                    .is_some_and(|c| c.eq_ignore_ascii_case("WORK"))
-            })
-            .or(candidates.first()),
-        EmailChoice::First => candidates.first(),
+            .position(|(_, code)| code.is_some_and(|c| c.eq_ignore_ascii_case("WORK")))
+            .or((!candidates.is_empty()).then_some(0)),
+        EmailChoice::First => (!candidates.is_empty()).then_some(0),
     };
-    chosen.map(|(email, _)| email.clone())
+    chosen.map(|i| candidates.swap_remove(i).0.into_owned())
 }
 
 #[cfg(test)]

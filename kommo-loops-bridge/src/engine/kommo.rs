@@ -2,6 +2,7 @@
 //! candidates need (or say what to fetch), then build the actions.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::actions::{ActionsBuilder, Recipient};
 use super::context::{KommoContext, choose_email};
@@ -12,6 +13,7 @@ use crate::plan::{Explain, Needs, Plan, Planning};
 use crate::rules::{KommoRule, Rules, Uses};
 use crate::snapshot::Snapshot;
 use crate::template::Resolve;
+use crate::value::Val;
 
 pub(super) fn plan(
     rules: &Rules,
@@ -33,12 +35,13 @@ pub(super) fn plan(
                 continue;
             }
         };
-        let label = format!(
+        let label: Arc<str> = format!(
             "{} {} {}",
             event.name,
             event.subject.kind(),
             event.subject.id()
-        );
+        )
+        .into();
         let keys = key_base(delivery.account.id, event);
         if !seen.insert(keys.identity()) {
             explain.push(note(
@@ -86,6 +89,24 @@ pub(super) fn plan(
             }
         };
         choose_emails(&mut gathered.people, rules);
+        let context = |person| context_for(delivery, event, snapshot, &gathered, person);
+        // The userId depends on the contact, not on the rule: rendered once per contact.
+        let user_ids: Vec<(Option<String>, Vec<String>)> = gathered
+            .people
+            .iter()
+            .map(|person| match (&inner.identity.user_id, &person.email) {
+                (Some(template), Some(_)) => {
+                    let mut why = Vec::new();
+                    let rendered = template.render_value(&context(person), &mut why);
+                    let notes = why.into_iter().map(|w| format!("userId: {w}")).collect();
+                    let user_id = rendered
+                        .map(Val::into_text)
+                        .filter(|s| !s.trim().is_empty());
+                    (user_id, notes)
+                }
+                _ => (None, Vec::new()),
+            })
+            .collect();
 
         for (i, rule) in candidates {
             let mut notes = gathered.notes.clone();
@@ -94,16 +115,8 @@ pub(super) fn plan(
             if gathered.people.is_empty() {
                 reasons.push(gathered.no_people_reason.clone());
             }
-            for person in &gathered.people {
-                let ctx = KommoContext {
-                    account: &delivery.account,
-                    lead: gathered.lead,
-                    transition: Some(&event.transition),
-                    contact: person.contact,
-                    email: person.email.as_deref(),
-                    company: person.company.or(gathered.company),
-                    pipelines: snapshot.pipelines.as_deref(),
-                };
+            for (person, (user_id, user_id_notes)) in gathered.people.iter().zip(&user_ids) {
+                let ctx = context(person);
                 if let Err(reason) = post_gate(rule, event, &ctx) {
                     reasons.push(reason);
                     continue;
@@ -114,14 +127,8 @@ pub(super) fn plan(
                     continue;
                 };
                 let mut person_notes = person.notes.clone();
-                let user_id = inner.identity.user_id.as_ref().and_then(|template| {
-                    let mut why = Vec::new();
-                    let rendered = template.render_value(&ctx, &mut why).map(|v| v.to_string());
-                    for w in why {
-                        person_notes.push(format!("userId: {w}"));
-                    }
-                    rendered.filter(|s| !s.trim().is_empty())
-                });
+                person_notes.extend(user_id_notes.iter().cloned());
+                let user_id = user_id.clone();
                 let previous_email = person
                     .contact
                     .and_then(|c| snapshot.previous_emails.get(&c.id))
@@ -172,6 +179,25 @@ pub(super) fn plan(
     }
 }
 
+/// What templates see for one contact of an event.
+fn context_for<'a>(
+    delivery: &'a KommoDelivery,
+    event: &'a KommoEvent,
+    snapshot: &'a Snapshot,
+    gathered: &Gathered<'a>,
+    person: &'a Person<'a>,
+) -> KommoContext<'a> {
+    KommoContext {
+        account: &delivery.account,
+        lead: gathered.lead,
+        transition: Some(&event.transition),
+        contact: person.contact,
+        email: person.email.as_deref(),
+        company: person.company.or(gathered.company),
+        pipelines: snapshot.pipelines.as_deref(),
+    }
+}
+
 /// Drops repeated notes (one per contact of a company, say), keeping the first of each.
 fn unique(notes: Vec<String>) -> Vec<String> {
     let mut seen = BTreeSet::new();
@@ -181,9 +207,9 @@ fn unique(notes: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-fn note(event: String, reason: String) -> Explain {
+fn note(event: impl Into<Arc<str>>, reason: String) -> Explain {
     Explain {
-        event,
+        event: event.into(),
         rule: None,
         matched: false,
         reason,
@@ -192,15 +218,15 @@ fn note(event: String, reason: String) -> Explain {
 }
 
 fn entry(
-    label: &str,
+    label: &Arc<str>,
     rule: &KommoRule,
     matched: bool,
     reason: String,
     notes: Vec<String>,
 ) -> Explain {
     Explain {
-        event: label.to_owned(),
-        rule: Some(rule.name.clone()),
+        event: Arc::clone(label),
+        rule: Some(Arc::clone(&rule.name)),
         matched,
         reason,
         notes,
@@ -236,21 +262,13 @@ fn key_base(account: Option<u64>, event: &KommoEvent) -> KeyBase {
     keys
 }
 
-fn list(ids: &[u64]) -> String {
-    ids.iter()
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// What the webhook alone can rule out, before anything is fetched.
 fn pre_gate(rule: &KommoRule, event: &KommoEvent) -> Result<(), String> {
     let when = &rule.when;
     if !when.events.iter().any(|e| e == event.name) {
         return Err(format!(
             "listens to {}, not {}",
-            when.events.join(", "),
-            event.name
+            when.events_listed, event.name
         ));
     }
     let webhook_lead = match &event.subject {
@@ -264,7 +282,7 @@ fn pre_gate(rule: &KommoRule, event: &KommoEvent) -> Result<(), String> {
     if let (Some(pipelines), Some(pipeline)) = (&when.pipelines, pipeline)
         && !pipelines.contains(&pipeline)
     {
-        return Err(format!("pipeline {pipeline} is not {}", list(pipelines)));
+        return Err(format!("pipeline {pipeline} is not {}", pipelines.listed()));
     }
     let status = event
         .transition
@@ -273,12 +291,12 @@ fn pre_gate(rule: &KommoRule, event: &KommoEvent) -> Result<(), String> {
     if let (Some(to), Some(status)) = (&when.to, status)
         && !to.contains(&status)
     {
-        return Err(format!("moved to status {status}, not {}", list(to)));
+        return Err(format!("moved to status {status}, not {}", to.listed()));
     }
     if let Some(from) = &when.from {
         match event.transition.old_status_id {
             Some(old) if from.contains(&old) => {}
-            Some(old) => return Err(format!("moved from status {old}, not {}", list(from))),
+            Some(old) => return Err(format!("moved from status {old}, not {}", from.listed())),
             None => return Err("the webhook does not say which status the lead came from".into()),
         }
     }
@@ -300,8 +318,8 @@ fn post_gate(rule: &KommoRule, event: &KommoEvent, ctx: &KommoContext<'_>) -> Re
     let when = &rule.when;
     if let Some(pipelines) = &when.pipelines {
         match ctx.resolve(&crate::template::Reference::LeadPipelineId) {
-            Some(v) if pipelines.iter().any(|p| p.to_string() == v.to_string()) => {}
-            Some(v) => return Err(format!("pipeline {v} is not {}", list(pipelines))),
+            Some(Val::Number(n)) if n.as_u64().is_some_and(|n| pipelines.contains(&n)) => {}
+            Some(v) => return Err(format!("pipeline {v} is not {}", pipelines.listed())),
             None => return Err("the lead's pipeline is unknown".into()),
         }
     }
@@ -312,7 +330,7 @@ fn post_gate(rule: &KommoRule, event: &KommoEvent, ctx: &KommoContext<'_>) -> Re
             .or(ctx.lead.and_then(|l| l.status_id))
         {
             Some(status) if to.contains(&status) => {}
-            Some(status) => return Err(format!("moved to status {status}, not {}", list(to))),
+            Some(status) => return Err(format!("moved to status {status}, not {}", to.listed())),
             None => return Err("the lead's status is unknown".into()),
         }
     }

@@ -1,6 +1,8 @@
 //! Planning Loops events: notes, tasks and tags aimed at the contact's email. Which Kommo
 //! contact or lead that is, the runtime resolves.
 
+use std::sync::Arc;
+
 use loops_client::webhooks::WebhookEvent;
 
 use super::context::LoopsContext;
@@ -10,7 +12,7 @@ use crate::rules::{LoopsAction, Rules};
 
 pub(super) fn plan(rules: &Rules, webhook_id: &str, event: &WebhookEvent) -> Plan {
     let name = event.event_name();
-    let label = format!("{name} {webhook_id}");
+    let label: Arc<str> = Arc::from(format!("{name} {webhook_id}"));
     let email = event.contact_email();
     let ctx = LoopsContext {
         email,
@@ -23,7 +25,7 @@ pub(super) fn plan(rules: &Rules, webhook_id: &str, event: &WebhookEvent) -> Pla
 
     for rule in &rules.inner.loops {
         let mut entry = Explain {
-            event: label.clone(),
+            event: Arc::clone(&label),
             rule: Some(rule.name.clone()),
             matched: false,
             reason: String::new(),
@@ -52,7 +54,7 @@ pub(super) fn plan(rules: &Rules, webhook_id: &str, event: &WebhookEvent) -> Pla
                         on: *on,
                     },
                     text: text.render_text(&ctx, notes),
-                    rule: rule.name.clone(),
+                    rule: rule.name.to_string(),
                 }),
                 LoopsAction::Task {
                     text,
@@ -69,7 +71,7 @@ pub(super) fn plan(rules: &Rules, webhook_id: &str, event: &WebhookEvent) -> Pla
                     due_in_hours: *due_in_hours,
                     task_type: *task_type,
                     event_time: event.event_time(),
-                    rule: rule.name.clone(),
+                    rule: rule.name.to_string(),
                 }),
                 LoopsAction::Tags { add, remove, on } => Action::AddTags(AddTags {
                     idempotency_key,
@@ -79,7 +81,7 @@ pub(super) fn plan(rules: &Rules, webhook_id: &str, event: &WebhookEvent) -> Pla
                     },
                     tags: add.clone(),
                     remove_tags: remove.clone(),
-                    rule: rule.name.clone(),
+                    rule: rule.name.to_string(),
                 }),
             });
         }

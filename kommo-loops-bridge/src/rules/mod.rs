@@ -133,7 +133,8 @@ impl KommoAction {
 
 #[derive(Debug)]
 pub(crate) struct KommoRule {
-    pub(crate) name: String,
+    /// Shared with every explanation that names the rule.
+    pub(crate) name: Arc<str>,
     pub(crate) when: KommoWhen,
     pub(crate) actions: Vec<KommoAction>,
     /// What the rule's templates and conditions read, so the engine asks only for that.
@@ -162,10 +163,44 @@ impl Uses {
 #[derive(Debug)]
 pub(crate) struct KommoWhen {
     pub(crate) events: Vec<String>,
-    pub(crate) pipelines: Option<Vec<u64>>,
-    pub(crate) to: Option<Vec<u64>>,
-    pub(crate) from: Option<Vec<u64>>,
+    /// The events, listed for explanations.
+    pub(crate) events_listed: String,
+    pub(crate) pipelines: Option<Ids>,
+    pub(crate) to: Option<Ids>,
+    pub(crate) from: Option<Ids>,
     pub(crate) conditions: Vec<Condition>,
+}
+
+/// Pipeline or status ids of a condition, with their listing for explanations written once
+/// when the rules are loaded rather than at every plan that does not match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ids {
+    ids: Vec<u64>,
+    listed: String,
+}
+
+impl Ids {
+    pub(crate) fn new(ids: Vec<u64>) -> Self {
+        let listed = ids
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ids { ids, listed }
+    }
+
+    /// `1, 2, 3`.
+    pub(crate) fn listed(&self) -> &str {
+        &self.listed
+    }
+}
+
+impl std::ops::Deref for Ids {
+    type Target = [u64];
+
+    fn deref(&self) -> &[u64] {
+        &self.ids
+    }
 }
 
 /// `where = { "lead.cf.PLAN" = "pro" }`.
@@ -201,7 +236,8 @@ pub(crate) struct UpsertSpec {
 
 #[derive(Debug)]
 pub(crate) struct LoopsRule {
-    pub(crate) name: String,
+    /// Shared with every explanation that names the rule.
+    pub(crate) name: Arc<str>,
     pub(crate) events: Vec<String>,
     pub(crate) actions: Vec<LoopsAction>,
 }
@@ -275,12 +311,12 @@ impl Rules {
 
     /// The names of the `[[kommo]]` rules, in file order.
     pub fn kommo_rule_names(&self) -> Vec<&str> {
-        self.inner.kommo.iter().map(|r| r.name.as_str()).collect()
+        self.inner.kommo.iter().map(|r| &*r.name).collect()
     }
 
     /// The names of the `[[loops]]` rules, in file order.
     pub fn loops_rule_names(&self) -> Vec<&str> {
-        self.inner.loops.iter().map(|r| r.name.as_str()).collect()
+        self.inner.loops.iter().map(|r| &*r.name).collect()
     }
 
     /// The Kommo events some rule listens to (to subscribe only to what is needed).

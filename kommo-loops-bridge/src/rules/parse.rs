@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::{
-    Condition, ContactDefaults, EmailChoice, Identity, KOMMO_EVENTS, KommoAction, KommoRule,
+    Condition, ContactDefaults, EmailChoice, Identity, Ids, KOMMO_EVENTS, KommoAction, KommoRule,
     KommoWhen, LoopsAction, LoopsRule, Rules, RulesError, RulesInner, STATUS_LOST, STATUS_WON,
     TargetEntity, UpsertSpec,
 };
@@ -304,8 +304,8 @@ pub(super) fn compile(file: &str, root: &Value) -> Res<Rules> {
             "the file has no rules: add at least one [[kommo]] or [[loops]] rule",
         ));
     }
-    unique_names(file, "kommo", kommo.iter().map(|r| r.name.as_str()))?;
-    unique_names(file, "loops", loops.iter().map(|r| r.name.as_str()))?;
+    unique_names(file, "kommo", kommo.iter().map(|r| &*r.name))?;
+    unique_names(file, "loops", loops.iter().map(|r| &*r.name))?;
 
     Ok(Rules {
         inner: Arc::new(RulesInner {
@@ -581,7 +581,7 @@ fn kommo_rule(file: &str, index: usize, value: &Value) -> Res<KommoRule> {
         actions.push(action);
     }
     Ok(KommoRule {
-        name,
+        name: name.into(),
         when,
         actions,
         uses: super::Uses::default(),
@@ -615,18 +615,18 @@ fn kommo_when(at: &At<'_>, value: &Value) -> Res<KommoWhen> {
         .all(|e| e == "lead_status" || e == "lead_updated");
     let pipelines = map
         .get("pipeline")
-        .map(|v| at.ids(v, "when.pipeline"))
+        .map(|v| at.ids(v, "when.pipeline").map(Ids::new))
         .transpose()?;
     if pipelines.is_some() && !all_lead {
         return Err(at.err("when.pipeline", "only lead events have a pipeline"));
     }
     let to = map
         .get("to")
-        .map(|v| at.statuses(v, "when.to"))
+        .map(|v| at.statuses(v, "when.to").map(Ids::new))
         .transpose()?;
     let from = map
         .get("from")
-        .map(|v| at.statuses(v, "when.from"))
+        .map(|v| at.statuses(v, "when.from").map(Ids::new))
         .transpose()?;
     if (to.is_some() || from.is_some()) && !transitions {
         let key = if to.is_some() { "when.to" } else { "when.from" };
@@ -648,6 +648,7 @@ fn kommo_when(at: &At<'_>, value: &Value) -> Res<KommoWhen> {
         }
     }
     Ok(KommoWhen {
+        events_listed: events.join(", "),
         events,
         pipelines,
         to,
@@ -778,7 +779,7 @@ fn loops_rule(file: &str, index: usize, value: &Value) -> Res<LoopsRule> {
         actions.push(action);
     }
     Ok(LoopsRule {
-        name,
+        name: name.into(),
         events,
         actions,
     })

@@ -66,7 +66,7 @@ fn the_issue_example_is_valid() {
         ["contact_updated", "lead_added", "lead_status"]
     );
     let won = &rules.inner.kommo[1];
-    assert_eq!(won.when.to, Some(vec![STATUS_WON]));
+    assert_eq!(won.when.to.as_deref(), Some(&[STATUS_WON][..]));
     assert!(won.uses.company);
     // The upsert pulls in [contact], which names the stage.
     assert!(rules.inner.kommo[0].uses.pipelines);
@@ -82,7 +82,10 @@ fn json_with_the_same_structure_is_accepted() {
                    "do": [{"kommo_tags": {"add": "spam_complaint", "on": "lead"}}]}]
     }"#;
     let rules = Rules::from_json_str("rules.json", json).unwrap();
-    assert_eq!(rules.inner.kommo[0].when.to, Some(vec![142, 142, 5001]));
+    assert_eq!(
+        rules.inner.kommo[0].when.to.as_deref(),
+        Some(&[142, 142, 5001][..])
+    );
 }
 
 fn error(text: &str) -> String {

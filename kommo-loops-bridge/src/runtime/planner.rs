@@ -121,7 +121,7 @@ impl Planner {
                 && matches!((event.entity_id(), event.updated_at()), (Some(id), Some(at)) if self.echoes.is_echo(kind, id, at));
             if echo {
                 explained.push(Explain {
-                    event: format!("{}[{}] {kind} {}", event.kind.group(), event.kind.action(), event.entity_id().unwrap_or(0)),
+                    event: format!("{}[{}] {kind} {}", event.kind.group(), event.kind.action(), event.entity_id().unwrap_or(0)).into(),
                     rule: None,
                     matched: false,
                     reason: "the echo of the bridge's own write to Kommo; ignored".into(),
