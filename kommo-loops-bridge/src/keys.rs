@@ -8,6 +8,8 @@ use std::cell::OnceCell;
 
 use sha2::{Digest, Sha256};
 
+use crate::text::Decimal;
+
 /// Hex characters of the digest kept in a key: 96 bits, far beyond any collision risk here.
 const DIGEST_HEX: usize = 24;
 
@@ -76,11 +78,11 @@ impl KeyBase {
     /// contact, when one rule acts for several contacts).
     pub(crate) fn key(&self, rule: &str, action_index: usize, discriminator: &str) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut bytes = Vec::with_capacity(rule.len() + discriminator.len() + 48);
-        feed(&mut bytes, rule);
-        feed_decimal(&mut bytes, action_index as u64);
-        feed(&mut bytes, discriminator);
-        let digest = self.hashed().chain_update(&bytes).finalize();
+        let mut hasher = self.hashed();
+        feed(&mut hasher, rule);
+        feed_decimal(&mut hasher, action_index as u64);
+        feed(&mut hasher, discriminator);
+        let digest = hasher.finalize();
         let mut key = String::with_capacity(self.prefix.len() + 1 + DIGEST_HEX);
         key.push_str(&self.prefix);
         key.push('-');
@@ -92,26 +94,34 @@ impl KeyBase {
     }
 }
 
-/// Feeds a number as its decimal text, like `feed(&n.to_string())` without the allocation.
-fn feed_decimal(bytes: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+/// Where fingerprint parts go: the buffer of a key base, or straight into a hasher.
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
     }
-    bytes.extend_from_slice(&((digits.len() - start) as u64).to_le_bytes());
-    bytes.extend_from_slice(&digits[start..]);
+}
+
+impl Sink for Sha256 {
+    fn put(&mut self, bytes: &[u8]) {
+        self.update(bytes);
+    }
+}
+
+/// Feeds a number as its decimal text, like `feed(&n.to_string())` without the allocation.
+fn feed_decimal(bytes: &mut impl Sink, n: u64) {
+    let digits = Decimal::new(n);
+    bytes.put(&(digits.as_bytes().len() as u64).to_le_bytes());
+    bytes.put(digits.as_bytes());
 }
 
 /// Length-prefixed, so ("ab","c") and ("a","bc") hash differently.
-fn feed(bytes: &mut Vec<u8>, part: &str) {
-    bytes.extend_from_slice(&(part.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(part.as_bytes());
+fn feed(bytes: &mut impl Sink, part: &str) {
+    bytes.put(&(part.len() as u64).to_le_bytes());
+    bytes.put(part.as_bytes());
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ mod plan;
 mod rules;
 mod snapshot;
 mod template;
+mod text;
 mod value;
 
 #[cfg(feature = "runtime")]

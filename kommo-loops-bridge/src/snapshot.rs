@@ -63,6 +63,11 @@ impl Snapshot {
         self.stale.insert((kind.to_owned(), id));
     }
 
+    /// Whether an entity's event was marked stale (without building a key to look it up).
+    pub(crate) fn is_stale(&self, kind: &str, id: u64) -> bool {
+        !self.stale.is_empty() && self.stale.iter().any(|(k, i)| *i == id && k == kind)
+    }
+
     /// The ids of the contacts given.
     pub fn contact_ids(&self) -> Vec<u64> {
         self.contacts.keys().copied().collect()

@@ -13,6 +13,7 @@ use crate::plan::{Explain, Needs, Plan, Planning};
 use crate::rules::{KommoRule, Rules, Uses};
 use crate::snapshot::Snapshot;
 use crate::template::Resolve;
+use crate::text::{Decimal, concat};
 use crate::value::Val;
 
 pub(super) fn plan(
@@ -35,12 +36,13 @@ pub(super) fn plan(
                 continue;
             }
         };
-        let label: Arc<str> = format!(
-            "{} {} {}",
+        let label: Arc<str> = concat(&[
             event.name,
+            " ",
             event.subject.kind(),
-            event.subject.id()
-        )
+            " ",
+            Decimal::new(event.subject.id()).as_str(),
+        ])
         .into();
         let keys = key_base(delivery.account.id, event);
         if !seen.insert(keys.identity()) {
@@ -113,7 +115,7 @@ pub(super) fn plan(
             let mut matched = 0usize;
             let mut reasons = Vec::new();
             if gathered.people.is_empty() {
-                reasons.push(gathered.no_people_reason.clone());
+                reasons.push(no_people_reason(&event.subject));
             }
             for (person, (user_id, user_id_notes)) in gathered.people.iter().zip(&user_ids) {
                 let ctx = context(person);
@@ -141,9 +143,7 @@ pub(super) fn plan(
                     kommo_contact_id: person.contact.map(|c| c.id),
                     previous_email,
                 };
-                let stale = snapshot
-                    .stale
-                    .contains(&(event.subject.kind().to_owned(), event.subject.id()));
+                let stale = snapshot.is_stale(event.subject.kind(), event.subject.id());
                 builder.add_rule(
                     &rule.name,
                     &rule.actions,
@@ -200,11 +200,13 @@ fn context_for<'a>(
 
 /// Drops repeated notes (one per contact of a company, say), keeping the first of each.
 fn unique(notes: Vec<String>) -> Vec<String> {
-    let mut seen = BTreeSet::new();
-    notes
-        .into_iter()
-        .filter(|n| seen.insert(n.clone()))
-        .collect()
+    let mut kept: Vec<String> = Vec::with_capacity(notes.len());
+    for note in notes {
+        if !kept.contains(&note) {
+            kept.push(note);
+        }
+    }
+    kept
 }
 
 fn note(event: impl Into<Arc<str>>, reason: String) -> Explain {
@@ -239,7 +241,13 @@ fn key_base(account: Option<u64>, event: &KommoEvent) -> KeyBase {
     let kind = event.subject.kind();
     let id = event.subject.id();
     let mut keys = KeyBase::new(
-        format!("k-{}-{kind}{id}", account.unwrap_or(0)),
+        concat(&[
+            "k-",
+            Decimal::new(account.unwrap_or(0)).as_str(),
+            "-",
+            kind,
+            Decimal::new(id).as_str(),
+        ]),
         &[event.name, kind],
     );
     let t = &event.transition;
@@ -266,10 +274,12 @@ fn key_base(account: Option<u64>, event: &KommoEvent) -> KeyBase {
 fn pre_gate(rule: &KommoRule, event: &KommoEvent) -> Result<(), String> {
     let when = &rule.when;
     if !when.events.iter().any(|e| e == event.name) {
-        return Err(format!(
-            "listens to {}, not {}",
-            when.events_listed, event.name
-        ));
+        return Err(concat(&[
+            "listens to ",
+            &when.events_listed,
+            ", not ",
+            event.name,
+        ]));
     }
     let webhook_lead = match &event.subject {
         Subject::Lead(lead) => Some(lead),
@@ -282,7 +292,12 @@ fn pre_gate(rule: &KommoRule, event: &KommoEvent) -> Result<(), String> {
     if let (Some(pipelines), Some(pipeline)) = (&when.pipelines, pipeline)
         && !pipelines.contains(&pipeline)
     {
-        return Err(format!("pipeline {pipeline} is not {}", pipelines.listed()));
+        return Err(concat(&[
+            "pipeline ",
+            Decimal::new(pipeline).as_str(),
+            " is not ",
+            pipelines.listed(),
+        ]));
     }
     let status = event
         .transition
@@ -291,12 +306,24 @@ fn pre_gate(rule: &KommoRule, event: &KommoEvent) -> Result<(), String> {
     if let (Some(to), Some(status)) = (&when.to, status)
         && !to.contains(&status)
     {
-        return Err(format!("moved to status {status}, not {}", to.listed()));
+        return Err(concat(&[
+            "moved to status ",
+            Decimal::new(status).as_str(),
+            ", not ",
+            to.listed(),
+        ]));
     }
     if let Some(from) = &when.from {
         match event.transition.old_status_id {
             Some(old) if from.contains(&old) => {}
-            Some(old) => return Err(format!("moved from status {old}, not {}", from.listed())),
+            Some(old) => {
+                return Err(concat(&[
+                    "moved from status ",
+                    Decimal::new(old).as_str(),
+                    ", not ",
+                    from.listed(),
+                ]));
+            }
             None => return Err("the webhook does not say which status the lead came from".into()),
         }
     }
@@ -330,7 +357,14 @@ fn post_gate(rule: &KommoRule, event: &KommoEvent, ctx: &KommoContext<'_>) -> Re
             .or(ctx.lead.and_then(|l| l.status_id))
         {
             Some(status) if to.contains(&status) => {}
-            Some(status) => return Err(format!("moved to status {status}, not {}", to.listed())),
+            Some(status) => {
+                return Err(concat(&[
+                    "moved to status ",
+                    Decimal::new(status).as_str(),
+                    ", not ",
+                    to.listed(),
+                ]));
+            }
             None => return Err("the lead's status is unknown".into()),
         }
     }
@@ -373,8 +407,22 @@ struct Gathered<'a> {
     lead: Option<&'a LeadFacts>,
     company: Option<&'a CompanyFacts>,
     people: Vec<Person<'a>>,
-    no_people_reason: String,
     notes: Vec<String>,
+}
+
+/// Why an event has no one to write to (written only when that happens).
+fn no_people_reason(subject: &Subject) -> String {
+    match subject {
+        Subject::Lead(lead) => format!(
+            "lead {} has no contact, so there is no one to write to in Loops",
+            lead.id
+        ),
+        Subject::Company(company) => format!(
+            "company {} has no contacts, so there is no one to write to in Loops",
+            company.id
+        ),
+        Subject::Contact(contact) => format!("contact {} could not be read", contact.id),
+    }
 }
 
 fn describe(needs: &Needs) -> String {
@@ -457,9 +505,6 @@ fn gather<'a>(
             Ok(Gathered {
                 lead: Some(lead),
                 company,
-                no_people_reason: format!(
-                    "lead {id} has no contact, so there is no one to write to in Loops"
-                ),
                 people,
                 notes,
             })
@@ -493,7 +538,6 @@ fn gather<'a>(
                 lead: None,
                 company,
                 people: vec![Person::of(contact, None)],
-                no_people_reason: String::new(),
                 notes,
             })
         }
@@ -531,9 +575,6 @@ fn gather<'a>(
                 lead: None,
                 company: Some(company),
                 people,
-                no_people_reason: format!(
-                    "company {id} has no contacts, so there is no one to write to in Loops"
-                ),
                 notes,
             })
         }
