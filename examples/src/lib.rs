@@ -5,6 +5,9 @@ pub mod backfill;
 pub mod config;
 pub mod demo;
 pub mod dry_run;
+pub mod loadgen;
+pub mod loops_stub;
+pub mod measure;
 pub mod server;
 pub mod setup;
 
