@@ -48,7 +48,10 @@ fn main() -> ExitCode {
     match runtime.block_on(loadgen::run(&args, &mut first_error)) {
         Ok(report) => {
             if let Some(e) = first_error {
-                eprintln!("loadgen: {} of {} calls failed; the first: {e}", report.errors, report.n);
+                eprintln!(
+                    "loadgen: {} of {} calls failed; the first: {e}",
+                    report.errors, report.n
+                );
             }
             println!("{}", report.to_json_line());
             ExitCode::SUCCESS

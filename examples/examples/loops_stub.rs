@@ -44,13 +44,14 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async move {
         let stats = Arc::new(StubStats::default());
-        let (addr, server) = match bind(SocketAddr::from(([127, 0, 0, 1], port)), stats.clone()).await {
-            Ok(bound) => bound,
-            Err(e) => {
-                eprintln!("loops_stub: cannot listen on port {port}: {e}");
-                return ExitCode::from(2);
-            }
-        };
+        let (addr, server) =
+            match bind(SocketAddr::from(([127, 0, 0, 1], port)), stats.clone()).await {
+                Ok(bound) => bound,
+                Err(e) => {
+                    eprintln!("loops_stub: cannot listen on port {port}: {e}");
+                    return ExitCode::from(2);
+                }
+            };
         println!("listening on http://{addr}/api");
         tokio::select! {
             result = server => if let Err(e) = result {

@@ -179,12 +179,16 @@ async fn backfill_into(
             .await
             .map_err(|e| e.to_string())?,
     );
-    let bridge = Bridge::builder(rules, Arc::new(loops_client), Arc::new(kommo_client.clone()))
-        .outbox(store.clone())
-        .state(store)
-        .config(BridgeConfig::default().mode(Mode::Backfill))
-        .build()
-        .map_err(|e| e.to_string())?;
+    let bridge = Bridge::builder(
+        rules,
+        Arc::new(loops_client),
+        Arc::new(kommo_client.clone()),
+    )
+    .outbox(store.clone())
+    .state(store)
+    .config(BridgeConfig::default().mode(Mode::Backfill))
+    .build()
+    .map_err(|e| e.to_string())?;
     let workers = bridge.spawn_workers(args.workers);
     let options = BackfillOptions {
         checkpoint: dir.join("checkpoint.json"),

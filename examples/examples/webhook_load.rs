@@ -5,13 +5,15 @@
 //! ```text
 //! webhook_load --url http://127.0.0.1:8080/webhooks/kommo/<token> [--rate 500] [--seconds 30]
 //!              [--fakes KOMMO_PORT,LOOPS_PORT] [--server-pid PID]
+//! webhook_load --fakes KOMMO_PORT,LOOPS_PORT --seconds S     # only the fakes, for S seconds
 //! ```
 //!
 //! Deliveries are sent at fixed times (`i / rate` after the start) whatever the answers do,
 //! so a slow answer cannot hide the ones queued behind it; latency is measured from the
 //! scheduled time to the whole answer. `--fakes` also serves the Kommo and Loops sandboxes on
 //! those loopback ports (Kommo token `load-kommo-token`, Loops key `load-loops-key`, their
-//! default rate limits), for the server's workers to call. `--server-pid` reports that
+//! default rate limits), for the server's workers to call; without `--url` it serves only the
+//! fakes for `--seconds`, so that a sender in another process is not slowed by their work. `--server-pid` reports that
 //! process's CPU time over the run and its resident memory. Prints one JSON line; see
 //! `docs/performance.md`.
 
@@ -59,16 +61,17 @@ fn parse_args() -> Result<Args, String> {
             "--server-pid" => args.server_pid = Some(value.parse().map_err(|_| bad())?),
             "--fakes" => {
                 let (k, l) = value.split_once(',').ok_or_else(bad)?;
-                args.fakes = Some((
-                    k.parse().map_err(|_| bad())?,
-                    l.parse().map_err(|_| bad())?,
-                ));
+                args.fakes = Some((k.parse().map_err(|_| bad())?, l.parse().map_err(|_| bad())?));
             }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
     if args.url.is_empty() {
-        return Err("--url is required".into());
+        if args.fakes.is_some() {
+            // Fakes only, for `--seconds`.
+            return Ok(args);
+        }
+        return Err("--url is required (or --fakes alone to serve only the fakes)".into());
     }
     if !(args.url.starts_with("http://127.") || args.url.starts_with("http://localhost")) {
         return Err("--url must be on loopback (http://127.x.x.x or http://localhost)".into());
@@ -77,7 +80,11 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn body(i: u64) -> String {
-    FIXTURE.replacen(ID_FIELD, &format!("leads%5Bstatus%5D%5B0%5D%5Bid%5D={}", 30_000_000 + i), 1)
+    FIXTURE.replacen(
+        ID_FIELD,
+        &format!("leads%5Bstatus%5D%5B0%5D%5Bid%5D={}", 30_000_000 + i),
+        1,
+    )
 }
 
 /// CPU time and (peak) resident memory of another process, from `/proc`.
@@ -124,6 +131,20 @@ async fn run() -> Result<(), String> {
         }
         None => None,
     };
+    if args.url.is_empty() {
+        // Serve the fakes only, in a process of their own, so that their work does not delay
+        // the sender's schedule.
+        eprintln!(
+            "webhook_load: serving the fakes for {} s (Kommo token load-kommo-token, Loops key load-loops-key)",
+            args.seconds
+        );
+        tokio::time::sleep(Duration::from_secs(u64::from(args.seconds))).await;
+        if let Some((kommo, loops)) = fakes {
+            kommo.shutdown().await;
+            loops.shutdown().await;
+        }
+        return Ok(());
+    }
 
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))

@@ -5,6 +5,7 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use kommo_loops_bridge::Mode;
+use kommo_loops_bridge::runtime::SqliteDurability;
 
 /// Where the outbox and the runtime's state live.
 #[derive(Clone, PartialEq, Eq)]
@@ -95,6 +96,9 @@ pub struct ServerConfig {
     /// `DATABASE_URL` (`postgres://...`) or `OUTBOX_PATH` (an SQLite file, default
     /// `kommo-loops.db`), or `OUTBOX=memory`.
     pub store: StoreConfig,
+    /// `OUTBOX_SYNC`: `full` (default: every commit waits for the disk) or `normal` (an
+    /// acknowledged webhook survives a process kill, not a power loss).
+    pub sqlite_durability: SqliteDurability,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -114,6 +118,7 @@ impl fmt::Debug for ServerConfig {
             .field("workers", &self.workers)
             .field("mode", &self.mode)
             .field("store", &self.store)
+            .field("sqlite_durability", &self.sqlite_durability)
             .finish()
     }
 }
@@ -240,6 +245,15 @@ impl ServerConfig {
             (None, None, _) if webhooks => StoreConfig::Sqlite("kommo-loops.db".into()),
             (None, None, _) => StoreConfig::Sqlite("backfill.db".into()),
         };
+        let sqlite_durability = match get("OUTBOX_SYNC").as_deref().map(str::to_ascii_lowercase) {
+            None => SqliteDurability::Full,
+            Some(v) if v == "full" => SqliteDurability::Full,
+            Some(v) if v == "normal" => SqliteDurability::Normal,
+            Some(v) => {
+                problems.push(format!("OUTBOX_SYNC {v:?} must be full or normal"));
+                SqliteDurability::Full
+            }
+        };
         if !problems.is_empty() {
             return Err(problems.join("\n"));
         }
@@ -255,6 +269,7 @@ impl ServerConfig {
             workers,
             mode,
             store,
+            sqlite_durability,
         })
     }
 }
@@ -279,6 +294,30 @@ mod tests {
         ("KOMMO_WEBHOOK_TOKEN", "0123456789abcdef0123"),
         ("LOOPS_API_KEY", "loops-secret-key"),
     ];
+
+    #[test]
+    fn outbox_sync() {
+        let with = |value: &str| {
+            let mut pairs = MINIMAL.to_vec();
+            pairs.push(("OUTBOX_SYNC", value));
+            ServerConfig::from_env(env(&pairs))
+        };
+        assert_eq!(
+            ServerConfig::from_env(env(&MINIMAL))
+                .unwrap()
+                .sqlite_durability,
+            SqliteDurability::Full
+        );
+        assert_eq!(
+            with("full").unwrap().sqlite_durability,
+            SqliteDurability::Full
+        );
+        assert_eq!(
+            with("NORMAL").unwrap().sqlite_durability,
+            SqliteDurability::Normal
+        );
+        assert!(with("off").unwrap_err().contains("OUTBOX_SYNC"));
+    }
 
     #[test]
     fn minimal_settings_and_defaults() {

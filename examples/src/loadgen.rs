@@ -287,8 +287,16 @@ mod tests {
             let err = with(&bad).unwrap_err();
             assert!(err.contains(expected), "{bad:?}: {err}");
         }
-        assert!(args(&["--n", "1", "--concurrency", "1"]).unwrap_err().contains("--base"));
-        assert!(args(&["--base", "b", "--concurrency", "1"]).unwrap_err().contains("--n"));
+        assert!(
+            args(&["--n", "1", "--concurrency", "1"])
+                .unwrap_err()
+                .contains("--base")
+        );
+        assert!(
+            args(&["--base", "b", "--concurrency", "1"])
+                .unwrap_err()
+                .contains("--n")
+        );
     }
 
     #[test]

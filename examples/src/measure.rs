@@ -146,7 +146,8 @@ mod tests {
     #[test]
     fn proc_parsing() {
         // A command name with spaces and a parenthesis must not shift the fields.
-        let stat = "4242 (tokio (rt) w) S 1 4242 4242 0 -1 4194560 1507 0 0 0 250 37 0 0 20 0 3 0 1 1 1";
+        let stat =
+            "4242 (tokio (rt) w) S 1 4242 4242 0 -1 4194560 1507 0 0 0 250 37 0 0 20 0 3 0 1 1 1";
         assert_eq!(parse_stat_cpu(stat), Some(Duration::from_millis(2870)));
         assert_eq!(parse_stat_cpu("garbage"), None);
         let status = "Name:\tloadgen\nVmPeak:\t  100 kB\nVmHWM:\t    5120 kB\nVmRSS:\t 4000 kB\n";

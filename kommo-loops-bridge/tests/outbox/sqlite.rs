@@ -202,3 +202,51 @@ async fn two_connections_to_one_file_share_the_work() {
 fn suite_lease() -> std::time::Duration {
     std::time::Duration::from_secs(30)
 }
+
+/// Writes arriving together share one commit; one of them failing (a finish by a worker that
+/// holds no lease) must undo only itself, whichever group it lands in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_write_among_concurrent_ones_undoes_only_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox: Arc<dyn Outbox> = Arc::new(open(dir.path()).await);
+    outbox
+        .enqueue(vec![item("first", "p")], t(0))
+        .await
+        .unwrap();
+    let claimed = outbox.claim("w", 1, t(0), suite_lease()).await.unwrap();
+    let id = claimed[0].id;
+    let enqueues: Vec<_> = (0..20)
+        .map(|i| {
+            let outbox = outbox.clone();
+            tokio::spawn(async move {
+                outbox
+                    .enqueue(vec![item(&format!("k{i}"), &format!("q{i}"))], t(1))
+                    .await
+            })
+        })
+        .collect();
+    let wrong = {
+        let outbox = outbox.clone();
+        tokio::spawn(async move {
+            outbox
+                .finish(id, "not-the-holder", Finish::Done, attempt(t(1), "done"))
+                .await
+        })
+    };
+    for enqueue in enqueues {
+        assert_eq!(enqueue.await.unwrap().unwrap(), 1);
+    }
+    let refused = wrong.await.unwrap();
+    assert!(
+        matches!(refused, Err(OutboxError::LeaseLost { id: lost }) if lost == id),
+        "{refused:?}"
+    );
+    let stats = outbox.stats().await.unwrap();
+    assert_eq!((stats.pending, stats.leased), (20, 1));
+    let first = outbox.get("first").await.unwrap().unwrap();
+    assert_eq!(first.state, ItemState::Leased);
+    assert!(
+        first.attempts.is_empty(),
+        "the refused finish left no attempt"
+    );
+}
