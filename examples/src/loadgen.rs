@@ -222,8 +222,9 @@ pub async fn run(args: &LoadgenArgs, first_error: &mut Option<String>) -> Result
         max_ms: latency.max_ms,
         rate_limit: args.rate_limit.label(),
         threads: args.threads,
+        // Microsecond precision: a request costs tens of microseconds.
         cpu_ms_per_request: run_cpu
-            .map(|cpu| round3(cpu.as_secs_f64() * 1000.0 / args.n as f64 * 1000.0) / 1000.0),
+            .map(|cpu| (cpu.as_secs_f64() * 1e9 / args.n as f64).round() / 1e6),
         cpu_seconds: run_cpu.map(|cpu| round3(cpu.as_secs_f64())),
         startup_cpu_ms: before.map(|b| round3(b.cpu.as_secs_f64() * 1000.0)),
         peak_rss_mb: after.map(|a| round3(a.peak_rss_bytes as f64 / (1024.0 * 1024.0))),
