@@ -351,7 +351,14 @@ mod tests {
     #[test]
     fn paced_requests_fill_a_token_bucket_without_refusals() {
         // (rate, worst network delay in ms)
-        let table = [(10u32, 0u64), (10, 40), (50, 15), (200, 0), (200, 5), (1000, 3)];
+        let table = [
+            (10u32, 0u64),
+            (10, 40),
+            (50, 15),
+            (200, 0),
+            (200, 5),
+            (1000, 3),
+        ];
         for (rate, worst_delay) in table {
             let t0 = Instant::now();
             let mut pacer = Pacer::new(f64::from(rate));
@@ -420,7 +427,14 @@ mod tests {
         let waits: Vec<Duration> = (0..6).map(|_| p.reserve(later)).collect();
         assert_eq!(
             waits,
-            [Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO, ms(100), ms(200)]
+            [
+                Duration::ZERO,
+                Duration::ZERO,
+                Duration::ZERO,
+                Duration::ZERO,
+                ms(100),
+                ms(200)
+            ]
         );
         // A pause after a 429 is never shortened by catching up.
         p.pause_until(later + Duration::from_secs(1));
@@ -463,12 +477,19 @@ mod tests {
             for &at in &sends {
                 tokens = (tokens + (at - last).as_secs_f64() * rate).min(rate);
                 last = at;
-                assert!(tokens >= 1.0, "catch-up {catch_up}: refused at {:?}", at - t0);
+                assert!(
+                    tokens >= 1.0,
+                    "catch-up {catch_up}: refused at {:?}",
+                    at - t0
+                );
                 tokens -= 1.0;
             }
         }
         let (without, with) = (achieved_by_catch_up[0], achieved_by_catch_up[1]);
-        assert!(without < 0.97, "late callers lose slots without catch-up: {without:.3}");
+        assert!(
+            without < 0.97,
+            "late callers lose slots without catch-up: {without:.3}"
+        );
         assert!(with >= 0.99, "catch-up recovers them: {with:.3}");
     }
 

@@ -250,3 +250,32 @@ async fn a_failed_write_among_concurrent_ones_undoes_only_itself() {
         "the refused finish left no attempt"
     );
 }
+
+/// Commits only append to the write-ahead log; a background checkpointer copies it into the
+/// database file while the outbox is open (left to the commits, a checkpoint would stall one of
+/// them). The file grows only through checkpoints, so it growing shows the checkpointer runs.
+#[tokio::test]
+async fn the_log_is_checkpointed_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bridge.db");
+    let store = open(dir.path()).await;
+    let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let before = size();
+    for i in 0..200 {
+        store
+            .enqueue(vec![item(&format!("k{i}"), &format!("p{i}"))], t(0))
+            .await
+            .unwrap();
+    }
+    // Polls for up to 30 s (the checkpointer runs every second).
+    let mut grown = false;
+    for _ in 0..600 {
+        if size() > before {
+            grown = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(grown, "the database file stayed at {before} bytes");
+    assert_eq!(store.stats().await.unwrap().pending, 200);
+}
