@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use kommo_loops_bridge::runtime::outbox::{Finish, ItemState, OutboxError};
-use kommo_loops_bridge::runtime::{Outbox, SqliteOutbox, StateStore};
+use kommo_loops_bridge::runtime::{Outbox, SqliteDurability, SqliteOutbox, StateStore};
 use tempfile::TempDir;
 
 use crate::suite::{self, Store, attempt, item, t};
@@ -37,6 +37,29 @@ mod in_memory {
         claim_follows_partition_order,
         dead_letters_and_replay,
         advance_version_is_monotonic,
+    );
+}
+
+async fn make_normal() -> Option<Store> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        SqliteOutbox::open_with(dir.path().join("bridge.db"), SqliteDurability::Normal)
+            .await
+            .expect("open the SQLite store"),
+    );
+    Some(Store::new(store.clone(), store).keeping(dir))
+}
+
+/// A few cases with `synchronous=NORMAL` and the background checkpointer.
+mod normal_durability {
+    use super::make_normal;
+
+    conformance_cases!(@cases make_normal;
+        enqueue_dedupes_by_key,
+        concurrent_enqueues_are_each_counted,
+        claim_follows_partition_order,
+        lost_lease_cannot_finish,
+        dead_letters_and_replay,
     );
 }
 
@@ -251,14 +274,17 @@ async fn a_failed_write_among_concurrent_ones_undoes_only_itself() {
     );
 }
 
-/// Commits only append to the write-ahead log; a background checkpointer copies it into the
-/// database file while the outbox is open (left to the commits, a checkpoint would stall one of
-/// them). The file grows only through checkpoints, so it growing shows the checkpointer runs.
+/// With `SqliteDurability::Normal`, commits only append to the write-ahead log; a background
+/// checkpointer copies it into the database file while the outbox is open (left to the
+/// commits, a checkpoint would stall one of them). The file grows only through checkpoints, so
+/// it growing shows the checkpointer runs.
 #[tokio::test]
 async fn the_log_is_checkpointed_in_the_background() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bridge.db");
-    let store = open(dir.path()).await;
+    let store = SqliteOutbox::open_with(&path, SqliteDurability::Normal)
+        .await
+        .unwrap();
     let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let before = size();
     for i in 0..200 {

@@ -47,7 +47,8 @@ pub struct SqliteOutbox {
     pending: Arc<Mutex<Vec<PendingWrite>>>,
     /// The file, or `:memory:`, for `Debug`.
     location: String,
-    /// Dropping it stops the background checkpointer (file databases only).
+    /// Dropping it stops the background checkpointer (file databases with
+    /// [`SqliteDurability::Normal`] only).
     _checkpointer: Option<std::sync::mpsc::Sender<()>>,
 }
 
@@ -106,15 +107,21 @@ impl SqliteOutbox {
                 OutboxError::Storage(format!("sqlite: cannot open {}: {e}", path.display()))
             })?;
             let conn = prepare(conn, Some(durability))?;
-            // The checkpointer's own connection, opened before the open returns so that a
-            // file that cannot be opened twice fails here.
-            let checkpoint_conn = Connection::open(&path).map_err(|e| {
-                OutboxError::Storage(format!("sqlite: cannot open {}: {e}", path.display()))
-            })?;
-            checkpoint_conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
-            checkpoint_conn
-                .pragma_update(None, "synchronous", durability.pragma())
-                .map_err(db)?;
+            let checkpoint_conn = match durability {
+                SqliteDurability::Full => None,
+                // The checkpointer's own connection, opened before the open returns so that a
+                // file that cannot be opened twice fails here.
+                SqliteDurability::Normal => {
+                    let checkpoint_conn = Connection::open(&path).map_err(|e| {
+                        OutboxError::Storage(format!("sqlite: cannot open {}: {e}", path.display()))
+                    })?;
+                    checkpoint_conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
+                    checkpoint_conn
+                        .pragma_update(None, "synchronous", durability.pragma())
+                        .map_err(db)?;
+                    Some(checkpoint_conn)
+                }
+            };
             Ok((conn, checkpoint_conn))
         })
         .await?;
@@ -123,7 +130,7 @@ impl SqliteOutbox {
             conn: Arc::new(Mutex::new(conn)),
             pending: Arc::default(),
             location,
-            _checkpointer: Some(spawn_checkpointer(checkpoint_conn)?),
+            _checkpointer: checkpoint_conn.map(spawn_checkpointer).transpose()?,
         })
     }
 
@@ -277,11 +284,13 @@ fn prepare(
     let durability = file.unwrap_or_default();
     conn.pragma_update(None, "synchronous", durability.pragma())
         .map_err(db)?;
-    if file.is_some() {
+    if durability == SqliteDurability::Normal && file.is_some() {
         // Checkpoints run on a connection of their own in the background (see
-        // `spawn_checkpointer`): left to the commits, every thousandth page written would make
-        // one commit copy the log into the database and fsync it, which showed as the slowest
-        // acknowledgements under load.
+        // `spawn_checkpointer`): left to the commits, every thousandth page written makes one
+        // commit copy the log into the database and fsync it, which was the slowest
+        // acknowledgements under load. Not with FULL: there every commit already waits for an
+        // fsync, and a large background checkpoint flushing the disk made those waits longer
+        // (measured in docs/performance.md), so the commits keep checkpointing in small steps.
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(db)?;
     }
