@@ -11,7 +11,6 @@
 //! every problem, when a required setting is missing.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use kommo_loops_examples::config::ServerConfig;
 
@@ -32,31 +31,21 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let bridge = match kommo_loops_examples::setup::bridge(&config).await {
-        Ok(bridge) => bridge,
+    let ready = |addr| {
+        tracing::info!(
+            %addr,
+            "listening: POST /webhooks/kommo/<token>, POST /webhooks/loops, GET /healthz"
+        )
+    };
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing requests and jobs in flight");
+    };
+    match kommo_loops_examples::server::run(&config, ready, stop).await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("server: cannot start: {e}");
-            return ExitCode::from(2);
+            ExitCode::from(2)
         }
-    };
-    let workers = bridge.spawn_workers(config.workers);
-    let server =
-        match kommo_loops_examples::server::serve(bridge, &config.kommo_webhook_token, config.bind)
-            .await
-        {
-            Ok(server) => server,
-            Err(e) => {
-                eprintln!("server: cannot listen on {}: {e}", config.bind);
-                return ExitCode::from(2);
-            }
-        };
-    tracing::info!(
-        addr = %server.addr,
-        "listening: POST /webhooks/kommo/<token>, POST /webhooks/loops, GET /healthz"
-    );
-    let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("shutting down: finishing requests and jobs in flight");
-    server.shutdown(Duration::from_secs(5)).await;
-    workers.shutdown().await;
-    ExitCode::SUCCESS
+    }
 }

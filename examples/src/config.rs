@@ -7,6 +7,9 @@ use std::net::SocketAddr;
 use kommo_loops_bridge::Mode;
 use kommo_loops_bridge::runtime::SqliteDurability;
 
+/// The default of `LEASE_SECS`: the bridge's default lease, two minutes.
+pub const DEFAULT_LEASE_SECS: u64 = 120;
+
 /// Where the outbox and the runtime's state live.
 #[derive(Clone, PartialEq, Eq)]
 pub enum StoreConfig {
@@ -16,6 +19,53 @@ pub enum StoreConfig {
     Sqlite(String),
     /// PostgreSQL: several instances can share it.
     Postgres(String),
+}
+
+impl StoreConfig {
+    /// Reads only the store settings (`DATABASE_URL`, `OUTBOX_PATH`, `OUTBOX=memory`), for a
+    /// tool that works on the server's store, such as the `outbox` example. Without any, the
+    /// server's default file `kommo-loops.db`.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<StoreConfig, String> {
+        let get = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let mut problems = Vec::new();
+        let store = Self::read(&get, "kommo-loops.db", &mut problems);
+        if problems.is_empty() {
+            Ok(store)
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+
+    fn read(
+        get: &impl Fn(&str) -> Option<String>,
+        default_file: &str,
+        problems: &mut Vec<String>,
+    ) -> StoreConfig {
+        match (
+            get("DATABASE_URL"),
+            get("OUTBOX_PATH"),
+            get("OUTBOX").as_deref(),
+        ) {
+            (Some(url), _, _)
+                if url.starts_with("postgres://") || url.starts_with("postgresql://") =>
+            {
+                StoreConfig::Postgres(url)
+            }
+            (Some(_), _, _) => {
+                problems.push(
+                    "DATABASE_URL must be a postgres:// URL (use OUTBOX_PATH for SQLite)".into(),
+                );
+                StoreConfig::Memory
+            }
+            (None, Some(path), _) => StoreConfig::Sqlite(path),
+            (None, None, Some("memory")) => StoreConfig::Memory,
+            (None, None, _) => StoreConfig::Sqlite(default_file.into()),
+        }
+    }
 }
 
 impl fmt::Debug for StoreConfig {
@@ -93,6 +143,9 @@ pub struct ServerConfig {
     pub workers: usize,
     /// `MODE`: `live` (default) or `backfill`.
     pub mode: Mode,
+    /// `LEASE_SECS` (default 120): how long a worker holds a claimed job; a job whose worker
+    /// died is taken over after this long.
+    pub lease_secs: u64,
     /// `DATABASE_URL` (`postgres://...`) or `OUTBOX_PATH` (an SQLite file, default
     /// `kommo-loops.db`), or `OUTBOX=memory`.
     pub store: StoreConfig,
@@ -117,6 +170,7 @@ impl fmt::Debug for ServerConfig {
             )
             .field("workers", &self.workers)
             .field("mode", &self.mode)
+            .field("lease_secs", &self.lease_secs)
             .field("store", &self.store)
             .field("sqlite_durability", &self.sqlite_durability)
             .finish()
@@ -224,27 +278,24 @@ impl ServerConfig {
                 Mode::Live
             }
         };
-        let store = match (
-            get("DATABASE_URL"),
-            get("OUTBOX_PATH"),
-            get("OUTBOX").as_deref(),
-        ) {
-            (Some(url), _, _)
-                if url.starts_with("postgres://") || url.starts_with("postgresql://") =>
-            {
-                StoreConfig::Postgres(url)
-            }
-            (Some(_), _, _) => {
-                problems.push(
-                    "DATABASE_URL must be a postgres:// URL (use OUTBOX_PATH for SQLite)".into(),
-                );
-                StoreConfig::Memory
-            }
-            (None, Some(path), _) => StoreConfig::Sqlite(path),
-            (None, None, Some("memory")) => StoreConfig::Memory,
-            (None, None, _) if webhooks => StoreConfig::Sqlite("kommo-loops.db".into()),
-            (None, None, _) => StoreConfig::Sqlite("backfill.db".into()),
+        let lease_secs = match get("LEASE_SECS") {
+            None => DEFAULT_LEASE_SECS,
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if (1..=3600).contains(&n) => n,
+                _ => {
+                    problems.push(format!(
+                        "LEASE_SECS {v:?} must be a number of seconds from 1 to 3600"
+                    ));
+                    DEFAULT_LEASE_SECS
+                }
+            },
         };
+        let default_file = if webhooks {
+            "kommo-loops.db"
+        } else {
+            "backfill.db"
+        };
+        let store = StoreConfig::read(&get, default_file, &mut problems);
         let sqlite_durability = match get("OUTBOX_SYNC").as_deref().map(str::to_ascii_lowercase) {
             None => SqliteDurability::Full,
             Some(v) if v == "full" => SqliteDurability::Full,
@@ -268,6 +319,7 @@ impl ServerConfig {
             loops_webhook_secret: get("LOOPS_WEBHOOK_SECRET"),
             workers,
             mode,
+            lease_secs,
             store,
             sqlite_durability,
         })
@@ -324,6 +376,7 @@ mod tests {
         let config = ServerConfig::from_env(env(&MINIMAL)).unwrap();
         assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(config.workers, 4);
+        assert_eq!(config.lease_secs, DEFAULT_LEASE_SECS);
         assert_eq!(config.store, StoreConfig::Sqlite("kommo-loops.db".into()));
         let shown = format!("{config:?}");
         for secret in [
@@ -340,6 +393,7 @@ mod tests {
         let err = ServerConfig::from_env(env(&[
             ("WORKERS", "0"),
             ("MODE", "dry"),
+            ("LEASE_SECS", "0"),
             ("KOMMO_WEBHOOK_TOKEN", "short"),
         ]))
         .unwrap_err();
@@ -351,6 +405,7 @@ mod tests {
             "too short",
             "WORKERS",
             "MODE",
+            "LEASE_SECS",
         ] {
             assert!(err.contains(expected), "{err} should mention {expected}");
         }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use kommo_client::common::EntityType;
 use kommo_loops_bridge::Rules;
 use kommo_loops_bridge::runtime::{
-    Bridge, BridgeConfig, JobReport, MemoryOutbox, MemoryState, Outcome,
+    Bridge, BridgeConfig, JobReport, MemoryOutbox, MemoryState, Outbox, Outcome, StateStore,
 };
 use kommo_loops_sandbox::{
     KommoConfig, KommoSandbox, LoopsConfig, LoopsSandbox, NewCompany, NewContact, NewLead,
@@ -44,7 +44,7 @@ pub struct Stack {
     pub kommo_token: String,
     /// The Loops signing secret.
     pub loops_secret: String,
-    workers: kommo_loops_bridge::runtime::Workers,
+    workers: Option<kommo_loops_bridge::runtime::Workers>,
 }
 
 impl std::fmt::Debug for Stack {
@@ -55,43 +55,132 @@ impl std::fmt::Debug for Stack {
     }
 }
 
+/// How [`Stack::start_with`] builds the stack; the defaults are what [`Stack::start`] uses
+/// (the demo's setup). Tests use it to inject faults from the start, to keep the work in a
+/// durable outbox, or to shorten the clients' waits so that fault tests take seconds.
+pub struct StackOptions {
+    loops: LoopsConfig,
+    kommo: KommoConfig,
+    stores: Option<(Arc<dyn Outbox>, Arc<dyn StateStore>)>,
+    workers: usize,
+    loops_client: ClientTweak<loops_client::ClientBuilder>,
+    kommo_client: ClientTweak<kommo_client::ClientBuilder>,
+}
+
+type ClientTweak<B> = Box<dyn FnOnce(B) -> B + Send>;
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions {
+            loops: LoopsConfig::default(),
+            kommo: KommoConfig::saas_onboarding(),
+            stores: None,
+            workers: 2,
+            loops_client: Box::new(|b| b),
+            kommo_client: Box::new(|b| b),
+        }
+    }
+}
+
+impl std::fmt::Debug for StackOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StackOptions")
+            .field("loops", &self.loops)
+            .field("kommo", &self.kommo)
+            .field("durable_stores", &self.stores.is_some())
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StackOptions {
+    /// The demo's setup: default fakes (Kommo with the onboarding preset), in-memory stores,
+    /// two workers, default clients.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts the Loops fake with this configuration (its rate limit, faults, seed); the
+    /// stack still adds the onboarding properties and the `cl_welcome` email.
+    pub fn loops(mut self, config: LoopsConfig) -> Self {
+        self.loops = config;
+        self
+    }
+
+    /// Starts the Kommo fake with this configuration instead of the onboarding preset (start
+    /// from `KommoConfig::saas_onboarding()` to keep the pipeline the rules use).
+    pub fn kommo(mut self, config: KommoConfig) -> Self {
+        self.kommo = config;
+        self
+    }
+
+    /// Keeps the work and the state in these stores (an SQLite or PostgreSQL outbox) instead
+    /// of memory.
+    pub fn stores(mut self, outbox: Arc<dyn Outbox>, state: Arc<dyn StateStore>) -> Self {
+        self.stores = Some((outbox, state));
+        self
+    }
+
+    /// How many workers to start (0: none; the test drives the bridge itself).
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = workers;
+        self
+    }
+
+    /// Adjusts the Loops client (retry policy, pacing) after the stack pointed it at the fake.
+    pub fn loops_client(
+        mut self,
+        tweak: impl FnOnce(loops_client::ClientBuilder) -> loops_client::ClientBuilder + Send + 'static,
+    ) -> Self {
+        self.loops_client = Box::new(tweak);
+        self
+    }
+
+    /// Adjusts the Kommo client (retry policy, breaker, pacing) after the stack pointed it at
+    /// the fake.
+    pub fn kommo_client(
+        mut self,
+        tweak: impl FnOnce(kommo_client::ClientBuilder) -> kommo_client::ClientBuilder + Send + 'static,
+    ) -> Self {
+        self.kommo_client = Box::new(tweak);
+        self
+    }
+}
+
 impl Stack {
     /// Starts the fakes (the onboarding preset), the bridge with `rules` and the server, and
-    /// wires the webhooks both ways. `configure` can adjust the bridge settings.
+    /// wires the webhooks both ways. `config` holds the bridge settings.
     pub async fn start(rules: Rules, config: BridgeConfig) -> Result<Stack, String> {
-        let loops = LoopsSandbox::start(LoopsConfig::default())
-            .await
-            .map_err(|e| format!("Loops fake: {e}"))?;
-        for (name, kind) in [
-            ("companyName", PropertyKind::String),
-            ("kommoStage", PropertyKind::String),
-            ("kommoPipeline", PropertyKind::String),
-            ("plan", PropertyKind::String),
-        ] {
-            loops
-                .add_contact_property(name, kind)
-                .map_err(|e| format!("Loops fake: {e}"))?;
-        }
-        loops.add_transactional_email(
-            TransactionalTemplate::new("cl_welcome", "Welcome").required(["name", "company"]),
-        );
-        let kommo = KommoSandbox::start(KommoConfig::saas_onboarding())
-            .await
-            .map_err(|e| format!("Kommo fake: {e}"))?;
+        Self::start_with(rules, config, StackOptions::default()).await
+    }
 
-        let loops_client = loops_client::Client::builder(loops.api_key())
-            .base_url(loops.base_url())
-            .build()
-            .map_err(|e| e.to_string())?;
-        let kommo_client = kommo_client::Client::builder()
-            .base_url(&kommo.base_url())
-            .long_lived_token(kommo.token())
-            .build()
-            .map_err(|e| e.to_string())?;
+    /// [`start`](Self::start) with other fakes, stores, workers or client settings.
+    pub async fn start_with(
+        rules: Rules,
+        config: BridgeConfig,
+        options: StackOptions,
+    ) -> Result<Stack, String> {
+        let (loops, kommo) = fakes(options.loops, options.kommo).await?;
+        let loops_client = (options.loops_client)(
+            loops_client::Client::builder(loops.api_key()).base_url(loops.base_url()),
+        )
+        .build()
+        .map_err(|e| e.to_string())?;
+        let kommo_client = (options.kommo_client)(
+            kommo_client::Client::builder()
+                .base_url(&kommo.base_url())
+                .long_lived_token(kommo.token()),
+        )
+        .build()
+        .map_err(|e| e.to_string())?;
+        let (outbox, state): (Arc<dyn Outbox>, Arc<dyn StateStore>) = match options.stores {
+            Some(stores) => stores,
+            None => (Arc::new(MemoryOutbox::new()), Arc::new(MemoryState::new())),
+        };
         let loops_secret = WebhookSecret::from_bytes(random_bytes()).to_whsec();
         let bridge = Bridge::builder(rules, Arc::new(loops_client), Arc::new(kommo_client))
-            .outbox(Arc::new(MemoryOutbox::new()))
-            .state(Arc::new(MemoryState::new()))
+            .outbox(outbox)
+            .state(state)
             .config(config)
             .loops_secret(loops_secret.clone())
             .build()
@@ -104,7 +193,7 @@ impl Stack {
         )
         .await
         .map_err(|e| format!("server: {e}"))?;
-        let workers = bridge.spawn_workers(2);
+        let workers = (options.workers > 0).then(|| bridge.spawn_workers(options.workers));
         kommo.subscribe_all(&format!("{}/webhooks/kommo/{kommo_token}", server.url()));
         loops
             .register_webhook(&format!("{}/webhooks/loops", server.url()), &loops_secret)
@@ -120,13 +209,56 @@ impl Stack {
         })
     }
 
+    /// The URL Kommo posts webhooks to (the fake is subscribed to it).
+    pub fn kommo_webhook_url(&self) -> String {
+        format!("{}/webhooks/kommo/{}", self.server.url(), self.kommo_token)
+    }
+
+    /// The URL Loops posts webhooks to (the fake is registered with it).
+    pub fn loops_webhook_url(&self) -> String {
+        format!("{}/webhooks/loops", self.server.url())
+    }
+
     /// Stops everything.
     pub async fn stop(self) {
         self.server.shutdown(Duration::from_secs(2)).await;
-        self.workers.shutdown().await;
+        if let Some(workers) = self.workers {
+            workers.shutdown().await;
+        }
         self.kommo.shutdown().await;
         self.loops.shutdown().await;
     }
+}
+
+/// Starts the two fakes as the stack uses them: the Loops fake with the contact properties
+/// and the `cl_welcome` email the onboarding rules send, the Kommo fake as configured (the
+/// onboarding preset by default). For tests that run the bridge elsewhere, e.g. in a child
+/// process.
+pub async fn fakes(
+    loops: LoopsConfig,
+    kommo: KommoConfig,
+) -> Result<(LoopsSandbox, KommoSandbox), String> {
+    let loops = LoopsSandbox::start(loops)
+        .await
+        .map_err(|e| format!("Loops fake: {e}"))?;
+    for (name, kind) in [
+        ("companyName", PropertyKind::String),
+        ("kommoStage", PropertyKind::String),
+        ("kommoPipeline", PropertyKind::String),
+        ("plan", PropertyKind::String),
+    ] {
+        loops
+            .add_contact_property(name, kind)
+            .map_err(|e| format!("Loops fake: {e}"))?;
+    }
+    loops.add_transactional_email(
+        TransactionalTemplate::new("cl_welcome", "Welcome").required(["name", "company"]),
+    );
+    let kommo = KommoSandbox::start(kommo)
+        .await
+        .map_err(|e| format!("Kommo fake: {e}"))?;
+
+    Ok((loops, kommo))
 }
 
 fn random_bytes() -> Vec<u8> {

@@ -8,6 +8,7 @@ pub mod dry_run;
 pub mod loadgen;
 pub mod loops_stub;
 pub mod measure;
+pub mod outbox_cli;
 pub mod server;
 pub mod setup;
 

@@ -38,6 +38,7 @@ pub fn router(bridge: Bridge, kommo_token: &str) -> Router {
         .route("/webhooks/loops", post(loops_webhook))
         .route("/healthz", get(healthz))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         // One byte over the limit is enough to refuse; the handlers turn it into a JSON 413.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
@@ -132,6 +133,24 @@ async fn not_found() -> Response {
     reply(error(404, "no such route"))
 }
 
+/// A route that exists, asked with another method (`GET /webhooks/loops`): JSON like every
+/// other error, with the method it takes (the path is not echoed: it may hold the token).
+async fn method_not_allowed(uri: axum::http::Uri) -> Response {
+    let allowed = if uri.path() == "/healthz" {
+        "GET"
+    } else {
+        "POST"
+    };
+    let mut response = reply(error(
+        405,
+        format!("method not allowed: this route takes {allowed}"),
+    ));
+    response
+        .headers_mut()
+        .insert(header::ALLOW, axum::http::HeaderValue::from_static(allowed));
+    response
+}
+
 /// A running server.
 #[derive(Debug)]
 pub struct RunningServer {
@@ -152,6 +171,32 @@ impl RunningServer {
         let _ = self.stop.send(());
         let _ = tokio::time::timeout(grace, self.handle).await;
     }
+}
+
+/// Runs what the `server` example runs: the bridge `config` describes (its outbox, clients
+/// and rules), its workers, and the routes on `config.bind`. Calls `ready` with the address
+/// once it listens; when `stop` resolves it stops accepting, lets requests in flight finish,
+/// then lets each worker finish its job. A job cut short by a crash instead is taken over by
+/// the next start once its lease expires.
+pub async fn run(
+    config: &crate::config::ServerConfig,
+    ready: impl FnOnce(SocketAddr),
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), String> {
+    let bridge = crate::setup::bridge(config).await?;
+    let workers = bridge.spawn_workers(config.workers);
+    let server = match serve(bridge, &config.kommo_webhook_token, config.bind).await {
+        Ok(server) => server,
+        Err(e) => {
+            workers.shutdown().await;
+            return Err(format!("cannot listen on {}: {e}", config.bind));
+        }
+    };
+    ready(server.addr);
+    stop.await;
+    server.shutdown(Duration::from_secs(5)).await;
+    workers.shutdown().await;
+    Ok(())
 }
 
 /// Serves the router on `addr` (port 0 picks a free one) in the background.

@@ -88,7 +88,11 @@ pub async fn bridge(config: &ServerConfig) -> Result<Bridge, String> {
     )
     .outbox(outbox)
     .state(state)
-    .config(BridgeConfig::default().mode(config.mode));
+    .config(
+        BridgeConfig::default()
+            .mode(config.mode)
+            .lease(std::time::Duration::from_secs(config.lease_secs)),
+    );
     if let Some(secret) = &config.loops_webhook_secret {
         builder = builder.loops_secret(secret.clone());
     }

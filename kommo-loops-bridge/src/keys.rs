@@ -10,19 +10,22 @@ use sha2::{Digest, Sha256};
 const DIGEST_HEX: usize = 24;
 
 /// Builds keys for the actions of one event.
+///
+/// The fingerprint is kept as the bytes to hash, not as a running hasher: one `digest` over a
+/// short buffer costs less than many small `update` calls.
 #[derive(Debug, Clone)]
 pub(crate) struct KeyBase {
     prefix: String,
-    hasher: Sha256,
+    fingerprint: Vec<u8>,
 }
 
 impl KeyBase {
     /// `prefix` is readable context (e.g. `k-16503244-lead30267969`); `fingerprint` is every
     /// fact that tells this event apart from another one about the same entity.
     pub(crate) fn new(prefix: String, fingerprint: &[&str]) -> Self {
-        let mut hasher = Sha256::new();
+        let mut bytes = Vec::with_capacity(160);
         for part in fingerprint {
-            feed(&mut hasher, part);
+            feed(&mut bytes, part);
         }
         // Keys are at most 100 characters (the Loops limit); keep the readable part short.
         let prefix: String = prefix
@@ -30,29 +33,72 @@ impl KeyBase {
             .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
             .take(64)
             .collect();
-        KeyBase { prefix, hasher }
+        KeyBase {
+            prefix,
+            fingerprint: bytes,
+        }
+    }
+
+    /// Adds a text part to the fingerprint.
+    pub(crate) fn text(&mut self, part: &str) {
+        feed(&mut self.fingerprint, part);
+    }
+
+    /// Adds a number part to the fingerprint (absent is the empty text).
+    pub(crate) fn number(&mut self, part: Option<u64>) {
+        match part {
+            Some(n) => feed_decimal(&mut self.fingerprint, n),
+            None => feed(&mut self.fingerprint, ""),
+        }
+    }
+
+    /// A digest of the fingerprint alone, to recognise the same event twice.
+    pub(crate) fn identity(&self) -> [u8; 32] {
+        Sha256::digest(&self.fingerprint).into()
     }
 
     /// The key of one action: the rule, its place in the rule, and a discriminator (the
     /// contact, when one rule acts for several contacts).
     pub(crate) fn key(&self, rule: &str, action_index: usize, discriminator: &str) -> String {
-        let mut hasher = self.hasher.clone();
-        feed(&mut hasher, rule);
-        feed(&mut hasher, &action_index.to_string());
-        feed(&mut hasher, discriminator);
-        let digest = hasher.finalize();
-        let mut hex = String::with_capacity(DIGEST_HEX);
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut bytes =
+            Vec::with_capacity(self.fingerprint.len() + rule.len() + discriminator.len() + 48);
+        bytes.extend_from_slice(&self.fingerprint);
+        feed(&mut bytes, rule);
+        feed_decimal(&mut bytes, action_index as u64);
+        feed(&mut bytes, discriminator);
+        let digest = Sha256::digest(&bytes);
+        let mut key = String::with_capacity(self.prefix.len() + 1 + DIGEST_HEX);
+        key.push_str(&self.prefix);
+        key.push('-');
         for byte in digest.iter().take(DIGEST_HEX / 2) {
-            hex.push_str(&format!("{byte:02x}"));
+            key.push(char::from(HEX[usize::from(byte >> 4)]));
+            key.push(char::from(HEX[usize::from(byte & 0x0f)]));
         }
-        format!("{}-{hex}", self.prefix)
+        key
     }
 }
 
+/// Feeds a number as its decimal text, like `feed(&n.to_string())` without the allocation.
+fn feed_decimal(bytes: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    bytes.extend_from_slice(&((digits.len() - start) as u64).to_le_bytes());
+    bytes.extend_from_slice(&digits[start..]);
+}
+
 /// Length-prefixed, so ("ab","c") and ("a","bc") hash differently.
-fn feed(hasher: &mut Sha256, part: &str) {
-    hasher.update((part.len() as u64).to_le_bytes());
-    hasher.update(part.as_bytes());
+fn feed(bytes: &mut Vec<u8>, part: &str) {
+    bytes.extend_from_slice(&(part.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(part.as_bytes());
 }
 
 #[cfg(test)]
@@ -96,6 +142,16 @@ mod tests {
         ];
         for other in &table {
             assert_ne!(&key, other);
+        }
+    }
+
+    #[test]
+    fn decimal_feeding_matches_the_text() {
+        for n in [0u64, 7, 10, 99, 12345, u64::MAX] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            feed_decimal(&mut a, n);
+            feed(&mut b, &n.to_string());
+            assert_eq!(a, b, "{n}");
         }
     }
 

@@ -21,16 +21,20 @@ impl Fields {
         Self { map }
     }
 
-    fn take_node(&mut self, name: &str) -> Option<FormNode> {
-        self.map.remove(&FormKey::from_segment(name))
+    /// Names the typed layer asks for are never numbers, so the key is built without
+    /// classifying or interning the name.
+    fn take_node(&mut self, name: &'static str) -> Option<FormNode> {
+        self.map
+            .remove(&FormKey::Name(std::borrow::Cow::Borrowed(name)))
     }
 
-    fn put_back(&mut self, name: &str, node: FormNode) {
-        self.map.insert(FormKey::from_segment(name), node);
+    fn put_back(&mut self, name: &'static str, node: FormNode) {
+        self.map
+            .insert(FormKey::Name(std::borrow::Cow::Borrowed(name)), node);
     }
 
     /// A leaf string; a map under this name stays in `extra`.
-    pub(crate) fn string(&mut self, name: &str) -> Option<String> {
+    pub(crate) fn string(&mut self, name: &'static str) -> Option<String> {
         match self.take_node(name)? {
             FormNode::Text(s) => Some(s),
             node @ FormNode::Map(_) => {
@@ -41,7 +45,11 @@ impl Fields {
     }
 
     /// A parsed leaf; empty strings are `None`; unparsable values stay in `extra`.
-    pub(crate) fn parsed<T>(&mut self, name: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
+    pub(crate) fn parsed<T>(
+        &mut self,
+        name: &'static str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
         let node = self.take_node(name)?;
         if let FormNode::Text(s) = &node {
             if s.trim().is_empty() {
@@ -55,29 +63,29 @@ impl Fields {
         None
     }
 
-    pub(crate) fn id<T: From<u64>>(&mut self, name: &str) -> Option<T> {
+    pub(crate) fn id<T: From<u64>>(&mut self, name: &'static str) -> Option<T> {
         self.parsed(name, |s| parse_u64(s).map(T::from))
     }
 
-    pub(crate) fn u64(&mut self, name: &str) -> Option<u64> {
+    pub(crate) fn u64(&mut self, name: &'static str) -> Option<u64> {
         self.parsed(name, parse_u64)
     }
 
-    pub(crate) fn i64(&mut self, name: &str) -> Option<i64> {
+    pub(crate) fn i64(&mut self, name: &'static str) -> Option<i64> {
         self.parsed(name, |s| i64::from_str(s.trim()).ok())
     }
 
-    pub(crate) fn u32(&mut self, name: &str) -> Option<u32> {
+    pub(crate) fn u32(&mut self, name: &'static str) -> Option<u32> {
         self.parsed(name, |s| u32::from_str(s.trim()).ok())
     }
 
-    pub(crate) fn f64(&mut self, name: &str) -> Option<f64> {
+    pub(crate) fn f64(&mut self, name: &'static str) -> Option<f64> {
         self.parsed(name, |s| {
             f64::from_str(s.trim()).ok().filter(|f| f.is_finite())
         })
     }
 
-    pub(crate) fn bool(&mut self, name: &str) -> Option<bool> {
+    pub(crate) fn bool(&mut self, name: &'static str) -> Option<bool> {
         self.parsed(name, |s| match s.trim() {
             "1" | "true" | "Y" => Some(true),
             "0" | "false" | "N" => Some(false),
@@ -86,7 +94,7 @@ impl Fields {
     }
 
     /// A sub-map; a leaf under this name stays in `extra`.
-    pub(crate) fn map(&mut self, name: &str) -> Option<FormMap> {
+    pub(crate) fn map(&mut self, name: &'static str) -> Option<FormMap> {
         match self.take_node(name)? {
             FormNode::Map(m) => Some(m),
             node @ FormNode::Text(_) => {
@@ -100,7 +108,7 @@ impl Fields {
     /// shape is anything else the node stays in `extra` and the list is empty.
     pub(crate) fn list<T>(
         &mut self,
-        name: &str,
+        name: &'static str,
         limits: &Limits,
         mut f: impl FnMut(FormMap, &Limits) -> Result<T, WebhookError>,
     ) -> Result<Vec<T>, WebhookError> {
@@ -161,7 +169,7 @@ impl FormWriter {
         Self { map }
     }
 
-    pub(crate) fn text(&mut self, name: &str, value: Option<&str>) -> &mut Self {
+    pub(crate) fn text(&mut self, name: &'static str, value: Option<&str>) -> &mut Self {
         if let Some(v) = value {
             self.map
                 .insert(FormKey::from_segment(name), FormNode::Text(v.to_owned()));
@@ -169,7 +177,7 @@ impl FormWriter {
         self
     }
 
-    pub(crate) fn num(&mut self, name: &str, value: Option<impl ToString>) -> &mut Self {
+    pub(crate) fn num(&mut self, name: &'static str, value: Option<impl ToString>) -> &mut Self {
         if let Some(v) = value {
             self.map
                 .insert(FormKey::from_segment(name), FormNode::Text(v.to_string()));
@@ -177,11 +185,11 @@ impl FormWriter {
         self
     }
 
-    pub(crate) fn flag(&mut self, name: &str, value: Option<bool>) -> &mut Self {
+    pub(crate) fn flag(&mut self, name: &'static str, value: Option<bool>) -> &mut Self {
         self.num(name, value.map(u8::from))
     }
 
-    pub(crate) fn node(&mut self, name: &str, node: Option<FormNode>) -> &mut Self {
+    pub(crate) fn node(&mut self, name: &'static str, node: Option<FormNode>) -> &mut Self {
         if let Some(n) = node {
             self.map.insert(FormKey::from_segment(name), n);
         }

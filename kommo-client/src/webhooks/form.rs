@@ -18,6 +18,7 @@
 //! - A path that is both a value and a map (`a[b]=1&a[b][c]=2`) is
 //!   [`WebhookError::Conflict`], whatever the order.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -31,21 +32,116 @@ use super::{Limits, WebhookError};
 pub enum FormKey {
     /// A canonical decimal segment (`[0]`, `[15319601]`).
     Index(u64),
-    /// Any other segment (`[status]`, `[007]`).
-    Name(String),
+    /// Any other segment (`[status]`, `[007]`). The names Kommo uses are borrowed from a
+    /// static vocabulary, so parsing and looking them up allocates nothing.
+    Name(Cow<'static, str>),
+}
+
+/// The names Kommo webhooks are known to use come back borrowed, so the tree holds no copy.
+fn intern(segment: &str) -> Cow<'static, str> {
+    // A `match` on literals compiles to a switch on the length and inline comparisons: no
+    // allocation and no search for the names Kommo uses.
+    let known: &'static str = match segment {
+        "_links" => "_links",
+        "account" => "account",
+        "account_id" => "account_id",
+        "action" => "action",
+        "action_close" => "action_close",
+        "add" => "add",
+        "attachement" => "attachement",
+        "attachment" => "attachment",
+        "author" => "author",
+        "avatar_url" => "avatar_url",
+        "catalogs" => "catalogs",
+        "category" => "category",
+        "chat_id" => "chat_id",
+        "code" => "code",
+        "complete_before" => "complete_before",
+        "complete_till" => "complete_till",
+        "contact_id" => "contact_id",
+        "contacts" => "contacts",
+        "created_at" => "created_at",
+        "created_by" => "created_by",
+        "created_user_id" => "created_user_id",
+        "custom_fields" => "custom_fields",
+        "customers" => "customers",
+        "date_create" => "date_create",
+        "delete" => "delete",
+        "element_id" => "element_id",
+        "element_type" => "element_type",
+        "entity_id" => "entity_id",
+        "entity_type" => "entity_type",
+        "enum" => "enum",
+        "enum_code" => "enum_code",
+        "enum_id" => "enum_id",
+        "first_name" => "first_name",
+        "group_id" => "group_id",
+        "id" => "id",
+        "is_in_work" => "is_in_work",
+        "is_read" => "is_read",
+        "last_modified" => "last_modified",
+        "last_name" => "last_name",
+        "leads" => "leads",
+        "link" => "link",
+        "linked_company_id" => "linked_company_id",
+        "linked_leads_id" => "linked_leads_id",
+        "main_user_id" => "main_user_id",
+        "message" => "message",
+        "metadata" => "metadata",
+        "modified_by" => "modified_by",
+        "modified_user_id" => "modified_user_id",
+        "name" => "name",
+        "note" => "note",
+        "note_type" => "note_type",
+        "old_pipeline_id" => "old_pipeline_id",
+        "old_responsible_user_id" => "old_responsible_user_id",
+        "old_status_id" => "old_status_id",
+        "old_text" => "old_text",
+        "origin" => "origin",
+        "pipeline_id" => "pipeline_id",
+        "price" => "price",
+        "rate" => "rate",
+        "responsible" => "responsible",
+        "responsible_user_id" => "responsible_user_id",
+        "restore" => "restore",
+        "result" => "result",
+        "self" => "self",
+        "source_uid" => "source_uid",
+        "status" => "status",
+        "status_id" => "status_id",
+        "subdomain" => "subdomain",
+        "tags" => "tags",
+        "talk" => "talk",
+        "talk_id" => "talk_id",
+        "task" => "task",
+        "task_type" => "task_type",
+        "text" => "text",
+        "timestamp_x" => "timestamp_x",
+        "type" => "type",
+        "uid" => "uid",
+        "unsorted" => "unsorted",
+        "update" => "update",
+        "updated_at" => "updated_at",
+        "value" => "value",
+        "values" => "values",
+        _ => return Cow::Owned(segment.to_owned()),
+    };
+    Cow::Borrowed(known)
 }
 
 impl FormKey {
     /// Classifies a decoded segment.
     #[must_use]
     pub fn from_segment(segment: &str) -> Self {
-        let canonical = !segment.is_empty()
-            && segment.bytes().all(|b| b.is_ascii_digit())
-            && (segment == "0" || !segment.starts_with('0'));
-        match segment.parse::<u64>() {
-            Ok(n) if canonical => FormKey::Index(n),
-            _ => FormKey::Name(segment.to_owned()),
+        let bytes = segment.as_bytes();
+        let canonical = !bytes.is_empty()
+            && bytes.len() <= 20
+            && bytes.iter().all(u8::is_ascii_digit)
+            && (bytes.len() == 1 || bytes[0] != b'0');
+        if canonical && let Ok(n) = segment.parse::<u64>() {
+            return FormKey::Index(n);
         }
+        FormKey::Name(intern(segment))
     }
 
     /// The name, if this is a name segment.
@@ -135,38 +231,57 @@ impl FormNode {
     }
 }
 
-/// Decodes one `application/x-www-form-urlencoded` component (`+` is a space).
-fn percent_decode(input: &[u8]) -> Vec<u8> {
-    fn hex(b: u8) -> Option<u8> {
-        match b {
-            b'0'..=b'9' => Some(b - b'0'),
-            b'a'..=b'f' => Some(b - b'a' + 10),
-            b'A'..=b'F' => Some(b - b'A' + 10),
-            _ => None,
-        }
-    }
-    let mut out = Vec::with_capacity(input.len());
+/// The value of a hex digit, or 0xff.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [0xffu8; 256];
     let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let pair = input
-                    .get(i + 1)
-                    .copied()
-                    .and_then(hex)
-                    .zip(input.get(i + 2).copied().and_then(hex));
-                if let Some((hi, lo)) = pair {
-                    out.push(hi << 4 | lo);
-                    i += 2;
-                } else {
-                    out.push(b'%');
-                }
-            }
-            b => out.push(b),
-        }
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
         i += 1;
     }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// Decodes one `application/x-www-form-urlencoded` component (`+` is a space) into `out`,
+/// copying the runs between escapes in one go.
+fn percent_decode_into(input: &[u8], out: &mut Vec<u8>) {
+    out.reserve(input.len());
+    let mut rest = input;
+    while let Some(at) = rest.iter().position(|&b| b == b'%' || b == b'+') {
+        out.extend_from_slice(&rest[..at]);
+        if rest[at] == b'+' {
+            out.push(b' ');
+            rest = &rest[at + 1..];
+            continue;
+        }
+        let hi = rest
+            .get(at + 1)
+            .map_or(0xff, |&b| HEX_VALUE[usize::from(b)]);
+        let lo = rest
+            .get(at + 2)
+            .map_or(0xff, |&b| HEX_VALUE[usize::from(b)]);
+        if hi != 0xff && lo != 0xff {
+            out.push(hi << 4 | lo);
+            rest = &rest[at + 3..];
+        } else {
+            // A `%` not followed by two hex digits is kept as it is.
+            out.push(b'%');
+            rest = &rest[at + 1..];
+        }
+    }
+    out.extend_from_slice(rest);
+}
+
+/// Decodes one component into a new buffer.
+fn percent_decode(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    percent_decode_into(input, &mut out);
     out
 }
 
@@ -287,14 +402,257 @@ fn insert(
     Ok(())
 }
 
-/// Decodes a body into the bracket tree.
+/// Decodes a body into the bracket tree. Same rules as [`decode_pairs`], built for speed:
+/// keys are decoded into one reused buffer and split in place, and since Kommo sends the keys
+/// of one entity together, the tree is built like a stream: the open path is kept on a stack,
+/// each pair only compares its segments with that path, and a level becomes a map once the
+/// stream leaves it. Pairs that come back to a level closed earlier are merged at the end.
 pub fn parse_tree(body: &[u8], limits: &Limits) -> Result<FormMap, WebhookError> {
+    if body.len() > limits.max_body_bytes {
+        return Err(WebhookError::BodyTooLarge {
+            size: body.len(),
+            limit: limits.max_body_bytes,
+        });
+    }
+    let mut builder = StreamBuilder::default();
+    let mut key_buf = Vec::new();
+    let mut raw_segments: Vec<&str> = Vec::new();
+    let mut pairs = 0usize;
+    for (index, piece) in body.split(|b| *b == b'&').enumerate() {
+        if piece.is_empty() {
+            continue;
+        }
+        let (raw_key, raw_value) = match piece.iter().position(|b| *b == b'=') {
+            Some(eq) => (&piece[..eq], &piece[eq + 1..]),
+            None => (piece, &[][..]),
+        };
+        if raw_key.is_empty() {
+            continue;
+        }
+        if pairs >= limits.max_pairs {
+            return Err(WebhookError::TooManyPairs {
+                limit: limits.max_pairs,
+            });
+        }
+        pairs += 1;
+        let value = String::from_utf8(percent_decode(raw_value))
+            .map_err(|_| WebhookError::InvalidUtf8 { pair: index })?;
+        // The common case: brackets (raw or `%5B`/`%5D`) around plain ASCII names, split
+        // without decoding the key at all. Anything else is decoded first, then split.
+        if split_raw_key(raw_key, limits, &mut raw_segments) {
+            if raw_segments[1..].iter().any(|s| s.is_empty()) {
+                return parse_tree_by_insert(body, limits);
+            }
+            builder.push(&raw_segments, value)?;
+            continue;
+        }
+        key_buf.clear();
+        percent_decode_into(raw_key, &mut key_buf);
+        let key =
+            std::str::from_utf8(&key_buf).map_err(|_| WebhookError::InvalidUtf8 { pair: index })?;
+        let segments = split_key(key, limits)?;
+        if segments[1..].iter().any(|s| s.is_empty()) {
+            // `[]` appends after the largest index so far, which needs the whole level: rare
+            // in webhooks, so such bodies take the walk-from-the-root path.
+            return parse_tree_by_insert(body, limits);
+        }
+        builder.push(&segments, value)?;
+    }
+    builder.finish()
+}
+
+/// Splits a raw (still encoded) key into segments when every segment is plain: printable
+/// ASCII without `%`, `+` or brackets, between `[`/`%5B` and `]`/`%5D`. Returns false for
+/// anything else (escapes inside names, malformed keys, too deep), which the caller then
+/// decodes and splits the general way, with its precise errors.
+fn split_raw_key<'b>(raw: &'b [u8], limits: &Limits, out: &mut Vec<&'b str>) -> bool {
+    out.clear();
+    if !raw.is_ascii() {
+        return false;
+    }
+    let Ok(key) = std::str::from_utf8(raw) else {
+        return false;
+    };
+    let bytes = key.as_bytes();
+    // The next delimiter at or after `from`: (position, length, is_open).
+    let next = |from: usize| -> Option<(usize, usize, bool)> {
+        let at = from
+            + bytes[from..]
+                .iter()
+                .position(|&b| matches!(b, b'[' | b']' | b'%' | b'+'))?;
+        Some(match bytes[at] {
+            b'[' => (at, 1, true),
+            b']' => (at, 1, false),
+            b'%' if bytes.get(at + 1) == Some(&b'5') => match bytes.get(at + 2) {
+                Some(b'B' | b'b') => (at, 3, true),
+                Some(b'D' | b'd') => (at, 3, false),
+                // Any other escape inside a name: decode the general way.
+                _ => (at, 0, false),
+            },
+            // `%XX` or `+` inside a name.
+            _ => (at, 0, false),
+        })
+    };
+    let plain = |segment: &'b str| segment.bytes().all(|b| b.is_ascii_graphic());
+    let (head, mut i) = match next(0) {
+        None => (key, key.len()),
+        Some((0, _, _)) | Some((_, 0, _)) | Some((_, _, false)) => return false,
+        Some((at, _, true)) => (&key[..at], at),
+    };
+    if !plain(head) {
+        return false;
+    }
+    out.push(head);
+    while i < key.len() {
+        // `i` is at an opening delimiter.
+        let Some((_, open_len, true)) = next(i) else {
+            return false;
+        };
+        let start = i + open_len;
+        let Some((end, close_len, false)) = next(start) else {
+            return false;
+        };
+        if close_len == 0 {
+            return false;
+        }
+        let segment = &key[start..end];
+        if !plain(segment) {
+            return false;
+        }
+        out.push(segment);
+        if out.len() > limits.max_depth {
+            return false;
+        }
+        i = end + close_len;
+        if i < key.len() && !matches!(next(i), Some((at, n, true)) if at == i && n > 0) {
+            return false;
+        }
+    }
+    true
+}
+
+/// The straightforward build: every pair walks the tree from the root. It handles `[]`, and
+/// the tests check the stream build against it.
+fn parse_tree_by_insert(body: &[u8], limits: &Limits) -> Result<FormMap, WebhookError> {
     let mut root = FormMap::new();
     for (key, value) in decode_pairs(body, limits)? {
         let segments = split_key(&key, limits)?;
         insert(&mut root, &segments, value, &key)?;
     }
     Ok(root)
+}
+
+/// Open levels of the tree, root first; each holds its entries so far, in arrival order.
+#[derive(Default)]
+struct StreamBuilder {
+    /// The key of each open level below the root (`path[i]` names `levels[i + 1]`).
+    path: Vec<FormKey>,
+    levels: Vec<Vec<(FormKey, FormNode)>>,
+    /// The segments of the pair being added, reused between pairs.
+    keys: Vec<FormKey>,
+}
+
+impl StreamBuilder {
+    fn push(&mut self, segments: &[&str], value: String) -> Result<(), WebhookError> {
+        if self.levels.is_empty() {
+            self.levels.push(Vec::new());
+        }
+        self.keys.clear();
+        self.keys
+            .extend(segments.iter().map(|s| FormKey::from_segment(s)));
+        let parents = self.keys.len() - 1;
+        // How much of the open path this key shares.
+        let shared = self
+            .path
+            .iter()
+            .zip(&self.keys[..parents])
+            .take_while(|(open, new)| open == new)
+            .count();
+        while self.path.len() > shared {
+            self.close_level()?;
+        }
+        for parent in &self.keys[shared..parents] {
+            self.path.push(parent.clone());
+            self.levels.push(Vec::new());
+        }
+        let leaf = self.keys[parents].clone();
+        let level = self.levels.last_mut().expect("the root is always open");
+        level.push((leaf, FormNode::Text(value)));
+        Ok(())
+    }
+
+    /// Closes the deepest open level into a map node of its parent.
+    fn close_level(&mut self) -> Result<(), WebhookError> {
+        let entries = self.levels.pop().expect("a level to close");
+        let map = build_map(entries, &self.path)?;
+        let name = self.path.pop().expect("a key for the level");
+        let parent = self.levels.last_mut().expect("the root is always open");
+        parent.push((name, FormNode::Map(map)));
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<FormMap, WebhookError> {
+        while !self.path.is_empty() {
+            self.close_level()?;
+        }
+        build_map(self.levels.pop().unwrap_or_default(), &[])
+    }
+}
+
+/// A level's map from its entries in arrival order: the last value of a repeated key wins,
+/// maps under one key merge, and a key that is both a value and a map is a conflict.
+fn build_map(entries: Vec<(FormKey, FormNode)>, path: &[FormKey]) -> Result<FormMap, WebhookError> {
+    // The common case: keys arrived in order and once each, so the map is built in bulk.
+    if entries.windows(2).all(|w| w[0].0 < w[1].0) {
+        return Ok(entries.into_iter().collect());
+    }
+    let mut map = FormMap::new();
+    for (key, node) in entries {
+        let merged = match (map.remove(&key), node) {
+            (None, node) | (Some(FormNode::Text(_)), node @ FormNode::Text(_)) => node,
+            (Some(FormNode::Map(old)), FormNode::Map(new)) => {
+                FormNode::Map(merge_maps(old, new, path, &key)?)
+            }
+            _ => return Err(conflict(path, &key)),
+        };
+        map.insert(key, merged);
+    }
+    Ok(map)
+}
+
+fn merge_maps(
+    mut old: FormMap,
+    new: FormMap,
+    path: &[FormKey],
+    at: &FormKey,
+) -> Result<FormMap, WebhookError> {
+    let mut here = path.to_vec();
+    here.push(at.clone());
+    for (key, node) in new {
+        let merged = match (old.remove(&key), node) {
+            (None, node) | (Some(FormNode::Text(_)), node @ FormNode::Text(_)) => node,
+            (Some(FormNode::Map(a)), FormNode::Map(b)) => {
+                FormNode::Map(merge_maps(a, b, &here, &key)?)
+            }
+            _ => return Err(conflict(&here, &key)),
+        };
+        old.insert(key, merged);
+    }
+    Ok(old)
+}
+
+fn conflict(path: &[FormKey], key: &FormKey) -> WebhookError {
+    let mut text = String::new();
+    for (i, segment) in path.iter().chain(std::iter::once(key)).enumerate() {
+        if i == 0 {
+            text.push_str(&segment.to_string());
+        } else {
+            text.push_str(&format!("[{segment}]"));
+        }
+    }
+    WebhookError::Conflict {
+        key: truncate(&text),
+    }
 }
 
 /// Flattens a tree back into `(bracket key, value)` pairs, depth first in key order.
@@ -328,6 +686,70 @@ mod tests {
 
     fn text(s: &str) -> FormNode {
         FormNode::Text(s.to_owned())
+    }
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        /// The stream build and the walk-from-the-root build agree on every input: same tree,
+        /// or both an error.
+        #[test]
+        fn stream_build_matches_the_reference(
+            pairs in proptest::collection::vec(
+                (
+                    proptest::collection::vec(
+                        proptest::prop_oneof![
+                            proptest::strategy::Just("leads".to_owned()),
+                            proptest::strategy::Just("status".to_owned()),
+                            proptest::strategy::Just("id".to_owned()),
+                            proptest::strategy::Just("x".to_owned()),
+                            (0u8..3).prop_map(|i| i.to_string()),
+                        ],
+                        1..5,
+                    ),
+                    "[a-z0-9 ]{0,3}",
+                ),
+                0..12,
+            ),
+            encoding in 0u8..3,
+        ) {
+            let body: Vec<String> = pairs
+                .iter()
+                .map(|(segments, value)| {
+                    let mut key = segments[0].clone();
+                    for s in &segments[1..] {
+                        key.push_str(&format!("[{s}]"));
+                    }
+                    let key = match encoding {
+                        0 => key,
+                        1 => key.replace('[', "%5B").replace(']', "%5D"),
+                        _ => key.replace('[', "%5b").replace(']', "%5d").replace('x', "%78"),
+                    };
+                    format!("{}={}", key, value.replace(' ', "+"))
+                })
+                .collect();
+            let body = body.join("&");
+            let limits = Limits::default();
+            let fast = parse_tree(body.as_bytes(), &limits);
+            let reference = parse_tree_by_insert(body.as_bytes(), &limits);
+            match (fast, reference) {
+                (Ok(a), Ok(b)) => proptest::prop_assert_eq!(a, b),
+                (Err(_), Err(_)) => {}
+                (a, b) => proptest::prop_assert!(false, "{body}: {a:?} vs {b:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn known_names_are_borrowed() {
+        assert!(matches!(
+            FormKey::from_segment("status"),
+            FormKey::Name(Cow::Borrowed(_))
+        ));
+        assert!(matches!(
+            FormKey::from_segment("elsewhere"),
+            FormKey::Name(Cow::Owned(_))
+        ));
     }
 
     #[test]

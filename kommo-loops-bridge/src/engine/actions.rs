@@ -81,7 +81,8 @@ impl<'r> ActionsBuilder<'r> {
             .kommo_contact_id
             .map_or_else(|| recipient.email.clone(), |id| id.to_string());
         for (index, action) in actions.iter().enumerate() {
-            let key = keys.key(rule, index, &discriminator);
+            // Computed only for actions that are kept: a merged upsert needs none.
+            let key = || keys.key(rule, index, &discriminator);
             match action {
                 KommoAction::UpsertContact(_) if stale => notes.push(
                     "upsert dropped: a newer change of this entity was already synced, and this older event must not overwrite it"
@@ -100,7 +101,7 @@ impl<'r> ActionsBuilder<'r> {
                     let event_properties =
                         render_properties(properties, &recipient.ctx, notes, "event property");
                     self.actions.push(Action::SendEvent(SendEvent {
-                        idempotency_key: key,
+                        idempotency_key: key(),
                         email: recipient.email.clone(),
                         user_id: recipient.user_id.clone(),
                         event_name: event.clone(),
@@ -135,7 +136,7 @@ impl<'r> ActionsBuilder<'r> {
                     }
                     self.actions
                         .push(Action::SendTransactional(SendTransactional {
-                            idempotency_key: key,
+                            idempotency_key: key(),
                             email: recipient.email.clone(),
                             transactional_id: id.clone(),
                             data_variables,
@@ -152,7 +153,7 @@ impl<'r> ActionsBuilder<'r> {
         rule: &str,
         spec: &UpsertSpec,
         recipient: &Recipient<'_>,
-        key: String,
+        key: impl FnOnce() -> String,
         keys: &KeyBase,
         notes: &mut Vec<String>,
     ) {
@@ -223,7 +224,7 @@ impl<'r> ActionsBuilder<'r> {
             },
         );
         self.actions.push(Action::UpsertContact(UpsertContact {
-            idempotency_key: key,
+            idempotency_key: key(),
             email: recipient.email.clone(),
             user_id: recipient.user_id.clone(),
             properties,

@@ -39,8 +39,8 @@ pub(super) fn plan(
             event.subject.kind(),
             event.subject.id()
         );
-        let fingerprint = fingerprint(event);
-        if !seen.insert(fingerprint.clone()) {
+        let keys = key_base(delivery.account.id, event);
+        if !seen.insert(keys.identity()) {
             explain.push(note(
                 label,
                 "the same event appears earlier in this delivery; planned once".into(),
@@ -87,15 +87,6 @@ pub(super) fn plan(
         };
         choose_emails(&mut gathered.people, rules);
 
-        let keys = KeyBase::new(
-            format!(
-                "k-{}-{}{}",
-                delivery.account.id.unwrap_or(0),
-                event.subject.kind(),
-                event.subject.id()
-            ),
-            &fingerprint.iter().map(String::as_str).collect::<Vec<_>>(),
-        );
         for (i, rule) in candidates {
             let mut notes = gathered.notes.clone();
             let mut matched = 0usize;
@@ -216,22 +207,33 @@ fn entry(
     }
 }
 
-/// Everything that tells this change apart from another change of the same entity.
-fn fingerprint(event: &KommoEvent) -> Vec<String> {
-    let opt = |v: Option<u64>| v.map_or_else(String::new, |v| v.to_string());
+/// The key base of an event: everything that tells this change apart from another change of
+/// the same entity.
+fn key_base(account: Option<u64>, event: &KommoEvent) -> KeyBase {
+    let kind = event.subject.kind();
+    let id = event.subject.id();
+    let mut keys = KeyBase::new(
+        format!("k-{}-{kind}{id}", account.unwrap_or(0)),
+        &[event.name, kind],
+    );
     let t = &event.transition;
-    vec![
-        event.name.to_owned(),
-        event.subject.kind().to_owned(),
-        event.subject.id().to_string(),
-        opt(t.status_id),
-        opt(t.old_status_id),
-        opt(t.pipeline_id),
-        opt(t.old_pipeline_id),
-        opt(t.responsible_user_id),
-        opt(t.old_responsible_user_id),
-        event.changed_at.map_or_else(String::new, |v| v.to_string()),
-    ]
+    keys.number(Some(id));
+    for part in [
+        t.status_id,
+        t.old_status_id,
+        t.pipeline_id,
+        t.old_pipeline_id,
+        t.responsible_user_id,
+        t.old_responsible_user_id,
+    ] {
+        keys.number(part);
+    }
+    match event.changed_at {
+        Some(at) if at >= 0 => keys.number(Some(at as u64)),
+        Some(at) => keys.text(&at.to_string()),
+        None => keys.number(None),
+    }
+    keys
 }
 
 fn list(ids: &[u64]) -> String {

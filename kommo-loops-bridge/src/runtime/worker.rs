@@ -231,12 +231,7 @@ impl Bridge {
             Job::PlanKommo { body } => self.plan_job(&item, body).await,
         };
 
-        let failures = item
-            .attempts
-            .iter()
-            .filter(|a| a.outcome == "retry")
-            .count() as u32;
-        let waits = item.attempts.iter().filter(|a| a.outcome == "wait").count() as u32;
+        let (failures, waits, since_replay) = attempts_since_replay(&item.attempts);
         let (finish, attempt) = match &outcome {
             Outcome::Done { detail } => (Finish::Done, Attempt::new(now, "done", detail.clone())),
             Outcome::Skipped { reason } => {
@@ -268,7 +263,7 @@ impl Bridge {
                     RetryStep::GiveUp => (
                         Finish::Dead(format!(
                             "gave up after {} attempts: {reason}",
-                            item.attempts.len() + 1
+                            since_replay + 1
                         )),
                         Attempt::new(now, "failed", reason.clone()),
                     ),
@@ -347,6 +342,20 @@ impl Bridge {
     }
 }
 
+/// The earlier failures and waits that count against the retry policy, and the attempts since
+/// the item was last put back from the dead letters. Only those since then count: a replay
+/// (after the operator fixed the cause, or after an outage longer than the retries) gives the
+/// item a fresh set of attempts, while its whole history stays recorded.
+fn attempts_since_replay(attempts: &[Attempt]) -> (u32, u32, usize) {
+    let start = attempts
+        .iter()
+        .rposition(|a| a.outcome == "failed")
+        .map_or(0, |last_death| last_death + 1);
+    let recent = &attempts[start..];
+    let count = |outcome: &str| recent.iter().filter(|a| a.outcome == outcome).count() as u32;
+    (count("retry"), count("wait"), recent.len())
+}
+
 fn jitter() -> f64 {
     fastrand::f64()
 }
@@ -354,6 +363,28 @@ fn jitter() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replay_starts_a_fresh_count() {
+        let t = std::time::SystemTime::UNIX_EPOCH;
+        let history = |outcomes: &[&str]| -> Vec<Attempt> {
+            outcomes.iter().map(|o| Attempt::new(t, *o, "")).collect()
+        };
+        assert_eq!(attempts_since_replay(&[]), (0, 0, 0));
+        assert_eq!(
+            attempts_since_replay(&history(&["retry", "wait", "retry"])),
+            (2, 1, 3)
+        );
+        // Dead after its retries, replayed, one more failure: only that one counts.
+        assert_eq!(
+            attempts_since_replay(&history(&["retry", "retry", "failed", "retry"])),
+            (1, 0, 1)
+        );
+        assert_eq!(
+            attempts_since_replay(&history(&["retry", "failed", "wait", "failed"])),
+            (0, 0, 0)
+        );
+    }
 
     #[test]
     fn retry_table() {

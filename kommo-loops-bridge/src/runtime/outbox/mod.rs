@@ -155,7 +155,8 @@ impl ItemState {
 pub struct Attempt {
     /// When it ended, as Unix milliseconds.
     pub at_ms: i64,
-    /// `done`, `already_done`, `retry` or `failed`.
+    /// `done`, `already_done`, `skipped`, `retry` (a failure counted against the attempts),
+    /// `wait` (a wait the other side asked for) or `failed` (the item became a dead letter).
     pub outcome: String,
     /// What happened (an error message, a status).
     pub detail: String,
