@@ -6,10 +6,11 @@
 //! next free slot back after a 429 so every caller waits, not only the one that was refused.
 //!
 //! A slot nobody was waiting for is normally lost, so callers that are sometimes late (a worker
-//! busy with its database between two sends) fall a few percent short of the rate. When Loops
-//! reports room to spare (`x-ratelimit-remaining`), the pacer lets late callers catch up on a
-//! few of the slots they missed, at most a tenth of a second's worth and never more than the
-//! reported room; with no room reported it keeps strictly to the spacing.
+//! busy with its database between two sends) fall a few percent short of the rate. In
+//! [`RateLimit::Auto`] mode, when Loops reports room to spare (`x-ratelimit-remaining`), the
+//! pacer lets late callers catch up on a few of the slots they missed, at most a tenth of a
+//! second's worth and never more than the reported room; with no room reported, and always in
+//! [`RateLimit::Fixed`] mode, it keeps strictly to the spacing.
 //!
 //! This is a small hand-written scheduler rather than a crate such as `governor` because the
 //! rate must change at run time when Loops reports a different `x-ratelimit-limit`.
@@ -23,7 +24,9 @@ pub const DEFAULT_REQUESTS_PER_SECOND: f64 = 10.0;
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 #[non_exhaustive]
 pub enum RateLimit {
-    /// Start at 10 requests/second and follow the `x-ratelimit-limit` Loops reports.
+    /// Start at 10 requests/second and follow the `x-ratelimit-limit` Loops reports; when
+    /// `x-ratelimit-remaining` shows room, a caller that was late may use a few of the slots it
+    /// missed (at most a tenth of a second's worth), so busy callers still reach the rate.
     #[default]
     Auto,
     /// Never exceed this many requests/second (lowered if Loops reports a lower limit).
@@ -218,7 +221,7 @@ mod shared {
     #[derive(Debug, Clone)]
     pub(crate) struct SharedPacer {
         mode: RateLimit,
-        pacer: Option<Arc<Mutex<Pacer>>>,
+        pub(super) pacer: Option<Arc<Mutex<Pacer>>>,
     }
 
     impl SharedPacer {
@@ -252,8 +255,12 @@ mod shared {
             {
                 pacer.set_rate(rate);
             }
-            let rate = pacer.rate();
-            pacer.set_catch_up(catch_up_slots(rate, info.remaining));
+            // Only `Auto` catches up: `Fixed` promises never to exceed its rate in any second.
+            let slots = match self.mode {
+                RateLimit::Auto => catch_up_slots(pacer.rate(), info.remaining),
+                RateLimit::Fixed(_) | RateLimit::Off => 0,
+            };
+            pacer.set_catch_up(slots);
         }
 
         /// Makes every caller wait `delay` after a 429.
@@ -491,6 +498,27 @@ mod tests {
             "late callers lose slots without catch-up: {without:.3}"
         );
         assert!(with >= 0.99, "catch-up recovers them: {with:.3}");
+    }
+
+    #[cfg(feature = "client")]
+    #[test]
+    fn only_auto_catches_up() {
+        let t0 = Instant::now();
+        let room = RateLimitInfo::from_headers(Some("10"), Some("9"));
+        for (mode, immediate) in [(RateLimit::Auto, 2), (RateLimit::Fixed(10.0), 1)] {
+            let shared = SharedPacer::new(mode);
+            shared.observe(room);
+            let pacer = shared.pacer.as_ref().unwrap();
+            let mut pacer = pacer.lock().unwrap();
+            pacer.reserve(t0);
+            // 350 ms later: Auto may use one missed slot (10/s: a tenth of a second's worth).
+            let late = t0 + Duration::from_millis(350);
+            let at_once = (0..3).filter(|_| pacer.reserve(late).is_zero()).count();
+            assert_eq!(at_once, immediate, "{mode:?}");
+        }
+        // Off has no pacer at all.
+        SharedPacer::new(RateLimit::Off).observe(room);
+        assert!(SharedPacer::new(RateLimit::Off).pacer.is_none());
     }
 
     #[test]
