@@ -5,6 +5,7 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use kommo_loops_bridge::Mode;
+use kommo_loops_bridge::runtime::SqliteDurability;
 
 /// The default of `LEASE_SECS`: the bridge's default lease, two minutes.
 pub const DEFAULT_LEASE_SECS: u64 = 120;
@@ -148,6 +149,9 @@ pub struct ServerConfig {
     /// `DATABASE_URL` (`postgres://...`) or `OUTBOX_PATH` (an SQLite file, default
     /// `kommo-loops.db`), or `OUTBOX=memory`.
     pub store: StoreConfig,
+    /// `OUTBOX_SYNC`: `full` (default: every commit waits for the disk) or `normal` (an
+    /// acknowledged webhook survives a process kill, not a power loss).
+    pub sqlite_durability: SqliteDurability,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -168,6 +172,7 @@ impl fmt::Debug for ServerConfig {
             .field("mode", &self.mode)
             .field("lease_secs", &self.lease_secs)
             .field("store", &self.store)
+            .field("sqlite_durability", &self.sqlite_durability)
             .finish()
     }
 }
@@ -291,6 +296,15 @@ impl ServerConfig {
             "backfill.db"
         };
         let store = StoreConfig::read(&get, default_file, &mut problems);
+        let sqlite_durability = match get("OUTBOX_SYNC").as_deref().map(str::to_ascii_lowercase) {
+            None => SqliteDurability::Full,
+            Some(v) if v == "full" => SqliteDurability::Full,
+            Some(v) if v == "normal" => SqliteDurability::Normal,
+            Some(v) => {
+                problems.push(format!("OUTBOX_SYNC {v:?} must be full or normal"));
+                SqliteDurability::Full
+            }
+        };
         if !problems.is_empty() {
             return Err(problems.join("\n"));
         }
@@ -307,6 +321,7 @@ impl ServerConfig {
             mode,
             lease_secs,
             store,
+            sqlite_durability,
         })
     }
 }
@@ -331,6 +346,30 @@ mod tests {
         ("KOMMO_WEBHOOK_TOKEN", "0123456789abcdef0123"),
         ("LOOPS_API_KEY", "loops-secret-key"),
     ];
+
+    #[test]
+    fn outbox_sync() {
+        let with = |value: &str| {
+            let mut pairs = MINIMAL.to_vec();
+            pairs.push(("OUTBOX_SYNC", value));
+            ServerConfig::from_env(env(&pairs))
+        };
+        assert_eq!(
+            ServerConfig::from_env(env(&MINIMAL))
+                .unwrap()
+                .sqlite_durability,
+            SqliteDurability::Full
+        );
+        assert_eq!(
+            with("full").unwrap().sqlite_durability,
+            SqliteDurability::Full
+        );
+        assert_eq!(
+            with("NORMAL").unwrap().sqlite_durability,
+            SqliteDurability::Normal
+        );
+        assert!(with("off").unwrap_err().contains("OUTBOX_SYNC"));
+    }
 
     #[test]
     fn minimal_settings_and_defaults() {

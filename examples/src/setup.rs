@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use kommo_loops_bridge::Rules;
 use kommo_loops_bridge::runtime::{
-    Bridge, BridgeConfig, MemoryOutbox, MemoryState, Outbox, PostgresOutbox, SqliteOutbox,
-    StateStore,
+    Bridge, BridgeConfig, MemoryOutbox, MemoryState, Outbox, PostgresOutbox, SqliteDurability,
+    SqliteOutbox, StateStore,
 };
 
 use crate::config::{KommoAuthConfig, ServerConfig, StoreConfig};
@@ -14,11 +14,19 @@ use crate::config::{KommoAuthConfig, ServerConfig, StoreConfig};
 pub async fn stores(
     config: &StoreConfig,
 ) -> Result<(Arc<dyn Outbox>, Arc<dyn StateStore>), String> {
+    stores_with(config, SqliteDurability::Full).await
+}
+
+/// Like [`stores`], with the durability of an SQLite file (`OUTBOX_SYNC`).
+pub async fn stores_with(
+    config: &StoreConfig,
+    durability: SqliteDurability,
+) -> Result<(Arc<dyn Outbox>, Arc<dyn StateStore>), String> {
     match config {
         StoreConfig::Memory => Ok((Arc::new(MemoryOutbox::new()), Arc::new(MemoryState::new()))),
         StoreConfig::Sqlite(path) => {
             let store = Arc::new(
-                SqliteOutbox::open(path)
+                SqliteOutbox::open_with(path, durability)
                     .await
                     .map_err(|e| format!("cannot open the SQLite outbox {path}: {e}"))?,
             );
@@ -72,7 +80,7 @@ pub fn loops_client(config: &ServerConfig) -> Result<loops_client::Client, Strin
 /// The whole bridge for the configuration.
 pub async fn bridge(config: &ServerConfig) -> Result<Bridge, String> {
     let rules = Rules::from_path(&config.rules_file).map_err(|e| e.to_string())?;
-    let (outbox, state) = stores(&config.store).await?;
+    let (outbox, state) = stores_with(&config.store, config.sqlite_durability).await?;
     let mut builder = Bridge::builder(
         rules,
         Arc::new(loops_client(config)?),

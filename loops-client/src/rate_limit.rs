@@ -5,6 +5,13 @@
 //! The client wraps one in a mutex shared by all clones, sleeps until each slot, and pushes the
 //! next free slot back after a 429 so every caller waits, not only the one that was refused.
 //!
+//! A slot nobody was waiting for is normally lost, so callers that are sometimes late (a worker
+//! busy with its database between two sends) fall a few percent short of the rate. In
+//! [`RateLimit::Auto`] mode, when Loops reports room to spare (`x-ratelimit-remaining`), the
+//! pacer lets late callers catch up on a few of the slots they missed, at most a tenth of a
+//! second's worth and never more than the reported room; with no room reported, and always in
+//! [`RateLimit::Fixed`] mode, it keeps strictly to the spacing.
+//!
 //! This is a small hand-written scheduler rather than a crate such as `governor` because the
 //! rate must change at run time when Loops reports a different `x-ratelimit-limit`.
 
@@ -17,7 +24,9 @@ pub const DEFAULT_REQUESTS_PER_SECOND: f64 = 10.0;
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 #[non_exhaustive]
 pub enum RateLimit {
-    /// Start at 10 requests/second and follow the `x-ratelimit-limit` Loops reports.
+    /// Start at 10 requests/second and follow the `x-ratelimit-limit` Loops reports; when
+    /// `x-ratelimit-remaining` shows room, a caller that was late may use a few of the slots it
+    /// missed (at most a tenth of a second's worth), so busy callers still reach the rate.
     #[default]
     Auto,
     /// Never exceed this many requests/second (lowered if Loops reports a lower limit).
@@ -107,6 +116,8 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 pub struct Pacer {
     interval: Duration,
     next_slot: Option<Instant>,
+    /// Slots missed in the past that late callers may still use.
+    catch_up: u32,
 }
 
 impl Pacer {
@@ -115,17 +126,47 @@ impl Pacer {
         Pacer {
             interval: interval_for(requests_per_second),
             next_slot: None,
+            catch_up: 0,
         }
     }
 
     /// Reserves the next slot and returns how long to wait for it from `now`.
     pub fn reserve(&mut self, now: Instant) -> Duration {
+        // Slots older than the catch-up allowance are gone: a caller never makes up for more.
+        let earliest = now
+            .checked_sub(self.interval * self.catch_up)
+            .unwrap_or(now);
         let slot = match self.next_slot {
-            Some(next) if next > now => next,
-            _ => now,
+            // Nothing was missed before the first slot.
+            None => now,
+            Some(next) if next > earliest => next,
+            Some(_) => earliest,
         };
         self.next_slot = Some(slot + self.interval);
-        slot - now
+        slot.saturating_duration_since(now)
+    }
+
+    /// Lets late callers use up to `slots` missed slots (0, the default, keeps strictly to the
+    /// spacing: idle time is never banked).
+    ///
+    /// ```
+    /// use loops_client::rate_limit::Pacer;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let t0 = Instant::now();
+    /// let mut pacer = Pacer::new(10.0);
+    /// pacer.reserve(t0);
+    /// pacer.set_catch_up(2);
+    /// // Nobody came for the slots at 100, 200 and 300 ms. At 350 ms the current slot and two
+    /// // missed ones go at once (still 100 ms apart on the schedule), then the spacing resumes.
+    /// let late = t0 + Duration::from_millis(350);
+    /// for _ in 0..3 {
+    ///     assert_eq!(pacer.reserve(late), Duration::ZERO);
+    /// }
+    /// assert_eq!(pacer.reserve(late), Duration::from_millis(100));
+    /// ```
+    pub fn set_catch_up(&mut self, slots: u32) {
+        self.catch_up = slots;
     }
 
     /// Changes the rate for slots not yet handed out.
@@ -145,6 +186,18 @@ impl Pacer {
             _ => self.next_slot = Some(until),
         }
     }
+}
+
+/// How many missed slots late callers may use: at most a tenth of a second's worth at `rate`,
+/// and never more than the room Loops reported (less one, for a request of another process
+/// that may be in flight); none when no room was reported.
+pub fn catch_up_slots(rate: f64, remaining: Option<u32>) -> u32 {
+    let tenth = if rate.is_finite() && rate > 0.0 {
+        (rate / 10.0).floor().min(f64::from(u32::MAX)) as u32
+    } else {
+        0
+    };
+    remaining.map_or(0, |room| room.saturating_sub(1).min(tenth))
 }
 
 fn interval_for(requests_per_second: f64) -> Duration {
@@ -168,7 +221,7 @@ mod shared {
     #[derive(Debug, Clone)]
     pub(crate) struct SharedPacer {
         mode: RateLimit,
-        pacer: Option<Arc<Mutex<Pacer>>>,
+        pub(super) pacer: Option<Arc<Mutex<Pacer>>>,
     }
 
     impl SharedPacer {
@@ -193,15 +246,21 @@ mod shared {
             }
         }
 
-        /// Follows the limit Loops reports.
-        pub(crate) fn observe_limit(&self, reported: u32) {
-            let (Some(pacer), Some(rate)) = (&self.pacer, self.mode.adjusted_rate(reported)) else {
-                return;
-            };
+        /// Follows the limit Loops reports, and the room it reports for catching up.
+        pub(crate) fn observe(&self, info: RateLimitInfo) {
+            let Some(pacer) = &self.pacer else { return };
             let mut pacer = pacer.lock().unwrap_or_else(PoisonError::into_inner);
-            if (pacer.rate() - rate).abs() > 1e-9 {
+            if let Some(rate) = info.limit.and_then(|limit| self.mode.adjusted_rate(limit))
+                && (pacer.rate() - rate).abs() > 1e-9
+            {
                 pacer.set_rate(rate);
             }
+            // Only `Auto` catches up: `Fixed` promises never to exceed its rate in any second.
+            let slots = match self.mode {
+                RateLimit::Auto => catch_up_slots(pacer.rate(), info.remaining),
+                RateLimit::Fixed(_) | RateLimit::Off => 0,
+            };
+            pacer.set_catch_up(slots);
         }
 
         /// Makes every caller wait `delay` after a 429.
@@ -289,6 +348,177 @@ mod tests {
         assert_eq!(parse_retry_after("-1"), None);
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
         assert_eq!(parse_retry_after("NaN"), None);
+    }
+
+    /// The pacer against a model of the server's limiter (a token bucket holding one second's
+    /// worth, as Loops and the sandbox keep), with callers that are always waiting and requests
+    /// that reach the server late by a varying delay: at every rate, no request is refused and
+    /// the server sees the full rate. (The end-to-end figure, with the bridge's workers and the
+    /// sandbox over HTTP, is the `rate_limit_backfill` example; see `docs/performance.md`.)
+    #[test]
+    fn paced_requests_fill_a_token_bucket_without_refusals() {
+        // (rate, worst network delay in ms)
+        let table = [
+            (10u32, 0u64),
+            (10, 40),
+            (50, 15),
+            (200, 0),
+            (200, 5),
+            (1000, 3),
+        ];
+        for (rate, worst_delay) in table {
+            let t0 = Instant::now();
+            let mut pacer = Pacer::new(f64::from(rate));
+            let capacity = f64::from(rate);
+            let (mut tokens, mut last) = (capacity, Duration::ZERO);
+            let n = 20 * rate as usize;
+            let (mut refused, mut first, mut latest) = (0, None, Duration::ZERO);
+            for i in 0..n {
+                let sent = t0 + pacer.reserve(t0);
+                // A deterministic spread of delays in [0, worst_delay] ms.
+                let delay = Duration::from_millis((i as u64 * 7919) % (worst_delay + 1));
+                let arrival = (sent + delay) - t0;
+                // The bucket refills by elapsed time (arrivals may be out of order).
+                let elapsed = arrival.saturating_sub(last).as_secs_f64();
+                tokens = (tokens + elapsed * capacity).min(capacity);
+                last = last.max(arrival);
+                if tokens >= 1.0 {
+                    tokens -= 1.0;
+                } else {
+                    refused += 1;
+                }
+                first.get_or_insert(sent - t0);
+                latest = latest.max(sent - t0);
+            }
+            assert_eq!(refused, 0, "rate {rate}, delay up to {worst_delay} ms");
+            let span = (latest - first.unwrap()).as_secs_f64();
+            let achieved = (n - 1) as f64 / span;
+            assert!(
+                achieved >= 0.95 * f64::from(rate),
+                "rate {rate}: achieved {achieved:.2}/s"
+            );
+        }
+    }
+
+    #[test]
+    fn catch_up_is_bounded_by_the_reported_room_and_a_tenth_of_a_second() {
+        let table = [
+            (10.0, None, 0),
+            (10.0, Some(9), 1),
+            (10.0, Some(0), 0),
+            (10.0, Some(1), 0),
+            (200.0, Some(199), 20),
+            (200.0, Some(5), 4),
+            (200.0, None, 0),
+            (5.0, Some(4), 0),
+            (f64::NAN, Some(10), 0),
+        ];
+        for (rate, remaining, expected) in table {
+            assert_eq!(
+                catch_up_slots(rate, remaining),
+                expected,
+                "{rate}/s, {remaining:?} left"
+            );
+        }
+    }
+
+    #[test]
+    fn late_callers_catch_up_only_on_recent_slots() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut p = Pacer::new(10.0);
+        p.set_catch_up(3);
+        assert_eq!(p.reserve(t0), Duration::ZERO);
+        // After 10 s idle, only three missed slots (and the current one) go at once.
+        let later = t0 + Duration::from_secs(10);
+        let waits: Vec<Duration> = (0..6).map(|_| p.reserve(later)).collect();
+        assert_eq!(
+            waits,
+            [
+                Duration::ZERO,
+                Duration::ZERO,
+                Duration::ZERO,
+                Duration::ZERO,
+                ms(100),
+                ms(200)
+            ]
+        );
+        // A pause after a 429 is never shortened by catching up.
+        p.pause_until(later + Duration::from_secs(1));
+        assert_eq!(p.reserve(later), Duration::from_secs(1));
+        // No catch-up: strict spacing again.
+        p.set_catch_up(0);
+        let much_later = later + Duration::from_secs(60);
+        assert_eq!(p.reserve(much_later), Duration::ZERO);
+        assert_eq!(p.reserve(much_later), ms(100));
+    }
+
+    /// Four callers (a bridge's workers) that are sometimes late: after each send a caller is
+    /// busy 16 ms before it asks for its next slot, and 80 ms every twentieth time (a slow disk
+    /// write). Without catch-up the slots nobody was waiting for are lost; with it the server
+    /// sees the full rate, and since the schedule keeps its spacing, a token bucket of one
+    /// second's worth (Loops, the sandbox) refuses nothing.
+    #[test]
+    fn catching_up_recovers_the_slots_late_callers_missed() {
+        let rate = 200.0;
+        let mut achieved_by_catch_up = Vec::new();
+        for catch_up in [0, catch_up_slots(rate, Some(199))] {
+            let t0 = Instant::now();
+            let mut p = Pacer::new(rate);
+            p.set_catch_up(catch_up);
+            let mut ready = [t0; 4];
+            let mut sends = Vec::new();
+            for i in 0..4000u32 {
+                // The caller ready first asks next.
+                let w = (0..4).min_by_key(|&w| ready[w]).unwrap();
+                let now = ready[w];
+                let sent = now + p.reserve(now);
+                sends.push(sent);
+                let busy = if i % 20 == 19 { 80 } else { 16 };
+                ready[w] = sent + Duration::from_millis(busy);
+            }
+            sends.sort();
+            let span = (*sends.last().unwrap() - sends[0]).as_secs_f64();
+            achieved_by_catch_up.push((sends.len() - 1) as f64 / span / rate);
+            let (mut tokens, mut last) = (rate, sends[0]);
+            for &at in &sends {
+                tokens = (tokens + (at - last).as_secs_f64() * rate).min(rate);
+                last = at;
+                assert!(
+                    tokens >= 1.0,
+                    "catch-up {catch_up}: refused at {:?}",
+                    at - t0
+                );
+                tokens -= 1.0;
+            }
+        }
+        let (without, with) = (achieved_by_catch_up[0], achieved_by_catch_up[1]);
+        assert!(
+            without < 0.97,
+            "late callers lose slots without catch-up: {without:.3}"
+        );
+        assert!(with >= 0.99, "catch-up recovers them: {with:.3}");
+    }
+
+    #[cfg(feature = "client")]
+    #[test]
+    fn only_auto_catches_up() {
+        let t0 = Instant::now();
+        let room = RateLimitInfo::from_headers(Some("10"), Some("9"));
+        for (mode, immediate) in [(RateLimit::Auto, 2), (RateLimit::Fixed(10.0), 1)] {
+            let shared = SharedPacer::new(mode);
+            shared.observe(room);
+            let pacer = shared.pacer.as_ref().unwrap();
+            let mut pacer = pacer.lock().unwrap();
+            pacer.reserve(t0);
+            // 350 ms later: Auto may use one missed slot (10/s: a tenth of a second's worth).
+            let late = t0 + Duration::from_millis(350);
+            let at_once = (0..3).filter(|_| pacer.reserve(late).is_zero()).count();
+            assert_eq!(at_once, immediate, "{mode:?}");
+        }
+        // Off has no pacer at all.
+        SharedPacer::new(RateLimit::Off).observe(room);
+        assert!(SharedPacer::new(RateLimit::Off).pacer.is_none());
     }
 
     #[test]

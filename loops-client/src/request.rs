@@ -212,9 +212,7 @@ impl Client {
         if !rate.is_known() {
             return;
         }
-        if let Some(limit) = rate.limit {
-            self.inner.pacer.observe_limit(limit);
-        }
+        self.inner.pacer.observe(rate);
         *self
             .inner
             .last_rate_limit

@@ -23,11 +23,11 @@ pub use executor::marker;
 pub use health::WebhookHealth;
 pub use kommo_port::classify_kommo_error;
 pub use loops_port::classify_loops_error;
-#[cfg(feature = "sqlite")]
-pub use outbox::SqliteOutbox;
 pub use outbox::{MemoryOutbox, Outbox};
 #[cfg(feature = "postgres")]
 pub use outbox::{PostgresOptions, PostgresOutbox};
+#[cfg(feature = "sqlite")]
+pub use outbox::{SqliteDurability, SqliteOutbox};
 pub use outcome::Outcome;
 pub use ports::{KommoApi, KommoEntity, LoopsApi, PortError};
 pub use state::{MemoryState, StateStore};

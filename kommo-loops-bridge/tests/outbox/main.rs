@@ -10,6 +10,7 @@ macro_rules! conformance_cases {
     ($make:path) => {
         conformance_cases!(@cases $make;
             enqueue_dedupes_by_key,
+            concurrent_enqueues_are_each_counted,
             get_round_trips_an_item,
             claim_follows_partition_order,
             claim_respects_max,

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use kommo_loops_bridge::runtime::outbox::{Finish, ItemState, OutboxError};
-use kommo_loops_bridge::runtime::{Outbox, SqliteOutbox, StateStore};
+use kommo_loops_bridge::runtime::{Outbox, SqliteDurability, SqliteOutbox, StateStore};
 use tempfile::TempDir;
 
 use crate::suite::{self, Store, attempt, item, t};
@@ -37,6 +37,29 @@ mod in_memory {
         claim_follows_partition_order,
         dead_letters_and_replay,
         advance_version_is_monotonic,
+    );
+}
+
+async fn make_normal() -> Option<Store> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        SqliteOutbox::open_with(dir.path().join("bridge.db"), SqliteDurability::Normal)
+            .await
+            .expect("open the SQLite store"),
+    );
+    Some(Store::new(store.clone(), store).keeping(dir))
+}
+
+/// A few cases with `synchronous=NORMAL` and the background checkpointer.
+mod normal_durability {
+    use super::make_normal;
+
+    conformance_cases!(@cases make_normal;
+        enqueue_dedupes_by_key,
+        concurrent_enqueues_are_each_counted,
+        claim_follows_partition_order,
+        lost_lease_cannot_finish,
+        dead_letters_and_replay,
     );
 }
 
@@ -201,4 +224,84 @@ async fn two_connections_to_one_file_share_the_work() {
 
 fn suite_lease() -> std::time::Duration {
     std::time::Duration::from_secs(30)
+}
+
+/// Writes arriving together share one commit; one of them failing (a finish by a worker that
+/// holds no lease) must undo only itself, whichever group it lands in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_write_among_concurrent_ones_undoes_only_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox: Arc<dyn Outbox> = Arc::new(open(dir.path()).await);
+    outbox
+        .enqueue(vec![item("first", "p")], t(0))
+        .await
+        .unwrap();
+    let claimed = outbox.claim("w", 1, t(0), suite_lease()).await.unwrap();
+    let id = claimed[0].id;
+    let enqueues: Vec<_> = (0..20)
+        .map(|i| {
+            let outbox = outbox.clone();
+            tokio::spawn(async move {
+                outbox
+                    .enqueue(vec![item(&format!("k{i}"), &format!("q{i}"))], t(1))
+                    .await
+            })
+        })
+        .collect();
+    let wrong = {
+        let outbox = outbox.clone();
+        tokio::spawn(async move {
+            outbox
+                .finish(id, "not-the-holder", Finish::Done, attempt(t(1), "done"))
+                .await
+        })
+    };
+    for enqueue in enqueues {
+        assert_eq!(enqueue.await.unwrap().unwrap(), 1);
+    }
+    let refused = wrong.await.unwrap();
+    assert!(
+        matches!(refused, Err(OutboxError::LeaseLost { id: lost }) if lost == id),
+        "{refused:?}"
+    );
+    let stats = outbox.stats().await.unwrap();
+    assert_eq!((stats.pending, stats.leased), (20, 1));
+    let first = outbox.get("first").await.unwrap().unwrap();
+    assert_eq!(first.state, ItemState::Leased);
+    assert!(
+        first.attempts.is_empty(),
+        "the refused finish left no attempt"
+    );
+}
+
+/// With `SqliteDurability::Normal`, commits only append to the write-ahead log; a background
+/// checkpointer copies it into the database file while the outbox is open (left to the
+/// commits, a checkpoint would stall one of them). The file grows only through checkpoints, so
+/// it growing shows the checkpointer runs.
+#[tokio::test]
+async fn the_log_is_checkpointed_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bridge.db");
+    let store = SqliteOutbox::open_with(&path, SqliteDurability::Normal)
+        .await
+        .unwrap();
+    let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let before = size();
+    for i in 0..200 {
+        store
+            .enqueue(vec![item(&format!("k{i}"), &format!("p{i}"))], t(0))
+            .await
+            .unwrap();
+    }
+    // Polls for up to 30 s (the checkpointer runs every second).
+    let mut grown = false;
+    for _ in 0..600 {
+        if size() > before {
+            grown = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(grown, "the database file stayed at {before} bytes");
+    assert_eq!(store.stats().await.unwrap().pending, 200);
 }

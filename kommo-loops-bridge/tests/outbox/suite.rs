@@ -171,6 +171,31 @@ pub async fn enqueue_dedupes_by_key(store: &Store) {
     assert_eq!((s.pending, s.done, s.dead), (1, 1, 1));
 }
 
+/// Enqueues arriving together (as webhooks under load do) are each stored and counted once,
+/// however the store groups their commits.
+pub async fn concurrent_enqueues_are_each_counted(store: &Store) {
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let outbox = store.outbox.clone();
+            tokio::spawn(async move {
+                // Each call adds a key of its own and one of ten keys shared by four calls.
+                let own = item(&format!("own-{i}"), &format!("p{i}"));
+                let shared = item(&format!("shared-{}", i % 10), "shared");
+                outbox.enqueue(vec![own, shared], t(0)).await.unwrap()
+            })
+        })
+        .collect();
+    let mut added = 0;
+    for task in tasks {
+        added += task.await.unwrap();
+    }
+    assert_eq!(
+        added, 50,
+        "40 own keys and 10 shared ones, each counted by one call"
+    );
+    assert_eq!(stats(store).await.pending, 50);
+}
+
 pub async fn get_round_trips_an_item(store: &Store) {
     let action: Action = serde_json::from_value(serde_json::json!({
         "type": "loops.send_event",

@@ -35,7 +35,7 @@ pub use memory::MemoryOutbox;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresOutbox};
 #[cfg(feature = "sqlite")]
-pub use sqlite::SqliteOutbox;
+pub use sqlite::{SqliteDurability, SqliteOutbox};
 
 use crate::plan::Action;
 
