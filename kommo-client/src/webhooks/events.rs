@@ -544,8 +544,11 @@ fn map_action(
         out.push(unknown(group, action, node));
         return Ok(());
     };
+    // Exactly as many events as entities (most bodies carry one): an event is large, and
+    // growing the list by the usual steps would ask the allocator for several times that.
+    out.reserve_exact(items.len());
     for (index, item) in items {
-        check_index(&index, &format!("{group}[{action}]"), limits)?;
+        check_index(&index, format_args!("{group}[{action}]"), limits)?;
         count(entities, limits)?;
         let FormNode::Map(map) = item else {
             out.push(unknown(group, action, item));

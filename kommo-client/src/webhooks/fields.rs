@@ -139,14 +139,19 @@ impl Fields {
 
 /// Enforces the index limit at a list position. Names made only of digits are indices too
 /// large for `u64`.
-pub(crate) fn check_index(key: &FormKey, path: &str, limits: &Limits) -> Result<(), WebhookError> {
+pub(crate) fn check_index(
+    key: &FormKey,
+    path: impl std::fmt::Display,
+    limits: &Limits,
+) -> Result<(), WebhookError> {
     let too_large = match key {
         FormKey::Index(i) => *i > limits.max_index,
         FormKey::Name(s) => !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && s.len() > 19,
     };
     if too_large {
         return Err(WebhookError::IndexTooLarge {
-            path: super::form::truncate(path),
+            // Formatted only here: the path is built from its parts on the error path alone.
+            path: super::form::truncate(&path.to_string()),
             index: super::form::truncate(&key.to_string()),
             limit: limits.max_index,
         });

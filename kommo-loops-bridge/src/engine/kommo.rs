@@ -24,7 +24,8 @@ pub(super) fn plan(
 ) -> Planning {
     let inner = &rules.inner;
     let mut needs = Needs::default();
-    let mut explain = Vec::new();
+    // One entry per rule and event, give or take a note: sized once.
+    let mut explain = Vec::with_capacity(delivery.events.len() * inner.kommo.len().max(1));
     let mut builder = ActionsBuilder::new(inner, mode);
     let mut seen = BTreeSet::new();
 
