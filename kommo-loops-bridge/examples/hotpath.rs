@@ -1,4 +1,5 @@
-//! Runs one hot path many times, for profilers: `hotpath parse|plan|both|loops N`.
+//! Runs one hot path many times, for profilers: `hotpath parse|plan|both|loops N`, or
+//! `hotpath parse N FILE` to parse another body.
 use std::hint::black_box;
 use std::path::Path;
 
@@ -13,7 +14,10 @@ fn main() {
     let golden = |case: &str, file: &str| {
         std::fs::read_to_string(root.join("tests/golden").join(case).join(file)).unwrap()
     };
-    let body = golden("lead_status_won", "body.form");
+    let body = match args.next() {
+        Some(file) => std::fs::read_to_string(file).unwrap(),
+        None => golden("lead_status_won", "body.form"),
+    };
     let snapshot = Snapshot::from_json(&golden("lead_status_won", "snapshot.json")).unwrap();
     let payload = kommo_client::webhooks::parse(body.as_bytes()).unwrap();
     let bounce = golden("loops_hard_bounce", "loops.json");

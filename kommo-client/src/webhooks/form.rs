@@ -20,7 +20,6 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 use std::fmt;
 
 use super::{Limits, WebhookError};
@@ -238,8 +237,7 @@ impl From<u64> for FormKey {
     }
 }
 
-/// A map level of the tree.
-pub type FormMap = BTreeMap<FormKey, FormNode>;
+pub use super::form_map::{FormMap, Iter as FormMapIter};
 
 /// A node of the decoded tree. All leaf values are strings, as Kommo sends them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -472,9 +470,7 @@ fn insert(
                 }
             }
         }
-        let node = map
-            .entry(form_key)
-            .or_insert_with(|| FormNode::Map(FormMap::new()));
+        let node = map.get_or_insert_with(form_key, || FormNode::Map(FormMap::new()));
         match node {
             FormNode::Map(inner) => map = inner,
             FormNode::Text(_) => return Err(conflict()),
@@ -496,6 +492,9 @@ pub fn parse_tree(body: &[u8], limits: &Limits) -> Result<FormMap, WebhookError>
             limit: limits.max_body_bytes,
         });
     }
+    // Bodies are nearly always valid UTF-8 as a whole: checked once here, the values that
+    // need no decoding are then copied without checking each again.
+    let text = std::str::from_utf8(body).ok();
     let mut builder = StreamBuilder::default();
     let mut key_buf = Vec::new();
     let mut split = RawSplit::default();
@@ -518,7 +517,7 @@ pub fn parse_tree(body: &[u8], limits: &Limits) -> Result<FormMap, WebhookError>
         }
         pairs += 1;
         let value =
-            decode_value(raw_value).map_err(|_| WebhookError::InvalidUtf8 { pair: index })?;
+            decode_value(raw_value, text).map_err(|_| WebhookError::InvalidUtf8 { pair: index })?;
         // The common case: brackets (raw or `%5B`/`%5D`) around plain ASCII names, split
         // without decoding the key at all. Anything else is decoded first, then split.
         if let Some(shared) = split.split(raw_key, limits) {
@@ -543,9 +542,21 @@ pub fn parse_tree(body: &[u8], limits: &Limits) -> Result<FormMap, WebhookError>
     builder.finish()
 }
 
-/// Decodes a value; most values have nothing to decode and are copied once.
-fn decode_value(raw: &[u8]) -> Result<String, std::str::Utf8Error> {
+/// Decodes a value; most values have nothing to decode and are copied once. `body` is the
+/// whole body when it is valid UTF-8, of which `raw` is a part.
+fn decode_value(raw: &[u8], body: Option<&str>) -> Result<String, std::str::Utf8Error> {
     if memchr::memchr2(b'%', b'+', raw).is_none() {
+        if let Some(body) = body {
+            // `raw` lies between ASCII delimiters of `body`, so these are char boundaries.
+            // (An empty `raw` may point anywhere; any slice of length 0 is then right.)
+            let start = raw.as_ptr().addr().wrapping_sub(body.as_ptr().addr());
+            if let Some(value) = start
+                .checked_add(raw.len())
+                .and_then(|end| body.get(start..end))
+            {
+                return Ok(value.to_owned());
+            }
+        }
         return std::str::from_utf8(raw).map(str::to_owned);
     }
     String::from_utf8(percent_decode(raw)).map_err(|e| e.utf8_error())
@@ -795,8 +806,8 @@ fn build_map(
             entries = fold_repeats(entries, path)?;
         }
     }
-    // Sorted and unique: the map is built in bulk.
-    Ok(entries.into_iter().collect())
+    // Sorted and unique: the level's vector is the map.
+    Ok(FormMap::from_sorted_unique(entries))
 }
 
 /// Folds runs of one key (sorted, in arrival order) into one entry.
