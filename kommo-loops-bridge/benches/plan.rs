@@ -39,6 +39,11 @@ fn benches(c: &mut Criterion) {
     c.bench_function("kommo status webhook: plan only", |b| {
         b.iter(|| black_box(rules.plan_kommo(black_box(&payload), &snapshot, Mode::Live)))
     });
+    // The plan as the outbox stores it and the dry run prints it.
+    let planning = rules.plan_kommo(&payload, &snapshot, Mode::Live);
+    c.bench_function("kommo status webhook: plan to JSON", |b| {
+        b.iter(|| black_box(serde_json::to_vec(black_box(&planning)).unwrap()))
+    });
     let empty = Snapshot::new();
     c.bench_function(
         "kommo status webhook: parse + first pass (needs the lead)",

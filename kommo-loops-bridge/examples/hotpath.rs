@@ -1,4 +1,4 @@
-//! Runs one hot path many times, for profilers: `hotpath parse|plan|both|loops N`, or
+//! Runs one hot path many times, for profilers: `hotpath parse|plan|both|json|loops N`, or
 //! `hotpath parse N FILE` to parse another body.
 use std::hint::black_box;
 use std::path::Path;
@@ -20,6 +20,7 @@ fn main() {
     };
     let snapshot = Snapshot::from_json(&golden("lead_status_won", "snapshot.json")).unwrap();
     let payload = kommo_client::webhooks::parse(body.as_bytes()).unwrap();
+    let planned = rules.plan_kommo(&payload, &snapshot, Mode::Live);
     let bounce = golden("loops_hard_bounce", "loops.json");
     let secret = loops_client::webhooks::WebhookSecret::from_bytes(b"bench-secret".to_vec());
     let sig = secret.sign("msg_1", 1_767_312_000, bounce.as_bytes());
@@ -32,6 +33,9 @@ fn main() {
             }
             "plan" => {
                 black_box(rules.plan_kommo(black_box(&payload), &snapshot, Mode::Live));
+            }
+            "json" => {
+                black_box(serde_json::to_vec(black_box(&planned)).unwrap());
             }
             "both" => {
                 let p = kommo_client::webhooks::parse(black_box(body.as_bytes())).unwrap();
@@ -46,7 +50,7 @@ fn main() {
                         .unwrap(),
                 );
             }
-            _ => panic!("parse|plan|both|loops"),
+            _ => panic!("parse|plan|both|json|loops"),
         }
     }
 }
