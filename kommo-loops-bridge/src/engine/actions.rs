@@ -8,19 +8,20 @@ use super::Mode;
 use super::context::KommoContext;
 use crate::keys::KeyBase;
 use crate::plan::{Action, DataValue, DeleteContact, SendEvent, SendTransactional, UpsertContact};
-use crate::rules::{KommoAction, RulesInner, UpsertSpec};
+use crate::rules::{ContactDefaults, KommoAction, RulesInner, UpsertSpec};
 use crate::template::{Resolve, Template};
+use crate::text::Decimal;
 use crate::value::Val;
 
 /// The contact one set of actions is for.
 #[derive(Debug, Clone)]
 pub(crate) struct Recipient<'a> {
     pub(crate) ctx: KommoContext<'a>,
-    pub(crate) email: String,
-    pub(crate) user_id: Option<String>,
+    pub(crate) email: &'a str,
+    pub(crate) user_id: Option<&'a str>,
     pub(crate) kommo_contact_id: Option<u64>,
     /// The email last synced for this contact, when it differs from `email`.
-    pub(crate) previous_email: Option<String>,
+    pub(crate) previous_email: Option<&'a str>,
 }
 
 impl Recipient<'_> {
@@ -51,12 +52,16 @@ pub(crate) struct ActionsBuilder<'r> {
     /// properties are filled from the layers once, in `finish`. A plan has a handful of
     /// contacts, so a list beats a map.
     upserts: Vec<MergedUpsert>,
+    /// The event of the delivery whose rules are being added.
+    event: usize,
 }
 
 #[derive(Debug)]
 struct MergedUpsert {
     merge_key: MergeKey,
     index: usize,
+    /// The event whose context `base` was rendered in.
+    base_event: usize,
     /// Names and `[contact]` defaults.
     base: BTreeMap<String, PropertyValue>,
     /// What the rules themselves said (a later rule wins).
@@ -70,7 +75,13 @@ impl<'r> ActionsBuilder<'r> {
             mode,
             actions: Vec::new(),
             upserts: Vec::new(),
+            event: 0,
         }
+    }
+
+    /// The rules added from now on are for the delivery's event number `index`.
+    pub(crate) fn start_event(&mut self, index: usize) {
+        self.event = index;
     }
 
     pub(crate) fn finish(mut self) -> Vec<Action> {
@@ -94,12 +105,11 @@ impl<'r> ActionsBuilder<'r> {
         stale: bool,
         notes: &mut Vec<String>,
     ) {
-        let discriminator = recipient
-            .kommo_contact_id
-            .map_or_else(|| recipient.email.clone(), |id| id.to_string());
+        let contact_id = recipient.kommo_contact_id.map(Decimal::new);
+        let discriminator = contact_id.as_ref().map_or(recipient.email, Decimal::as_str);
         for (index, action) in actions.iter().enumerate() {
             // Computed only for actions that are kept: a merged upsert needs none.
-            let key = || keys.key(rule, index, &discriminator);
+            let key = || keys.key(rule, index, discriminator);
             match action {
                 KommoAction::UpsertContact(_) if stale => notes.push(
                     "upsert dropped: a newer change of this entity was already synced, and this older event must not overwrite it"
@@ -119,8 +129,8 @@ impl<'r> ActionsBuilder<'r> {
                         render_properties(properties, &recipient.ctx, notes, "event property");
                     self.actions.push(Action::SendEvent(SendEvent {
                         idempotency_key: key(),
-                        email: recipient.email.clone(),
-                        user_id: recipient.user_id.clone(),
+                        email: recipient.email.to_owned(),
+                        user_id: recipient.user_id.map(str::to_owned),
                         event_name: event.clone(),
                         event_properties,
                         rule: rule.to_owned(),
@@ -154,7 +164,7 @@ impl<'r> ActionsBuilder<'r> {
                     self.actions
                         .push(Action::SendTransactional(SendTransactional {
                             idempotency_key: key(),
-                            email: recipient.email.clone(),
+                            email: recipient.email.to_owned(),
                             transactional_id: id.clone(),
                             data_variables,
                             add_to_audience: *add_to_audience,
@@ -175,30 +185,16 @@ impl<'r> ActionsBuilder<'r> {
         notes: &mut Vec<String>,
     ) {
         let defaults = &self.rules.contact;
-        let mut base = BTreeMap::new();
-        if let Some(contact) = recipient.ctx.contact {
-            let (first, last) = contact.names();
-            if let Some(first) = first {
-                base.insert(
-                    "firstName".to_owned(),
-                    PropertyValue::String(clip("firstName", first.to_owned(), notes)),
-                );
-            }
-            if let Some(last) = last {
-                base.insert(
-                    "lastName".to_owned(),
-                    PropertyValue::String(clip("lastName", last.to_owned(), notes)),
-                );
-            }
-        }
-        render_layer(
-            &mut base,
-            &defaults.source,
-            &defaults.user_group,
-            &defaults.properties,
-            &recipient.ctx,
-            notes,
-        );
+        let merge_key = recipient.merge_key();
+        let existing = self.upserts.iter().position(|m| m.merge_key == merge_key);
+        // Names and defaults depend only on the contact and the event, so an upsert that
+        // another rule of the same event started already holds them: not rendered again.
+        let base_known = existing.is_some_and(|i| self.upserts[i].base_event == self.event);
+        let base = if base_known {
+            BTreeMap::new()
+        } else {
+            render_base(defaults, recipient, notes)
+        };
         let mut own = BTreeMap::new();
         render_layer(
             &mut own,
@@ -215,9 +211,9 @@ impl<'r> ActionsBuilder<'r> {
         let mut mailing_lists = defaults.mailing_lists.clone();
         mailing_lists.extend(spec.mailing_lists.iter().map(|(k, v)| (k.clone(), *v)));
 
-        let merge_key = recipient.merge_key();
-        if let Some(merged) = self.upserts.iter_mut().find(|m| m.merge_key == merge_key) {
+        if let Some(merged) = existing.map(|i| &mut self.upserts[i]) {
             merged.base.extend(base);
+            merged.base_event = self.event;
             merged.own.extend(own);
             if let Action::UpsertContact(existing) = &mut self.actions[merged.index] {
                 existing.mailing_lists.extend(mailing_lists);
@@ -231,7 +227,6 @@ impl<'r> ActionsBuilder<'r> {
         // The old address is deleted only when the contact has no userId to update it by.
         let replaced = recipient
             .previous_email
-            .as_deref()
             .filter(|_| recipient.user_id.is_none());
         let delete_key = replaced.map(|old| {
             let discriminator = match &merge_key {
@@ -243,13 +238,14 @@ impl<'r> ActionsBuilder<'r> {
         self.upserts.push(MergedUpsert {
             merge_key,
             index: self.actions.len(),
+            base_event: self.event,
             base,
             own,
         });
         self.actions.push(Action::UpsertContact(UpsertContact {
             idempotency_key: key(),
-            email: recipient.email.clone(),
-            user_id: recipient.user_id.clone(),
+            email: recipient.email.to_owned(),
+            user_id: recipient.user_id.map(str::to_owned),
             // Filled in `finish`, once every rule has had its say.
             properties: BTreeMap::new(),
             mailing_lists,
@@ -257,7 +253,7 @@ impl<'r> ActionsBuilder<'r> {
             rule: rule.to_owned(),
         }));
 
-        match (&recipient.previous_email, delete_key) {
+        match (recipient.previous_email, delete_key) {
             (Some(old), Some(idempotency_key)) => {
                 notes.push(format!(
                     "email changed from {old} to {}: the new contact is upserted and the old one deleted",
@@ -265,7 +261,7 @@ impl<'r> ActionsBuilder<'r> {
                 ));
                 self.actions.push(Action::DeleteContact(DeleteContact {
                     idempotency_key,
-                    email: Some(old.clone()),
+                    email: Some(old.to_owned()),
                     user_id: None,
                     rule: rule.to_owned(),
                 }));
@@ -277,6 +273,39 @@ impl<'r> ActionsBuilder<'r> {
             (None, _) => {}
         }
     }
+}
+
+/// The names of the contact and the `[contact]` defaults.
+fn render_base(
+    defaults: &ContactDefaults,
+    recipient: &Recipient<'_>,
+    notes: &mut Vec<String>,
+) -> BTreeMap<String, PropertyValue> {
+    let mut base = BTreeMap::new();
+    if let Some(contact) = recipient.ctx.contact {
+        let (first, last) = contact.names();
+        if let Some(first) = first {
+            base.insert(
+                "firstName".to_owned(),
+                PropertyValue::String(clip("firstName", first.to_owned(), notes)),
+            );
+        }
+        if let Some(last) = last {
+            base.insert(
+                "lastName".to_owned(),
+                PropertyValue::String(clip("lastName", last.to_owned(), notes)),
+            );
+        }
+    }
+    render_layer(
+        &mut base,
+        &defaults.source,
+        &defaults.user_group,
+        &defaults.properties,
+        &recipient.ctx,
+        notes,
+    );
+    base
 }
 
 /// Renders `source`, `userGroup` and the properties of one layer into `into`.

@@ -37,6 +37,7 @@ pub(super) fn plan(
                 continue;
             }
         };
+        builder.start_event(index);
         let label: Arc<str> = concat(&[
             event.name,
             " ",
@@ -124,19 +125,19 @@ pub(super) fn plan(
                     reasons.push(reason);
                     continue;
                 }
-                let Some(email) = person.email.clone() else {
+                let Some(email) = person.email.as_deref() else {
                     reasons.push(person.no_email_reason.clone());
                     notes.extend(person.notes.iter().cloned());
                     continue;
                 };
                 let mut person_notes = person.notes.clone();
                 person_notes.extend(user_id_notes.iter().cloned());
-                let user_id = user_id.clone();
+                let user_id = user_id.as_deref();
                 let previous_email = person
                     .contact
                     .and_then(|c| snapshot.previous_emails.get(&c.id))
-                    .filter(|old| !old.eq_ignore_ascii_case(&email))
-                    .cloned();
+                    .map(String::as_str)
+                    .filter(|old| !old.eq_ignore_ascii_case(email));
                 let recipient = Recipient {
                     ctx,
                     email,
