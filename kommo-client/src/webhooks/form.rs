@@ -364,31 +364,44 @@ fn pieces(body: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// Splits a body into decoded `(key, value)` pairs, enforcing the size and pair limits.
-pub fn decode_pairs(body: &[u8], limits: &Limits) -> Result<Vec<(String, String)>, WebhookError> {
+/// One pair of a body, still encoded: its index among the body's pieces, key and value.
+type RawPair<'b> = (usize, &'b [u8], &'b [u8]);
+
+/// A body's pairs, still encoded: the size and pair limits enforced, empty pairs and pairs
+/// with an empty key skipped (PHP skips them too).
+fn raw_pairs<'b>(
+    body: &'b [u8],
+    limits: &Limits,
+) -> Result<impl Iterator<Item = Result<RawPair<'b>, WebhookError>>, WebhookError> {
     if body.len() > limits.max_body_bytes {
         return Err(WebhookError::BodyTooLarge {
             size: body.len(),
             limit: limits.max_body_bytes,
         });
     }
-    let mut pairs = Vec::new();
-    for (index, piece) in pieces(body).enumerate() {
-        if piece.is_empty() {
-            continue;
-        }
+    let max_pairs = limits.max_pairs;
+    let mut pairs = 0usize;
+    Ok(pieces(body).enumerate().filter_map(move |(index, piece)| {
         let (raw_key, raw_value) = match memchr::memchr(b'=', piece) {
             Some(eq) => (&piece[..eq], &piece[eq + 1..]),
             None => (piece, &[][..]),
         };
         if raw_key.is_empty() {
-            continue;
+            return None;
         }
-        if pairs.len() >= limits.max_pairs {
-            return Err(WebhookError::TooManyPairs {
-                limit: limits.max_pairs,
-            });
+        if pairs >= max_pairs {
+            return Some(Err(WebhookError::TooManyPairs { limit: max_pairs }));
         }
+        pairs += 1;
+        Some(Ok((index, raw_key, raw_value)))
+    }))
+}
+
+/// Splits a body into decoded `(key, value)` pairs, enforcing the size and pair limits.
+pub fn decode_pairs(body: &[u8], limits: &Limits) -> Result<Vec<(String, String)>, WebhookError> {
+    let mut pairs = Vec::new();
+    for pair in raw_pairs(body, limits)? {
+        let (index, raw_key, raw_value) = pair?;
         let key = String::from_utf8(percent_decode(raw_key))
             .map_err(|_| WebhookError::InvalidUtf8 { pair: index })?;
         let value = String::from_utf8(percent_decode(raw_value))
@@ -486,36 +499,15 @@ fn insert(
 /// each pair only compares its new segments with that path, and a level becomes a map once
 /// the stream leaves it. Pairs that come back to a level closed earlier are merged at the end.
 pub fn parse_tree(body: &[u8], limits: &Limits) -> Result<FormMap, WebhookError> {
-    if body.len() > limits.max_body_bytes {
-        return Err(WebhookError::BodyTooLarge {
-            size: body.len(),
-            limit: limits.max_body_bytes,
-        });
-    }
+    let pairs = raw_pairs(body, limits)?;
     // Bodies are nearly always valid UTF-8 as a whole: checked once here, the values that
     // need no decoding are then copied without checking each again.
     let text = std::str::from_utf8(body).ok();
     let mut builder = StreamBuilder::default();
     let mut key_buf = Vec::new();
     let mut split = RawSplit::default();
-    let mut pairs = 0usize;
-    for (index, piece) in pieces(body).enumerate() {
-        if piece.is_empty() {
-            continue;
-        }
-        let (raw_key, raw_value) = match memchr::memchr(b'=', piece) {
-            Some(eq) => (&piece[..eq], &piece[eq + 1..]),
-            None => (piece, &[][..]),
-        };
-        if raw_key.is_empty() {
-            continue;
-        }
-        if pairs >= limits.max_pairs {
-            return Err(WebhookError::TooManyPairs {
-                limit: limits.max_pairs,
-            });
-        }
-        pairs += 1;
+    for pair in pairs {
+        let (index, raw_key, raw_value) = pair?;
         let value =
             decode_value(raw_value, text).map_err(|_| WebhookError::InvalidUtf8 { pair: index })?;
         // The common case: brackets (raw or `%5B`/`%5D`) around plain ASCII names, split
