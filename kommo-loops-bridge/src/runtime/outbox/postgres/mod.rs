@@ -145,6 +145,27 @@ impl PostgresOutbox {
     async fn client(&self) -> Result<deadpool_postgres::Client, OutboxError> {
         self.pool.get().await.map_err(pool_error)
     }
+
+    /// Items selected by `statement` (its columns `item_columns!()`) with their attempts, read
+    /// in one read-only transaction so both come from one snapshot.
+    async fn read_items(
+        &self,
+        statement: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Item>, OutboxError> {
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(pg)?;
+        let rows = query(&tx, statement, params).await?;
+        let items = with_attempts(&tx, &rows).await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(items)
+    }
 }
 
 async fn query(
@@ -393,17 +414,7 @@ impl Outbox for PostgresOutbox {
 
     async fn dead_letters(&self, limit: usize) -> Result<Vec<Item>, OutboxError> {
         let limit = sql::sql_count(limit);
-        let mut client = self.client().await?;
-        // One transaction so the items and their attempts are read from one snapshot.
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(pg)?;
-        let rows = query(
-            &tx,
+        self.read_items(
             concat!(
                 "SELECT ",
                 item_columns!(),
@@ -411,10 +422,7 @@ impl Outbox for PostgresOutbox {
             ),
             &[&limit],
         )
-        .await?;
-        let items = with_attempts(&tx, &rows).await?;
-        tx.commit().await.map_err(pg)?;
-        Ok(items)
+        .await
     }
 
     async fn replay(&self, ids: &[i64], now: SystemTime) -> Result<usize, OutboxError> {
@@ -433,26 +441,16 @@ impl Outbox for PostgresOutbox {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Item>, OutboxError> {
-        let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(pg)?;
-        let rows = query(
-            &tx,
-            concat!(
-                "SELECT ",
-                item_columns!(),
-                " FROM outbox_items WHERE idem_key = $1"
-            ),
-            &[&key],
-        )
-        .await?;
-        let items = with_attempts(&tx, &rows).await?;
-        tx.commit().await.map_err(pg)?;
+        let items = self
+            .read_items(
+                concat!(
+                    "SELECT ",
+                    item_columns!(),
+                    " FROM outbox_items WHERE idem_key = $1"
+                ),
+                &[&key],
+            )
+            .await?;
         Ok(items.into_iter().next())
     }
 
