@@ -462,15 +462,7 @@ mod tests {
     use super::*;
     use crate::kommo::config::{KommoConfig, defaults};
     use crate::kommo::writes::add_leads;
-
-    fn items(value: Value) -> Vec<Map<String, Value>> {
-        value
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_object().unwrap().clone())
-            .collect()
-    }
+    use crate::kommo::writes::test_items as items;
 
     #[test]
     fn notes_and_tasks_need_their_fields() {

@@ -430,17 +430,9 @@ pub(crate) fn encode_payload(mut payload: WebhookPayload) -> (String, Vec<String
 mod tests {
     use super::*;
     use crate::kommo::config::{KommoConfig, defaults};
+    use crate::kommo::writes::test_items as items;
     use crate::kommo::writes::{add_contacts, add_leads, update_leads};
-    use serde_json::{Map, Value, json};
-
-    fn items(value: Value) -> Vec<Map<String, Value>> {
-        value
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_object().unwrap().clone())
-            .collect()
-    }
+    use serde_json::json;
 
     #[test]
     fn status_moves_and_edits_are_separate_events() {

@@ -1438,20 +1438,23 @@ pub(crate) fn delete_lead(state: &mut State, id: LeadId) -> Option<Change> {
     Some(Change::LeadDeleted(Box::new(lead)))
 }
 
+/// Batch items from a JSON array of objects, as the batch endpoints receive them.
+#[cfg(test)]
+pub(crate) fn test_items(value: Value) -> Vec<Map<String, Value>> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_object().unwrap().clone())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_items as items;
     use super::*;
     use crate::kommo::config::{KommoConfig, defaults};
     use serde_json::json;
-
-    fn items(value: Value) -> Vec<Map<String, Value>> {
-        value
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_object().unwrap().clone())
-            .collect()
-    }
 
     #[test]
     fn lead_defaults_and_placement() {
