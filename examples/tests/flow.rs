@@ -2,53 +2,15 @@
 //! (with and without a userId), a lead without a contact, a Loops event for an email Kommo does
 //! not know, and a duplicate Kommo delivery.
 
-use std::path::Path;
-use std::time::Duration;
+mod common;
 
+use common::{onboarding, root, settle};
 use kommo_client::common::EntityType;
 use kommo_client::ids::ContactId;
 use kommo_loops_bridge::Rules;
 use kommo_loops_bridge::runtime::{BridgeConfig, Outcome};
-use kommo_loops_examples::demo::{self, Stack, eventually};
+use kommo_loops_examples::demo::{self, Stack};
 use kommo_loops_sandbox::{ContactUpdate, NewCompany, NewContact, NewLead, saas_onboarding};
-
-const WAIT: Duration = Duration::from_secs(10);
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
-fn onboarding() -> Rules {
-    Rules::from_path(root().join(demo::RULES)).unwrap()
-}
-
-/// Waits until the bridge has nothing left to do (after the fakes delivered their webhooks).
-async fn settle(stack: &Stack) {
-    stack.kommo.flush_webhooks().await;
-    let idle = eventually(WAIT, || async {
-        stack
-            .bridge
-            .outbox()
-            .stats()
-            .await
-            .is_ok_and(|s| s.unfinished() == 0)
-    })
-    .await;
-    assert!(idle, "the bridge did not finish its work");
-    // Webhooks caused by the bridge's own writes, and their planning.
-    stack.kommo.flush_webhooks().await;
-    assert!(
-        eventually(WAIT, || async {
-            stack
-                .bridge
-                .outbox()
-                .stats()
-                .await
-                .is_ok_and(|s| s.unfinished() == 0)
-        })
-        .await
-    );
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_scenario_holds_step_by_step() {
