@@ -8,6 +8,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -83,4 +85,23 @@ impl Drop for ServerHandle {
         // Detach: the task ends by itself once its connections are done.
         drop(self.task.take());
     }
+}
+
+/// A JSON answer with status 200.
+pub(crate) fn json_ok<T: serde::Serialize>(value: &T) -> Response {
+    axum::Json(value).into_response()
+}
+
+/// A refusal in the shape both fakes' inspection routes use: `{"success": false, "message"}`.
+pub(crate) fn refused(status: StatusCode, message: impl Into<String>) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({ "success": false, "message": message.into() })),
+    )
+        .into_response()
+}
+
+/// Parses a JSON body; the error is the text of a 400.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| e.to_string())
 }

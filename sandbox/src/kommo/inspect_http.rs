@@ -15,7 +15,6 @@ use kommo_client::common::EntityType;
 use kommo_client::ids::{CompanyId, ContactId, LeadId, PipelineId, StatusId};
 use kommo_client::webhooks_api::WebhookSetting;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::config::{CustomFieldSeed, PipelineSeed, UserSeed, all_webhook_settings};
@@ -26,6 +25,7 @@ use super::scenario::{
 };
 use super::{Inner, KommoSandbox};
 use crate::faults::FaultConfig;
+use crate::server::{json_ok, parse, refused};
 
 type App = State<Arc<Inner>>;
 
@@ -67,23 +67,6 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/reset", post(reset))
         .fallback(|| async { refused(StatusCode::NOT_FOUND, "no such inspection route") })
         .with_state(inner)
-}
-
-fn json_ok<T: serde::Serialize>(value: &T) -> Response {
-    axum::Json(value).into_response()
-}
-
-fn refused(status: StatusCode, message: impl Into<String>) -> Response {
-    (
-        status,
-        axum::Json(json!({ "success": false, "message": message.into() })),
-    )
-        .into_response()
-}
-
-/// Parses a JSON body; the error is the text of a 400.
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    serde_json::from_slice(body).map_err(|e| e.to_string())
 }
 
 fn scenario_error(error: ScenarioError) -> Response {

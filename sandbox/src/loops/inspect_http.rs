@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
@@ -17,6 +17,7 @@ use super::inspect::SeedContact;
 use super::model::{RecordedEvent, RecordedTransactional, SandboxContact};
 use super::request::{query_pairs, query_param};
 use crate::faults::FaultConfig;
+use crate::server::{json_ok, parse, refused};
 
 type App = State<Arc<Inner>>;
 
@@ -37,23 +38,6 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/suppressions", post(http_suppress))
         .route("/reset", post(http_reset))
         .with_state(inner)
-}
-
-fn json_ok<T: serde::Serialize>(value: &T) -> Response {
-    axum::Json(value).into_response()
-}
-
-fn refused(status: StatusCode, message: impl Into<String>) -> Response {
-    (
-        status,
-        axum::Json(json!({ "success": false, "message": message.into() })),
-    )
-        .into_response()
-}
-
-/// Parses a JSON body; the error is the text of a 400.
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    serde_json::from_slice(body).map_err(|e| e.to_string())
 }
 
 fn matches(filter: Option<&str>, value: &str) -> bool {
