@@ -1003,14 +1003,25 @@ pub(crate) fn update_leads(
         let lead = target(&state.leads, item)?;
         plan_lead(state, item, i, Some(lead), false)
     })?;
-    let mut written = Vec::new();
+    Ok(apply_updates(state, &plans, |state, plan| {
+        update_lead(state, plan, actor)
+    }))
+}
+
+/// Applies checked update plans in order; an update that changed nothing has no change.
+fn apply_updates<P>(
+    state: &mut State,
+    plans: &[P],
+    mut update: impl FnMut(&mut State, &P) -> (Written, Option<Change>),
+) -> (Vec<Written>, Vec<Change>) {
+    let mut written = Vec::with_capacity(plans.len());
     let mut changes = Vec::new();
-    for plan in &plans {
-        let (w, change) = update_lead(state, plan, actor);
+    for plan in plans {
+        let (w, change) = update(state, plan);
         written.push(w);
         changes.extend(change);
     }
-    Ok((written, changes))
+    (written, changes)
 }
 
 /// `POST /api/v4/contacts`.
@@ -1036,14 +1047,9 @@ pub(crate) fn update_contacts(
         let contact = target(&state.contacts, item)?;
         plan_contact(state, item, i, Some(contact))
     })?;
-    let mut written = Vec::new();
-    let mut changes = Vec::new();
-    for plan in &plans {
-        let (w, change) = update_contact(state, plan, actor);
-        written.push(w);
-        changes.extend(change);
-    }
-    Ok((written, changes))
+    Ok(apply_updates(state, &plans, |state, plan| {
+        update_contact(state, plan, actor)
+    }))
 }
 
 /// `POST /api/v4/companies`.
@@ -1069,14 +1075,9 @@ pub(crate) fn update_companies(
         let company = target(&state.companies, item)?;
         plan_company(state, item, i, Some(company))
     })?;
-    let mut written = Vec::new();
-    let mut changes = Vec::new();
-    for plan in &plans {
-        let (w, change) = update_company(state, plan, actor);
-        written.push(w);
-        changes.extend(change);
-    }
-    Ok((written, changes))
+    Ok(apply_updates(state, &plans, |state, plan| {
+        update_company(state, plan, actor)
+    }))
 }
 
 // ---- complex add ---------------------------------------------------------------------------
