@@ -69,6 +69,21 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .with_state(inner)
 }
 
+/// Parses the body as a `T`, runs a scenario step with it and answers with the step's result:
+/// a 400 for a body that does not parse, the step's own error otherwise.
+fn step<T: serde::de::DeserializeOwned, R: serde::Serialize>(
+    body: &[u8],
+    run: impl FnOnce(T) -> Result<R, ScenarioError>,
+) -> Response {
+    match parse::<T>(body) {
+        Ok(input) => match run(input) {
+            Ok(result) => json_ok(&result),
+            Err(e) => scenario_error(e),
+        },
+        Err(e) => refused(StatusCode::BAD_REQUEST, e),
+    }
+}
+
 fn scenario_error(error: ScenarioError) -> Response {
     let status = match error {
         ScenarioError::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -423,35 +438,23 @@ async fn reset(State(app): App) -> Response {
 
 async fn seed_contact(State(app): App, RawQuery(q): RawQuery, body: Bytes) -> Response {
     let emit = emit_param(&Query::parse(q.as_deref()));
-    match parse::<NewContact>(&body) {
-        Ok(new) => match app.create_contact(&new, emit) {
-            Ok(id) => json_ok(&json!({ "id": id })),
-            Err(e) => scenario_error(e),
-        },
-        Err(e) => refused(StatusCode::BAD_REQUEST, e),
-    }
+    step::<NewContact, _>(&body, |new| {
+        app.create_contact(&new, emit).map(|id| json!({ "id": id }))
+    })
 }
 
 async fn seed_company(State(app): App, RawQuery(q): RawQuery, body: Bytes) -> Response {
     let emit = emit_param(&Query::parse(q.as_deref()));
-    match parse::<NewCompany>(&body) {
-        Ok(new) => match app.create_company(&new, emit) {
-            Ok(id) => json_ok(&json!({ "id": id })),
-            Err(e) => scenario_error(e),
-        },
-        Err(e) => refused(StatusCode::BAD_REQUEST, e),
-    }
+    step::<NewCompany, _>(&body, |new| {
+        app.create_company(&new, emit).map(|id| json!({ "id": id }))
+    })
 }
 
 async fn seed_lead(State(app): App, RawQuery(q): RawQuery, body: Bytes) -> Response {
     let emit = emit_param(&Query::parse(q.as_deref()));
-    match parse::<NewLead>(&body) {
-        Ok(new) => match app.create_lead(&new, emit) {
-            Ok(id) => json_ok(&json!({ "id": id })),
-            Err(e) => scenario_error(e),
-        },
-        Err(e) => refused(StatusCode::BAD_REQUEST, e),
-    }
+    step::<NewLead, _>(&body, |new| {
+        app.create_lead(&new, emit).map(|id| json!({ "id": id }))
+    })
 }
 
 #[derive(Deserialize)]
@@ -465,56 +468,36 @@ async fn move_lead(State(app): App, Path(id): Path<String>, body: Bytes) -> Resp
     let Some(id) = path_id(&id) else {
         return refused(StatusCode::NOT_FOUND, "no such lead");
     };
-    let request: Move = match parse(&body) {
-        Ok(m) => m,
-        Err(e) => return refused(StatusCode::BAD_REQUEST, e),
-    };
-    let k = view(&app);
-    let result = match request.pipeline_id {
-        Some(pipeline) => k.move_lead_to(LeadId(id), pipeline, request.status_id),
-        None => k.move_lead(LeadId(id), request.status_id),
-    };
-    match result {
-        Ok(lead) => json_ok(&lead),
-        Err(e) => scenario_error(e),
-    }
+    step::<Move, _>(&body, |request| {
+        let k = view(&app);
+        match request.pipeline_id {
+            Some(pipeline) => k.move_lead_to(LeadId(id), pipeline, request.status_id),
+            None => k.move_lead(LeadId(id), request.status_id),
+        }
+    })
 }
 
 async fn update_lead(State(app): App, Path(id): Path<String>, body: Bytes) -> Response {
     let Some(id) = path_id(&id) else {
         return refused(StatusCode::NOT_FOUND, "no such lead");
     };
-    match parse::<LeadUpdate>(&body) {
-        Ok(update) => match view(&app).update_lead(LeadId(id), update) {
-            Ok(lead) => json_ok(&lead),
-            Err(e) => scenario_error(e),
-        },
-        Err(e) => refused(StatusCode::BAD_REQUEST, e),
-    }
+    step::<LeadUpdate, _>(&body, |update| view(&app).update_lead(LeadId(id), update))
 }
 
 async fn update_contact(State(app): App, Path(id): Path<String>, body: Bytes) -> Response {
     let Some(id) = path_id(&id) else {
         return refused(StatusCode::NOT_FOUND, "no such contact");
     };
-    match parse::<ContactUpdate>(&body) {
-        Ok(update) => match view(&app).update_contact(ContactId(id), update) {
-            Ok(contact) => json_ok(&contact),
-            Err(e) => scenario_error(e),
-        },
-        Err(e) => refused(StatusCode::BAD_REQUEST, e),
-    }
+    step::<ContactUpdate, _>(&body, |update| {
+        view(&app).update_contact(ContactId(id), update)
+    })
 }
 
 async fn update_company(State(app): App, Path(id): Path<String>, body: Bytes) -> Response {
     let Some(id) = path_id(&id) else {
         return refused(StatusCode::NOT_FOUND, "no such company");
     };
-    match parse::<CompanyUpdate>(&body) {
-        Ok(update) => match view(&app).update_company(CompanyId(id), update) {
-            Ok(company) => json_ok(&company),
-            Err(e) => scenario_error(e),
-        },
-        Err(e) => refused(StatusCode::BAD_REQUEST, e),
-    }
+    step::<CompanyUpdate, _>(&body, |update| {
+        view(&app).update_company(CompanyId(id), update)
+    })
 }
