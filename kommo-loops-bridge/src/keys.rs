@@ -8,7 +8,7 @@ use std::cell::OnceCell;
 
 use sha2::{Digest, Sha256};
 
-use crate::text::Decimal;
+use crate::text::{Decimal, push_hex};
 
 /// Hex characters of the digest kept in a key: 96 bits, far beyond any collision risk here.
 const DIGEST_HEX: usize = 24;
@@ -77,7 +77,6 @@ impl KeyBase {
     /// The key of one action: the rule, its place in the rule, and a discriminator (the
     /// contact, when one rule acts for several contacts).
     pub(crate) fn key(&self, rule: &str, action_index: usize, discriminator: &str) -> String {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut hasher = self.hashed();
         feed(&mut hasher, rule);
         feed_decimal(&mut hasher, action_index as u64);
@@ -86,10 +85,7 @@ impl KeyBase {
         let mut key = String::with_capacity(self.prefix.len() + 1 + DIGEST_HEX);
         key.push_str(&self.prefix);
         key.push('-');
-        for byte in digest.iter().take(DIGEST_HEX / 2) {
-            key.push(char::from(HEX[usize::from(byte >> 4)]));
-            key.push(char::from(HEX[usize::from(byte & 0x0f)]));
-        }
+        push_hex(&mut key, &digest[..DIGEST_HEX / 2]);
         key
     }
 }

@@ -11,6 +11,16 @@ pub(crate) fn concat(parts: &[&str]) -> String {
     text
 }
 
+/// Appends `bytes` as lowercase hexadecimal.
+pub(crate) fn push_hex(text: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    text.reserve(bytes.len() * 2);
+    for byte in bytes {
+        text.push(char::from(HEX[usize::from(byte >> 4)]));
+        text.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+}
+
 /// A number's decimal digits, on the stack.
 pub(crate) struct Decimal {
     digits: [u8; 20],
@@ -56,5 +66,15 @@ mod tests {
             "moved to status 142, not 5001"
         );
         assert_eq!(concat(&[]), "");
+    }
+
+    #[test]
+    fn hex_matches_the_formatter() {
+        for bytes in [&[][..], &[0x00], &[0x0f, 0xf0, 0xab], &[0xff; 20]] {
+            let mut text = String::from("kd-");
+            push_hex(&mut text, bytes);
+            let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(text, format!("kd-{expected}"));
+        }
     }
 }

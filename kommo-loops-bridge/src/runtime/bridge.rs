@@ -17,6 +17,7 @@ use super::state::StateStore;
 use super::worker::{JobReport, RetryPolicy};
 use crate::engine::Mode;
 use crate::rules::Rules;
+use crate::text::push_hex;
 
 /// Kommo bodies above this size are refused (413); real deliveries are a few KiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -349,7 +350,8 @@ impl Bridge {
             return Reply::error(400, "the body is not UTF-8");
         };
         // A redelivered body hashes the same, so it is stored once.
-        let key = format!("kd-{}", hex(&Sha256::digest(body))[..40].to_owned());
+        let mut key = String::from("kd-");
+        push_hex(&mut key, &Sha256::digest(body)[..20]);
         let account = payload.account.id.map_or(0, |a| a.0);
         let first = &payload.events[0];
         let partition = format!(
@@ -475,8 +477,4 @@ impl Bridge {
             Job::PlanKommo { .. } => "plan a Kommo delivery".to_owned(),
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
