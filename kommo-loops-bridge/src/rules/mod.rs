@@ -247,6 +247,7 @@ pub(crate) struct LoopsRule {
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TargetEntity {
     /// The contact with the email.
     Contact,

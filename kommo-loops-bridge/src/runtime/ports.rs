@@ -69,6 +69,7 @@ pub trait LoopsApi: Send + Sync + 'static {
 
 /// A Kommo entity a note, task or tag change lands on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum KommoEntity {
     /// A lead.
     Lead(u64),

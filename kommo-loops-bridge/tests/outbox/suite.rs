@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use kommo_loops_bridge::Action;
 use kommo_loops_bridge::runtime::outbox::{
-    Attempt, Finish, Item, ItemState, Job, NewItem, OutboxError, OutboxStats, unix_millis,
+    Attempt, Finish, Item, ItemState, Job, NewItem, OutboxError, OutboxStats,
 };
 use kommo_loops_bridge::runtime::{Outbox, StateStore};
 
@@ -71,7 +71,12 @@ pub fn t(secs: u64) -> SystemTime {
 }
 
 fn ms(at: SystemTime) -> i64 {
-    unix_millis(at)
+    i64::try_from(
+        at.duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
 }
 
 /// A Kommo note action with idempotency key `key`, in partition `partition`.

@@ -306,7 +306,7 @@ pub trait Outbox: Send + Sync + 'static {
 }
 
 /// Unix milliseconds of a time (negative before 1970).
-pub fn unix_millis(t: SystemTime) -> i64 {
+pub(crate) fn unix_millis(t: SystemTime) -> i64 {
     match t.duration_since(SystemTime::UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
         Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
@@ -314,7 +314,8 @@ pub fn unix_millis(t: SystemTime) -> i64 {
 }
 
 /// The time of Unix milliseconds.
-pub fn from_unix_millis(ms: i64) -> SystemTime {
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) fn from_unix_millis(ms: i64) -> SystemTime {
     if ms >= 0 {
         SystemTime::UNIX_EPOCH + Duration::from_millis(ms as u64)
     } else {
