@@ -94,3 +94,8 @@ pub use retry::RetryPolicy;
 pub use client::{Client, ClientBuilder};
 #[cfg(feature = "client")]
 pub use raw::RawResponse;
+
+/// The crate README's examples, compiled as doc tests so they cannot rot.
+#[cfg(all(doctest, feature = "client"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
