@@ -188,6 +188,34 @@ pub(crate) struct ContactBody<'a> {
     pub(crate) mailing_lists: &'a MailingLists,
 }
 
+/// The setters of the contact data that create and update requests both carry (the
+/// `properties` and `mailing_lists` fields).
+macro_rules! contact_data_setters {
+    () => {
+        /// Sets the contact properties (default and custom).
+        pub fn properties(mut self, properties: ContactProperties) -> Self {
+            self.properties = properties;
+            self
+        }
+
+        /// Sets one property.
+        pub fn property(
+            mut self,
+            name: impl Into<String>,
+            value: impl Into<PropertyValue>,
+        ) -> Self {
+            self.properties.insert(name, value);
+            self
+        }
+
+        /// Subscribes (`true`) or unsubscribes (`false`) the contact to a mailing list.
+        pub fn mailing_list(mut self, list_id: impl Into<String>, subscribed: bool) -> Self {
+            self.mailing_lists.insert(list_id.into(), subscribed);
+            self
+        }
+    };
+}
+
 /// `POST /v1/contacts/create`: creates a contact, or fails with
 /// [`Error::AlreadyExists`](crate::Error::AlreadyExists) when the email or userId exists.
 ///
@@ -230,23 +258,7 @@ impl CreateContactRequest {
         self
     }
 
-    /// Sets the contact properties (default and custom).
-    pub fn properties(mut self, properties: ContactProperties) -> Self {
-        self.properties = properties;
-        self
-    }
-
-    /// Sets one property.
-    pub fn property(mut self, name: impl Into<String>, value: impl Into<PropertyValue>) -> Self {
-        self.properties.insert(name, value);
-        self
-    }
-
-    /// Subscribes (`true`) or unsubscribes (`false`) the contact to a mailing list.
-    pub fn mailing_list(mut self, list_id: impl Into<String>, subscribed: bool) -> Self {
-        self.mailing_lists.insert(list_id.into(), subscribed);
-        self
-    }
+    contact_data_setters!();
 
     /// Validates and turns the request into data.
     pub fn to_api_request(&self) -> Result<ApiRequest, ValidationError> {
@@ -300,23 +312,7 @@ impl UpdateContactRequest {
         UpdateContactRequest::new(ContactIdentity::user_id(user_id))
     }
 
-    /// Sets the contact properties (default and custom).
-    pub fn properties(mut self, properties: ContactProperties) -> Self {
-        self.properties = properties;
-        self
-    }
-
-    /// Sets one property.
-    pub fn property(mut self, name: impl Into<String>, value: impl Into<PropertyValue>) -> Self {
-        self.properties.insert(name, value);
-        self
-    }
-
-    /// Subscribes (`true`) or unsubscribes (`false`) the contact to a mailing list.
-    pub fn mailing_list(mut self, list_id: impl Into<String>, subscribed: bool) -> Self {
-        self.mailing_lists.insert(list_id.into(), subscribed);
-        self
-    }
+    contact_data_setters!();
 
     /// The identity the update targets.
     pub fn identity(&self) -> &ContactIdentity {
