@@ -197,7 +197,8 @@ impl Client {
 
         let mut response = builder.send().await.map_err(transport_failure)?;
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
+        // Taken, not cloned: the body is read through `chunk`, which needs no headers.
+        let headers = std::mem::take(response.headers_mut());
         let rate = RateLimitInfo::from_headers(
             header(&headers, "x-ratelimit-limit"),
             header(&headers, "x-ratelimit-remaining"),
