@@ -1,4 +1,4 @@
-//! A load generator for `loops-client`: `N` `send_event` calls with `C` in flight against a
+//! A load generator for `loops-client`: `N` `events().send` calls with `C` in flight against a
 //! Loops-compatible server, summarised as one JSON line on stdout.
 //!
 //! ```text

@@ -165,7 +165,8 @@ async fn backfill_into(
         .unwrap_or_default();
     let rules = Rules::from_path(root.join(RULES)).map_err(|e| e.to_string())?;
     // The clients as the backfill example builds them: default pacing and retries.
-    let loops_client = loops_client::Client::builder(loops.api_key())
+    let loops_client = loops_client::Client::builder()
+        .api_key(loops.api_key())
         .base_url(loops.base_url())
         .build()
         .map_err(|e| e.to_string())?;

@@ -162,7 +162,9 @@ impl Stack {
     ) -> Result<Stack, String> {
         let (loops, kommo) = fakes(options.loops, options.kommo).await?;
         let loops_client = (options.loops_client)(
-            loops_client::Client::builder(loops.api_key()).base_url(loops.base_url()),
+            loops_client::Client::builder()
+                .api_key(loops.api_key())
+                .base_url(loops.base_url()),
         )
         .build()
         .map_err(|e| e.to_string())?;

@@ -1,15 +1,15 @@
-//! The load generator behind the `loadgen` example: `N` `send_event` calls through
+//! The load generator behind the `loadgen` example: `N` `events().send` calls through
 //! `loops-client`, `C` in flight, summarised as one JSON line.
 //!
-//! Request `i` (0-based) is `send_event` for `user{i}@example.com`, event `deal_won`, event
+//! Request `i` (0-based) is `events().send` for `user{i}@example.com`, event `deal_won`, event
 //! property `deal_value = i`, with the client's generated idempotency key, as an application
 //! would send it. Every latency is kept (a `u64` per request), so the percentiles are exact.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use loops_client::{Client, RateLimit, SendEventRequest};
+use loops_client::events::SendEventRequest;
+use loops_client::{Client, RateLimit};
 use serde::Serialize;
 
 use crate::measure::{LatencySummary, ProcessUsage, round3};
@@ -133,7 +133,7 @@ pub struct Report {
     pub seconds: f64,
     /// `n / seconds`.
     pub rps: f64,
-    /// Median latency of one `send_event` call (pacing and retries included).
+    /// Median latency of one `events().send` call (pacing and retries included).
     pub p50_ms: f64,
     /// 99th percentile latency.
     pub p99_ms: f64,
@@ -164,7 +164,8 @@ impl Report {
 
 /// Builds the client the run uses.
 pub fn client(args: &LoadgenArgs) -> Result<Client, String> {
-    Client::builder(args.api_key.clone())
+    Client::builder()
+        .api_key(args.api_key.clone())
         .base_url(args.base.clone())
         .rate_limit(args.rate_limit.to_rate_limit())
         .build()
@@ -179,18 +180,18 @@ pub fn request(i: usize) -> SendEventRequest {
 
 /// Runs the workload. `first_error` receives the first failure's text (for stderr).
 pub async fn run(args: &LoadgenArgs, first_error: &mut Option<String>) -> Result<Report, String> {
-    let client = Arc::new(client(args)?);
+    let events = client(args)?.events();
     let before = ProcessUsage::current();
     let started = Instant::now();
     let mut latencies = Vec::with_capacity(args.n);
     let mut errors = 0;
     let mut calls = futures_util::stream::iter(0..args.n)
         .map(|i| {
-            let client = client.clone();
+            let events = events.clone();
             async move {
                 let request = request(i);
                 let t0 = Instant::now();
-                let outcome = client.send_event(&request).await;
+                let outcome = events.send(&request).await;
                 (elapsed_micros(t0.elapsed()), outcome.err())
             }
         })

@@ -98,14 +98,16 @@ mod tests {
             .await
             .unwrap();
         let server = tokio::spawn(server);
-        let client = loops_client::Client::builder("k")
+        let client = loops_client::Client::builder()
+            .api_key("k")
             .base_url(format!("http://{addr}/api"))
             .rate_limit(loops_client::RateLimit::Off)
             .build()
             .unwrap();
         for i in 0..5 {
             client
-                .send_event(&crate::loadgen::request(i))
+                .events()
+                .send(&crate::loadgen::request(i))
                 .await
                 .unwrap();
         }

@@ -70,7 +70,7 @@ pub fn kommo_client(config: &ServerConfig) -> Result<kommo_client::Client, Strin
 
 /// A Loops client for the configuration.
 pub fn loops_client(config: &ServerConfig) -> Result<loops_client::Client, String> {
-    let mut builder = loops_client::Client::builder(config.loops_api_key.clone());
+    let mut builder = loops_client::Client::builder().api_key(config.loops_api_key.clone());
     if let Some(base) = &config.loops_base_url {
         builder = builder.base_url(base.clone());
     }

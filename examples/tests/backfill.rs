@@ -30,7 +30,8 @@ fn bridge(loops: &LoopsSandbox, kommo: &KommoSandbox) -> (Bridge, kommo_client::
     let rules =
         Rules::from_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/saas-onboarding.toml"))
             .unwrap();
-    let loops_client = loops_client::Client::builder(loops.api_key())
+    let loops_client = loops_client::Client::builder()
+        .api_key(loops.api_key())
         .base_url(loops.base_url())
         .rate_limit(loops_client::RateLimit::Fixed(50.0))
         .build()

@@ -27,12 +27,8 @@ async fn loops_failing_30_percent_with_latency_gets_each_send_once() {
         .latency(Duration::from_millis(5))
         .latency_jitter(Duration::from_millis(25));
     // The client retries once itself, so that some failures reach the bridge's own retries.
-    let options = fast_options(LoopsConfig::default().seed(30).faults(faults)).loops_client(|b| {
-        b.retry_policy(loops_client::RetryPolicy {
-            max_attempts: 2,
-            ..fast_loops_retry()
-        })
-    });
+    let options = fast_options(LoopsConfig::default().seed(30).faults(faults))
+        .loops_client(|b| b.retry_policy(fast_loops_retry().with_max_attempts(2)));
     let stack = Stack::start_with(onboarding(), fast_bridge(), options)
         .await
         .unwrap();

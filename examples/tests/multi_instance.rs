@@ -70,7 +70,8 @@ async fn two_instances_on_one_postgres_outbox_run_each_action_once() {
     )
     .await
     .unwrap();
-    let loops_client = loops_client::Client::builder(stack.loops.api_key())
+    let loops_client = loops_client::Client::builder()
+        .api_key(stack.loops.api_key())
         .base_url(stack.loops.base_url())
         .retry_policy(fast_loops_retry())
         .build()

@@ -179,6 +179,9 @@ mod tests {
         let long = "x".repeat(500);
         let key = KeyBase::new(format!("k-{long} ünï"), &[&long]).key(&long, 99, &long);
         assert!(key.len() <= 100, "{}", key.len());
-        assert!(loops_client::IdempotencyKey::new(&key).is_ok(), "{key}");
+        assert!(
+            loops_client::idempotency::IdempotencyKey::new(&key).is_ok(),
+            "{key}"
+        );
     }
 }

@@ -6,10 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use loops_client::{
-    ContactIdentity, ContactLookup, ContactProperties, DataVariables, IdempotencyKey,
-    PropertyValue, SendEventRequest, SendTransactionalRequest, UpdateContactRequest,
-};
+use loops_client::contacts::{ContactIdentity, ContactLookup, UpdateContactRequest};
+use loops_client::events::SendEventRequest;
+use loops_client::idempotency::IdempotencyKey;
+use loops_client::transactional::SendTransactionalRequest;
+use loops_client::validate::ValidationError;
+use loops_client::value::{ContactProperties, DataVariable, DataVariables, PropertyValue};
 use serde::{Deserialize, Serialize};
 
 pub use crate::rules::TargetEntity;
@@ -180,7 +182,7 @@ pub struct SendEvent {
 
 impl SendEvent {
     /// The request for `loops-client`, carrying the idempotency key.
-    pub fn to_request(&self) -> Result<SendEventRequest, loops_client::ValidationError> {
+    pub fn to_request(&self) -> Result<SendEventRequest, ValidationError> {
         let identity = match &self.user_id {
             Some(user_id) => ContactIdentity::both(&self.email, user_id),
             None => ContactIdentity::email(&self.email),
@@ -226,12 +228,12 @@ pub enum DataValue {
 
 impl SendTransactional {
     /// The request for `loops-client`, carrying the idempotency key.
-    pub fn to_request(&self) -> Result<SendTransactionalRequest, loops_client::ValidationError> {
+    pub fn to_request(&self) -> Result<SendTransactionalRequest, ValidationError> {
         let mut vars = DataVariables::new();
         for (name, value) in &self.data_variables {
             let value = match value {
-                DataValue::Number(n) => loops_client::DataVariable::Number(n.clone()),
-                DataValue::String(s) => loops_client::DataVariable::String(s.clone()),
+                DataValue::Number(n) => DataVariable::Number(n.clone()),
+                DataValue::String(s) => DataVariable::String(s.clone()),
             };
             vars.insert(name.clone(), value);
         }
@@ -265,7 +267,7 @@ pub struct DeleteContact {
 
 impl DeleteContact {
     /// The lookup for `loops-client`.
-    pub fn to_lookup(&self) -> Result<ContactLookup, loops_client::ValidationError> {
+    pub fn to_lookup(&self) -> Result<ContactLookup, ValidationError> {
         ContactLookup::from_parts(self.email.as_deref(), self.user_id.as_deref())
     }
 }

@@ -122,7 +122,10 @@ fn keys_follow_the_transition() {
     // Backfill keeps the upsert with the same key as live.
     assert_eq!(keys("lead_status_won_backfill"), won[..1]);
     for key in won {
-        assert!(loops_client::IdempotencyKey::new(&key).is_ok(), "{key}");
+        assert!(
+            loops_client::idempotency::IdempotencyKey::new(&key).is_ok(),
+            "{key}"
+        );
     }
 }
 

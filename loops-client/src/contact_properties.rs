@@ -1,9 +1,10 @@
-//! Contact property definitions: list them, create custom ones.
+//! Contact property definitions: list them, create custom ones (`/v1/contacts/properties`).
 
+use http::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::contacts::to_json;
-use crate::endpoint::{ApiRequest, Endpoint, Method};
+use crate::endpoint::{ApiRequest, Endpoint};
+use crate::json::to_json;
 use crate::validate::{self, RESERVED_PROPERTY_NAMES, ValidationError};
 
 /// The type of a contact property.
@@ -87,7 +88,7 @@ pub fn list_contact_properties_request(list: PropertyList) -> ApiRequest {
     };
     ApiRequest::new(
         Endpoint::ListContactProperties,
-        Method::Get,
+        Method::GET,
         "/v1/contacts/properties",
     )
     .query("list", value)
@@ -96,7 +97,7 @@ pub fn list_contact_properties_request(list: PropertyList) -> ApiRequest {
 /// `POST /v1/contacts/properties` with `{name, type}`.
 ///
 /// ```
-/// use loops_client::{PropertyType, create_contact_property_request};
+/// use loops_client::contact_properties::{PropertyType, create_contact_property_request};
 ///
 /// assert!(create_contact_property_request("planName", PropertyType::String).is_ok());
 /// assert!(create_contact_property_request("teamId", PropertyType::String).is_err());
@@ -120,32 +121,61 @@ pub fn create_contact_property_request(
     let body = serde_json::json!({ "name": name, "type": property_type.as_str() });
     Ok(ApiRequest::new(
         Endpoint::CreateContactProperty,
-        Method::Post,
+        Method::POST,
         "/v1/contacts/properties",
     )
     .with_json_bytes(to_json(&body)))
 }
 
 #[cfg(feature = "client")]
-impl crate::Client {
-    /// Lists contact properties, all or custom only.
-    pub async fn list_contact_properties(
-        &self,
-        list: PropertyList,
-    ) -> Result<Vec<ContactPropertyDefinition>, crate::Error> {
-        let response = self.execute(&list_contact_properties_request(list)).await?;
-        Ok(response.json::<Option<Vec<_>>>()?.unwrap_or_default())
+pub use api::ContactPropertiesApi;
+
+#[cfg(feature = "client")]
+mod api {
+    use super::{
+        ContactPropertyDefinition, PropertyList, PropertyType, create_contact_property_request,
+        list_contact_properties_request,
+    };
+    use crate::client::Client;
+
+    /// Contact property definitions. Get it with [`Client::contact_properties`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: loops_client::Client) -> loops_client::Result<()> {
+    /// use loops_client::contact_properties::{PropertyList, PropertyType};
+    ///
+    /// let properties = client.contact_properties();
+    /// let custom = properties.list(PropertyList::Custom).await?;
+    /// if !custom.iter().any(|p| p.key == "planName") {
+    ///     properties.create("planName", PropertyType::String).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[derive(Debug, Clone)]
+    pub struct ContactPropertiesApi {
+        pub(crate) client: Client,
     }
 
-    /// Creates a custom contact property. Names should be camelCase; reserved names are refused
-    /// before sending.
-    pub async fn create_contact_property(
-        &self,
-        name: &str,
-        property_type: PropertyType,
-    ) -> Result<(), crate::Error> {
-        self.execute(&create_contact_property_request(name, property_type)?)
-            .await?;
-        Ok(())
+    impl ContactPropertiesApi {
+        /// Lists contact properties, all or custom only.
+        pub async fn list(
+            &self,
+            list: PropertyList,
+        ) -> crate::Result<Vec<ContactPropertyDefinition>> {
+            let response = self
+                .client
+                .execute(&list_contact_properties_request(list))
+                .await?;
+            Ok(response.json::<Option<Vec<_>>>()?.unwrap_or_default())
+        }
+
+        /// Creates a custom contact property. Names should be camelCase; reserved names are
+        /// refused before sending.
+        pub async fn create(&self, name: &str, property_type: PropertyType) -> crate::Result<()> {
+            self.client
+                .execute(&create_contact_property_request(name, property_type)?)
+                .await?;
+            Ok(())
+        }
     }
 }

@@ -6,43 +6,10 @@
 
 use std::fmt;
 
+use http::Method;
+
 use crate::idempotency::IdempotencyKey;
 use crate::retry::RetrySafety;
-
-/// HTTP methods the Loops API uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Method {
-    /// `GET`
-    Get,
-    /// `POST`
-    Post,
-    /// `PUT`
-    Put,
-    /// `PATCH`
-    Patch,
-    /// `DELETE`
-    Delete,
-}
-
-impl Method {
-    /// The method's name as sent on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Patch => "PATCH",
-            Method::Delete => "DELETE",
-        }
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// The endpoints this crate models. Responses are classified by endpoint and status code,
 /// never by message text, because Loops rewords its messages.
@@ -139,10 +106,12 @@ impl fmt::Display for Endpoint {
 /// One request to the Loops API, as data.
 ///
 /// ```
-/// use loops_client::{ContactLookup, Endpoint, Method};
+/// use loops_client::Method;
+/// use loops_client::contacts::ContactLookup;
+/// use loops_client::endpoint::Endpoint;
 ///
 /// let request = ContactLookup::email("ada+crm@example.com").find_request().unwrap();
-/// assert_eq!(request.method(), Method::Get);
+/// assert_eq!(request.method(), Method::GET);
 /// assert_eq!(request.endpoint(), Endpoint::FindContact);
 /// assert_eq!(request.path_and_query(), "/v1/contacts/find?email=ada%2Bcrm%40example.com");
 /// ```
@@ -170,12 +139,28 @@ impl ApiRequest {
         }
     }
 
-    /// A request to an endpoint this crate does not model yet.
+    /// A request to an endpoint this crate does not model yet, sent with
+    /// [`Client::raw`](crate::Client::raw).
     ///
-    /// `path` is relative to the API base and starts with `/v1/`. Raw requests are only retried
-    /// after a 429 or a failed connection unless [`safe_to_retry`](Self::safe_to_retry) says
-    /// repeating them is harmless.
+    /// `path` is relative to the API base and starts with `/v1/` (a missing leading `/` is
+    /// added). Raw requests are only retried after a 429 or a failed connection unless
+    /// [`safe_to_retry`](Self::safe_to_retry) says repeating them is harmless.
+    ///
+    /// ```
+    /// use loops_client::{ApiRequest, Method};
+    ///
+    /// let request = ApiRequest::raw(Method::POST, "v1/campaign-groups")
+    ///     .json_body(&serde_json::json!({ "name": "Onboarding" }))
+    ///     .unwrap()
+    ///     .safe_to_retry(false);
+    /// assert_eq!(request.path(), "/v1/campaign-groups");
+    /// assert_eq!(request.body(), Some(&br#"{"name":"Onboarding"}"#[..]));
+    /// ```
     pub fn raw(method: Method, path: impl Into<String>) -> Self {
+        let mut path = path.into();
+        if !path.starts_with('/') {
+            path.insert(0, '/');
+        }
         ApiRequest::new(Endpoint::Raw, method, path)
     }
 
@@ -227,8 +212,8 @@ impl ApiRequest {
     }
 
     /// The HTTP method.
-    pub fn method(&self) -> Method {
-        self.method
+    pub fn method(&self) -> &Method {
+        &self.method
     }
 
     /// The path under the API base, e.g. `/v1/contacts/create`.

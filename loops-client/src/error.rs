@@ -14,6 +14,9 @@ use crate::validate::ValidationError;
 /// Raw bodies kept in errors are cut to this many bytes.
 const MAX_KEPT_BODY: usize = 4096;
 
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
 /// Everything that can go wrong talking to Loops.
 ///
 /// Secrets never appear here: the API key is not part of any variant, and transport errors
@@ -23,7 +26,7 @@ const MAX_KEPT_BODY: usize = 4096;
 pub enum Error {
     /// The request was refused before sending; nothing reached Loops.
     #[error("invalid request: {0}")]
-    Validation(#[from] ValidationError),
+    InvalidRequest(#[from] ValidationError),
 
     /// Loops answered with an error status.
     #[error("Loops returned {status} for {endpoint}: {body}")]
@@ -51,7 +54,8 @@ pub enum Error {
     },
 
     /// `409` on create: a contact with this email or userId already exists.
-    /// Use `update_contact`, which creates or updates.
+    /// Use [`ContactsApi::update`](crate::contacts::ContactsApi::update), which creates or
+    /// updates.
     #[error("a contact with this email or userId already exists in Loops: {body}")]
     AlreadyExists {
         /// The error body.
@@ -71,21 +75,18 @@ pub enum Error {
         body: Box<ApiErrorBody>,
     },
 
-    /// The request could not be delivered or its answer not read.
-    #[error("could not reach Loops ({kind}): {source}")]
+    /// The request could not be delivered or its answer not read, after all retries.
+    ///
+    /// Only [`TransportErrorKind::Connect`] guarantees that nothing reached Loops; after the
+    /// other kinds Loops may have acted on the request.
+    #[error("{kind}: {source}")]
     Transport {
         /// What kind of failure.
         kind: TransportErrorKind,
-        /// The underlying error.
+        /// The underlying error (its URL removed). For a per-attempt timeout it says how long
+        /// the client waited.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
-    },
-
-    /// An attempt ran past the configured timeout, after all retries.
-    #[error("Loops did not answer within {after:?}")]
-    Timeout {
-        /// The per-attempt timeout.
-        after: Duration,
     },
 
     /// A success response whose body did not have the documented shape.
@@ -111,23 +112,28 @@ fn opt(value: &Option<u32>) -> String {
 }
 
 /// What kind of transport failure happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TransportErrorKind {
-    /// No connection could be made; the request was not sent.
+    /// No connection could be made (refused, DNS, TLS, connect timeout): the request was not
+    /// sent.
     Connect,
-    /// The connection failed after the request may have been sent.
+    /// The attempt ran past the client's timeout; Loops may have acted on the request.
+    Timeout,
+    /// The connection broke after the request may have been sent, or while the answer was
+    /// being read.
     ConnectionLost,
-    /// The response body could not be read.
-    Body,
+    /// Any other failure of the HTTP stack (a request it could not build, a redirect loop).
+    Other,
 }
 
 impl fmt::Display for TransportErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            TransportErrorKind::Connect => "connect",
-            TransportErrorKind::ConnectionLost => "connection lost",
-            TransportErrorKind::Body => "reading the body",
+            TransportErrorKind::Connect => "could not connect to Loops",
+            TransportErrorKind::Timeout => "Loops did not answer in time",
+            TransportErrorKind::ConnectionLost => "the connection to Loops was lost",
+            TransportErrorKind::Other => "the request to Loops failed",
         })
     }
 }
@@ -163,13 +169,27 @@ impl Error {
         matches!(self.status(), Some(401 | 403))
     }
 
-    /// Whether trying again later could succeed (rate limits, 5xx, timeouts, transport).
+    /// Whether trying again later could succeed (rate limits, 408 and 5xx, timeouts, failed or
+    /// lost connections).
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::RateLimited { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
+            Error::RateLimited { .. } => true,
+            Error::Transport { kind, .. } => !matches!(kind, TransportErrorKind::Other),
             Error::Api { status, .. } => matches!(status, 408 | 500 | 502 | 503 | 504),
             _ => false,
         }
+    }
+
+    /// Whether an attempt ran past the client's timeout (a
+    /// [`Transport`](Error::Transport) error of kind [`TransportErrorKind::Timeout`]).
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            Error::Transport {
+                kind: TransportErrorKind::Timeout,
+                ..
+            }
+        )
     }
 
     /// How long Loops asked to wait, when it said.

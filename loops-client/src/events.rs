@@ -1,10 +1,15 @@
-//! Events: `POST /v1/events/send`.
+//! Events that trigger Loops workflows: `POST /v1/events/send`.
+//!
+//! [`SendEventRequest`] turns into an [`ApiRequest`] without IO; [`EventsApi`] (from
+//! [`Client::events`](crate::Client::events)) sends it.
 
+use http::Method;
 use serde::Serialize;
 
-use crate::contacts::{ContactBody, ContactIdentity, to_json};
-use crate::endpoint::{ApiRequest, Endpoint, Method};
+use crate::contacts::{ContactBody, ContactIdentity};
+use crate::endpoint::{ApiRequest, Endpoint};
 use crate::idempotency::IdempotencyKey;
+use crate::json::to_json;
 use crate::validate::{self, ValidationError};
 use crate::value::{ContactProperties, EventProperties, MailingLists, PropertyValue};
 
@@ -14,7 +19,8 @@ use crate::value::{ContactProperties, EventProperties, MailingLists, PropertyVal
 /// the one set here, or a fresh one per call, reused on every retry of that call.
 ///
 /// ```
-/// use loops_client::{IdempotencyKey, SendEventRequest};
+/// use loops_client::events::SendEventRequest;
+/// use loops_client::idempotency::IdempotencyKey;
 ///
 /// let request = SendEventRequest::by_email("ada@example.com", "deal_won")
 ///     .event_property("deal_value", 1200)
@@ -141,7 +147,7 @@ impl SendEventRequest {
             event_name: &self.event_name,
             event_properties: &self.event_properties,
         };
-        let mut request = ApiRequest::new(Endpoint::SendEvent, Method::Post, "/v1/events/send")
+        let mut request = ApiRequest::new(Endpoint::SendEvent, Method::POST, "/v1/events/send")
             .with_json_bytes(to_json(&body));
         if let Some(key) = &self.idempotency_key {
             request.set_idempotency_key(key.clone());
@@ -151,38 +157,73 @@ impl SendEventRequest {
 }
 
 #[cfg(feature = "client")]
-impl crate::Client {
-    /// Sends an event (`POST /v1/events/send`).
+pub use api::EventsApi;
+
+#[cfg(feature = "client")]
+mod api {
+    use super::SendEventRequest;
+    use crate::client::Client;
+    use crate::endpoint::ApiRequest;
+    use crate::idempotency::{IdempotencyKey, SendReceipt};
+
+    /// Events. Get it with [`Client::events`].
     ///
-    /// The request always carries an idempotency key (yours, or one generated for this call
-    /// and reused on each retry), so retries after a 5xx or a lost connection cannot send the
-    /// event twice. If the key you set was already used, the result is
-    /// [`Error::AlreadyDone`](crate::Error::AlreadyDone).
-    pub async fn send_event(
-        &self,
-        request: &SendEventRequest,
-    ) -> Result<crate::SendReceipt, crate::Error> {
-        self.send_keyed(request.to_api_request()?).await
+    /// ```no_run
+    /// # async fn run(client: loops_client::Client) -> loops_client::Result<()> {
+    /// use loops_client::events::SendEventRequest;
+    /// use loops_client::idempotency::IdempotencyKey;
+    ///
+    /// // A key derived from the trigger: a redelivered trigger cannot send twice.
+    /// let key = IdempotencyKey::new("crm-lead-42-won")?;
+    /// let request = SendEventRequest::by_email("ada@example.com", "deal_won")
+    ///     .event_property("deal_value", 1200)
+    ///     .idempotency_key(key);
+    /// match client.events().send(&request).await {
+    ///     Ok(receipt) => println!("sent after {} attempt(s)", receipt.attempts),
+    ///     Err(e) if e.is_already_done() => println!("already sent earlier"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[derive(Debug, Clone)]
+    pub struct EventsApi {
+        pub(crate) client: Client,
     }
 
-    pub(crate) async fn send_keyed(
-        &self,
-        mut request: ApiRequest,
-    ) -> Result<crate::SendReceipt, crate::Error> {
-        let key = match request.idempotency_key_value() {
-            Some(key) => key.clone(),
-            None => {
-                let key = IdempotencyKey::random();
-                request.set_idempotency_key(key.clone());
-                key
-            }
-        };
-        let response = self.execute(&request).await?;
-        Ok(crate::SendReceipt {
-            idempotency_key: key,
-            attempts: response.attempts,
-            deduplicated: response.replayed,
-        })
+    impl EventsApi {
+        /// Sends an event (`POST /v1/events/send`).
+        ///
+        /// The request always carries an idempotency key (yours, or one generated for this
+        /// call and reused on each retry), so retries after a 5xx or a lost connection cannot
+        /// send the event twice. If the key you set was already used, the result is
+        /// [`Error::AlreadyDone`](crate::Error::AlreadyDone).
+        pub async fn send(&self, request: &SendEventRequest) -> crate::Result<SendReceipt> {
+            self.client.send_keyed(request.to_api_request()?).await
+        }
+    }
+
+    impl Client {
+        /// Sends a request that must carry an idempotency key, adding a fresh one if it has
+        /// none, and reports the key it went out with.
+        pub(crate) async fn send_keyed(
+            &self,
+            mut request: ApiRequest,
+        ) -> crate::Result<SendReceipt> {
+            let key = match request.idempotency_key_value() {
+                Some(key) => key.clone(),
+                None => {
+                    let key = IdempotencyKey::random();
+                    request.set_idempotency_key(key.clone());
+                    key
+                }
+            };
+            let response = self.execute(&request).await?;
+            Ok(SendReceipt {
+                idempotency_key: key,
+                attempts: response.attempts,
+                deduplicated: response.replayed,
+            })
+        }
     }
 }
 

@@ -14,7 +14,7 @@ pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 100;
 /// send unique (an event id, a delivery id) so that a redelivered trigger reuses its key.
 ///
 /// ```
-/// use loops_client::IdempotencyKey;
+/// use loops_client::idempotency::IdempotencyKey;
 ///
 /// let key = IdempotencyKey::new("kommo-lead-42-status-142").unwrap();
 /// assert_eq!(key.as_str(), "kommo-lead-42-status-142");

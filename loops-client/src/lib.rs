@@ -1,37 +1,45 @@
 //! A typed client for the [Loops](https://loops.so) REST API v1, with webhook verification and
 //! typed webhook events.
 //!
-//! - **Every core endpoint, typed**: contacts (create, upsert, find, delete), contact
-//!   properties, mailing lists, events, transactional emails (send, list as a `Stream`),
-//!   suppression, dedicated sending IPs, and a [raw escape hatch](Client::raw).
+//! - **Every core endpoint, typed**, one handle per resource:
+//!   [`contacts`](Client::contacts) (create, upsert, find, delete, suppression),
+//!   [`contact_properties`](Client::contact_properties), [`mailing_lists`](Client::mailing_lists),
+//!   [`events`](Client::events), [`transactional`](Client::transactional) (send, list as a
+//!   `Stream`), [`dedicated_sending_ips`](Client::dedicated_sending_ips),
+//!   [`api_key`](Client::api_key), and a [raw escape hatch](Client::raw).
 //! - **Nothing sent twice**: event and transactional sends always carry an
-//!   [`IdempotencyKey`], reused on every retry; a repeated key is reported as
-//!   [already done](Error::AlreadyDone), not as a failure.
+//!   [`IdempotencyKey`](idempotency::IdempotencyKey), reused on every retry; a repeated key is
+//!   reported as [already done](Error::AlreadyDone), not as a failure.
 //! - **Under the rate limit**: a pacer shared by all clones keeps to 10 requests/second (or
 //!   what `x-ratelimit-limit` says), and 429s are retried after `Retry-After`.
 //! - **Clear errors**: one [`Error`] enum, decided by status code and endpoint, that parses
 //!   every error body shape Loops has used and keeps non-JSON bodies.
 //! - **Checked before sending**: reserved property names, the 500-character value limit,
-//!   missing or doubled identifiers.
+//!   missing or doubled identifiers ([`Error::InvalidRequest`]).
 //! - **Webhooks** ([`webhooks`]): constant-time signature checks, secret rotation, timestamp
 //!   tolerance with `now` passed in, and a typed event enum that survives new event names.
 //!
-//! Without the default `client` feature, the crate has no HTTP or async dependencies: every
-//! request type (as plain data, see [`ApiRequest`]), response type and the webhook verifier
-//! remain available.
+//! Each module holds one API resource: its models, its request types (which turn into an
+//! [`ApiRequest`] without any IO) and its handle. Without the default `client` feature, the
+//! crate has no HTTP or async dependencies: every model, every request as data and the webhook
+//! verifier remain available.
 //!
 //! # Example
 //!
 //! ```no_run
 //! # #[cfg(feature = "client")]
-//! # async fn run() -> Result<(), loops_client::Error> {
-//! use loops_client::{Client, ContactProperties, SendTransactionalRequest, UpdateContactRequest};
+//! # async fn run() -> loops_client::Result<()> {
+//! use loops_client::Client;
+//! use loops_client::contacts::UpdateContactRequest;
+//! use loops_client::transactional::SendTransactionalRequest;
+//! use loops_client::value::ContactProperties;
 //!
 //! let client = Client::new(std::env::var("LOOPS_API_KEY").unwrap_or_default())?;
 //!
 //! // Create or update a contact.
 //! client
-//!     .update_contact(
+//!     .contacts()
+//!     .update(
 //!         &UpdateContactRequest::by_email("ada@example.com")
 //!             .properties(ContactProperties::new().first_name("Ada").user_group("customers")),
 //!     )
@@ -39,9 +47,8 @@
 //!
 //! // Send a transactional email; retries reuse the same idempotency key.
 //! let receipt = client
-//!     .send_transactional(
-//!         &SendTransactionalRequest::new("cl_welcome", "ada@example.com").data_variable("name", "Ada"),
-//!     )
+//!     .transactional()
+//!     .send(&SendTransactionalRequest::new("cl_welcome", "ada@example.com").data_variable("name", "Ada"))
 //!     .await?;
 //! assert!(!receipt.idempotency_key.as_str().is_empty());
 //! # Ok(()) }
@@ -50,63 +57,45 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod api_key;
-mod contact_properties;
-mod contacts;
-mod endpoint;
-mod error;
-mod events;
-mod idempotency;
-mod mailing_lists;
-mod pagination;
+pub mod api_key;
+pub mod contact_properties;
+pub mod contacts;
+pub mod dedicated_sending_ips;
+pub mod endpoint;
+pub mod error;
+pub mod events;
+pub mod idempotency;
+mod json;
+pub mod mailing_lists;
+pub mod pagination;
 pub mod rate_limit;
 pub mod retry;
-mod sending_ips;
-mod suppression;
-mod transactional;
-mod validate;
-mod value;
+pub mod transactional;
+pub mod validate;
+pub mod value;
 pub mod webhooks;
 
 #[cfg(feature = "client")]
-mod client;
+pub mod client;
 #[cfg(feature = "client")]
 mod raw;
 #[cfg(feature = "client")]
 mod request;
 
-pub use api_key::{ApiKeyInfo, test_api_key_request};
-pub use contact_properties::{
-    ContactPropertyDefinition, PropertyList, PropertyType, create_contact_property_request,
-    list_contact_properties_request,
-};
-pub use contacts::{
-    Contact, ContactId, ContactIdentity, ContactLookup, CreateContactRequest,
-    DeleteContactResponse, OptInStatus, UpdateContactRequest,
-};
-pub use endpoint::{ApiRequest, Endpoint, Method};
-pub use error::{ApiErrorBody, Error, TransportErrorKind};
-pub use events::SendEventRequest;
-pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY_CHARS, SendReceipt};
-pub use mailing_lists::{MailingList, list_mailing_lists_request};
-pub use pagination::{Page, PageRequest, Pagination};
-pub use rate_limit::{RateLimit, RateLimitInfo};
-pub use retry::{RetryPolicy, RetrySafety};
-pub use sending_ips::list_dedicated_sending_ips_request;
-pub use suppression::{RemovalQuota, SuppressedContact, SuppressionRemoval, SuppressionStatus};
-pub use transactional::{
-    Attachment, SendTransactionalRequest, TransactionalEmail, TransactionalList,
-    list_transactional_request,
-};
-pub use validate::{
-    MAX_TRANSACTIONAL_BYTES, MAX_VALUE_CHARS, RESERVED_PROPERTY_NAMES, ValidationError,
-};
-pub use value::{
-    ContactProperties, DataScalar, DataVariable, DataVariables, EventProperties, MailingLists,
-    PropertyValue,
-};
+pub use endpoint::ApiRequest;
+pub use error::{Error, Result};
+/// The HTTP method of an [`ApiRequest`] (the `http` crate's, so this crate's semver is not
+/// tied to reqwest's).
+pub use http::Method;
+pub use rate_limit::RateLimit;
+pub use retry::RetryPolicy;
 
 #[cfg(feature = "client")]
-pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
+pub use client::{Client, ClientBuilder};
 #[cfg(feature = "client")]
 pub use raw::RawResponse;
+
+/// The crate README's examples, compiled as doc tests so they cannot rot.
+#[cfg(all(doctest, feature = "client"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

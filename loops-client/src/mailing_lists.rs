@@ -1,8 +1,9 @@
-//! `GET /v1/lists`: the team's mailing lists.
+//! Mailing lists: `GET /v1/lists`.
 
+use http::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::endpoint::{ApiRequest, Endpoint, Method};
+use crate::endpoint::{ApiRequest, Endpoint};
 
 /// A mailing list.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -24,14 +25,36 @@ pub struct MailingList {
 
 /// `GET /v1/lists`.
 pub fn list_mailing_lists_request() -> ApiRequest {
-    ApiRequest::new(Endpoint::ListMailingLists, Method::Get, "/v1/lists")
+    ApiRequest::new(Endpoint::ListMailingLists, Method::GET, "/v1/lists")
 }
 
 #[cfg(feature = "client")]
-impl crate::Client {
-    /// Lists the team's mailing lists.
-    pub async fn list_mailing_lists(&self) -> Result<Vec<MailingList>, crate::Error> {
-        let response = self.execute(&list_mailing_lists_request()).await?;
-        Ok(response.json::<Option<Vec<_>>>()?.unwrap_or_default())
+pub use api::MailingListsApi;
+
+#[cfg(feature = "client")]
+mod api {
+    use super::{MailingList, list_mailing_lists_request};
+    use crate::client::Client;
+
+    /// Mailing lists. Get it with [`Client::mailing_lists`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: loops_client::Client) -> loops_client::Result<()> {
+    /// for list in client.mailing_lists().list().await? {
+    ///     println!("{} {} (public: {})", list.id, list.name, list.is_public);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[derive(Debug, Clone)]
+    pub struct MailingListsApi {
+        pub(crate) client: Client,
+    }
+
+    impl MailingListsApi {
+        /// The team's mailing lists (the endpoint is not paginated).
+        pub async fn list(&self) -> crate::Result<Vec<MailingList>> {
+            let response = self.client.execute(&list_mailing_lists_request()).await?;
+            Ok(response.json::<Option<Vec<_>>>()?.unwrap_or_default())
+        }
     }
 }

@@ -1,8 +1,11 @@
 //! Cursor pagination (`perPage` + `cursor`, next cursor in `pagination.nextCursor`).
+//!
+//! A handle's `list_page(..)` returns one [`Page`]; its `list(..)` returns a `Stream` of every
+//! item, page after page.
 
 use serde::{Deserialize, Serialize};
 
-use crate::contacts::null_as_default;
+use crate::json::null_as_default;
 use crate::validate::ValidationError;
 
 /// One page of a list.

@@ -1,6 +1,7 @@
 //! Sending requests: pacing, the retry loop, timeouts, and response classification.
 //! This is the only module that does HTTP IO.
 
+use std::fmt;
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, USER_AGENT};
@@ -8,7 +9,7 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 use crate::client::Client;
-use crate::endpoint::{ApiRequest, Endpoint, Method};
+use crate::endpoint::{ApiRequest, Endpoint};
 use crate::error::{Error, TransportErrorKind, classify, raw_body_text};
 use crate::rate_limit::{RateLimitInfo, parse_retry_after};
 use crate::retry::{AttemptFailure, RetryDecision};
@@ -21,6 +22,7 @@ const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 pub(crate) struct Response {
     pub(crate) endpoint: Endpoint,
     pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
     pub(crate) body: Vec<u8>,
     pub(crate) attempts: u32,
     /// The request had already been carried out by an earlier attempt whose answer was lost
@@ -39,9 +41,32 @@ impl Response {
     }
 }
 
+/// The source of a [`TransportErrorKind::Timeout`]: how long the attempt was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AttemptTimedOut {
+    after: Duration,
+}
+
+impl fmt::Display for AttemptTimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "no complete answer within {:?} (the per-attempt timeout)",
+            self.after
+        )
+    }
+}
+
+impl std::error::Error for AttemptTimedOut {}
+
+/// Why an attempt failed, and what the retry policy should make of it (`None`: retrying
+/// cannot help, give up at once).
+type AttemptError = (Option<AttemptFailure>, Error);
+
 /// One attempt's raw outcome.
 struct Answer {
     status: u16,
+    headers: HeaderMap,
     rate: RateLimitInfo,
     retry_after: Option<Duration>,
     body: Vec<u8>,
@@ -76,6 +101,7 @@ impl Client {
                         return Ok(Response {
                             endpoint,
                             status: answer.status,
+                            headers: answer.headers,
                             body: answer.body,
                             attempts: attempt,
                             replayed: false,
@@ -86,6 +112,7 @@ impl Client {
                         return Ok(Response {
                             endpoint,
                             status: answer.status,
+                            headers: answer.headers,
                             body: Vec::new(),
                             attempts: attempt,
                             replayed: true,
@@ -105,7 +132,11 @@ impl Client {
                     );
                     (failure, error)
                 }
-                Err((failure, error)) => (failure, error),
+                Err((Some(failure), error)) => (failure, error),
+                Err((None, error)) => {
+                    tracing::debug!(parent: &span, %error, "giving up: retrying cannot help");
+                    return Err(error);
+                }
             };
 
             let decision =
@@ -131,28 +162,27 @@ impl Client {
     }
 
     /// One attempt, bounded by the timeout.
-    async fn attempt(&self, request: &ApiRequest) -> Result<Answer, (AttemptFailure, Error)> {
-        let inner = &self.inner;
-        let timeout = inner.timeout;
+    async fn attempt(&self, request: &ApiRequest) -> Result<Answer, AttemptError> {
+        let timeout = self.inner.timeout;
         match tokio::time::timeout(timeout, self.send_and_read(request)).await {
             Ok(result) => result,
-            Err(_) => Err((AttemptFailure::TimedOut, Error::Timeout { after: timeout })),
+            Err(_) => Err((
+                Some(AttemptFailure::TimedOut),
+                Error::Transport {
+                    kind: TransportErrorKind::Timeout,
+                    source: Box::new(AttemptTimedOut { after: timeout }),
+                },
+            )),
         }
     }
 
-    async fn send_and_read(&self, request: &ApiRequest) -> Result<Answer, (AttemptFailure, Error)> {
+    async fn send_and_read(&self, request: &ApiRequest) -> Result<Answer, AttemptError> {
         let inner = &self.inner;
-        let url = format!("{}{}", inner.base_url, request.path_and_query());
-        let method = match request.method() {
-            Method::Get => reqwest::Method::GET,
-            Method::Post => reqwest::Method::POST,
-            Method::Put => reqwest::Method::PUT,
-            Method::Patch => reqwest::Method::PATCH,
-            Method::Delete => reqwest::Method::DELETE,
-        };
+        // Appended, not joined: the base's own path (`/api`) must stay.
+        let url = format!("{}{}", inner.base_prefix, request.path_and_query());
         let mut builder = inner
             .http
-            .request(method, url)
+            .request(request.method().clone(), url)
             .header(AUTHORIZATION, inner.authorization.clone())
             .header(USER_AGENT, inner.user_agent.clone())
             .header(ACCEPT, "application/json");
@@ -167,29 +197,30 @@ impl Client {
 
         let mut response = builder.send().await.map_err(transport_failure)?;
         let status = response.status().as_u16();
-        let headers = response.headers();
+        // Taken, not cloned: the body is read through `chunk`, which needs no headers.
+        let headers = std::mem::take(response.headers_mut());
         let rate = RateLimitInfo::from_headers(
-            header(headers, "x-ratelimit-limit"),
-            header(headers, "x-ratelimit-remaining"),
+            header(&headers, "x-ratelimit-limit"),
+            header(&headers, "x-ratelimit-remaining"),
         );
-        let retry_after = header(headers, "retry-after").and_then(parse_retry_after);
+        let retry_after = header(&headers, "retry-after").and_then(parse_retry_after);
 
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| {
             (
-                AttemptFailure::ConnectionLost,
+                Some(AttemptFailure::ConnectionLost),
                 Error::Transport {
-                    kind: TransportErrorKind::Body,
+                    kind: TransportErrorKind::ConnectionLost,
                     source: Box::new(e.without_url()),
                 },
             )
         })? {
             if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
                 return Err((
-                    AttemptFailure::Status {
+                    Some(AttemptFailure::Status {
                         status,
                         retry_after: None,
-                    },
+                    }),
                     Error::Decode {
                         endpoint: request.endpoint(),
                         status,
@@ -202,6 +233,7 @@ impl Client {
         }
         Ok(Answer {
             status,
+            headers,
             rate,
             retry_after,
             body,
@@ -225,14 +257,22 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn transport_failure(error: reqwest::Error) -> (AttemptFailure, Error) {
+/// Classifies a failure to send. A connect that timed out is `Connect` (nothing was sent); a
+/// timeout of a caller-supplied reqwest client is `Timeout`; a request reqwest could not
+/// build is `Other` and not retried.
+fn transport_failure(error: reqwest::Error) -> AttemptError {
     let (failure, kind) = if error.is_connect() {
-        (AttemptFailure::ConnectFailed, TransportErrorKind::Connect)
+        (
+            Some(AttemptFailure::ConnectFailed),
+            TransportErrorKind::Connect,
+        )
     } else if error.is_timeout() {
-        (AttemptFailure::TimedOut, TransportErrorKind::ConnectionLost)
+        (Some(AttemptFailure::TimedOut), TransportErrorKind::Timeout)
+    } else if error.is_builder() {
+        (None, TransportErrorKind::Other)
     } else {
         (
-            AttemptFailure::ConnectionLost,
+            Some(AttemptFailure::ConnectionLost),
             TransportErrorKind::ConnectionLost,
         )
     };

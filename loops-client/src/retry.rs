@@ -48,6 +48,26 @@ pub enum RetryDecision {
 
 /// How many times to try, and how long to wait in between.
 ///
+/// Build one from [`RetryPolicy::default()`] (4 attempts, 250 ms doubling to 8 s, 1 s after a
+/// bare 429, `Retry-After` honoured up to 60 s) or [`RetryPolicy::never()`] and the `with_*`
+/// methods; [`ClientBuilder::build`](crate::ClientBuilder::build) reports a policy that makes
+/// no sense (no attempt at all, a cap below the first backoff) as
+/// [`Error::Config`](crate::Error::Config).
+///
+/// ```
+/// use loops_client::RetryPolicy;
+/// use std::time::Duration;
+///
+/// let policy = RetryPolicy::default()
+///     .with_max_attempts(6)
+///     .with_backoff(Duration::from_millis(100), Duration::from_secs(5))
+///     .with_max_retry_after(Duration::from_secs(10));
+/// assert_eq!(policy.max_attempts, 6);
+/// assert_eq!(RetryPolicy::never().max_attempts, 1);
+/// ```
+///
+/// The decision itself is pure:
+///
 /// ```
 /// use loops_client::retry::{AttemptFailure, RetryDecision, RetryPolicy, RetrySafety};
 /// use std::time::Duration;
@@ -62,6 +82,7 @@ pub enum RetryDecision {
 /// assert_eq!(policy.decide(1, server_error, RetrySafety::Unsafe, 0.5), RetryDecision::GiveUp);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts in total, the first included. `1` disables retries.
     pub max_attempts: u32,
@@ -93,6 +114,48 @@ impl RetryPolicy {
         RetryPolicy {
             max_attempts: 1,
             ..RetryPolicy::default()
+        }
+    }
+
+    /// Sets the number of attempts in total, the first included (`1`: no retries).
+    #[must_use]
+    pub fn with_max_attempts(mut self, max_attempts: u32) -> Self {
+        self.max_attempts = max_attempts;
+        self
+    }
+
+    /// Sets the backoff before the second attempt (it doubles for each further attempt) and
+    /// the longest backoff.
+    #[must_use]
+    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max;
+        self
+    }
+
+    /// Sets the longest `Retry-After` honoured; a longer one gives up at once.
+    #[must_use]
+    pub fn with_max_retry_after(mut self, max_retry_after: Duration) -> Self {
+        self.max_retry_after = max_retry_after;
+        self
+    }
+
+    /// Sets how long to wait after a 429 that carries no `Retry-After`.
+    #[must_use]
+    pub fn with_rate_limit_wait(mut self, wait: Duration) -> Self {
+        self.rate_limit_wait = wait;
+        self
+    }
+
+    /// What is wrong with this policy, if anything.
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
+    pub(crate) fn problem(&self) -> Option<&'static str> {
+        if self.max_attempts == 0 {
+            Some("max_attempts must be at least 1")
+        } else if self.max_backoff < self.initial_backoff {
+            Some("max_backoff must not be shorter than initial_backoff")
+        } else {
+            None
         }
     }
 
@@ -256,6 +319,47 @@ mod tests {
                 p.decide(1, status(500), Safe, jitter),
                 RetryAfter(_)
             ));
+        }
+    }
+
+    #[test]
+    fn setters_and_problems() {
+        let ms = Duration::from_millis;
+        let p = RetryPolicy::never()
+            .with_max_attempts(3)
+            .with_backoff(ms(10), ms(40))
+            .with_max_retry_after(ms(500))
+            .with_rate_limit_wait(ms(20));
+        assert_eq!(
+            p,
+            RetryPolicy {
+                max_attempts: 3,
+                initial_backoff: ms(10),
+                max_backoff: ms(40),
+                rate_limit_wait: ms(20),
+                max_retry_after: ms(500),
+            }
+        );
+        let table = [
+            (RetryPolicy::default(), None),
+            (RetryPolicy::never(), None),
+            (
+                RetryPolicy::default().with_max_attempts(0),
+                Some("max_attempts"),
+            ),
+            (
+                RetryPolicy::default().with_backoff(ms(10), ms(9)),
+                Some("max_backoff"),
+            ),
+            (RetryPolicy::default().with_backoff(ms(10), ms(10)), None),
+        ];
+        for (policy, expected) in table {
+            let got = policy.problem();
+            assert_eq!(
+                got.map(|m| m.split(' ').next().unwrap()),
+                expected,
+                "{policy:?}: {got:?}"
+            );
         }
     }
 

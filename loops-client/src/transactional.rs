@@ -1,10 +1,15 @@
-//! Transactional emails: send one, and list them.
+//! Transactional emails: send one (`POST /v1/transactional`), and list them
+//! (`GET /v1/transactional-emails`).
+//!
+//! The request types turn into [`ApiRequest`]s without IO; [`TransactionalApi`] (from
+//! [`Client::transactional`](crate::Client::transactional)) sends them.
 
+use http::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::contacts::{null_as_default, to_json};
-use crate::endpoint::{ApiRequest, Endpoint, Method};
+use crate::endpoint::{ApiRequest, Endpoint};
 use crate::idempotency::IdempotencyKey;
+use crate::json::{null_as_default, to_json};
 use crate::pagination::{PageRequest, check_page_size};
 use crate::validate::{self, MAX_TRANSACTIONAL_BYTES, ValidationError};
 use crate::value::{DataVariable, DataVariables};
@@ -51,7 +56,7 @@ impl std::fmt::Debug for Attachment {
 /// Sends a published transactional email to one recipient (`POST /v1/transactional`).
 ///
 /// ```
-/// use loops_client::SendTransactionalRequest;
+/// use loops_client::transactional::SendTransactionalRequest;
 ///
 /// let request = SendTransactionalRequest::new("cl_welcome", "ada@example.com")
 ///     .data_variable("name", "Ada")
@@ -162,7 +167,7 @@ impl SendTransactionalRequest {
         }
         let mut request = ApiRequest::new(
             Endpoint::SendTransactional,
-            Method::Post,
+            Method::POST,
             "/v1/transactional",
         )
         .with_json_bytes(bytes);
@@ -230,7 +235,7 @@ pub fn list_transactional_request(
         TransactionalList::Current => "/v1/transactional-emails",
         TransactionalList::Legacy => "/v1/transactional",
     };
-    let mut request = ApiRequest::new(Endpoint::ListTransactionalEmails, Method::Get, path);
+    let mut request = ApiRequest::new(Endpoint::ListTransactionalEmails, Method::GET, path);
     if let Some(per_page) = page.per_page {
         check_page_size(per_page)?;
         request = request.query("perPage", per_page.to_string());
@@ -242,55 +247,75 @@ pub fn list_transactional_request(
 }
 
 #[cfg(feature = "client")]
-impl crate::Client {
-    /// Sends a transactional email (`POST /v1/transactional`), always with an idempotency key
-    /// (yours, or one generated for this call and reused on each retry).
-    pub async fn send_transactional(
-        &self,
-        request: &SendTransactionalRequest,
-    ) -> Result<crate::SendReceipt, crate::Error> {
-        self.send_keyed(request.to_api_request()?).await
-    }
+pub use api::TransactionalApi;
 
-    /// One page of transactional emails.
-    pub async fn list_transactional_emails_page(
-        &self,
-        list: TransactionalList,
-        page: &PageRequest,
-    ) -> Result<crate::Page<TransactionalEmail>, crate::Error> {
-        let response = self
-            .execute(&list_transactional_request(list, page)?)
-            .await?;
-        response.json()
-    }
+#[cfg(feature = "client")]
+mod api {
+    use super::{
+        SendTransactionalRequest, TransactionalEmail, TransactionalList, list_transactional_request,
+    };
+    use crate::client::Client;
+    use crate::idempotency::SendReceipt;
+    use crate::pagination::{Page, PageRequest, paginate};
 
-    /// Every transactional email, following `pagination.nextCursor` page by page.
+    /// Transactional emails. Get it with [`Client::transactional`].
     ///
     /// ```no_run
-    /// # async fn run(client: loops_client::Client) -> Result<(), loops_client::Error> {
+    /// # async fn run(client: loops_client::Client) -> loops_client::Result<()> {
     /// use futures_util::TryStreamExt;
-    /// use loops_client::TransactionalList;
+    /// use loops_client::transactional::{SendTransactionalRequest, TransactionalList};
     ///
-    /// let emails: Vec<_> = client
-    ///     .list_transactional_emails(TransactionalList::Current, Some(50))
-    ///     .try_collect()
+    /// let transactional = client.transactional();
+    /// let receipt = transactional
+    ///     .send(&SendTransactionalRequest::new("cl_welcome", "ada@example.com").data_variable("name", "Ada"))
     ///     .await?;
+    /// println!("sent with key {}", receipt.idempotency_key);
+    ///
+    /// // Every transactional email, page after page.
+    /// let emails: Vec<_> = transactional.list(TransactionalList::Current, Some(50)).try_collect().await?;
     /// for email in emails {
     ///     println!("{} {} {:?}", email.id, email.name, email.data_variables);
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn list_transactional_emails(
-        &self,
-        list: TransactionalList,
-        per_page: Option<u32>,
-    ) -> impl futures_util::Stream<Item = Result<TransactionalEmail, crate::Error>> + Send + 'static
-    {
-        let client = self.clone();
-        crate::pagination::paginate(per_page, move |page| {
-            let client = client.clone();
-            async move { client.list_transactional_emails_page(list, &page).await }
-        })
+    #[derive(Debug, Clone)]
+    pub struct TransactionalApi {
+        pub(crate) client: Client,
+    }
+
+    impl TransactionalApi {
+        /// Sends a transactional email (`POST /v1/transactional`), always with an idempotency
+        /// key (yours, or one generated for this call and reused on each retry).
+        pub async fn send(&self, request: &SendTransactionalRequest) -> crate::Result<SendReceipt> {
+            self.client.send_keyed(request.to_api_request()?).await
+        }
+
+        /// One page of transactional emails.
+        pub async fn list_page(
+            &self,
+            list: TransactionalList,
+            page: &PageRequest,
+        ) -> crate::Result<Page<TransactionalEmail>> {
+            self.client
+                .execute(&list_transactional_request(list, page)?)
+                .await?
+                .json()
+        }
+
+        /// Every transactional email, following `pagination.nextCursor` page by page;
+        /// `per_page` is 10 to 50 (Loops' default: 20). The stream owns a clone of the client.
+        pub fn list(
+            &self,
+            list: TransactionalList,
+            per_page: Option<u32>,
+        ) -> impl futures_util::Stream<Item = crate::Result<TransactionalEmail>> + Send + 'static
+        {
+            let api = self.clone();
+            paginate(per_page, move |page| {
+                let api = api.clone();
+                async move { api.list_page(list, &page).await }
+            })
+        }
     }
 }
 
@@ -324,8 +349,8 @@ mod tests {
     #[test]
     fn arrays_of_objects() {
         let mut row = BTreeMap::new();
-        row.insert("item".to_owned(), crate::DataScalar::from("Seat"));
-        row.insert("price".to_owned(), crate::DataScalar::from(10));
+        row.insert("item".to_owned(), crate::value::DataScalar::from("Seat"));
+        row.insert("price".to_owned(), crate::value::DataScalar::from(10));
         let request = SendTransactionalRequest::new("t", "a@b.c")
             .data_variable("items", vec![row])
             .to_api_request()
@@ -396,7 +421,7 @@ mod tests {
 
     #[test]
     fn legacy_list_fixture_parses() {
-        let page: crate::Page<TransactionalEmail> = serde_json::from_str(include_str!(
+        let page: crate::pagination::Page<TransactionalEmail> = serde_json::from_str(include_str!(
             "../tests/fixtures/transactional.list-legacy.200.json"
         ))
         .unwrap();

@@ -16,7 +16,7 @@ use serde::{Deserialize, Deserializer};
 /// properties. `Null` resets a contact property; event properties cannot be `Null`.
 ///
 /// ```
-/// use loops_client::PropertyValue;
+/// use loops_client::value::PropertyValue;
 ///
 /// let plan = PropertyValue::from("pro");
 /// let seats = PropertyValue::from(12);
@@ -188,7 +188,7 @@ impl<T: Into<PropertyValue>> From<Option<T>> for PropertyValue {
 /// Keys are kept sorted, so the same properties always serialize to the same bytes.
 ///
 /// ```
-/// use loops_client::{ContactProperties, PropertyValue};
+/// use loops_client::value::{ContactProperties, PropertyValue};
 ///
 /// let props = ContactProperties::new()
 ///     .first_name("Ada")
@@ -365,7 +365,7 @@ scalar_from_integer!(i8, i16, i32, i64, u8, u16, u32, u64, isize, usize);
 /// cannot express it.
 ///
 /// ```
-/// use loops_client::{DataScalar, DataVariable};
+/// use loops_client::value::{DataScalar, DataVariable};
 /// use std::collections::BTreeMap;
 ///
 /// let item: BTreeMap<String, DataScalar> =

@@ -13,7 +13,7 @@
 //!
 //! let sandbox = LoopsSandbox::start(LoopsConfig::default().seed(42)).await?;
 //! // Give `sandbox.base_url()` and `sandbox.api_key()` to the code under test, e.g.
-//! // loops_client::Client::builder(sandbox.api_key()).base_url(sandbox.base_url()).build()
+//! // loops_client::Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).build()
 //! sandbox.faults().set(FaultConfig::none().error_rate(0.3).latency(Duration::from_millis(20)));
 //! // ... run it ...
 //! let stats = sandbox.request_stats();

@@ -42,13 +42,11 @@ pub fn fast_bridge() -> BridgeConfig {
 
 /// The Loops client's own retries, shortened the same way (same number of attempts).
 pub fn fast_loops_retry() -> loops_client::RetryPolicy {
-    loops_client::RetryPolicy {
-        max_attempts: 4,
-        initial_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(100),
-        rate_limit_wait: Duration::from_millis(200),
-        max_retry_after: Duration::from_secs(60),
-    }
+    loops_client::RetryPolicy::default()
+        .with_max_attempts(4)
+        .with_backoff(Duration::from_millis(10), Duration::from_millis(100))
+        .with_rate_limit_wait(Duration::from_millis(200))
+        .with_max_retry_after(Duration::from_secs(60))
 }
 
 /// Both fakes allow this many requests per second, and both clients pace at it, so a test

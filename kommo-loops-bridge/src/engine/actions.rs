@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use loops_client::{MAX_VALUE_CHARS, PropertyValue};
+use loops_client::validate::MAX_VALUE_CHARS;
+use loops_client::value::PropertyValue;
 
 use super::Mode;
 use super::context::KommoContext;

@@ -190,7 +190,7 @@ fn check_property_name(name: &str) -> Result<(), String> {
     if name.trim().is_empty() {
         return Err("a property name must not be empty".into());
     }
-    if loops_client::RESERVED_PROPERTY_NAMES.contains(&name) {
+    if loops_client::validate::RESERVED_PROPERTY_NAMES.contains(&name) {
         return Err(format!("`{name}` is a reserved Loops property name"));
     }
     match name {

@@ -51,36 +51,28 @@ fn accepted(result: Result<(), Error>) -> Result<(), PortError> {
 #[async_trait::async_trait]
 impl LoopsApi for loops_client::Client {
     async fn upsert_contact(&self, action: &UpsertContact) -> Result<(), PortError> {
-        accepted(self.update_contact(&action.to_request()).await.map(drop))
+        accepted(self.contacts().update(&action.to_request()).await.map(drop))
     }
 
     async fn send_event(&self, action: &SendEvent) -> Result<(), PortError> {
         let request = action.to_request().map_err(|e| PortError::Permanent {
             reason: e.to_string(),
         })?;
-        accepted(
-            loops_client::Client::send_event(self, &request)
-                .await
-                .map(drop),
-        )
+        accepted(self.events().send(&request).await.map(drop))
     }
 
     async fn send_transactional(&self, action: &SendTransactional) -> Result<(), PortError> {
         let request = action.to_request().map_err(|e| PortError::Permanent {
             reason: e.to_string(),
         })?;
-        accepted(
-            loops_client::Client::send_transactional(self, &request)
-                .await
-                .map(drop),
-        )
+        accepted(self.transactional().send(&request).await.map(drop))
     }
 
     async fn delete_contact(&self, action: &DeleteContact) -> Result<(), PortError> {
         let lookup = action.to_lookup().map_err(|e| PortError::Permanent {
             reason: e.to_string(),
         })?;
-        match loops_client::Client::delete_contact(self, &lookup).await {
+        match self.contacts().delete(&lookup).await {
             Err(error) if error.is_not_found() => Ok(()),
             result => accepted(result.map(drop)),
         }
@@ -90,9 +82,10 @@ impl LoopsApi for loops_client::Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use loops_client::{
-        ApiErrorBody, Endpoint, IdempotencyKey, TransportErrorKind, ValidationError,
-    };
+    use loops_client::endpoint::Endpoint;
+    use loops_client::error::{ApiErrorBody, TransportErrorKind};
+    use loops_client::idempotency::IdempotencyKey;
+    use loops_client::validate::ValidationError;
 
     fn api(status: u16) -> Error {
         Error::Api {
@@ -124,8 +117,9 @@ mod tests {
             (api(500), "transient"),
             (api(503), "transient"),
             (
-                Error::Timeout {
-                    after: Duration::from_secs(1),
+                Error::Transport {
+                    kind: TransportErrorKind::Timeout,
+                    source: "no complete answer within 1s".into(),
                 },
                 "transient",
             ),
@@ -136,11 +130,25 @@ mod tests {
                 },
                 "transient",
             ),
+            (
+                Error::Transport {
+                    kind: TransportErrorKind::ConnectionLost,
+                    source: "reset".into(),
+                },
+                "transient",
+            ),
+            (
+                Error::Transport {
+                    kind: TransportErrorKind::Other,
+                    source: "could not build the request".into(),
+                },
+                "permanent",
+            ),
             (api(400), "permanent"),
             (api(401), "permanent"),
             (api(404), "permanent"),
             (
-                Error::Validation(ValidationError::MissingIdentifier),
+                Error::InvalidRequest(ValidationError::MissingIdentifier),
                 "permanent",
             ),
             (Error::Config("x".into()), "permanent"),

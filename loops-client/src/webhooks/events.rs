@@ -4,7 +4,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::WebhookError;
-use crate::contacts::{Contact, null_as_default};
+use crate::contacts::Contact;
+use crate::json::null_as_default;
 use crate::mailing_lists::MailingList;
 
 /// The 17 event names Loops documents, exactly as spelled on the wire.

@@ -2,11 +2,13 @@
 //! from the shared fixtures.
 
 use futures_util::TryStreamExt;
-use loops_client::{
-    ContactIdentity, ContactLookup, ContactProperties, CreateContactRequest, PropertyList,
-    PropertyType, PropertyValue, SendEventRequest, SendTransactionalRequest, TransactionalList,
-    UpdateContactRequest,
+use loops_client::contact_properties::{PropertyList, PropertyType};
+use loops_client::contacts::{
+    ContactIdentity, ContactLookup, CreateContactRequest, UpdateContactRequest,
 };
+use loops_client::events::SendEventRequest;
+use loops_client::transactional::{SendTransactionalRequest, TransactionalList};
+use loops_client::value::{ContactProperties, PropertyValue};
 use serde_json::json;
 use wiremock::matchers::{body_json, header, header_exists, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -28,7 +30,7 @@ async fn test_api_key() {
         .expect(1)
         .mount(&server)
         .await;
-    let info = client(&server).test_api_key().await.unwrap();
+    let info = client(&server).api_key().test().await.unwrap();
     assert_eq!(info.team_name, "My team");
 }
 
@@ -55,7 +57,7 @@ async fn create_contact() {
                 .set("customProperty", "value"),
         )
         .mailing_list("cm06f5v0e45nf0ml5754o9cix", true);
-    let id = client(&server).create_contact(&request).await.unwrap();
+    let id = client(&server).contacts().create(&request).await.unwrap();
     assert_eq!(id.as_str(), "id_of_contact");
 }
 
@@ -80,7 +82,7 @@ async fn update_contact_is_a_put_upsert_and_can_reset_properties() {
         .property("plan", PropertyValue::Null)
         .property("seats", 3)
         .mailing_list("list_a", false);
-    client(&server).update_contact(&request).await.unwrap();
+    client(&server).contacts().update(&request).await.unwrap();
 }
 
 #[tokio::test]
@@ -95,7 +97,8 @@ async fn find_contact_by_email_encodes_plus() {
         .mount(&server)
         .await;
     let contact = client(&server)
-        .find_contact(&ContactLookup::email("hello+crm@gmail.com"))
+        .contacts()
+        .find(&ContactLookup::email("hello+crm@gmail.com"))
         .await
         .unwrap()
         .expect("a contact");
@@ -127,7 +130,8 @@ async fn find_contact_by_user_id_and_not_found() {
         .mount(&server)
         .await;
     let found = client(&server)
-        .find_contact(&ContactLookup::user_id("nobody"))
+        .contacts()
+        .find(&ContactLookup::user_id("nobody"))
         .await
         .unwrap();
     assert!(found.is_none());
@@ -145,7 +149,8 @@ async fn delete_contact_is_a_post_with_one_identifier() {
         .mount(&server)
         .await;
     let deleted = client(&server)
-        .delete_contact(&ContactLookup::email("gone@example.com"))
+        .contacts()
+        .delete(&ContactLookup::email("gone@example.com"))
         .await
         .unwrap();
     assert_eq!(deleted.message.as_deref(), Some("Contact deleted."));
@@ -172,14 +177,16 @@ async fn contact_properties_list_and_create() {
         .await;
     let client = client(&server);
     let properties = client
-        .list_contact_properties(PropertyList::Custom)
+        .contact_properties()
+        .list(PropertyList::Custom)
         .await
         .unwrap();
     assert_eq!(properties.len(), 11);
     assert_eq!(properties[8].key, "createdAt");
     assert_eq!(properties[8].property_type, PropertyType::Date);
     client
-        .create_contact_property("planName", PropertyType::String)
+        .contact_properties()
+        .create("planName", PropertyType::String)
         .await
         .unwrap();
 }
@@ -194,7 +201,7 @@ async fn mailing_lists() {
         .expect(1)
         .mount(&server)
         .await;
-    let lists = client(&server).list_mailing_lists().await.unwrap();
+    let lists = client(&server).mailing_lists().list().await.unwrap();
     assert_eq!(lists.len(), 2);
     assert_eq!(lists[0].description, None);
     assert_eq!(
@@ -224,7 +231,7 @@ async fn send_event_with_generated_key() {
     .event_property("trialDays", 14)
     .contact_property("firstName", "Alex")
     .mailing_list("cm06f5v0e45nf0ml5754o9cix", true);
-    let receipt = client(&server).send_event(&request).await.unwrap();
+    let receipt = client(&server).events().send(&request).await.unwrap();
     let received = server.received_requests().await.unwrap();
     let sent_key = received[0]
         .headers
@@ -255,15 +262,24 @@ async fn send_transactional_with_caller_key() {
         .mount(&server)
         .await;
     let mut row = std::collections::BTreeMap::new();
-    row.insert("item".to_owned(), loops_client::DataScalar::from("Seat"));
-    row.insert("qty".to_owned(), loops_client::DataScalar::from(2));
+    row.insert(
+        "item".to_owned(),
+        loops_client::value::DataScalar::from("Seat"),
+    );
+    row.insert("qty".to_owned(), loops_client::value::DataScalar::from(2));
     let request = SendTransactionalRequest::new("cl_welcome", "ada@example.com")
         .add_to_audience(true)
         .data_variable("name", "Ada")
         .data_variable("seats", 2)
         .data_variable("items", vec![row])
-        .idempotency_key(loops_client::IdempotencyKey::new("welcome-lead-42").unwrap());
-    let receipt = client(&server).send_transactional(&request).await.unwrap();
+        .idempotency_key(
+            loops_client::idempotency::IdempotencyKey::new("welcome-lead-42").unwrap(),
+        );
+    let receipt = client(&server)
+        .transactional()
+        .send(&request)
+        .await
+        .unwrap();
     assert_eq!(receipt.idempotency_key.as_str(), "welcome-lead-42");
 }
 
@@ -297,7 +313,8 @@ async fn list_transactional_emails_follows_cursors() {
         .mount(&server)
         .await;
     let emails: Vec<_> = client(&server)
-        .list_transactional_emails(TransactionalList::Current, Some(20))
+        .transactional()
+        .list(TransactionalList::Current, Some(20))
         .try_collect()
         .await
         .unwrap();
@@ -319,7 +336,8 @@ async fn legacy_transactional_list_and_repeated_cursor_stops() {
         .mount(&server)
         .await;
     let emails: Vec<_> = client(&server)
-        .list_transactional_emails(TransactionalList::Legacy, None)
+        .transactional()
+        .list(TransactionalList::Legacy, None)
         .try_collect()
         .await
         .unwrap();
@@ -354,6 +372,7 @@ async fn suppression_check_and_remove() {
         .await;
     let client = client(&server);
     let status = client
+        .contacts()
         .check_suppression(&ContactLookup::email("adam@loops.so"))
         .await
         .unwrap();
@@ -364,6 +383,7 @@ async fn suppression_check_and_remove() {
         Some("cll6b3i8901a9jx0oyktl2m4u")
     );
     let removed = client
+        .contacts()
         .remove_suppression(&ContactLookup::user_id("u1"))
         .await
         .unwrap();
@@ -382,7 +402,11 @@ async fn dedicated_sending_ips() {
         .expect(1)
         .mount(&server)
         .await;
-    let ips = client(&server).list_dedicated_sending_ips().await.unwrap();
+    let ips = client(&server)
+        .dedicated_sending_ips()
+        .list()
+        .await
+        .unwrap();
     assert_eq!(ips, ["1.2.3.4", "5.6.7.8"]);
 }
 
@@ -399,12 +423,14 @@ async fn raw_escape_hatch() {
         .expect(1)
         .mount(&server)
         .await;
-    let request = loops_client::ApiRequest::raw(loops_client::Method::Post, "/v1/campaign-groups")
+    let request = loops_client::ApiRequest::raw(loops_client::Method::POST, "/v1/campaign-groups")
         .json_body(&json!({"name": "Onboarding"}))
         .unwrap();
     let response = client(&server).raw(request).await.unwrap();
     assert_eq!(response.status, 201);
-    assert_eq!(response.json::<serde_json::Value>().unwrap()["id"], "g1");
+    assert_eq!(response.headers["content-type"], "application/json");
+    let body: serde_json::Value = response.json().unwrap().expect("a body");
+    assert_eq!(body["id"], "g1");
 }
 
 #[tokio::test]
@@ -413,26 +439,31 @@ async fn validation_happens_before_any_request() {
     let client = client(&server);
     let errors = vec![
         client
-            .create_contact(&CreateContactRequest::new("a@b.c").property("listId", "x"))
+            .contacts()
+            .create(&CreateContactRequest::new("a@b.c").property("listId", "x"))
             .await
             .unwrap_err(),
         client
-            .update_contact(
-                &UpdateContactRequest::by_email("a@b.c").property("note", "x".repeat(501)),
-            )
+            .contacts()
+            .update(&UpdateContactRequest::by_email("a@b.c").property("note", "x".repeat(501)))
             .await
             .unwrap_err(),
         client
-            .find_contact(&ContactLookup::email(""))
+            .contacts()
+            .find(&ContactLookup::email(""))
             .await
             .unwrap_err(),
         client
-            .send_event(&SendEventRequest::by_email("a@b.c", ""))
+            .events()
+            .send(&SendEventRequest::by_email("a@b.c", ""))
             .await
             .unwrap_err(),
     ];
     for err in errors {
-        assert!(matches!(err, loops_client::Error::Validation(_)), "{err:?}");
+        assert!(
+            matches!(err, loops_client::Error::InvalidRequest(_)),
+            "{err:?}"
+        );
     }
     assert!(server.received_requests().await.unwrap().is_empty());
 }

@@ -2,10 +2,12 @@
 
 use std::time::Duration;
 
-use loops_client::{
-    ContactLookup, CreateContactRequest, Error, IdempotencyKey, RetryPolicy, SendEventRequest,
-    SendTransactionalRequest, UpdateContactRequest,
-};
+use loops_client::Error;
+use loops_client::contacts::{ContactLookup, CreateContactRequest, UpdateContactRequest};
+use loops_client::error::TransportErrorKind;
+use loops_client::events::SendEventRequest;
+use loops_client::idempotency::IdempotencyKey;
+use loops_client::transactional::SendTransactionalRequest;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -76,7 +78,8 @@ async fn every_error_body_shape_is_parsed() {
     for (body, message, field) in cases {
         let server = one_answer(ResponseTemplate::new(400).set_body_json(&body)).await;
         let err = client(&server)
-            .send_transactional(&SendTransactionalRequest::new("t", "a@b.c"))
+            .transactional()
+            .send(&SendTransactionalRequest::new("t", "a@b.c"))
             .await
             .unwrap_err();
         let Error::Api {
@@ -99,7 +102,8 @@ async fn html_bodies_are_kept_raw() {
     let html = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>";
     let server = one_answer(ResponseTemplate::new(502).set_body_raw(html, "text/html")).await;
     let err = client(&server)
-        .create_contact(&CreateContactRequest::new("a@b.c"))
+        .contacts()
+        .create(&CreateContactRequest::new("a@b.c"))
         .await
         .unwrap_err();
     let Error::Api {
@@ -121,7 +125,7 @@ async fn unauthorized_in_both_shapes() {
         json!({"error": "Invalid API key"}),
     ] {
         let server = one_answer(ResponseTemplate::new(401).set_body_json(body)).await;
-        let err = client(&server).test_api_key().await.unwrap_err();
+        let err = client(&server).api_key().test().await.unwrap_err();
         assert!(err.is_unauthorized(), "{err:?}");
         assert_eq!(
             err.body().unwrap().message.as_deref(),
@@ -143,7 +147,8 @@ async fn not_found() {
     )
     .await;
     let err = client(&server)
-        .delete_contact(&ContactLookup::email("nobody@example.com"))
+        .contacts()
+        .delete(&ContactLookup::email("nobody@example.com"))
         .await
         .unwrap_err();
     assert!(err.is_not_found());
@@ -156,7 +161,8 @@ async fn conflict_on_create_is_already_exists() {
         one_answer(ResponseTemplate::new(409).set_body_json(fixture("contacts-create.409.json")))
             .await;
     let err = client(&server)
-        .create_contact(&CreateContactRequest::new("user@example.com"))
+        .contacts()
+        .create(&CreateContactRequest::new("user@example.com"))
         .await
         .unwrap_err();
     assert!(err.is_already_exists(), "{err:?}");
@@ -168,7 +174,8 @@ async fn reworded_conflict_is_still_already_exists() {
     let body = json!({"success": false, "message": "A contact with this email address already exists in your audience."});
     let server = one_answer(ResponseTemplate::new(409).set_body_json(body)).await;
     let err = client(&server)
-        .create_contact(&CreateContactRequest::new("user@example.com"))
+        .contacts()
+        .create(&CreateContactRequest::new("user@example.com"))
         .await
         .unwrap_err();
     assert!(err.is_already_exists());
@@ -183,7 +190,8 @@ async fn repeated_idempotency_key_is_already_done() {
     .await;
     let key = IdempotencyKey::new("lead-7-won").unwrap();
     let err = client(&server)
-        .send_event(&SendEventRequest::by_email("a@b.c", "deal_won").idempotency_key(key.clone()))
+        .events()
+        .send(&SendEventRequest::by_email("a@b.c", "deal_won").idempotency_key(key.clone()))
         .await
         .unwrap_err();
     match &err {
@@ -224,7 +232,8 @@ async fn rate_limited_then_ok_is_retried_with_the_same_key() {
         .await;
     let client = client(&server);
     let receipt = client
-        .send_event(&SendEventRequest::by_email("a@b.c", "deal_won"))
+        .events()
+        .send(&SendEventRequest::by_email("a@b.c", "deal_won"))
         .await
         .unwrap();
     let received = server.received_requests().await.unwrap();
@@ -253,7 +262,8 @@ async fn server_error_then_ok_on_a_send() {
         .mount(&server)
         .await;
     let receipt = client(&server)
-        .send_transactional(&SendTransactionalRequest::new("t", "a@b.c"))
+        .transactional()
+        .send(&SendTransactionalRequest::new("t", "a@b.c"))
         .await
         .unwrap();
     let keys = keys_of(&server.received_requests().await.unwrap());
@@ -275,7 +285,8 @@ async fn conflict_after_a_lost_answer_means_the_first_attempt_landed() {
         .mount(&server)
         .await;
     let receipt = client(&server)
-        .send_event(&SendEventRequest::by_email("a@b.c", "deal_won"))
+        .events()
+        .send(&SendEventRequest::by_email("a@b.c", "deal_won"))
         .await
         .unwrap();
     assert!(receipt.deduplicated);
@@ -298,7 +309,8 @@ async fn delete_after_a_lost_answer_counts_as_done() {
         .mount(&server)
         .await;
     let deleted = client(&server)
-        .delete_contact(&ContactLookup::email("a@b.c"))
+        .contacts()
+        .delete(&ContactLookup::email("a@b.c"))
         .await
         .unwrap();
     assert_eq!(deleted.message, None);
@@ -313,7 +325,8 @@ async fn exhausted_retries_report_the_last_error() {
     )
     .await;
     let err = client(&server)
-        .update_contact(&UpdateContactRequest::by_email("a@b.c"))
+        .contacts()
+        .update(&UpdateContactRequest::by_email("a@b.c"))
         .await
         .unwrap_err();
     match err {
@@ -334,7 +347,7 @@ async fn exhausted_retries_report_the_last_error() {
     );
 
     let server = one_answer(ResponseTemplate::new(503)).await;
-    let err = client(&server).test_api_key().await.unwrap_err();
+    let err = client(&server).api_key().test().await.unwrap_err();
     assert_eq!(err.status(), Some(503));
     assert!(err.is_transient());
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
@@ -343,7 +356,7 @@ async fn exhausted_retries_report_the_last_error() {
 #[tokio::test]
 async fn a_long_retry_after_gives_up_instead_of_stalling() {
     let server = one_answer(ResponseTemplate::new(429).insert_header("retry-after", "3600")).await;
-    let err = client(&server).test_api_key().await.unwrap_err();
+    let err = client(&server).api_key().test().await.unwrap_err();
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
@@ -351,7 +364,7 @@ async fn a_long_retry_after_gives_up_instead_of_stalling() {
 #[tokio::test]
 async fn non_json_success_is_a_decode_error_with_the_body() {
     let server = one_answer(ResponseTemplate::new(200).set_body_raw("OK", "text/plain")).await;
-    let err = client(&server).test_api_key().await.unwrap_err();
+    let err = client(&server).api_key().test().await.unwrap_err();
     match err {
         Error::Decode {
             raw_body,
@@ -381,23 +394,36 @@ async fn timeouts_are_retried_for_safe_requests_only() {
         )
         .mount(&server)
         .await;
-    let client = loops_client::Client::builder(crate::support::KEY)
+    let client = loops_client::Client::builder()
+        .api_key(crate::support::KEY)
         .base_url(format!("{}/api", server.uri()))
-        .retry_policy(RetryPolicy {
-            max_attempts: 2,
-            ..crate::support::fast_retries()
-        })
+        .retry_policy(crate::support::fast_retries().with_max_attempts(2))
         .rate_limit(loops_client::RateLimit::Off)
         .timeout(Duration::from_millis(50))
         .build()
         .unwrap();
-    let err = client.list_mailing_lists().await.unwrap_err();
-    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    let err = client.mailing_lists().list().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: TransportErrorKind::Timeout,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_timeout() && err.is_transient());
+    assert!(
+        err.to_string().contains("50ms"),
+        "says how long it waited: {err}"
+    );
     let err = client
-        .create_contact(&CreateContactRequest::new("a@b.c"))
+        .contacts()
+        .create(&CreateContactRequest::new("a@b.c"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(err.is_timeout(), "{err:?}");
     let received = server.received_requests().await.unwrap();
     let gets = received
         .iter()
@@ -418,17 +444,19 @@ async fn connection_refused_is_a_transport_error() {
         .local_addr()
         .unwrap()
         .port();
-    let client = loops_client::Client::builder(crate::support::KEY)
+    let client = loops_client::Client::builder()
+        .api_key(crate::support::KEY)
         .base_url(format!("http://127.0.0.1:{port}/api"))
         .retry_policy(crate::support::fast_retries())
         .build()
         .unwrap();
-    let err = client.test_api_key().await.unwrap_err();
+    let err = client.api_key().test().await.unwrap_err();
     match &err {
         Error::Transport { kind, .. } => {
-            assert_eq!(*kind, loops_client::TransportErrorKind::Connect)
+            assert_eq!(*kind, TransportErrorKind::Connect)
         }
         other => panic!("{other:?}"),
     }
     assert!(err.is_transient());
+    assert!(!err.is_timeout());
 }

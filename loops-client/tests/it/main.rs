@@ -1,5 +1,6 @@
 //! Integration tests for loops-client, in one binary to keep link time down.
 
+mod client;
 mod endpoints;
 mod errors;
 mod pacing;

@@ -10,7 +10,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::support::{KEY, fast_retries};
 
 fn paced(server: &MockServer, rate: RateLimit) -> Client {
-    Client::builder(KEY)
+    Client::builder()
+        .api_key(KEY)
         .base_url(format!("{}/api", server.uri()))
         .retry_policy(fast_retries())
         .rate_limit(rate)
@@ -29,7 +30,7 @@ async fn clones_share_one_pace() {
     let start = Instant::now();
     let calls = (0..6).map(|_| {
         let client = client.clone();
-        tokio::spawn(async move { client.list_mailing_lists().await })
+        tokio::spawn(async move { client.mailing_lists().list().await })
     });
     for call in calls {
         call.await.unwrap().unwrap();
@@ -56,11 +57,11 @@ async fn the_reported_limit_is_followed() {
         .await;
     let auto = paced(&server, RateLimit::Auto);
     assert_eq!(auto.current_rate_limit(), Some(10.0));
-    auto.list_mailing_lists().await.unwrap();
+    auto.mailing_lists().list().await.unwrap();
     assert_eq!(auto.current_rate_limit(), Some(25.0));
 
     let fixed = paced(&server, RateLimit::Fixed(5.0));
-    fixed.list_mailing_lists().await.unwrap();
+    fixed.mailing_lists().list().await.unwrap();
     assert_eq!(
         fixed.current_rate_limit(),
         Some(5.0),
@@ -68,7 +69,7 @@ async fn the_reported_limit_is_followed() {
     );
 
     let off = paced(&server, RateLimit::Off);
-    off.list_mailing_lists().await.unwrap();
+    off.mailing_lists().list().await.unwrap();
     assert_eq!(off.current_rate_limit(), None);
     assert_eq!(off.last_rate_limit().unwrap().remaining, Some(24));
 }

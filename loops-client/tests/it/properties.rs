@@ -1,6 +1,6 @@
 //! Property tests: parsers never panic, whatever the bytes.
 
-use loops_client::ApiErrorBody;
+use loops_client::error::ApiErrorBody;
 use loops_client::webhooks::{WebhookEvent, WebhookHeaders, WebhookSecret, WebhookVerifier};
 use proptest::prelude::*;
 

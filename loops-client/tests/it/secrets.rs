@@ -1,7 +1,8 @@
 //! The API key and webhook secrets never show in Debug, Display or errors.
 
+use loops_client::events::SendEventRequest;
 use loops_client::webhooks::{WebhookHeaders, WebhookVerifier};
-use loops_client::{Client, Error, SendEventRequest};
+use loops_client::{Client, Error};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -27,15 +28,20 @@ async fn the_api_key_stays_out_of_debug_display_and_errors() {
         .await;
     let client = client(&server);
     assert_hidden(&format!("{client:?}"));
-    assert_hidden(&format!("{:?}", Client::builder(KEY)));
+    assert_hidden(&format!("{:?}", Client::builder().api_key(KEY)));
 
     let errors: Vec<Error> = vec![
-        client.test_api_key().await.unwrap_err(),
+        client.api_key().test().await.unwrap_err(),
         client
-            .send_event(&SendEventRequest::by_email("a@b.c", "e"))
+            .events()
+            .send(&SendEventRequest::by_email("a@b.c", "e"))
             .await
             .unwrap_err(),
-        Client::builder(KEY).base_url("nope").build().unwrap_err(),
+        Client::builder()
+            .api_key(KEY)
+            .base_url("nope")
+            .build()
+            .unwrap_err(),
     ];
     for err in &errors {
         assert_hidden(&format!("{err}"));
@@ -61,13 +67,17 @@ async fn transport_errors_do_not_carry_urls_with_emails() {
         .local_addr()
         .unwrap()
         .port();
-    let client = Client::builder(KEY)
+    let client = Client::builder()
+        .api_key(KEY)
         .base_url(format!("http://127.0.0.1:{port}/api"))
         .retry_policy(loops_client::RetryPolicy::never())
         .build()
         .unwrap();
     let err = client
-        .find_contact(&loops_client::ContactLookup::email("private@example.com"))
+        .contacts()
+        .find(&loops_client::contacts::ContactLookup::email(
+            "private@example.com",
+        ))
         .await
         .unwrap_err();
     let shown = format!("{err} {err:?}");

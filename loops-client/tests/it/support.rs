@@ -7,17 +7,16 @@ pub const KEY: &str = "test_api_key_0123456789";
 
 /// Retries with tiny waits, so retry tests take milliseconds.
 pub fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        initial_backoff: Duration::from_millis(2),
-        max_backoff: Duration::from_millis(5),
-        rate_limit_wait: Duration::from_millis(5),
-        max_retry_after: Duration::from_secs(5),
-    }
+    RetryPolicy::default()
+        .with_max_attempts(3)
+        .with_backoff(Duration::from_millis(2), Duration::from_millis(5))
+        .with_rate_limit_wait(Duration::from_millis(5))
+        .with_max_retry_after(Duration::from_secs(5))
 }
 
 pub fn client(server: &MockServer) -> Client {
-    Client::builder(KEY)
+    Client::builder()
+        .api_key(KEY)
         .base_url(format!("{}/api", server.uri()))
         .retry_policy(fast_retries())
         .rate_limit(RateLimit::Off)

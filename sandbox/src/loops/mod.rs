@@ -121,7 +121,7 @@ fn lock_bucket(bucket: &Mutex<TokenBucket>) -> MutexGuard<'_, TokenBucket> {
 ///         .transactional(TransactionalTemplate::new("tx_welcome", "Welcome").required(["name"])),
 /// )
 /// .await?;
-/// // loops_client::Client::builder(sandbox.api_key()).base_url(sandbox.base_url()).build()
+/// // loops_client::Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).build()
 /// // ... exercise your code ...
 /// assert!(sandbox.transactional_sends().is_empty());
 /// sandbox.faults().fail_next(1); // the next API request gets a 5xx

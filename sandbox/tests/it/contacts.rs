@@ -1,8 +1,9 @@
 //! Contact semantics: duplicates, upsert rules, find/delete, and request checks.
 
 use kommo_loops_sandbox::{LoopsConfig, PropertyKind, SeedContact};
-use loops_client::{
-    ContactIdentity, ContactLookup, CreateContactRequest, Error, UpdateContactRequest,
+use loops_client::Error;
+use loops_client::contacts::{
+    ContactIdentity, ContactLookup, CreateContactRequest, UpdateContactRequest,
 };
 use reqwest::Method;
 use serde_json::json;
@@ -14,7 +15,8 @@ async fn create_twice_is_already_exists() {
     let sandbox = sandbox(unlimited()).await;
     let client = client(&sandbox);
     client
-        .create_contact(&CreateContactRequest::new("ada@example.com").user_id("u1"))
+        .contacts()
+        .create(&CreateContactRequest::new("ada@example.com").user_id("u1"))
         .await
         .unwrap();
     for request in [
@@ -22,7 +24,7 @@ async fn create_twice_is_already_exists() {
         CreateContactRequest::new("ADA@example.com"),
         CreateContactRequest::new("other@example.com").user_id("u1"),
     ] {
-        let err = client.create_contact(&request).await.unwrap_err();
+        let err = client.contacts().create(&request).await.unwrap_err();
         assert!(matches!(err, Error::AlreadyExists { .. }), "{err:?}");
         assert_eq!(
             err.body().unwrap().message.as_deref(),
@@ -40,15 +42,13 @@ async fn upsert_semantics() {
 
     // Email only: creates, then updates the same contact.
     let id = client
-        .update_contact(
-            &UpdateContactRequest::by_email("ada@example.com").property("firstName", "Ada"),
-        )
+        .contacts()
+        .update(&UpdateContactRequest::by_email("ada@example.com").property("firstName", "Ada"))
         .await
         .unwrap();
     let again = client
-        .update_contact(
-            &UpdateContactRequest::by_email("ada@example.com").property("lastName", "L"),
-        )
+        .contacts()
+        .update(&UpdateContactRequest::by_email("ada@example.com").property("lastName", "L"))
         .await
         .unwrap();
     assert_eq!(id, again);
@@ -60,7 +60,8 @@ async fn upsert_semantics() {
 
     // userId alone, never linked: 400, nothing created.
     let err = client
-        .update_contact(&UpdateContactRequest::by_user_id("u_unknown"))
+        .contacts()
+        .update(&UpdateContactRequest::by_user_id("u_unknown"))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(400), "{err:?}");
@@ -68,7 +69,8 @@ async fn upsert_semantics() {
 
     // Both: the email matches, so the userId is filled in.
     let linked = client
-        .update_contact(&UpdateContactRequest::new(ContactIdentity::both(
+        .contacts()
+        .update(&UpdateContactRequest::new(ContactIdentity::both(
             "ada@example.com",
             "u_ada",
         )))
@@ -82,7 +84,8 @@ async fn upsert_semantics() {
 
     // Email change through the userId.
     client
-        .update_contact(&UpdateContactRequest::new(ContactIdentity::both(
+        .contacts()
+        .update(&UpdateContactRequest::new(ContactIdentity::both(
             "ada@new.example.com",
             "u_ada",
         )))
@@ -96,7 +99,8 @@ async fn upsert_semantics() {
 
     // Neither known: a new contact with both.
     let other = client
-        .update_contact(&UpdateContactRequest::new(ContactIdentity::both(
+        .contacts()
+        .update(&UpdateContactRequest::new(ContactIdentity::both(
             "bob@example.com",
             "u_bob",
         )))
@@ -107,7 +111,8 @@ async fn upsert_semantics() {
 
     // The two identifiers on two different contacts: 400.
     let err = client
-        .update_contact(&UpdateContactRequest::new(ContactIdentity::both(
+        .contacts()
+        .update(&UpdateContactRequest::new(ContactIdentity::both(
             "bob@example.com",
             "u_ada",
         )))
@@ -128,14 +133,16 @@ async fn find_and_delete_edges() {
     // A `+` in the address survives the query string.
     assert!(
         client
-            .find_contact(&ContactLookup::email("ada+crm@example.com"))
+            .contacts()
+            .find(&ContactLookup::email("ada+crm@example.com"))
             .await
             .unwrap()
             .is_some()
     );
     assert!(
         client
-            .find_contact(&ContactLookup::email("nobody@example.com"))
+            .contacts()
+            .find(&ContactLookup::email("nobody@example.com"))
             .await
             .unwrap()
             .is_none()
@@ -159,12 +166,14 @@ async fn find_and_delete_edges() {
 
     // Missing: 404 on the first try.
     let err = client
-        .delete_contact(&ContactLookup::user_id("u_missing"))
+        .contacts()
+        .delete(&ContactLookup::user_id("u_missing"))
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
     client
-        .delete_contact(&ContactLookup::user_id("u1"))
+        .contacts()
+        .delete(&ContactLookup::user_id("u1"))
         .await
         .unwrap();
     assert!(sandbox.contacts().is_empty());
@@ -175,7 +184,8 @@ async fn find_and_delete_edges() {
 async fn properties_must_exist_unless_lenient() {
     let strict = sandbox(unlimited()).await;
     let err = client(&strict)
-        .update_contact(&UpdateContactRequest::by_email("a@example.com").property("color", "red"))
+        .contacts()
+        .update(&UpdateContactRequest::by_email("a@example.com").property("color", "red"))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(400));
@@ -184,7 +194,8 @@ async fn properties_must_exist_unless_lenient() {
 
     let lenient = sandbox(unlimited().strict_properties(false)).await;
     client(&lenient)
-        .update_contact(&UpdateContactRequest::by_email("a@example.com").property("score", 3))
+        .contacts()
+        .update(&UpdateContactRequest::by_email("a@example.com").property("score", 3))
         .await
         .unwrap();
     assert_eq!(
@@ -199,7 +210,8 @@ async fn properties_must_exist_unless_lenient() {
         .add_contact_property("plan", PropertyKind::String)
         .unwrap();
     client(&seeded)
-        .update_contact(&UpdateContactRequest::by_email("a@example.com").property("plan", "pro"))
+        .contacts()
+        .update(&UpdateContactRequest::by_email("a@example.com").property("plan", "pro"))
         .await
         .unwrap();
     seeded.shutdown().await;

@@ -2,11 +2,13 @@
 
 use futures_util::TryStreamExt;
 use kommo_loops_sandbox::{MailingListSeed, PropertyKind, TransactionalTemplate};
-use loops_client::{
-    ContactLookup, ContactProperties, CreateContactRequest, Error, PageRequest, PropertyList,
-    PropertyType, SendEventRequest, SendTransactionalRequest, TransactionalList,
-    UpdateContactRequest,
-};
+use loops_client::Error;
+use loops_client::contact_properties::{PropertyList, PropertyType};
+use loops_client::contacts::{ContactLookup, CreateContactRequest, UpdateContactRequest};
+use loops_client::events::SendEventRequest;
+use loops_client::pagination::PageRequest;
+use loops_client::transactional::{SendTransactionalRequest, TransactionalList};
+use loops_client::value::ContactProperties;
 use serde_json::json;
 
 use crate::support::{client, sandbox, unlimited};
@@ -14,14 +16,15 @@ use crate::support::{client, sandbox, unlimited};
 #[tokio::test]
 async fn api_key_and_wrong_key() {
     let sandbox = sandbox(unlimited().team_name("Acme")).await;
-    let info = client(&sandbox).test_api_key().await.unwrap();
+    let info = client(&sandbox).api_key().test().await.unwrap();
     assert_eq!(info.team_name, "Acme");
 
-    let wrong = loops_client::Client::builder("not-the-key")
+    let wrong = loops_client::Client::builder()
+        .api_key("not-the-key")
         .base_url(sandbox.base_url())
         .build()
         .unwrap();
-    let err = wrong.test_api_key().await.unwrap_err();
+    let err = wrong.api_key().test().await.unwrap_err();
     assert!(err.is_unauthorized(), "{err:?}");
     let body = err.body().unwrap().json.clone().unwrap();
     assert_eq!(
@@ -42,7 +45,8 @@ async fn contacts_round_trip() {
     let client = client(&sandbox);
 
     let id = client
-        .create_contact(
+        .contacts()
+        .create(
             &CreateContactRequest::new("ada@example.com")
                 .user_id("u_ada")
                 .properties(
@@ -55,7 +59,8 @@ async fn contacts_round_trip() {
         .await
         .unwrap();
     let found = client
-        .find_contact(&ContactLookup::email("ada@example.com"))
+        .contacts()
+        .find(&ContactLookup::email("ada@example.com"))
         .await
         .unwrap()
         .expect("found");
@@ -71,16 +76,18 @@ async fn contacts_round_trip() {
     assert_eq!(found.property("plan"), Some(&json!("pro")));
 
     let updated = client
-        .update_contact(
+        .contacts()
+        .update(
             &UpdateContactRequest::by_user_id("u_ada")
-                .property("plan", loops_client::PropertyValue::Null)
+                .property("plan", loops_client::value::PropertyValue::Null)
                 .mailing_list("list_news", false),
         )
         .await
         .unwrap();
     assert_eq!(updated, id);
     let found = client
-        .find_contact(&ContactLookup::user_id("u_ada"))
+        .contacts()
+        .find(&ContactLookup::user_id("u_ada"))
         .await
         .unwrap()
         .unwrap();
@@ -88,13 +95,15 @@ async fn contacts_round_trip() {
     assert!(found.mailing_lists.is_empty());
 
     let deleted = client
-        .delete_contact(&ContactLookup::email("ada@example.com"))
+        .contacts()
+        .delete(&ContactLookup::email("ada@example.com"))
         .await
         .unwrap();
     assert_eq!(deleted.message.as_deref(), Some("Contact deleted."));
     assert!(
         client
-            .find_contact(&ContactLookup::email("ada@example.com"))
+            .contacts()
+            .find(&ContactLookup::email("ada@example.com"))
             .await
             .unwrap()
             .is_none()
@@ -119,7 +128,8 @@ async fn properties_lists_ips() {
     let client = client(&sandbox);
 
     let all = client
-        .list_contact_properties(PropertyList::All)
+        .contact_properties()
+        .list(PropertyList::All)
         .await
         .unwrap();
     let keys: Vec<&str> = all.iter().map(|p| p.key.as_str()).collect();
@@ -141,11 +151,13 @@ async fn properties_lists_ips() {
     assert_eq!(all[9].label, "Favorite Color");
 
     client
-        .create_contact_property("planName", PropertyType::Number)
+        .contact_properties()
+        .create("planName", PropertyType::Number)
         .await
         .unwrap();
     let custom = client
-        .list_contact_properties(PropertyList::Custom)
+        .contact_properties()
+        .list(PropertyList::Custom)
         .await
         .unwrap();
     assert_eq!(custom.len(), 2);
@@ -154,19 +166,20 @@ async fn properties_lists_ips() {
     // Duplicates (custom or default) are refused with 400.
     for name in ["planName", "firstName"] {
         let err = client
-            .create_contact_property(name, PropertyType::String)
+            .contact_properties()
+            .create(name, PropertyType::String)
             .await
             .unwrap_err();
         assert_eq!(err.status(), Some(400), "{name}: {err:?}");
     }
 
-    let lists = client.list_mailing_lists().await.unwrap();
+    let lists = client.mailing_lists().list().await.unwrap();
     assert_eq!(lists.len(), 2);
     assert_eq!(lists[1].description.as_deref(), Some("Pre-launch"));
     assert!(!lists[1].is_public);
 
     assert_eq!(
-        client.list_dedicated_sending_ips().await.unwrap(),
+        client.dedicated_sending_ips().list().await.unwrap(),
         ["1.2.3.4", "5.6.7.8"]
     );
     sandbox.shutdown().await;
@@ -183,7 +196,8 @@ async fn events_and_transactional_round_trip() {
     let client = client(&sandbox);
 
     let receipt = client
-        .send_event(
+        .events()
+        .send(
             &SendEventRequest::by_email("new@example.com", "signup")
                 .event_property("trialDays", 14)
                 .contact_property("plan", "trial"),
@@ -208,7 +222,8 @@ async fn events_and_transactional_round_trip() {
     );
 
     let receipt = client
-        .send_transactional(
+        .transactional()
+        .send(
             &SendTransactionalRequest::new("tx_welcome", "new@example.com")
                 .data_variable("name", "Ada"),
         )
@@ -225,12 +240,14 @@ async fn events_and_transactional_round_trip() {
 
     // Unknown id: 404. Missing variable: 400 with the nested error.
     let err = client
-        .send_transactional(&SendTransactionalRequest::new("nope", "new@example.com"))
+        .transactional()
+        .send(&SendTransactionalRequest::new("nope", "new@example.com"))
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
     let err = client
-        .send_transactional(&SendTransactionalRequest::new(
+        .transactional()
+        .send(&SendTransactionalRequest::new(
             "tx_welcome",
             "new@example.com",
         ))
@@ -263,7 +280,8 @@ async fn transactional_lists_paginate() {
 
     // Current list: drafts included, newest first, 10 per page over 3 pages.
     let first = client
-        .list_transactional_emails_page(
+        .transactional()
+        .list_page(
             TransactionalList::Current,
             &PageRequest {
                 per_page: Some(10),
@@ -282,13 +300,15 @@ async fn transactional_lists_paginate() {
     assert!(first.pagination.next_page.unwrap().contains(&next));
 
     let all: Vec<_> = client
-        .list_transactional_emails(TransactionalList::Current, Some(10))
+        .transactional()
+        .list(TransactionalList::Current, Some(10))
         .try_collect()
         .await
         .unwrap();
     assert_eq!(all.len(), 24);
     let legacy: Vec<_> = client
-        .list_transactional_emails(TransactionalList::Legacy, None)
+        .transactional()
+        .list(TransactionalList::Legacy, None)
         .try_collect()
         .await
         .unwrap();
@@ -312,6 +332,7 @@ async fn suppression_round_trip() {
         .unwrap();
 
     let status = client
+        .contacts()
         .check_suppression(&ContactLookup::email("bounced@example.com"))
         .await
         .unwrap();
@@ -323,6 +344,7 @@ async fn suppression_round_trip() {
     assert_eq!(status.removal_quota.unwrap().remaining, 1);
 
     let removed = client
+        .contacts()
         .remove_suppression(&ContactLookup::email("bounced@example.com"))
         .await
         .unwrap();
@@ -331,16 +353,19 @@ async fn suppression_round_trip() {
 
     // Not suppressed any more: 400. Quota used up: 400. Unknown: 404.
     let err = client
+        .contacts()
         .remove_suppression(&ContactLookup::email("bounced@example.com"))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(400));
     let err = client
+        .contacts()
         .remove_suppression(&ContactLookup::email("also@example.com"))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(400));
     let err = client
+        .contacts()
         .check_suppression(&ContactLookup::email("nobody@example.com"))
         .await
         .unwrap_err();

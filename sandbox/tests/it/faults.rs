@@ -5,9 +5,10 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use kommo_loops_sandbox::{FaultConfig, InjectedFault, LoopsConfig, LoopsSandbox, SeedContact};
-use loops_client::{
-    ContactLookup, RateLimit, SendEventRequest, SendTransactionalRequest, UpdateContactRequest,
-};
+use loops_client::RateLimit;
+use loops_client::contacts::{ContactLookup, UpdateContactRequest};
+use loops_client::events::SendEventRequest;
+use loops_client::transactional::SendTransactionalRequest;
 use reqwest::Method;
 use serde_json::json;
 
@@ -35,7 +36,8 @@ async fn error_rate_and_latency_every_send_recorded_once() {
     for i in 0..N {
         if i % 2 == 0 {
             client
-                .send_event(&SendEventRequest::by_email(
+                .events()
+                .send(&SendEventRequest::by_email(
                     format!("e{i}@example.com"),
                     "flaky",
                 ))
@@ -43,7 +45,8 @@ async fn error_rate_and_latency_every_send_recorded_once() {
                 .unwrap();
         } else {
             client
-                .send_transactional(&SendTransactionalRequest::new(
+                .transactional()
+                .send(&SendTransactionalRequest::new(
                     "tx",
                     format!("t{i}@example.com"),
                 ))
@@ -87,7 +90,8 @@ async fn a_dropped_answer_is_applied_and_the_retry_is_deduplicated() {
     let client = client(&sandbox);
     sandbox.faults().drop_next(1);
     let receipt = client
-        .send_event(&SendEventRequest::by_email("ada@example.com", "dropped"))
+        .events()
+        .send(&SendEventRequest::by_email("ada@example.com", "dropped"))
         .await
         .unwrap();
     assert_eq!(receipt.attempts, 2);
@@ -121,7 +125,8 @@ async fn drop_rate_every_send_recorded_once() {
     let mut deduplicated = 0;
     for i in 0..N {
         let receipt = client
-            .send_event(&SendEventRequest::by_email(
+            .events()
+            .send(&SendEventRequest::by_email(
                 format!("d{i}@example.com"),
                 "lossy",
             ))
@@ -171,13 +176,15 @@ async fn a_dropped_connection_is_a_transport_error_for_raw_clients() {
     // then finds nothing counts as done.
     sandbox.faults().drop_next(1);
     client(&sandbox)
-        .update_contact(&UpdateContactRequest::by_email("bob@example.com"))
+        .contacts()
+        .update(&UpdateContactRequest::by_email("bob@example.com"))
         .await
         .unwrap();
     assert!(sandbox.contact("bob@example.com").is_some());
     sandbox.faults().drop_next(1);
     let deleted = client(&sandbox)
-        .delete_contact(&ContactLookup::email("bob@example.com"))
+        .contacts()
+        .delete(&ContactLookup::email("bob@example.com"))
         .await
         .unwrap();
     assert_eq!(

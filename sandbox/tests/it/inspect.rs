@@ -1,9 +1,10 @@
 //! The inspection API over HTTP, seeding, reset, and the server's life cycle.
 
 use kommo_loops_sandbox::{LoopsConfig, LoopsSandbox, SeedContact};
-use loops_client::{
-    ContactLookup, CreateContactRequest, IdempotencyKey, SendEventRequest, SendTransactionalRequest,
-};
+use loops_client::contacts::{ContactLookup, CreateContactRequest};
+use loops_client::events::SendEventRequest;
+use loops_client::idempotency::IdempotencyKey;
+use loops_client::transactional::SendTransactionalRequest;
 use serde_json::{Value, json};
 
 use crate::support::{client, http, sandbox, unlimited};
@@ -33,15 +34,17 @@ async fn what_the_client_did_is_visible_over_http() {
     let sandbox = sandbox(unlimited()).await;
     let client = client(&sandbox);
     client
-        .create_contact(&CreateContactRequest::new("ada@example.com").user_id("u_ada"))
+        .contacts()
+        .create(&CreateContactRequest::new("ada@example.com").user_id("u_ada"))
         .await
         .unwrap();
     let key = IdempotencyKey::new("evt-1").unwrap();
     let event = SendEventRequest::by_email("ada@example.com", "signup").idempotency_key(key);
-    client.send_event(&event).await.unwrap();
-    let _ = client.send_event(&event).await.unwrap_err();
+    client.events().send(&event).await.unwrap();
+    let _ = client.events().send(&event).await.unwrap_err();
     client
-        .send_transactional(
+        .transactional()
+        .send(
             &SendTransactionalRequest::new("tx_1", "ada@example.com").data_variable("name", "Ada"),
         )
         .await
@@ -154,7 +157,8 @@ async fn seeding_faults_and_reset_over_http() {
     );
 
     let found = client
-        .find_contact(&ContactLookup::email("ada@example.com"))
+        .contacts()
+        .find(&ContactLookup::email("ada@example.com"))
         .await
         .unwrap()
         .unwrap();
@@ -162,13 +166,15 @@ async fn seeding_faults_and_reset_over_http() {
     assert_eq!(found.mailing_lists.get("l1"), Some(&true));
     assert!(
         client
+            .contacts()
             .check_suppression(&ContactLookup::user_id("u1"))
             .await
             .unwrap()
             .is_suppressed
     );
     let err = client
-        .send_transactional(&SendTransactionalRequest::new("tx_1", "ada@example.com"))
+        .transactional()
+        .send(&SendTransactionalRequest::new("tx_1", "ada@example.com"))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(400));
@@ -183,16 +189,17 @@ async fn seeding_faults_and_reset_over_http() {
     assert_eq!(response.status(), 200);
     assert_eq!(sandbox.faults().config().error_rate, 1.0);
     assert_eq!(get(&sandbox, "/faults").await["latencyMs"], 1);
-    assert!(client.test_api_key().await.is_err());
+    assert!(client.api_key().test().await.is_err());
 
     // Reset: back to the (empty) configuration, faults off again.
     assert_eq!(post(&sandbox, "/reset", json!({})).await.0, 200);
     assert_eq!(get(&sandbox, "/contacts").await, json!([]));
     assert_eq!(get(&sandbox, "/requests").await["total"], 0);
     assert_eq!(sandbox.faults().config().error_rate, 0.0);
-    assert!(client.list_mailing_lists().await.unwrap().is_empty());
+    assert!(client.mailing_lists().list().await.unwrap().is_empty());
     client
-        .send_transactional(&SendTransactionalRequest::new("tx_any", "a@example.com"))
+        .transactional()
+        .send(&SendTransactionalRequest::new("tx_any", "a@example.com"))
         .await
         .expect("no catalogue after reset: any id goes");
     sandbox.shutdown().await;
@@ -275,16 +282,16 @@ async fn shutdown_and_drop_close_the_port() {
         .unwrap();
     assert_eq!(sandbox.base_url(), format!("http://127.0.0.1:{port}/api"));
     let client = client(&sandbox);
-    client.test_api_key().await.unwrap();
+    client.api_key().test().await.unwrap();
     sandbox.shutdown().await;
-    let err = client.test_api_key().await.unwrap_err();
+    let err = client.api_key().test().await.unwrap_err();
     assert!(err.is_transient(), "{err:?}");
 
     // Dropping stops the server in the background, idle keep-alive connections included.
     let dropped = LoopsSandbox::start(LoopsConfig::default()).await.unwrap();
     let addr = dropped.addr();
     let client = crate::support::client(&dropped);
-    client.test_api_key().await.unwrap();
+    client.api_key().test().await.unwrap();
     drop(dropped);
     let mut closed = false;
     for _ in 0..100 {
@@ -296,7 +303,7 @@ async fn shutdown_and_drop_close_the_port() {
     }
     assert!(closed, "nothing listens after drop");
     assert!(
-        client.test_api_key().await.is_err(),
+        client.api_key().test().await.is_err(),
         "the pooled connection is closed too"
     );
 }

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use kommo_loops_sandbox::{InjectedFault, LoopsConfig};
-use loops_client::{RateLimit, SendEventRequest};
+use loops_client::RateLimit;
+use loops_client::events::SendEventRequest;
 use reqwest::Method;
 use serde_json::json;
 
@@ -95,7 +96,8 @@ async fn the_client_pacing_stays_under_the_limit() {
         let client = client.clone();
         async move {
             client
-                .send_event(&SendEventRequest::by_email(
+                .events()
+                .send(&SendEventRequest::by_email(
                     format!("p{i}@example.com"),
                     "paced",
                 ))
@@ -119,7 +121,8 @@ async fn forced_429s_are_retried_and_applied_once() {
     let client = client_with(&sandbox, fast_retries(4), RateLimit::Off);
     sandbox.faults().force_429_next(2);
     let receipt = client
-        .send_event(&SendEventRequest::by_email("ada@example.com", "forced"))
+        .events()
+        .send(&SendEventRequest::by_email("ada@example.com", "forced"))
         .await
         .unwrap();
     assert_eq!(receipt.attempts, 3);
@@ -145,7 +148,8 @@ async fn forced_429s_are_retried_and_applied_once() {
         .faults()
         .set(kommo_loops_sandbox::FaultConfig::none().force_429_rate(1.0));
     let err = client
-        .send_event(&SendEventRequest::by_email("ada@example.com", "never"))
+        .events()
+        .send(&SendEventRequest::by_email("ada@example.com", "never"))
         .await
         .unwrap_err();
     assert!(

@@ -3,9 +3,11 @@
 use std::time::Duration;
 
 use kommo_loops_sandbox::{MailingListSeed, PropertyKind, SeedContact, TransactionalTemplate};
-use loops_client::{
-    ContactIdentity, Error, IdempotencyKey, SendEventRequest, SendTransactionalRequest,
-};
+use loops_client::Error;
+use loops_client::contacts::ContactIdentity;
+use loops_client::events::SendEventRequest;
+use loops_client::idempotency::IdempotencyKey;
+use loops_client::transactional::SendTransactionalRequest;
 use reqwest::Method;
 use serde_json::json;
 
@@ -20,9 +22,9 @@ async fn a_repeated_key_is_already_done_and_recorded_once() {
         .event_property("value", 1200)
         .idempotency_key(key.clone());
 
-    let receipt = client.send_event(&event).await.unwrap();
+    let receipt = client.events().send(&event).await.unwrap();
     assert_eq!(receipt.idempotency_key, key);
-    let err = client.send_event(&event).await.unwrap_err();
+    let err = client.events().send(&event).await.unwrap_err();
     match &err {
         Error::AlreadyDone {
             idempotency_key, ..
@@ -38,10 +40,11 @@ async fn a_repeated_key_is_already_done_and_recorded_once() {
 
     let send =
         SendTransactionalRequest::new("tx_any", "ada@example.com").idempotency_key(key.clone());
-    client.send_transactional(&send).await.unwrap();
+    client.transactional().send(&send).await.unwrap();
     assert!(
         client
-            .send_transactional(&send)
+            .transactional()
+            .send(&send)
             .await
             .unwrap_err()
             .is_already_done()
@@ -90,14 +93,15 @@ async fn keys_are_forgotten_after_24_hours_on_tokio_time() {
     let client = client(&sandbox);
     let event = SendEventRequest::by_email("ada@example.com", "daily")
         .idempotency_key(IdempotencyKey::new("daily-2026-01-01").unwrap());
-    client.send_event(&event).await.unwrap();
+    client.events().send(&event).await.unwrap();
 
     tokio::time::pause();
     tokio::time::advance(Duration::from_secs(23 * 3600)).await;
     tokio::time::resume();
     assert!(
         client
-            .send_event(&event)
+            .events()
+            .send(&event)
             .await
             .unwrap_err()
             .is_already_done()
@@ -106,7 +110,7 @@ async fn keys_are_forgotten_after_24_hours_on_tokio_time() {
     tokio::time::pause();
     tokio::time::advance(Duration::from_secs(3600)).await;
     tokio::time::resume();
-    client.send_event(&event).await.unwrap();
+    client.events().send(&event).await.unwrap();
     assert_eq!(sandbox.events().len(), 2);
     sandbox.shutdown().await;
 }
@@ -126,7 +130,8 @@ async fn events_update_contacts_and_lists() {
 
     // The fixture's body: both identifiers, event props, a contact prop and a list.
     client
-        .send_event(
+        .events()
+        .send(
             &SendEventRequest::new(
                 ContactIdentity::both("user@example.com", "usr_123"),
                 "signup",
@@ -145,11 +150,13 @@ async fn events_update_contacts_and_lists() {
 
     // By userId alone: fine for a known one, 400 for an unknown one.
     client
-        .send_event(&SendEventRequest::by_user_id("usr_1", "login"))
+        .events()
+        .send(&SendEventRequest::by_user_id("usr_1", "login"))
         .await
         .unwrap();
     let err = client
-        .send_event(&SendEventRequest::by_user_id("usr_404", "login"))
+        .events()
+        .send(&SendEventRequest::by_user_id("usr_404", "login"))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(400));
@@ -159,7 +166,8 @@ async fn events_update_contacts_and_lists() {
     assert_eq!(sandbox.events_for("known@example.com").len(), 1);
     // A list that does not exist is refused.
     let err = client
-        .send_event(&SendEventRequest::by_email("x@example.com", "e").mailing_list("nope", true))
+        .events()
+        .send(&SendEventRequest::by_email("x@example.com", "e").mailing_list("nope", true))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(400));
@@ -183,7 +191,8 @@ async fn transactional_details() {
 
     // addToAudience creates the contact; without it none is made.
     client
-        .send_transactional(
+        .transactional()
+        .send(
             &SendTransactionalRequest::new("tx_reset", "a@example.com")
                 .data_variable("login_url", "https://x"),
         )
@@ -191,7 +200,8 @@ async fn transactional_details() {
         .unwrap();
     assert!(sandbox.contact("a@example.com").is_none());
     client
-        .send_transactional(
+        .transactional()
+        .send(
             &SendTransactionalRequest::new("tx_reset", "b@example.com")
                 .data_variable("login_url", "https://x")
                 .data_variable("name", "")
@@ -220,15 +230,17 @@ async fn transactional_details() {
     );
     // A draft cannot be sent; attachments are off here.
     let err = client
-        .send_transactional(&SendTransactionalRequest::new("tx_draft", "c@example.com"))
+        .transactional()
+        .send(&SendTransactionalRequest::new("tx_draft", "c@example.com"))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(400));
     let err = client
-        .send_transactional(
+        .transactional()
+        .send(
             &SendTransactionalRequest::new("tx_reset", "c@example.com")
                 .data_variable("login_url", "https://x")
-                .attachment(loops_client::Attachment::from_bytes(
+                .attachment(loops_client::transactional::Attachment::from_bytes(
                     "a.txt",
                     "text/plain",
                     b"hi",

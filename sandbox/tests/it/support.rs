@@ -14,13 +14,11 @@ pub fn unlimited() -> LoopsConfig {
 
 /// Retries with tiny waits, so retry tests take milliseconds.
 pub fn fast_retries(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        max_attempts,
-        initial_backoff: Duration::from_millis(2),
-        max_backoff: Duration::from_millis(10),
-        rate_limit_wait: Duration::from_millis(20),
-        max_retry_after: Duration::from_secs(5),
-    }
+    RetryPolicy::default()
+        .with_max_attempts(max_attempts)
+        .with_backoff(Duration::from_millis(2), Duration::from_millis(10))
+        .with_rate_limit_wait(Duration::from_millis(20))
+        .with_max_retry_after(Duration::from_secs(5))
 }
 
 /// A client for the sandbox, without client-side pacing.
@@ -29,7 +27,8 @@ pub fn client(sandbox: &LoopsSandbox) -> Client {
 }
 
 pub fn client_with(sandbox: &LoopsSandbox, retry: RetryPolicy, rate: RateLimit) -> Client {
-    Client::builder(sandbox.api_key())
+    Client::builder()
+        .api_key(sandbox.api_key())
         .base_url(sandbox.base_url())
         .retry_policy(retry)
         .rate_limit(rate)

@@ -1,17 +1,33 @@
-//! Contacts: create, update (upsert), find, delete.
+//! Contacts: create, update (upsert), find, delete, and the suppression list
+//! (`/v1/contacts/*`).
+//!
+//! The request types turn into [`ApiRequest`]s without IO; [`ContactsApi`] (from
+//! [`Client::contacts`](crate::Client::contacts)) sends them.
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use http::Method;
+use serde::Serialize;
 
-use crate::endpoint::{ApiRequest, Endpoint, Method};
+use crate::endpoint::{ApiRequest, Endpoint};
+use crate::json::to_json;
 use crate::validate::{self, ValidationError};
 use crate::value::{ContactProperties, MailingLists, PropertyValue};
+
+#[cfg(feature = "client")]
+mod api;
+mod model;
+mod suppression;
+
+#[cfg(feature = "client")]
+pub use api::ContactsApi;
+pub use model::{Contact, ContactId, DeleteContactResponse, OptInStatus};
+pub use suppression::{RemovalQuota, SuppressedContact, SuppressionRemoval, SuppressionStatus};
 
 /// Exactly one contact identifier, for find, delete and suppression calls.
 ///
 /// ```
-/// use loops_client::ContactLookup;
+/// use loops_client::contacts::ContactLookup;
 ///
 /// assert!(ContactLookup::from_parts(Some("a@example.com"), None).is_ok());
 /// assert!(ContactLookup::from_parts(Some("a@example.com"), Some("u1")).is_err());
@@ -68,7 +84,7 @@ impl ContactLookup {
         self.validate()?;
         let (name, value) = self.query_pair();
         Ok(
-            ApiRequest::new(Endpoint::FindContact, Method::Get, "/v1/contacts/find")
+            ApiRequest::new(Endpoint::FindContact, Method::GET, "/v1/contacts/find")
                 .query(name, value),
         )
     }
@@ -81,7 +97,7 @@ impl ContactLookup {
             ContactLookup::UserId(id) => serde_json::json!({ "userId": id }),
         };
         Ok(
-            ApiRequest::new(Endpoint::DeleteContact, Method::Post, "/v1/contacts/delete")
+            ApiRequest::new(Endpoint::DeleteContact, Method::POST, "/v1/contacts/delete")
                 .with_json_bytes(body.to_string().into_bytes()),
         )
     }
@@ -172,11 +188,40 @@ pub(crate) struct ContactBody<'a> {
     pub(crate) mailing_lists: &'a MailingLists,
 }
 
+/// The setters of the contact data that create and update requests both carry (the
+/// `properties` and `mailing_lists` fields).
+macro_rules! contact_data_setters {
+    () => {
+        /// Sets the contact properties (default and custom).
+        pub fn properties(mut self, properties: ContactProperties) -> Self {
+            self.properties = properties;
+            self
+        }
+
+        /// Sets one property.
+        pub fn property(
+            mut self,
+            name: impl Into<String>,
+            value: impl Into<PropertyValue>,
+        ) -> Self {
+            self.properties.insert(name, value);
+            self
+        }
+
+        /// Subscribes (`true`) or unsubscribes (`false`) the contact to a mailing list.
+        pub fn mailing_list(mut self, list_id: impl Into<String>, subscribed: bool) -> Self {
+            self.mailing_lists.insert(list_id.into(), subscribed);
+            self
+        }
+    };
+}
+
 /// `POST /v1/contacts/create`: creates a contact, or fails with
 /// [`Error::AlreadyExists`](crate::Error::AlreadyExists) when the email or userId exists.
 ///
 /// ```
-/// use loops_client::{ContactProperties, CreateContactRequest};
+/// use loops_client::contacts::CreateContactRequest;
+/// use loops_client::value::ContactProperties;
 ///
 /// let request = CreateContactRequest::new("ada@example.com")
 ///     .user_id("usr_1")
@@ -213,23 +258,7 @@ impl CreateContactRequest {
         self
     }
 
-    /// Sets the contact properties (default and custom).
-    pub fn properties(mut self, properties: ContactProperties) -> Self {
-        self.properties = properties;
-        self
-    }
-
-    /// Sets one property.
-    pub fn property(mut self, name: impl Into<String>, value: impl Into<PropertyValue>) -> Self {
-        self.properties.insert(name, value);
-        self
-    }
-
-    /// Subscribes (`true`) or unsubscribes (`false`) the contact to a mailing list.
-    pub fn mailing_list(mut self, list_id: impl Into<String>, subscribed: bool) -> Self {
-        self.mailing_lists.insert(list_id.into(), subscribed);
-        self
-    }
+    contact_data_setters!();
 
     /// Validates and turns the request into data.
     pub fn to_api_request(&self) -> Result<ApiRequest, ValidationError> {
@@ -246,7 +275,7 @@ impl CreateContactRequest {
             mailing_lists: &self.mailing_lists,
         };
         Ok(
-            ApiRequest::new(Endpoint::CreateContact, Method::Post, "/v1/contacts/create")
+            ApiRequest::new(Endpoint::CreateContact, Method::POST, "/v1/contacts/create")
                 .with_json_bytes(to_json(&body)),
         )
     }
@@ -283,23 +312,7 @@ impl UpdateContactRequest {
         UpdateContactRequest::new(ContactIdentity::user_id(user_id))
     }
 
-    /// Sets the contact properties (default and custom).
-    pub fn properties(mut self, properties: ContactProperties) -> Self {
-        self.properties = properties;
-        self
-    }
-
-    /// Sets one property.
-    pub fn property(mut self, name: impl Into<String>, value: impl Into<PropertyValue>) -> Self {
-        self.properties.insert(name, value);
-        self
-    }
-
-    /// Subscribes (`true`) or unsubscribes (`false`) the contact to a mailing list.
-    pub fn mailing_list(mut self, list_id: impl Into<String>, subscribed: bool) -> Self {
-        self.mailing_lists.insert(list_id.into(), subscribed);
-        self
-    }
+    contact_data_setters!();
 
     /// The identity the update targets.
     pub fn identity(&self) -> &ContactIdentity {
@@ -318,192 +331,9 @@ impl UpdateContactRequest {
             mailing_lists: &self.mailing_lists,
         };
         Ok(
-            ApiRequest::new(Endpoint::UpdateContact, Method::Put, "/v1/contacts/update")
+            ApiRequest::new(Endpoint::UpdateContact, Method::PUT, "/v1/contacts/update")
                 .with_json_bytes(to_json(&body)),
         )
-    }
-}
-
-pub(crate) fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
-    // Our bodies are maps of strings, numbers and booleans with string keys: serializing them
-    // cannot fail, so an error here is a bug worth a clear message.
-    serde_json::to_vec(value).expect("request bodies always serialize to JSON")
-}
-
-/// The id Loops gave a contact.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(transparent)]
-pub struct ContactId(pub String);
-
-impl ContactId {
-    /// The id as a string.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-#[cfg_attr(not(feature = "client"), allow(dead_code))]
-#[derive(Deserialize)]
-pub(crate) struct IdResponse {
-    pub(crate) id: ContactId,
-}
-
-/// A contact's double opt-in state.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum OptInStatus {
-    /// Waiting for confirmation.
-    Pending,
-    /// Confirmed.
-    Accepted,
-    /// Declined.
-    Rejected,
-    /// A value this crate does not know yet.
-    Other(String),
-}
-
-impl<'de> Deserialize<'de> for OptInStatus {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        Ok(match s.as_str() {
-            "pending" => OptInStatus::Pending,
-            "accepted" => OptInStatus::Accepted,
-            "rejected" => OptInStatus::Rejected,
-            _ => OptInStatus::Other(s),
-        })
-    }
-}
-
-impl Serialize for OptInStatus {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(match self {
-            OptInStatus::Pending => "pending",
-            OptInStatus::Accepted => "accepted",
-            OptInStatus::Rejected => "rejected",
-            OptInStatus::Other(s) => s,
-        })
-    }
-}
-
-/// A contact as Loops returns it (find, and the `contact.created` webhook).
-///
-/// Custom properties are in [`properties`](Self::properties), keyed as in Loops.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct Contact {
-    /// Loops' id for the contact.
-    pub id: String,
-    /// The email address.
-    #[serde(default)]
-    pub email: String,
-    /// First name.
-    #[serde(default)]
-    pub first_name: Option<String>,
-    /// Last name.
-    #[serde(default)]
-    pub last_name: Option<String>,
-    /// Where the contact came from (`API`, `Form`, ... casing varies).
-    #[serde(default)]
-    pub source: Option<String>,
-    /// Whether the contact is subscribed to the audience.
-    #[serde(default)]
-    pub subscribed: Option<bool>,
-    /// The user group (`""` when unset).
-    #[serde(default)]
-    pub user_group: Option<String>,
-    /// Your own id for the contact.
-    #[serde(default)]
-    pub user_id: Option<String>,
-    /// The mailing lists the contact is subscribed to (always `true`).
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub mailing_lists: BTreeMap<String, bool>,
-    /// Double opt-in state, `None` unless the contact came through a double opt-in form.
-    #[serde(default)]
-    pub opt_in_status: Option<OptInStatus>,
-    /// Every other key: the custom properties.
-    #[serde(flatten)]
-    pub properties: BTreeMap<String, serde_json::Value>,
-}
-
-impl Contact {
-    /// One custom property.
-    pub fn property(&self, name: &str) -> Option<&serde_json::Value> {
-        self.properties.get(name)
-    }
-}
-
-pub(crate) fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
-}
-
-/// The answer to a delete.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct DeleteContactResponse {
-    /// Loops' confirmation message (`None` when an earlier attempt had already deleted it).
-    pub message: Option<String>,
-}
-
-#[cfg(feature = "client")]
-impl crate::Client {
-    /// Creates a contact. Fails with [`Error::AlreadyExists`](crate::Error::AlreadyExists) when
-    /// the email or userId is taken; [`update_contact`](Self::update_contact) creates or updates.
-    pub async fn create_contact(
-        &self,
-        request: &CreateContactRequest,
-    ) -> Result<ContactId, crate::Error> {
-        let response = self.execute(&request.to_api_request()?).await?;
-        Ok(response.json::<IdResponse>()?.id)
-    }
-
-    /// Updates a contact, creating it when none matches (`PUT /v1/contacts/update`).
-    /// Safe to retry: applying it twice leaves the same contact.
-    pub async fn update_contact(
-        &self,
-        request: &UpdateContactRequest,
-    ) -> Result<ContactId, crate::Error> {
-        let response = self.execute(&request.to_api_request()?).await?;
-        Ok(response.json::<IdResponse>()?.id)
-    }
-
-    /// Finds a contact by email or userId; `None` when there is none.
-    pub async fn find_contact(
-        &self,
-        lookup: &ContactLookup,
-    ) -> Result<Option<Contact>, crate::Error> {
-        let response = self.execute(&lookup.find_request()?).await?;
-        let mut contacts: Vec<Contact> =
-            response.json::<Option<Vec<Contact>>>()?.unwrap_or_default();
-        Ok(if contacts.is_empty() {
-            None
-        } else {
-            Some(contacts.swap_remove(0))
-        })
-    }
-
-    /// Deletes a contact (`POST /v1/contacts/delete`). A missing contact is a 404 error, except
-    /// on a retry after an attempt that may have deleted it, which counts as done.
-    pub async fn delete_contact(
-        &self,
-        lookup: &ContactLookup,
-    ) -> Result<DeleteContactResponse, crate::Error> {
-        let response = self.execute(&lookup.delete_request()?).await?;
-        if response.replayed {
-            return Ok(DeleteContactResponse { message: None });
-        }
-        #[derive(Deserialize)]
-        struct Body {
-            #[serde(default)]
-            message: Option<String>,
-        }
-        Ok(DeleteContactResponse {
-            message: response.json::<Body>()?.message,
-        })
     }
 }
 
@@ -522,7 +352,7 @@ mod tests {
             .mailing_list("l1", false)
             .to_api_request()
             .unwrap();
-        assert_eq!(request.method(), Method::Put);
+        assert_eq!(request.method(), Method::PUT);
         assert_eq!(request.path(), "/v1/contacts/update");
         assert_eq!(
             body(&request),
@@ -605,22 +435,8 @@ mod tests {
         let request = ContactLookup::user_id("u1").delete_request().unwrap();
         assert_eq!(
             (request.method(), request.path()),
-            (Method::Post, "/v1/contacts/delete")
+            (&Method::POST, "/v1/contacts/delete")
         );
         assert_eq!(body(&request), serde_json::json!({"userId":"u1"}));
-    }
-
-    #[test]
-    fn contacts_tolerate_nulls_and_unknown_opt_in() {
-        let contact: Contact = serde_json::from_str(
-            r#"{"id":"c1","email":"a@b.c","mailingLists":null,"optInStatus":"someday","score":3}"#,
-        )
-        .unwrap();
-        assert!(contact.mailing_lists.is_empty());
-        assert_eq!(
-            contact.opt_in_status,
-            Some(OptInStatus::Other("someday".into()))
-        );
-        assert_eq!(contact.property("score"), Some(&serde_json::json!(3)));
     }
 }

@@ -1,9 +1,10 @@
 //! The suppression list: check whether a contact is suppressed, and remove it.
 
+use http::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::contacts::ContactLookup;
-use crate::endpoint::{ApiRequest, Endpoint, Method};
+use super::ContactLookup;
+use crate::endpoint::{ApiRequest, Endpoint};
 use crate::validate::ValidationError;
 
 /// How many suppression removals the team has left.
@@ -65,12 +66,12 @@ pub struct SuppressionRemoval {
 impl ContactLookup {
     /// `GET /v1/contacts/suppression`.
     pub fn check_suppression_request(&self) -> Result<ApiRequest, ValidationError> {
-        self.suppression_request(Endpoint::CheckSuppression, Method::Get)
+        self.suppression_request(Endpoint::CheckSuppression, Method::GET)
     }
 
     /// `DELETE /v1/contacts/suppression` (identifier in the query, no body).
     pub fn remove_suppression_request(&self) -> Result<ApiRequest, ValidationError> {
-        self.suppression_request(Endpoint::RemoveSuppression, Method::Delete)
+        self.suppression_request(Endpoint::RemoveSuppression, Method::DELETE)
     }
 
     fn suppression_request(
@@ -81,28 +82,5 @@ impl ContactLookup {
         self.validate()?;
         let (name, value) = self.query_pair();
         Ok(ApiRequest::new(endpoint, method, "/v1/contacts/suppression").query(name, value))
-    }
-}
-
-#[cfg(feature = "client")]
-impl crate::Client {
-    /// Whether Loops suppresses sends to this contact (after bounces or complaints).
-    pub async fn check_suppression(
-        &self,
-        lookup: &ContactLookup,
-    ) -> Result<SuppressionStatus, crate::Error> {
-        self.execute(&lookup.check_suppression_request()?)
-            .await?
-            .json()
-    }
-
-    /// Removes the contact from the suppression list; this uses up the removal quota.
-    pub async fn remove_suppression(
-        &self,
-        lookup: &ContactLookup,
-    ) -> Result<SuppressionRemoval, crate::Error> {
-        self.execute(&lookup.remove_suppression_request()?)
-            .await?
-            .json()
     }
 }
