@@ -86,26 +86,32 @@ mod string_enum;
 pub mod tags;
 pub mod tasks;
 pub mod users;
+pub mod webhook_subscriptions;
 pub mod webhooks;
-pub mod webhooks_api;
 
 #[cfg(feature = "client")]
 pub mod auth;
 #[cfg(feature = "client")]
+mod batch;
+#[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "client")]
+mod raw;
 #[cfg(feature = "client")]
 mod request;
 #[cfg(feature = "client")]
 pub mod token_store;
 
 pub use error::{Error, Result};
+pub use rate_limit::RateLimit;
+pub use retry::RetryPolicy;
 
 #[cfg(feature = "client")]
 pub use auth::{Auth, OAuthConfig, TokenSet};
 #[cfg(feature = "client")]
 pub use client::{Client, ClientBuilder, Domain};
 #[cfg(feature = "client")]
-pub use request::RawResponse;
+pub use raw::{ApiRequest, RawResponse};
 #[cfg(feature = "client")]
 pub use token_store::{FileTokenStore, MemoryTokenStore, TokenStore};
 
@@ -114,6 +120,7 @@ pub use token_store::{FileTokenStore, MemoryTokenStore, TokenStore};
 #[cfg(feature = "client")]
 pub use secrecy;
 
-/// Re-exported so callers of [`Client::request_json`] need no direct reqwest dependency.
+/// The HTTP method of an [`ApiRequest`]: `http`'s, the type reqwest uses, so this crate's
+/// semver is not tied to reqwest's.
 #[cfg(feature = "client")]
-pub use reqwest::Method;
+pub use http::Method;
