@@ -148,7 +148,7 @@ mod api {
         ///
         /// # Errors
         ///
-        /// Any [`Error`] of the request.
+        /// Any [`Error`](crate::Error) of the request.
         pub async fn link(
             &self,
             entity: EntityType,
@@ -162,7 +162,7 @@ mod api {
         ///
         /// # Errors
         ///
-        /// Any [`Error`] of the request.
+        /// Any [`Error`](crate::Error) of the request.
         pub async fn unlink(
             &self,
             entity: EntityType,
@@ -177,7 +177,7 @@ mod api {
         ///
         /// # Errors
         ///
-        /// Any [`Error`] of the request.
+        /// Any [`Error`](crate::Error) of the request.
         pub async fn list_page(
             &self,
             entity: EntityType,
@@ -204,7 +204,7 @@ mod api {
         ///
         /// # Errors
         ///
-        /// Any [`Error`] of the request.
+        /// Any [`Error`](crate::Error) of the request.
         pub async fn link_contact_to_lead(
             &self,
             lead: LeadId,
@@ -224,7 +224,7 @@ mod api {
         ///
         /// # Errors
         ///
-        /// Any [`Error`] of the request.
+        /// Any [`Error`](crate::Error) of the request.
         pub async fn unlink_contact_from_lead(
             &self,
             lead: LeadId,
