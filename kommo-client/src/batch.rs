@@ -31,6 +31,25 @@ pub(crate) trait Identified {
     fn has_id(&self) -> bool;
 }
 
+/// The write types whose `id` field names the entity an update changes.
+macro_rules! identified_by_id {
+    ($($write:ty),* $(,)?) => {
+        $(
+            impl Identified for $write {
+                fn has_id(&self) -> bool {
+                    self.id.is_some()
+                }
+            }
+        )*
+    };
+}
+
+identified_by_id!(
+    crate::leads::LeadWrite,
+    crate::contacts::ContactWrite,
+    crate::tasks::TaskWrite,
+);
+
 impl Client {
     /// `POST` the items in chunks of the batch size. Never re-sent after an ambiguous failure:
     /// creating twice would be visible.

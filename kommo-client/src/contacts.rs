@@ -324,13 +324,6 @@ impl ContactWrite {
 }
 
 #[cfg(feature = "client")]
-impl crate::batch::Identified for ContactWrite {
-    fn has_id(&self) -> bool {
-        self.id.is_some()
-    }
-}
-
-#[cfg(feature = "client")]
 pub use api::ContactsApi;
 
 #[cfg(feature = "client")]

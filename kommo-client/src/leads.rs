@@ -537,13 +537,6 @@ pub struct ComplexLeadResult {
 }
 
 #[cfg(feature = "client")]
-impl crate::batch::Identified for LeadWrite {
-    fn has_id(&self) -> bool {
-        self.id.is_some()
-    }
-}
-
-#[cfg(feature = "client")]
 pub use api::{COMPLEX_MAX, LeadsApi};
 
 #[cfg(feature = "client")]

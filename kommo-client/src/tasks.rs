@@ -182,13 +182,6 @@ impl TaskWrite {
 }
 
 #[cfg(feature = "client")]
-impl crate::batch::Identified for TaskWrite {
-    fn has_id(&self) -> bool {
-        self.id.is_some()
-    }
-}
-
-#[cfg(feature = "client")]
 pub use api::TasksApi;
 
 #[cfg(feature = "client")]
