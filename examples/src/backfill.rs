@@ -102,7 +102,8 @@ add one, e.g. when = { event = \"contact_updated\" }, do = [ { upsert_contact = 
     }
     let start = Instant::now();
     let account = kommo
-        .account(&[])
+        .account()
+        .get(&[])
         .await
         .map_err(|e| format!("cannot read the Kommo account: {e}"))?;
     let mut checkpoint = match (options.restart, read_checkpoint(&options.checkpoint)?) {

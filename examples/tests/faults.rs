@@ -256,13 +256,11 @@ async fn a_kommo_ip_block_pauses_the_work_until_it_lifts() {
     const MAX_COOL_DOWN: Duration = Duration::from_secs(1);
     const WORKERS: usize = 2;
     let options = fast_options(LoopsConfig::default()).kommo_client(|b| {
-        b.rate_limit(Some(kommo_client::rate_limit::RateLimit::per_second(
-            FAST_RATE,
-        )))
-        .breaker(
-            kommo_client::breaker::BreakerConfig::default()
-                .with_cool_down(COOL_DOWN, MAX_COOL_DOWN),
-        )
+        b.rate_limit(kommo_client::RateLimit::per_second(FAST_RATE))
+            .breaker(
+                kommo_client::breaker::BreakerConfig::default()
+                    .with_cool_down(COOL_DOWN, MAX_COOL_DOWN),
+            )
     });
     let stack = Stack::start_with(onboarding(), fast_bridge(), options.workers(WORKERS))
         .await

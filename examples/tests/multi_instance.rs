@@ -79,9 +79,7 @@ async fn two_instances_on_one_postgres_outbox_run_each_action_once() {
     let kommo_client = kommo_client::Client::builder()
         .base_url(&stack.kommo.base_url())
         .long_lived_token(stack.kommo.token())
-        .rate_limit(Some(kommo_client::rate_limit::RateLimit::per_second(
-            FAST_RATE,
-        )))
+        .rate_limit(kommo_client::RateLimit::per_second(FAST_RATE))
         .build()
         .unwrap();
     let bridge_b = Bridge::builder(onboarding(), Arc::new(loops_client), Arc::new(kommo_client))

@@ -97,20 +97,42 @@ pub struct Account {
 }
 
 #[cfg(feature = "client")]
-impl crate::client::Client {
-    /// `GET /api/v4/account` with the given `with=` values (`amojo_id`, `task_types`,
-    /// `users_groups`, `version`, `datetime_settings`, `drive_url`, ...).
+pub use api::AccountApi;
+
+#[cfg(feature = "client")]
+mod api {
+    use super::Account;
+    use crate::client::Client;
+    use crate::error::{Error, Result};
+    use crate::pagination::with_param;
+
+    /// The account the client talks to. Get it with [`Client::account`].
     ///
-    /// # Errors
+    /// ```no_run
+    /// use kommo_client::Client;
     ///
-    /// Any [`Error`](crate::Error) of the request; an empty answer is a decode error.
-    pub async fn account(&self, with: &[&str]) -> crate::Result<Account> {
-        let query = crate::pagination::with_param(with).into_iter().collect();
-        self.get_json("/api/v4/account", query)
-            .await?
-            .ok_or_else(|| crate::Error::Decode {
-                source: <serde_json::Error as serde::de::Error>::custom("empty account response"),
-                body: crate::error::RawBody::default(),
-            })
+    /// # async fn run(client: Client) -> kommo_client::Result<()> {
+    /// let account = client.account().get(&["task_types"]).await?;
+    /// println!("{} ({})", account.name, account.subdomain);
+    /// # Ok(()) }
+    /// ```
+    #[derive(Debug, Clone)]
+    pub struct AccountApi {
+        pub(crate) client: Client,
+    }
+
+    impl AccountApi {
+        /// `GET /api/v4/account` with the given `with=` values (`amojo_id`, `task_types`,
+        /// `users_groups`, `version`, `datetime_settings`, `drive_url`, ...).
+        ///
+        /// # Errors
+        ///
+        /// Any [`Error`] of the request; an empty answer is [`Error::Decode`].
+        pub async fn get(&self, with: &[&str]) -> Result<Account> {
+            self.client
+                .get_json("/api/v4/account", with_param(with))
+                .await?
+                .ok_or_else(|| Error::unexpected_body("empty account response", b""))
+        }
     }
 }

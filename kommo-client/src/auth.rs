@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
 use crate::error::{Error, RawBody, Result};
+use crate::raw::ApiRequest;
 use crate::token_store::TokenStore;
 
 /// An OAuth token pair. `Debug` never shows the tokens.
@@ -123,6 +124,7 @@ impl OAuthConfig {
 
 /// How the client authenticates.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum Auth {
     /// A long-lived token of a private integration: never refreshed; 401 is final.
     LongLived(SecretString),
@@ -372,18 +374,13 @@ impl Client {
     }
 
     async fn token_request(&self, grant: &TokenRequest<'_>) -> Result<TokenSet> {
-        let body = serde_json::to_vec(grant)
-            .map_err(|e| Error::Config(format!("cannot encode the token request: {e}")))?;
-        let spec = crate::request::RequestSpec {
-            method: reqwest::Method::POST,
-            path_and_query: "/oauth2/access_token".to_owned(),
-            body: Some(body),
+        let mut request = ApiRequest::raw(http::Method::POST, "/oauth2/access_token")
+            .json_body(grant)?
             // A network failure during refresh is safe to repeat: the old refresh token stays
             // valid until the new one is used.
-            idempotent: true,
-            auth: false,
-        };
-        let response = match self.execute(&spec).await {
+            .safe_to_retry(true);
+        request.authenticated = false;
+        let response = match self.execute(&request).await {
             Ok(r) => r,
             Err(Error::Unauthorized(p) | Error::BadRequest(p) | Error::Forbidden(p))
                 if p.is_problem_json() =>

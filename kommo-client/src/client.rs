@@ -11,6 +11,7 @@ use crate::breaker::{BreakerConfig, BreakerState, CircuitBreaker};
 use crate::common::EntityType;
 use crate::error::{Error, Result};
 use crate::rate_limit::{RateLimit, RateLimiter};
+use crate::raw::ApiRequest;
 use crate::retry::RetryPolicy;
 
 /// The Kommo/amoCRM domain an account lives on.
@@ -61,12 +62,13 @@ pub const DEFAULT_BATCH_SIZE: usize = 50;
 /// Kommo's hard batch limit.
 pub const MAX_BATCH_SIZE: usize = 250;
 
-/// Builds a [`Client`]. See the crate docs for an example.
+/// Builds a [`Client`]; see [`Client::builder`]. Setters only record; [`ClientBuilder::build`]
+/// checks everything and reports each problem as [`Error::Config`].
 #[must_use]
 pub struct ClientBuilder {
     base_url: Option<std::result::Result<Url, String>>,
     auth: Option<Auth>,
-    rate_limit: Option<RateLimit>,
+    rate_limit: RateLimit,
     limiter: Option<Arc<RateLimiter>>,
     retry: RetryPolicy,
     breaker: BreakerConfig,
@@ -84,7 +86,7 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url)
             .field("auth", &self.auth)
             .field("rate_limit", &self.rate_limit)
-            .field("retry", &self.retry)
+            .field("retry_policy", &self.retry)
             .field("timeout", &self.timeout)
             .field("batch_size", &self.batch_size)
             .finish_non_exhaustive()
@@ -96,7 +98,7 @@ impl Default for ClientBuilder {
         Self {
             base_url: None,
             auth: None,
-            rate_limit: Some(RateLimit::KOMMO_DEFAULT),
+            rate_limit: RateLimit::KOMMO_DEFAULT,
             limiter: None,
             retry: RetryPolicy::default(),
             breaker: BreakerConfig::default(),
@@ -162,8 +164,10 @@ impl ClientBuilder {
         self.auth(Auth::long_lived(token))
     }
 
-    /// The client-side rate limit (default 7 requests per second); `None` turns it off.
-    pub fn rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+    /// The client-side rate limit (default [`RateLimit::KOMMO_DEFAULT`], 7 requests per
+    /// second); [`RateLimit::Off`] turns it off. Replaces a limiter set with
+    /// [`ClientBuilder::rate_limiter`].
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
         self.rate_limit = limit;
         self.limiter = None;
         self
@@ -175,9 +179,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The retry policy.
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+    /// The retry policy (default [`RetryPolicy::default`]: 3 attempts).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
         self
     }
 
@@ -211,9 +215,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Entities per batch write request (default 50, clamped to `1..=250`).
+    /// Entities per batch write request: default 50, Kommo's recommendation; `build` refuses
+    /// a size outside `1..=250` (Kommo's limit).
     pub fn batch_size(mut self, size: usize) -> Self {
-        self.batch_size = size.clamp(1, MAX_BATCH_SIZE);
+        self.batch_size = size;
         self
     }
 
@@ -227,8 +232,10 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for a missing or invalid base URL, missing auth, or an HTTP client
-    /// that cannot be built.
+    /// [`Error::Config`] for a missing or invalid base URL, missing auth, a batch size outside
+    /// `1..=250`, a rate limit of 0 requests or a zero window, a retry policy with 0 attempts
+    /// or a backoff cap below its first step, a zero timeout, or an HTTP client that cannot be
+    /// built.
     pub fn build(self) -> Result<Client> {
         let base = match self.base_url {
             None => {
@@ -242,6 +249,23 @@ impl ClientBuilder {
         let auth = self
             .auth
             .ok_or_else(|| Error::config("auth is required: a long-lived token or OAuth"))?;
+        if !(1..=MAX_BATCH_SIZE).contains(&self.batch_size) {
+            return Err(Error::Config(format!(
+                "batch_size must be within 1..={MAX_BATCH_SIZE}, not {}",
+                self.batch_size
+            )));
+        }
+        if self.limiter.is_none()
+            && let Some(problem) = self.rate_limit.problem()
+        {
+            return Err(Error::config(problem));
+        }
+        if let Some(problem) = self.retry.problem() {
+            return Err(Error::config(problem));
+        }
+        if self.timeout.is_zero() || self.connect_timeout.is_zero() {
+            return Err(Error::config("timeouts must be longer than zero"));
+        }
         let http = match self.http {
             Some(h) => h,
             None => reqwest::Client::builder()
@@ -250,9 +274,11 @@ impl ClientBuilder {
                 .build()
                 .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
         };
-        let limiter = self
-            .limiter
-            .or_else(|| self.rate_limit.map(|l| Arc::new(RateLimiter::new(l))));
+        let limiter = self.limiter.or_else(|| {
+            self.rate_limit
+                .window()
+                .map(|window| Arc::new(RateLimiter::new(window)))
+        });
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -295,31 +321,61 @@ impl fmt::Debug for Client {
                 "rate_limit",
                 &self.inner.limiter.as_ref().map(|l| l.limit()),
             )
-            .field("retry", &self.inner.retry)
+            .field("retry_policy", &self.inner.retry)
             .field("batch_size", &self.inner.batch_size)
             .finish_non_exhaustive()
     }
 }
 
 impl Client {
-    /// Starts a builder. Building does no IO; the first request connects.
+    /// A client for the account at `host` (as the OAuth redirect's `referer` gives it, e.g.
+    /// `acme.kommo.com`) with a long-lived token, and every default: 7 requests per second,
+    /// 3 attempts, batches of 50. Building does no IO; the first request connects.
+    ///
+    /// ```
+    /// use kommo_client::Client;
+    ///
+    /// let client = Client::new("acme.kommo.com", "eyJ0eXAiOiJKV1Qi...")?;
+    /// assert_eq!(client.base_url().as_str(), "https://acme.kommo.com/");
+    /// assert!(Client::new("acme.kommo.com/x", "token").is_err());
+    /// # Ok::<(), kommo_client::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a host that is not a host name.
+    pub fn new(host: &str, long_lived_token: impl Into<String>) -> Result<Self> {
+        Self::builder()
+            .host(host)
+            .long_lived_token(long_lived_token)
+            .build()
+    }
+
+    /// Starts a builder for everything [`Client::new`] does not cover: OAuth, another base
+    /// URL, limits, retries, timeouts. Building does no IO.
     ///
     /// ```
     /// use std::time::Duration;
-    /// use kommo_client::rate_limit::RateLimit;
-    /// use kommo_client::retry::RetryPolicy;
-    /// use kommo_client::{Client, Domain};
+    /// use kommo_client::{Client, Domain, RateLimit, RetryPolicy};
     ///
     /// let client = Client::builder()
     ///     .account("acme", Domain::Kommo)
     ///     .long_lived_token("eyJ0eXAiOiJKV1Qi...")
-    ///     .rate_limit(Some(RateLimit::per_second(5)))
-    ///     .retry(RetryPolicy::default().with_max_attempts(4))
+    ///     .rate_limit(RateLimit::per_second(5))
+    ///     .retry_policy(RetryPolicy::default().with_max_attempts(4))
     ///     .timeout(Duration::from_secs(20))
     ///     .batch_size(100)
     ///     .build()?;
     /// assert_eq!(client.base_url().as_str(), "https://acme.kommo.com/");
     /// assert!(!format!("{client:?}").contains("eyJ0eXAi"), "the token never shows in Debug");
+    ///
+    /// // Nothing is clamped: a batch larger than Kommo allows is refused.
+    /// let refused = Client::builder()
+    ///     .account("acme", Domain::Kommo)
+    ///     .long_lived_token("eyJ0eXAiOiJKV1Qi...")
+    ///     .batch_size(500)
+    ///     .build();
+    /// assert!(matches!(refused, Err(kommo_client::Error::Config(_))));
     /// # Ok::<(), kommo_client::Error>(())
     /// ```
     pub fn builder() -> ClientBuilder {
@@ -355,6 +411,14 @@ impl Client {
             .breaker
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The account: `client.account().get(&[])` is the cheapest "who am I" call.
+    #[must_use]
+    pub fn account(&self) -> crate::account::AccountApi {
+        crate::account::AccountApi {
+            client: self.clone(),
+        }
     }
 
     /// Leads.
@@ -439,24 +503,20 @@ impl Client {
         }
     }
 
-    /// Webhook subscriptions.
+    /// Webhook subscriptions (`/api/v4/webhooks`): which URLs Kommo posts events to. The
+    /// events themselves are parsed by [`crate::webhooks`].
     #[must_use]
-    pub fn webhooks(&self) -> crate::webhooks_api::WebhooksApi {
-        crate::webhooks_api::WebhooksApi {
+    pub fn webhook_subscriptions(&self) -> crate::webhook_subscriptions::WebhookSubscriptionsApi {
+        crate::webhook_subscriptions::WebhookSubscriptionsApi {
             client: self.clone(),
         }
     }
 
-    /// Turns a `_links.next.href` into a path and query on our own base URL. The host of the
-    /// link is ignored on purpose: the token is only ever sent to the configured account.
-    pub(crate) fn relative_to_base(&self, href: &str) -> Option<String> {
+    /// Turns a `_links.next.href` into a `GET` on our own base URL. The host of the link is
+    /// ignored on purpose: the token is only ever sent to the configured account.
+    pub(crate) fn relative_to_base(&self, href: &str) -> Option<ApiRequest> {
         let url = self.inner.base.join(href).ok()?;
-        let mut out = url.path().to_owned();
-        if let Some(q) = url.query() {
-            out.push('?');
-            out.push_str(q);
-        }
-        Some(out)
+        Some(ApiRequest::get(url.path()).queries(url.query_pairs().into_owned()))
     }
 }
 
@@ -506,6 +566,7 @@ mod tests {
         );
         assert_eq!(
             c.relative_to_base("https://evil.example/api/v4/leads?page=2&limit=50")
+                .map(|r| r.path_and_query())
                 .as_deref(),
             Some("/api/v4/leads?page=2&limit=50")
         );
@@ -513,6 +574,88 @@ mod tests {
             Domain::Kommo
                 .authorize_url("id", "s t", "popup")
                 .starts_with("https://www.kommo.com/oauth?client_id=id&state=s+t")
+        );
+    }
+
+    #[test]
+    fn build_refuses_what_it_would_otherwise_clamp() {
+        type Tweak = fn(ClientBuilder) -> ClientBuilder;
+        // (what, tweak, accepted)
+        let table: &[(&str, Tweak, bool)] = &[
+            ("defaults", |b| b, true),
+            ("batch of 1", |b| b.batch_size(1), true),
+            ("batch of 250", |b| b.batch_size(MAX_BATCH_SIZE), true),
+            ("batch of 0", |b| b.batch_size(0), false),
+            ("batch of 251", |b| b.batch_size(251), false),
+            ("no rate limit", |b| b.rate_limit(RateLimit::Off), true),
+            (
+                "0 per second",
+                |b| b.rate_limit(RateLimit::per_second(0)),
+                false,
+            ),
+            (
+                "zero window",
+                |b| b.rate_limit(RateLimit::new(5, Duration::ZERO)),
+                false,
+            ),
+            (
+                "a shared limiter wins over the limit before it",
+                |b| {
+                    b.rate_limit(RateLimit::per_second(0))
+                        .rate_limiter(Arc::new(RateLimiter::new(crate::rate_limit::WindowLimit {
+                            requests: 1,
+                            per: Duration::from_secs(1),
+                        })))
+                },
+                true,
+            ),
+            (
+                "never retry",
+                |b| b.retry_policy(RetryPolicy::never()),
+                true,
+            ),
+            (
+                "0 attempts",
+                |b| b.retry_policy(RetryPolicy::default().with_max_attempts(0)),
+                false,
+            ),
+            (
+                "backoff cap below the first step",
+                |b| {
+                    b.retry_policy(
+                        RetryPolicy::default()
+                            .with_backoff(Duration::from_secs(2), Duration::from_secs(1)),
+                    )
+                },
+                false,
+            ),
+            ("zero timeout", |b| b.timeout(Duration::ZERO), false),
+            (
+                "zero connect timeout",
+                |b| b.connect_timeout(Duration::ZERO),
+                false,
+            ),
+        ];
+        for (what, tweak, accepted) in table {
+            let built = tweak(
+                Client::builder()
+                    .host("acme.kommo.com")
+                    .long_lived_token("t"),
+            )
+            .build();
+            match built {
+                Ok(_) => assert!(accepted, "{what}: accepted"),
+                Err(Error::Config(reason)) => assert!(!accepted, "{what}: refused: {reason}"),
+                Err(other) => panic!("{what}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            Client::new("acme kommo", "t"),
+            Err(Error::Config(_))
+        ));
+        assert_eq!(
+            Client::new("acme.kommo.com", "t").unwrap().batch_size(),
+            DEFAULT_BATCH_SIZE
         );
     }
 }

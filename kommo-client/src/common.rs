@@ -151,7 +151,8 @@ impl EntityType {
 /// `updated_at` where the API returns it.
 pub type WriteResult = crate::error::BatchItemResult;
 
-/// A HAL collection page: `{_page, _links, _embedded: {<key>: [...]}}`.
+/// A HAL collection page: `{_page, _links, _embedded: {<key>: [...]}}`. What the
+/// `list_page` calls return; a `204 No Content` is an empty page.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Page<T> {
@@ -159,10 +160,22 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// The page number, when the API sent one.
     pub page: Option<u64>,
-    /// `_links.next.href`, when there is a next page.
-    pub next: Option<String>,
     /// `_total_items`, for collections that report it (pipelines, webhooks, users).
     pub total_items: Option<u64>,
+    /// `_links`: `self`, and `next` / `prev` when such a page exists.
+    pub links: Links,
+}
+
+impl<T> Page<T> {
+    /// `_links.next.href`, when there is a next page.
+    #[must_use]
+    pub fn next_href(&self) -> Option<&str> {
+        self.links
+            .next
+            .as_ref()
+            .map(|l| l.href.as_str())
+            .filter(|h| !h.is_empty())
+    }
 }
 
 impl<T> Default for Page<T> {
@@ -170,8 +183,8 @@ impl<T> Default for Page<T> {
         Self {
             items: Vec::new(),
             page: None,
-            next: None,
             total_items: None,
+            links: Links::default(),
         }
     }
 }
@@ -211,12 +224,8 @@ impl<T: serde::de::DeserializeOwned> Page<T> {
         Ok(Page {
             items,
             page: raw.page.and_then(|p| u64::try_from(p).ok()),
-            next: raw
-                .links
-                .and_then(|l| l.next)
-                .map(|l| l.href)
-                .filter(|h| !h.is_empty()),
             total_items: raw.total_items.and_then(|p| u64::try_from(p).ok()),
+            links: raw.links.unwrap_or_default(),
         })
     }
 }
@@ -234,11 +243,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (p.items.len(), p.page, p.next.as_deref()),
+            (p.items.len(), p.page, p.next_href()),
             (1, Some(2), Some("https://x/api?page=3"))
         );
         let empty: Page<LinkedEntity> = Page::from_hal(json!({"_links": {}}), "leads").unwrap();
-        assert!(empty.items.is_empty() && empty.next.is_none());
+        assert!(empty.items.is_empty() && empty.next_href().is_none());
+        let blank: Page<LinkedEntity> =
+            Page::from_hal(json!({"_links": {"next": {"href": ""}}}), "leads").unwrap();
+        assert!(blank.next_href().is_none(), "an empty href is no next page");
         let null: Page<LinkedEntity> =
             Page::from_hal(json!({"_embedded": {"leads": null}}), "leads").unwrap();
         assert!(null.items.is_empty());

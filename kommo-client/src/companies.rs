@@ -174,11 +174,26 @@ mod api {
 
     use super::{Company, CompanyWith};
     use crate::client::Client;
+    use crate::common::Page;
     use crate::error::Result;
     use crate::ids::CompanyId;
     use crate::pagination::{ListQuery, with_param};
 
+    const PATH: &str = "/api/v4/companies";
+
     /// Companies. Get it with [`Client::companies`].
+    ///
+    /// ```no_run
+    /// use kommo_client::Client;
+    /// use kommo_client::companies::CompanyWith;
+    /// use kommo_client::ids::CompanyId;
+    /// use kommo_client::pagination::ListQuery;
+    ///
+    /// # async fn run(client: Client) -> kommo_client::Result<()> {
+    /// let company = client.companies().get(CompanyId(7), &[CompanyWith::Contacts]).await?;
+    /// let page = client.companies().list_page(ListQuery::new().query("Acme")).await?;
+    /// # let _ = (company, page); Ok(()) }
+    /// ```
     #[derive(Debug, Clone)]
     pub struct CompaniesApi {
         pub(crate) client: Client,
@@ -191,10 +206,18 @@ mod api {
         ///
         /// Any [`Error`](crate::Error) of the request.
         pub async fn get(&self, id: CompanyId, with: &[CompanyWith]) -> Result<Option<Company>> {
-            let query = with_param(with).into_iter().collect();
             self.client
-                .get_json(&format!("/api/v4/companies/{id}"), query)
+                .get_json(format!("{PATH}/{id}"), with_param(with))
                 .await
+        }
+
+        /// One page of `GET /api/v4/companies`.
+        ///
+        /// # Errors
+        ///
+        /// Any [`Error`](crate::Error) of the request.
+        pub async fn list_page(&self, query: ListQuery) -> Result<Page<Company>> {
+            self.client.list_page(PATH, query, "companies").await
         }
 
         /// `GET /api/v4/companies`, following pages.
@@ -202,11 +225,7 @@ mod api {
             &self,
             query: ListQuery,
         ) -> impl Stream<Item = Result<Company>> + Send + 'static {
-            self.client.paginate(
-                "/api/v4/companies".to_owned(),
-                query.into_pairs(),
-                "companies",
-            )
+            self.client.paginate(PATH, query, "companies")
         }
     }
 }

@@ -329,15 +329,39 @@ pub use api::ContactsApi;
 #[cfg(feature = "client")]
 mod api {
     use futures_util::{Stream, TryStreamExt};
+    use http::Method;
 
     use super::{Contact, ContactWith, ContactWrite};
+    use crate::ApiRequest;
+    use crate::batch::Batch;
     use crate::client::Client;
-    use crate::common::WriteResult;
-    use crate::error::{Error, Result};
+    use crate::common::{Page, WriteResult};
+    use crate::error::Result;
     use crate::ids::ContactId;
     use crate::pagination::{ListQuery, with_param};
 
+    const CONTACTS: Batch = Batch {
+        path: "/api/v4/contacts",
+        key: "contacts",
+        noun: "contact",
+    };
+
     /// Contacts. Get it with [`Client::contacts`].
+    ///
+    /// ```no_run
+    /// use kommo_client::Client;
+    /// use kommo_client::contacts::ContactWrite;
+    /// use kommo_client::ids::ContactId;
+    ///
+    /// # async fn run(client: Client) -> kommo_client::Result<()> {
+    /// let contacts = client.contacts();
+    /// for contact in contacts.find_by_email("ada@example.com").await? {
+    ///     contacts
+    ///         .update_one(contact.id, ContactWrite::update(contact.id).add_tag("newsletter"))
+    ///         .await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
     #[derive(Debug, Clone)]
     pub struct ContactsApi {
         pub(crate) client: Client,
@@ -348,11 +372,21 @@ mod api {
         ///
         /// # Errors
         ///
-        /// Any [`Error`] of the request.
+        /// Any [`Error`](crate::Error) of the request.
         pub async fn get(&self, id: ContactId, with: &[ContactWith]) -> Result<Option<Contact>> {
-            let query = with_param(with).into_iter().collect();
             self.client
-                .get_json(&format!("/api/v4/contacts/{id}"), query)
+                .get_json(format!("/api/v4/contacts/{id}"), with_param(with))
+                .await
+        }
+
+        /// One page of `GET /api/v4/contacts`.
+        ///
+        /// # Errors
+        ///
+        /// Any [`Error`](crate::Error) of the request.
+        pub async fn list_page(&self, query: ListQuery) -> Result<Page<Contact>> {
+            self.client
+                .list_page(CONTACTS.path, query, CONTACTS.key)
                 .await
         }
 
@@ -361,11 +395,7 @@ mod api {
             &self,
             query: ListQuery,
         ) -> impl Stream<Item = Result<Contact>> + Send + 'static {
-            self.client.paginate(
-                "/api/v4/contacts".to_owned(),
-                query.into_pairs(),
-                "contacts",
-            )
+            self.client.paginate(CONTACTS.path, query, CONTACTS.key)
         }
 
         /// Contacts whose `EMAIL` equals `email` exactly (case-insensitive). Kommo's `query=` is
@@ -373,7 +403,7 @@ mod api {
         ///
         /// # Errors
         ///
-        /// Any [`Error`] of the requests.
+        /// Any [`Error`](crate::Error) of the requests.
         pub async fn find_by_email(&self, email: &str) -> Result<Vec<Contact>> {
             let found: Vec<Contact> = self
                 .list(ListQuery::new().query(email.trim()).limit(250))
@@ -387,7 +417,7 @@ mod api {
         ///
         /// # Errors
         ///
-        /// Any [`Error`] of the requests.
+        /// Any [`Error`](crate::Error) of the requests.
         pub async fn find_by_phone(&self, phone: &str) -> Result<Vec<Contact>> {
             let digits = super::digits(phone);
             if digits.is_empty() {
@@ -406,15 +436,7 @@ mod api {
         ///
         /// As [`crate::leads::LeadsApi::add`].
         pub async fn add(&self, contacts: Vec<ContactWrite>) -> Result<Vec<WriteResult>> {
-            self.client
-                .batch_write(
-                    reqwest::Method::POST,
-                    "/api/v4/contacts",
-                    contacts,
-                    "contacts",
-                    false,
-                )
-                .await
+            self.client.batch_add(CONTACTS, contacts).await
         }
 
         /// `PATCH /api/v4/contacts` in chunks; every item needs `id`.
@@ -423,39 +445,24 @@ mod api {
         ///
         /// As [`crate::leads::LeadsApi::update`].
         pub async fn update(&self, contacts: Vec<ContactWrite>) -> Result<Vec<WriteResult>> {
-            if contacts.iter().any(|c| c.id.is_none()) {
-                return Err(Error::config("every contact in a batch update needs an id"));
-            }
-            self.client
-                .batch_write(
-                    reqwest::Method::PATCH,
-                    "/api/v4/contacts",
-                    contacts,
-                    "contacts",
-                    true,
-                )
-                .await
+            self.client.batch_update(CONTACTS, contacts).await
         }
 
         /// `PATCH /api/v4/contacts/{id}`.
         ///
         /// # Errors
         ///
-        /// Any [`Error`] of the request.
+        /// Any [`Error`](crate::Error) of the request.
         pub async fn update_one(
             &self,
             id: ContactId,
             mut contact: ContactWrite,
         ) -> Result<WriteResult> {
             contact.id = None;
-            self.client
-                .write_one(
-                    reqwest::Method::PATCH,
-                    &format!("/api/v4/contacts/{id}"),
-                    &contact,
-                    true,
-                )
-                .await
+            let request = ApiRequest::raw(Method::PATCH, format!("/api/v4/contacts/{id}"))
+                .json_body(&contact)?
+                .safe_to_retry(true);
+            self.client.write_one(request).await
         }
     }
 }

@@ -165,12 +165,27 @@ mod api {
 
     use super::CustomFieldDefinition;
     use crate::client::Client;
-    use crate::common::EntityType;
+    use crate::common::{EntityType, Page};
     use crate::error::Result;
     use crate::ids::CustomFieldId;
     use crate::pagination::ListQuery;
 
     /// Custom field definitions of one entity type. Get it with [`Client::custom_fields`].
+    ///
+    /// ```no_run
+    /// use futures_util::TryStreamExt;
+    /// use kommo_client::Client;
+    /// use kommo_client::common::EntityType;
+    /// use kommo_client::pagination::ListQuery;
+    ///
+    /// # async fn run(client: Client) -> kommo_client::Result<()> {
+    /// let fields: Vec<_> = client
+    ///     .custom_fields(EntityType::Contacts)
+    ///     .list(ListQuery::new().limit(250))
+    ///     .try_collect()
+    ///     .await?;
+    /// # let _ = fields; Ok(()) }
+    /// ```
     #[derive(Debug, Clone)]
     pub struct CustomFieldsApi {
         pub(crate) client: Client,
@@ -178,14 +193,27 @@ mod api {
     }
 
     impl CustomFieldsApi {
-        /// Every definition, following pages (`limit` up to 250; Kommo's default is 50).
+        fn path(&self) -> String {
+            format!("/api/v4/{}/custom_fields", self.entity.as_str())
+        }
+
+        /// One page of definitions (`limit` up to 250; Kommo's default is 50).
+        ///
+        /// # Errors
+        ///
+        /// Any [`Error`](crate::Error) of the request.
+        pub async fn list_page(&self, query: ListQuery) -> Result<Page<CustomFieldDefinition>> {
+            self.client
+                .list_page(self.path(), query, "custom_fields")
+                .await
+        }
+
+        /// Every definition, following pages.
         pub fn list(
             &self,
             query: ListQuery,
         ) -> impl Stream<Item = Result<CustomFieldDefinition>> + Send + 'static {
-            let path = format!("/api/v4/{}/custom_fields", self.entity.as_str());
-            self.client
-                .paginate(path, query.into_pairs(), "custom_fields")
+            self.client.paginate(self.path(), query, "custom_fields")
         }
 
         /// One definition; `None` when the API answers 204.
@@ -194,8 +222,9 @@ mod api {
         ///
         /// Any [`Error`](crate::Error) of the request.
         pub async fn get(&self, id: CustomFieldId) -> Result<Option<CustomFieldDefinition>> {
-            let path = format!("/api/v4/{}/custom_fields/{id}", self.entity.as_str());
-            self.client.get_json(&path, Vec::new()).await
+            self.client
+                .get_json(format!("{}/{id}", self.path()), None)
+                .await
         }
     }
 }

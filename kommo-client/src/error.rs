@@ -192,25 +192,26 @@ impl fmt::Display for ApiProblem {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TransportErrorKind {
-    /// The connection could not be established (DNS, TCP, TLS). Nothing reached the server.
+    /// The connection could not be established (DNS, TCP, TLS). Nothing reached the server:
+    /// the only kind that guarantees the request was not sent.
     Connect,
     /// The request or response timed out. The server may have processed the request.
     Timeout,
     /// The connection broke while sending or receiving. The server may have processed it.
-    Io,
+    ConnectionLost,
     /// The request could not be built or sent for another reason.
     Other,
 }
 
-/// A transport-level failure (no HTTP response, or a broken body).
-#[derive(Debug, thiserror::Error)]
-#[error("{kind:?} transport error: {source}")]
-pub struct TransportError {
-    /// What went wrong, for retry decisions.
-    pub kind: TransportErrorKind,
-    /// The underlying error (with any URL stripped).
-    #[source]
-    pub source: Box<dyn std::error::Error + Send + Sync>,
+impl fmt::Display for TransportErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportErrorKind::Connect => "connect",
+            TransportErrorKind::Timeout => "timeout",
+            TransportErrorKind::ConnectionLost => "connection lost",
+            TransportErrorKind::Other => "other",
+        })
+    }
 }
 
 /// One entity that was written before a later chunk of a batch failed.
@@ -287,12 +288,16 @@ pub enum Error {
     /// Any other non-success status (405, 409, 422, ...).
     #[error("unexpected response: {0}")]
     Api(Box<ApiProblem>),
-    /// The request timed out (per-request timeout).
-    #[error("request timed out")]
-    Timeout(#[source] TransportError),
-    /// The request failed below HTTP.
-    #[error(transparent)]
-    Transport(TransportError),
+    /// The request failed below HTTP: no response, or a response cut off. A per-request
+    /// timeout is [`TransportErrorKind::Timeout`].
+    #[error("transport error ({kind}): {source}")]
+    Transport {
+        /// What went wrong, for retry decisions.
+        kind: TransportErrorKind,
+        /// The underlying error (with any URL stripped: it may carry a search for an email).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A success response whose body did not match the expected type.
     #[error("could not decode the response body: {source}")]
     Decode {
@@ -302,9 +307,16 @@ pub enum Error {
         /// The body as received.
         body: RawBody,
     },
-    /// The client is misconfigured (bad base URL, missing auth, invalid argument).
+    /// The client's configuration is invalid (base URL, auth, batch size, rate limit, retry
+    /// policy, timeouts), or the call needs a configuration the client does not have (e.g.
+    /// an OAuth call on a long-lived-token client). Reported by
+    /// [`ClientBuilder::build`](crate::ClientBuilder::build) before any request.
     #[error("configuration error: {0}")]
     Config(String),
+    /// The request was refused before sending: nothing reached the API (a path without a
+    /// leading `/`, a batch update item without an id, a body that cannot be encoded).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
     /// An OAuth client has no token yet: exchange an authorization code first.
     #[error("no OAuth token available: exchange an authorization code first")]
     MissingToken,
@@ -374,15 +386,52 @@ impl Error {
     /// transport failures). Validation, auth and not-found errors are permanent.
     #[must_use]
     pub fn is_transient(&self) -> bool {
-        match self {
+        matches!(
+            self.root(),
             Error::RateLimited { .. }
-            | Error::Blocked { .. }
-            | Error::GatewayTimeout(_)
-            | Error::Server(_)
-            | Error::Timeout(_)
-            | Error::Transport(_) => true,
-            Error::PartialBatch { source, .. } => source.is_transient(),
-            _ => false,
+                | Error::Blocked { .. }
+                | Error::GatewayTimeout(_)
+                | Error::Server(_)
+                | Error::Transport { .. }
+        )
+    }
+
+    /// Whether the API answered 404. A missing entity is most often a `204` instead, which
+    /// the typed calls return as `Ok(None)`.
+    #[must_use]
+    pub fn is_not_found(&self) -> bool {
+        matches!(self.root(), Error::NotFound(_))
+    }
+
+    /// Whether the credentials were refused or are missing, so the user must authorize
+    /// again: a final 401 ([`Error::Unauthorized`]), a refused refresh
+    /// ([`Error::TokenRevoked`]) or no OAuth token yet ([`Error::MissingToken`]).
+    #[must_use]
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(
+            self.root(),
+            Error::Unauthorized(_) | Error::TokenRevoked(_) | Error::MissingToken
+        )
+    }
+
+    /// Whether the request timed out on our side ([`TransportErrorKind::Timeout`]); Kommo's
+    /// own 504 is [`Error::GatewayTimeout`].
+    #[must_use]
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self.root(),
+            Error::Transport {
+                kind: TransportErrorKind::Timeout,
+                ..
+            }
+        )
+    }
+
+    /// The error that decides a [`Error::PartialBatch`]; `self` for every other error.
+    fn root(&self) -> &Error {
+        match self {
+            Error::PartialBatch { source, .. } => source.root(),
+            other => other,
         }
     }
 
@@ -395,6 +444,21 @@ impl Error {
     #[cfg_attr(not(feature = "client"), allow(dead_code))]
     pub(crate) fn config(msg: impl Into<String>) -> Self {
         Error::Config(msg.into())
+    }
+
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
+    pub(crate) fn invalid_request(msg: impl Into<String>) -> Self {
+        Error::InvalidRequest(msg.into())
+    }
+
+    /// A success answer whose body is not what the endpoint documents (an empty body where
+    /// an entity was due).
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
+    pub(crate) fn unexpected_body(what: &str, body: &[u8]) -> Self {
+        Error::Decode {
+            source: <serde_json::Error as serde::de::Error>::custom(what),
+            body: RawBody::from_bytes(body),
+        }
     }
 
     /// Maps a non-success response to an error. 403 here is always `Forbidden`; the request
@@ -487,6 +551,92 @@ mod tests {
         let err = Error::from_response(429, None, Some(Duration::from_secs(5)), b"Too many");
         assert_eq!(err.retry_after(), Some(Duration::from_secs(5)));
         assert!(err.is_transient());
+    }
+
+    #[test]
+    fn helper_table() {
+        let transport = |kind| Error::Transport {
+            kind,
+            source: "x".into(),
+        };
+        let status = |code: u16| Error::from_response(code, None, None, b"{}");
+        let partial = |source| Error::PartialBatch {
+            committed: Vec::new(),
+            source: Box::new(source),
+        };
+        // (error, transient, not found, unauthorized, timeout)
+        let table = [
+            (status(404), false, true, false, false),
+            (status(401), false, false, true, false),
+            (
+                Error::TokenRevoked(Box::default()),
+                false,
+                false,
+                true,
+                false,
+            ),
+            (Error::MissingToken, false, false, true, false),
+            (status(429), true, false, false, false),
+            (status(500), true, false, false, false),
+            (status(504), true, false, false, false),
+            (status(400), false, false, false, false),
+            (status(403), false, false, false, false),
+            (
+                transport(TransportErrorKind::Timeout),
+                true,
+                false,
+                false,
+                true,
+            ),
+            (
+                transport(TransportErrorKind::Connect),
+                true,
+                false,
+                false,
+                false,
+            ),
+            (
+                transport(TransportErrorKind::ConnectionLost),
+                true,
+                false,
+                false,
+                false,
+            ),
+            (
+                transport(TransportErrorKind::Other),
+                true,
+                false,
+                false,
+                false,
+            ),
+            (partial(status(404)), false, true, false, false),
+            (
+                partial(transport(TransportErrorKind::Timeout)),
+                true,
+                false,
+                false,
+                true,
+            ),
+            (Error::config("x"), false, false, false, false),
+            (Error::invalid_request("x"), false, false, false, false),
+        ];
+        for (error, transient, not_found, unauthorized, timeout) in table {
+            let got = (
+                error.is_transient(),
+                error.is_not_found(),
+                error.is_unauthorized(),
+                error.is_timeout(),
+            );
+            assert_eq!(
+                got,
+                (transient, not_found, unauthorized, timeout),
+                "{error:?}"
+            );
+        }
+        assert_eq!(
+            transport(TransportErrorKind::ConnectionLost).to_string(),
+            "transport error (connection lost): x"
+        );
     }
 
     #[test]

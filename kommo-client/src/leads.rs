@@ -537,15 +537,18 @@ pub struct ComplexLeadResult {
 }
 
 #[cfg(feature = "client")]
-pub use api::LeadsApi;
+pub use api::{COMPLEX_MAX, LeadsApi};
 
 #[cfg(feature = "client")]
 mod api {
     use futures_util::Stream;
+    use http::Method;
 
     use super::{ComplexLead, ComplexLeadResult, Lead, LeadWith, LeadWrite};
+    use crate::ApiRequest;
+    use crate::batch::Batch;
     use crate::client::Client;
-    use crate::common::WriteResult;
+    use crate::common::{Page, WriteResult};
     use crate::error::{Error, Result};
     use crate::ids::LeadId;
     use crate::pagination::{ListQuery, with_param};
@@ -553,7 +556,32 @@ mod api {
     /// The most leads per complex add.
     pub const COMPLEX_MAX: usize = 50;
 
+    const LEADS: Batch = Batch {
+        path: "/api/v4/leads",
+        key: "leads",
+        noun: "lead",
+    };
+
     /// Leads. Get it with [`Client::leads`].
+    ///
+    /// ```no_run
+    /// use futures_util::TryStreamExt;
+    /// use kommo_client::Client;
+    /// use kommo_client::ids::{LeadId, StatusId};
+    /// use kommo_client::leads::{LeadWith, LeadWrite};
+    /// use kommo_client::pagination::ListQuery;
+    ///
+    /// # async fn run(client: Client) -> kommo_client::Result<()> {
+    /// let leads = client.leads();
+    /// let lead = leads.get(LeadId(152464), &[LeadWith::Contacts]).await?;
+    /// let first = leads.list_page(ListQuery::new().limit(50)).await?;
+    /// let won: Vec<_> = leads
+    ///     .list(ListQuery::new().filter_status(6950551u64, StatusId::WON))
+    ///     .try_collect()
+    ///     .await?;
+    /// leads.update(vec![LeadWrite::update(LeadId(152464)).add_tag("vip")]).await?;
+    /// # let _ = (lead, first, won); Ok(()) }
+    /// ```
     #[derive(Debug, Clone)]
     pub struct LeadsApi {
         pub(crate) client: Client,
@@ -566,16 +594,23 @@ mod api {
         ///
         /// Any [`Error`] of the request.
         pub async fn get(&self, id: LeadId, with: &[LeadWith]) -> Result<Option<Lead>> {
-            let query = with_param(with).into_iter().collect();
             self.client
-                .get_json(&format!("/api/v4/leads/{id}"), query)
+                .get_json(format!("/api/v4/leads/{id}"), with_param(with))
                 .await
+        }
+
+        /// One page of `GET /api/v4/leads`.
+        ///
+        /// # Errors
+        ///
+        /// Any [`Error`] of the request.
+        pub async fn list_page(&self, query: ListQuery) -> Result<Page<Lead>> {
+            self.client.list_page(LEADS.path, query, LEADS.key).await
         }
 
         /// `GET /api/v4/leads`, following `_links.next` until the last page.
         pub fn list(&self, query: ListQuery) -> impl Stream<Item = Result<Lead>> + Send + 'static {
-            self.client
-                .paginate("/api/v4/leads".to_owned(), query.into_pairs(), "leads")
+            self.client.paginate(LEADS.path, query, LEADS.key)
         }
 
         /// `POST /api/v4/leads` in chunks of the client's batch size.
@@ -585,35 +620,17 @@ mod api {
         /// [`Error::PartialBatch`] if a chunk after the first fails (with what was created),
         /// otherwise the chunk's error.
         pub async fn add(&self, leads: Vec<LeadWrite>) -> Result<Vec<WriteResult>> {
-            self.client
-                .batch_write(
-                    reqwest::Method::POST,
-                    "/api/v4/leads",
-                    leads,
-                    "leads",
-                    false,
-                )
-                .await
+            self.client.batch_add(LEADS, leads).await
         }
 
         /// `PATCH /api/v4/leads` in chunks; every item needs `id`.
         ///
         /// # Errors
         ///
-        /// As [`LeadsApi::add`], plus [`Error::Config`] for an item without `id`.
+        /// As [`LeadsApi::add`], plus [`Error::InvalidRequest`] for an item without `id`
+        /// (nothing is sent).
         pub async fn update(&self, leads: Vec<LeadWrite>) -> Result<Vec<WriteResult>> {
-            if leads.iter().any(|l| l.id.is_none()) {
-                return Err(Error::config("every lead in a batch update needs an id"));
-            }
-            self.client
-                .batch_write(
-                    reqwest::Method::PATCH,
-                    "/api/v4/leads",
-                    leads,
-                    "leads",
-                    true,
-                )
-                .await
+            self.client.batch_update(LEADS, leads).await
         }
 
         /// `PATCH /api/v4/leads/{id}`.
@@ -623,14 +640,10 @@ mod api {
         /// Any [`Error`] of the request.
         pub async fn update_one(&self, id: LeadId, mut lead: LeadWrite) -> Result<WriteResult> {
             lead.id = None;
-            self.client
-                .write_one(
-                    reqwest::Method::PATCH,
-                    &format!("/api/v4/leads/{id}"),
-                    &lead,
-                    true,
-                )
-                .await
+            let request = ApiRequest::raw(Method::PATCH, format!("/api/v4/leads/{id}"))
+                .json_body(&lead)?
+                .safe_to_retry(true);
+            self.client.write_one(request).await
         }
 
         /// `POST /api/v4/leads/complex`, in chunks of at most 50.
@@ -645,16 +658,12 @@ mod api {
             let mut iter = leads.into_iter().peekable();
             while iter.peek().is_some() {
                 let chunk: Vec<ComplexLead> = iter.by_ref().take(chunk_size).collect();
-                let result = self
-                    .client
-                    .send_json::<Vec<ComplexLeadResult>, _>(
-                        reqwest::Method::POST,
-                        "/api/v4/leads/complex",
-                        Vec::new(),
-                        Some(&chunk),
-                        false,
-                    )
-                    .await;
+                let result = match ApiRequest::raw(Method::POST, "/api/v4/leads/complex")
+                    .json_body(&chunk)
+                {
+                    Ok(request) => self.client.json::<Vec<ComplexLeadResult>>(request).await,
+                    Err(e) => Err(e),
+                };
                 match result {
                     Ok(items) => out.extend(items.unwrap_or_default()),
                     Err(e) if out.is_empty() => return Err(e),

@@ -10,20 +10,19 @@
 //! use kommo_client::ids::{LeadId, StatusId};
 //! use kommo_client::leads::{LeadWith, LeadWrite};
 //! use kommo_client::pagination::ListQuery;
-//! use kommo_client::{Client, Domain};
+//! use kommo_client::{ApiRequest, Client, Method};
 //!
 //! # async fn run() -> kommo_client::Result<()> {
-//! let client = Client::builder()
-//!     .account("acme", Domain::Kommo)
-//!     .long_lived_token(std::env::var("KOMMO_TOKEN").unwrap_or_default())
-//!     .build()?;
+//! let client = Client::new("acme.kommo.com", std::env::var("KOMMO_TOKEN").unwrap_or_default())?;
 //!
 //! // One lead with its contacts; `None` when Kommo answers 204.
 //! if let Some(lead) = client.leads().get(LeadId(152464), &[LeadWith::Contacts]).await? {
 //!     println!("main contact: {:?}", lead.main_contact_id());
 //! }
 //!
-//! // Every won lead, page after page (`_links.next`), at most 7 requests per second.
+//! // One page, with its HAL links; or every won lead, page after page, at most 7 requests
+//! // per second.
+//! let first = client.leads().list_page(ListQuery::new().limit(50)).await?;
 //! let won: Vec<_> = client
 //!     .leads()
 //!     .list(ListQuery::new().limit(250).filter_status(6950551u64, StatusId::WON))
@@ -32,17 +31,30 @@
 //!
 //! // Tag without replacing the existing tags.
 //! client.leads().update(vec![LeadWrite::update(LeadId(152464)).add_tag("vip")]).await?;
-//! # let _ = won; Ok(()) }
+//!
+//! // An endpoint this crate does not model, through the same auth, limits and retries.
+//! let reasons = client
+//!     .raw(ApiRequest::raw(Method::GET, "/api/v4/leads/loss_reasons"))
+//!     .await?
+//!     .json::<serde_json::Value>()?;
+//! # let _ = (first, won, reasons); Ok(()) }
 //! # }
 //! # fn main() {}
 //! ```
+//!
+//! Each API resource has a module (its models, request types and handle) and a handle on the
+//! client: [`Client::account`], [`Client::leads`], [`Client::contacts`],
+//! [`Client::companies`], [`Client::pipelines`], [`Client::custom_fields`],
+//! [`Client::notes`], [`Client::tasks`], [`Client::tags`], [`Client::links`],
+//! [`Client::users`] and [`Client::webhook_subscriptions`]. Every listable resource has
+//! `list_page` (one [`Page`](common::Page)) and `list` (a `Stream` of every item).
 //!
 //! The client:
 //! - authenticates with a long-lived token or OAuth 2.0 ([`auth`]); OAuth tokens live in a
 //!   [`TokenStore`], are refreshed single-flight and persisted before
 //!   use; a 401 causes at most one refresh and one retry;
-//! - limits itself to 7 requests per second by default ([`rate_limit`]), shared by clones;
-//! - retries reads and idempotent writes with a pure, table-tested policy ([`retry`]);
+//! - limits itself to 7 requests per second by default ([`RateLimit`]), shared by clones;
+//! - retries reads and idempotent writes with a pure, table-tested policy ([`RetryPolicy`]);
 //! - stops calling when Kommo blocks the IP (403 on everything) and probes after a cool-down
 //!   ([`breaker`]), failing fast with [`Error::Blocked`] in between;
 //! - maps errors by status to [`Error`] variants: validation errors name the field;
@@ -55,7 +67,8 @@
 //!
 //! [`webhooks::parse`] turns Kommo's `application/x-www-form-urlencoded` bracket bodies into
 //! typed events; see the [`webhooks`] module for a runnable example, and
-//! [`webhooks::should_acknowledge`] for the HTTP answer.
+//! [`webhooks::should_acknowledge`] for the HTTP answer. Subscribing a URL to them is
+//! [`webhook_subscriptions`].
 //!
 //! # Without the `client` feature
 //!
@@ -86,26 +99,32 @@ mod string_enum;
 pub mod tags;
 pub mod tasks;
 pub mod users;
+pub mod webhook_subscriptions;
 pub mod webhooks;
-pub mod webhooks_api;
 
 #[cfg(feature = "client")]
 pub mod auth;
 #[cfg(feature = "client")]
+mod batch;
+#[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "client")]
+mod raw;
 #[cfg(feature = "client")]
 mod request;
 #[cfg(feature = "client")]
 pub mod token_store;
 
 pub use error::{Error, Result};
+pub use rate_limit::RateLimit;
+pub use retry::RetryPolicy;
 
 #[cfg(feature = "client")]
 pub use auth::{Auth, OAuthConfig, TokenSet};
 #[cfg(feature = "client")]
 pub use client::{Client, ClientBuilder, Domain};
 #[cfg(feature = "client")]
-pub use request::RawResponse;
+pub use raw::{ApiRequest, RawResponse};
 #[cfg(feature = "client")]
 pub use token_store::{FileTokenStore, MemoryTokenStore, TokenStore};
 
@@ -114,6 +133,12 @@ pub use token_store::{FileTokenStore, MemoryTokenStore, TokenStore};
 #[cfg(feature = "client")]
 pub use secrecy;
 
-/// Re-exported so callers of [`Client::request_json`] need no direct reqwest dependency.
+/// The HTTP method of an [`ApiRequest`]: `http`'s, the type reqwest uses, so this crate's
+/// semver is not tied to reqwest's.
 #[cfg(feature = "client")]
-pub use reqwest::Method;
+pub use http::Method;
+
+// The README's examples are compiled (and the webhook one run) with the doc tests.
+#[cfg(all(doctest, feature = "client"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

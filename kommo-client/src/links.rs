@@ -108,13 +108,35 @@ pub use api::LinksApi;
 
 #[cfg(feature = "client")]
 mod api {
+    use futures_util::Stream;
+    use http::Method;
+
     use super::EntityLink;
     use crate::client::Client;
     use crate::common::{EntityType, Page};
-    use crate::error::{Error, RawBody, Result};
+    use crate::error::Result;
     use crate::ids::{ContactId, LeadId};
+    use crate::pagination::ListQuery;
+    use crate::raw::ApiRequest;
 
     /// Entity links. Get it with [`Client::links`].
+    ///
+    /// ```no_run
+    /// use futures_util::TryStreamExt;
+    /// use kommo_client::Client;
+    /// use kommo_client::common::EntityType;
+    /// use kommo_client::ids::{ContactId, LeadId};
+    /// use kommo_client::pagination::ListQuery;
+    ///
+    /// # async fn run(client: Client) -> kommo_client::Result<()> {
+    /// client.links().link_contact_to_lead(LeadId(152464), ContactId(8), true).await?;
+    /// let linked: Vec<_> = client
+    ///     .links()
+    ///     .list(EntityType::Leads, 152464, ListQuery::new())
+    ///     .try_collect()
+    ///     .await?;
+    /// # let _ = linked; Ok(()) }
+    /// ```
     #[derive(Debug, Clone)]
     pub struct LinksApi {
         pub(crate) client: Client,
@@ -126,7 +148,7 @@ mod api {
         ///
         /// # Errors
         ///
-        /// Any [`Error`] of the request.
+        /// Any [`Error`](crate::Error) of the request.
         pub async fn link(
             &self,
             entity: EntityType,
@@ -140,7 +162,7 @@ mod api {
         ///
         /// # Errors
         ///
-        /// Any [`Error`] of the request.
+        /// Any [`Error`](crate::Error) of the request.
         pub async fn unlink(
             &self,
             entity: EntityType,
@@ -150,27 +172,39 @@ mod api {
             self.post(entity, id, "unlink", links).await.map(|_| ())
         }
 
-        /// `GET /api/v4/{entity}/{id}/links`.
+        /// One page of `GET /api/v4/{entity}/{id}/links` (filters such as
+        /// `filter[to_entity_type]` go in the query).
         ///
         /// # Errors
         ///
-        /// Any [`Error`] of the request.
-        pub async fn list(&self, entity: EntityType, id: u64) -> Result<Vec<EntityLink>> {
-            let body: Option<serde_json::Value> = self
-                .client
-                .get_json(
-                    &format!("/api/v4/{}/{id}/links", entity.as_str()),
-                    Vec::new(),
-                )
-                .await?;
-            parse_links(body)
+        /// Any [`Error`](crate::Error) of the request.
+        pub async fn list_page(
+            &self,
+            entity: EntityType,
+            id: u64,
+            query: ListQuery,
+        ) -> Result<Page<EntityLink>> {
+            self.client
+                .list_page(path(entity, id, "links"), query, "links")
+                .await
+        }
+
+        /// Every link of an entity, following pages.
+        pub fn list(
+            &self,
+            entity: EntityType,
+            id: u64,
+            query: ListQuery,
+        ) -> impl Stream<Item = Result<EntityLink>> + Send + 'static {
+            self.client
+                .paginate(path(entity, id, "links"), query, "links")
         }
 
         /// Links a contact to a lead.
         ///
         /// # Errors
         ///
-        /// Any [`Error`] of the request.
+        /// Any [`Error`](crate::Error) of the request.
         pub async fn link_contact_to_lead(
             &self,
             lead: LeadId,
@@ -190,7 +224,7 @@ mod api {
         ///
         /// # Errors
         ///
-        /// Any [`Error`] of the request.
+        /// Any [`Error`](crate::Error) of the request.
         pub async fn unlink_contact_from_lead(
             &self,
             lead: LeadId,
@@ -208,25 +242,15 @@ mod api {
             verb: &str,
             links: Vec<EntityLink>,
         ) -> Result<Vec<EntityLink>> {
-            let path = format!("/api/v4/{}/{id}/{verb}", entity.as_str());
-            let body: Option<serde_json::Value> = self
-                .client
-                .send_json(reqwest::Method::POST, &path, Vec::new(), Some(&links), true)
-                .await?;
-            parse_links(body)
+            let request = ApiRequest::raw(Method::POST, path(entity, id, verb))
+                .json_body(&links)?
+                .safe_to_retry(true);
+            let page: Page<EntityLink> = self.client.page(request, "links").await?;
+            Ok(page.items)
         }
     }
 
-    fn parse_links(body: Option<serde_json::Value>) -> Result<Vec<EntityLink>> {
-        let Some(value) = body else {
-            return Ok(Vec::new());
-        };
-        let raw = value.to_string();
-        Page::<EntityLink>::from_hal(value, "links")
-            .map(|p| p.items)
-            .map_err(|source| Error::Decode {
-                source,
-                body: RawBody::from_bytes(raw.as_bytes()),
-            })
+    fn path(entity: EntityType, id: u64, last: &str) -> String {
+        format!("/api/v4/{}/{id}/{last}", entity.as_str())
     }
 }

@@ -168,12 +168,27 @@ mod api {
 
     use super::{NewNote, Note, notes_path};
     use crate::client::Client;
-    use crate::common::{EntityType, WriteResult};
+    use crate::common::{EntityType, Page, WriteResult};
     use crate::error::Result;
     use crate::ids::NoteId;
     use crate::pagination::ListQuery;
 
     /// Notes of one entity type. Get it with [`Client::notes`].
+    ///
+    /// ```no_run
+    /// use kommo_client::Client;
+    /// use kommo_client::common::EntityType;
+    /// use kommo_client::notes::NewNote;
+    /// use kommo_client::pagination::ListQuery;
+    ///
+    /// # async fn run(client: Client) -> kommo_client::Result<()> {
+    /// let notes = client.notes(EntityType::Leads);
+    /// notes.add(vec![NewNote::common(152464, "Sent the welcome email")]).await?;
+    /// let recent = notes
+    ///     .list_page_for(152464, ListQuery::new().order("id", false).limit(10))
+    ///     .await?;
+    /// # let _ = recent; Ok(()) }
+    /// ```
     #[derive(Debug, Clone)]
     pub struct NotesApi {
         pub(crate) client: Client,
@@ -189,7 +204,7 @@ mod api {
         pub async fn add(&self, notes: Vec<NewNote>) -> Result<Vec<WriteResult>> {
             self.client
                 .batch_write(
-                    reqwest::Method::POST,
+                    http::Method::POST,
                     &notes_path(self.entity),
                     notes,
                     "notes",
@@ -198,14 +213,42 @@ mod api {
                 .await
         }
 
-        /// The notes of one entity: `GET /api/v4/{entity}/{id}/notes`, following pages.
+        /// One page of the notes of every entity of the type: `GET /api/v4/{entity}/notes`.
+        ///
+        /// # Errors
+        ///
+        /// Any [`Error`](crate::Error) of the request.
+        pub async fn list_page(&self, query: ListQuery) -> Result<Page<Note>> {
+            self.client
+                .list_page(notes_path(self.entity), query, "notes")
+                .await
+        }
+
+        /// The notes of every entity of the type, following pages.
+        pub fn list(&self, query: ListQuery) -> impl Stream<Item = Result<Note>> + Send + 'static {
+            self.client
+                .paginate(notes_path(self.entity), query, "notes")
+        }
+
+        /// One page of the notes of one entity: `GET /api/v4/{entity}/{id}/notes`.
+        ///
+        /// # Errors
+        ///
+        /// Any [`Error`](crate::Error) of the request.
+        pub async fn list_page_for(&self, entity_id: u64, query: ListQuery) -> Result<Page<Note>> {
+            self.client
+                .list_page(self.path_for(entity_id), query, "notes")
+                .await
+        }
+
+        /// The notes of one entity, following pages.
         pub fn list_for(
             &self,
             entity_id: u64,
             query: ListQuery,
         ) -> impl Stream<Item = Result<Note>> + Send + 'static {
-            let path = format!("/api/v4/{}/{entity_id}/notes", self.entity.as_str());
-            self.client.paginate(path, query.into_pairs(), "notes")
+            self.client
+                .paginate(self.path_for(entity_id), query, "notes")
         }
 
         /// `GET /api/v4/{entity}/notes/{id}`; `None` on 204.
@@ -215,8 +258,12 @@ mod api {
         /// Any [`Error`](crate::Error) of the request.
         pub async fn get(&self, id: NoteId) -> Result<Option<Note>> {
             self.client
-                .get_json(&format!("{}/{id}", notes_path(self.entity)), Vec::new())
+                .get_json(format!("{}/{id}", notes_path(self.entity)), None)
                 .await
+        }
+
+        fn path_for(&self, entity_id: u64) -> String {
+            format!("/api/v4/{}/{entity_id}/notes", self.entity.as_str())
         }
     }
 }

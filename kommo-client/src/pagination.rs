@@ -1,8 +1,11 @@
 //! List queries and HAL pagination.
 //!
-//! Lists are `Stream`s that follow `_links.next` until it is absent, the API answers 204, a
-//! page is empty, or the next link points to a page already fetched (a loop guard: a server
-//! bug must not turn into an endless, rate-limit-burning crawl).
+//! Every listable resource has two calls: `list_page(query)` returns one
+//! [`Page`](crate::common::Page) (items, page number, total and the HAL links), and
+//! `list(query)` returns a `Stream` of every item, following `_links.next` until it is
+//! absent, the API answers 204, a page is empty, or the next link points to a page already
+//! fetched (a loop guard: a server bug must not turn into an endless, rate-limit-burning
+//! crawl).
 
 /// The largest `limit` Kommo accepts.
 pub const MAX_LIMIT: u32 = 250;
@@ -184,29 +187,57 @@ mod stream {
     use crate::client::Client;
     use crate::common::Page;
     use crate::error::{Error, RawBody, Result};
+    use crate::raw::ApiRequest;
 
     struct State {
         client: Client,
-        next: Option<String>,
+        next: Option<ApiRequest>,
         seen: HashSet<String>,
         key: &'static str,
     }
 
     impl Client {
+        /// One page of a HAL collection whose items live under `_embedded.<key>`; a 204 is an
+        /// empty page.
+        pub(crate) async fn page<T: DeserializeOwned>(
+            &self,
+            request: ApiRequest,
+            key: &str,
+        ) -> Result<Page<T>> {
+            let response = self.execute(&request).await?;
+            let Some(value) = response.json::<serde_json::Value>()? else {
+                return Ok(Page::default());
+            };
+            Page::from_hal(value, key).map_err(|source| Error::Decode {
+                source,
+                body: RawBody::from_bytes(&response.body),
+            })
+        }
+
+        /// One page of the collection at `path`.
+        pub(crate) async fn list_page<T: DeserializeOwned>(
+            &self,
+            path: impl Into<String>,
+            query: super::ListQuery,
+            key: &str,
+        ) -> Result<Page<T>> {
+            self.page(ApiRequest::get(path).queries(query.into_pairs()), key)
+                .await
+        }
+
         /// Streams every item of a HAL collection, page after page.
         pub(crate) fn paginate<T>(
             &self,
-            path: String,
-            query: Vec<(String, String)>,
+            path: impl Into<String>,
+            query: super::ListQuery,
             key: &'static str,
         ) -> impl Stream<Item = Result<T>> + Send + 'static
         where
             T: DeserializeOwned + Send + 'static,
         {
-            let first = crate::request::path_and_query(&path, &query);
             let state = State {
                 client: self.clone(),
-                next: Some(first),
+                next: Some(ApiRequest::get(path).queries(query.into_pairs())),
                 seen: HashSet::new(),
                 key,
             };
@@ -214,25 +245,15 @@ mod stream {
                 let Some(current) = state.next.take() else {
                     return Ok(None);
                 };
-                state.seen.insert(current.clone());
-                let body = state.client.get_raw(&current).await?;
-                let Some(body) = body else { return Ok(None) }; // 204: no (more) items
-                let value: serde_json::Value =
-                    serde_json::from_slice(&body).map_err(|source| Error::Decode {
-                        source,
-                        body: RawBody::from_bytes(&body),
-                    })?;
-                let page: Page<T> =
-                    Page::from_hal(value, state.key).map_err(|source| Error::Decode {
-                        source,
-                        body: RawBody::from_bytes(&body),
-                    })?;
+                state.seen.insert(current.path_and_query());
+                let page: Page<T> = state.client.page(current, state.key).await?;
+                // An empty page ends the walk even when it links on: a server bug must not
+                // turn into an endless, rate-limit-burning crawl.
                 if !page.items.is_empty() {
                     state.next = page
-                        .next
-                        .as_deref()
+                        .next_href()
                         .and_then(|href| state.client.relative_to_base(href))
-                        .filter(|next| !state.seen.contains(next));
+                        .filter(|next| !state.seen.contains(&next.path_and_query()));
                 }
                 Ok(Some((page.items, state)))
             })

@@ -170,30 +170,50 @@ pub use api::PipelinesApi;
 
 #[cfg(feature = "client")]
 mod api {
-    use super::{Pipeline, PipelineList, Status};
+    use futures_util::Stream;
+
+    use super::{Pipeline, Status};
     use crate::client::Client;
     use crate::common::Page;
     use crate::error::Result;
     use crate::ids::{PipelineId, StatusId};
+    use crate::pagination::ListQuery;
+
+    const PATH: &str = "/api/v4/leads/pipelines";
 
     /// Pipelines and statuses. Get it with [`Client::pipelines`].
+    ///
+    /// ```no_run
+    /// use futures_util::TryStreamExt;
+    /// use kommo_client::Client;
+    /// use kommo_client::ids::{PipelineId, StatusId};
+    ///
+    /// # async fn run(client: Client) -> kommo_client::Result<()> {
+    /// let pipelines: Vec<_> = client.pipelines().list().try_collect().await?;
+    /// let won = client.pipelines().status(PipelineId(6950551), StatusId::WON).await?;
+    /// # let _ = (pipelines, won); Ok(()) }
+    /// ```
     #[derive(Debug, Clone)]
     pub struct PipelinesApi {
         pub(crate) client: Client,
     }
 
     impl PipelinesApi {
-        /// Every pipeline with its statuses (the endpoint is not paginated).
+        /// `GET /api/v4/leads/pipelines`: every pipeline with its statuses, in one page (the
+        /// endpoint is not paginated).
         ///
         /// # Errors
         ///
         /// Any [`Error`](crate::Error) of the request.
-        pub async fn list(&self) -> Result<Vec<Pipeline>> {
-            let list: Option<PipelineList> = self
-                .client
-                .get_json("/api/v4/leads/pipelines", Vec::new())
-                .await?;
-            Ok(list.map(|l| l.embedded.pipelines).unwrap_or_default())
+        pub async fn list_page(&self) -> Result<Page<Pipeline>> {
+            self.client
+                .list_page(PATH, ListQuery::new(), "pipelines")
+                .await
+        }
+
+        /// Every pipeline with its statuses, as a stream like every other list.
+        pub fn list(&self) -> impl Stream<Item = Result<Pipeline>> + Send + 'static {
+            self.client.paginate(PATH, ListQuery::new(), "pipelines")
         }
 
         /// One pipeline; `None` on 204.
@@ -202,28 +222,24 @@ mod api {
         ///
         /// Any [`Error`](crate::Error) of the request.
         pub async fn get(&self, id: PipelineId) -> Result<Option<Pipeline>> {
-            self.client
-                .get_json(&format!("/api/v4/leads/pipelines/{id}"), Vec::new())
-                .await
+            self.client.get_json(format!("{PATH}/{id}"), None).await
         }
 
-        /// The statuses of a pipeline.
+        /// The statuses of a pipeline (one request: the endpoint is not paginated).
         ///
         /// # Errors
         ///
         /// Any [`Error`](crate::Error) of the request.
         pub async fn statuses(&self, pipeline: PipelineId) -> Result<Vec<Status>> {
-            let path = format!("/api/v4/leads/pipelines/{pipeline}/statuses");
-            let page: Option<serde_json::Value> = self.client.get_json(&path, Vec::new()).await?;
-            match page {
-                None => Ok(Vec::new()),
-                Some(v) => Page::<Status>::from_hal(v.clone(), "statuses")
-                    .map(|p| p.items)
-                    .map_err(|source| crate::Error::Decode {
-                        source,
-                        body: crate::error::RawBody::from_bytes(v.to_string().as_bytes()),
-                    }),
-            }
+            let page: Page<Status> = self
+                .client
+                .list_page(
+                    format!("{PATH}/{pipeline}/statuses"),
+                    ListQuery::new(),
+                    "statuses",
+                )
+                .await?;
+            Ok(page.items)
         }
 
         /// One status; `None` on 204.
@@ -237,10 +253,7 @@ mod api {
             status: StatusId,
         ) -> Result<Option<Status>> {
             self.client
-                .get_json(
-                    &format!("/api/v4/leads/pipelines/{pipeline}/statuses/{status}"),
-                    Vec::new(),
-                )
+                .get_json(format!("{PATH}/{pipeline}/statuses/{status}"), None)
                 .await
         }
     }

@@ -11,35 +11,90 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+/// The client-side rate limit: off, or at most `requests` starts per window.
+///
+/// ```
+/// use std::time::Duration;
+/// use kommo_client::RateLimit;
+///
+/// assert_eq!(RateLimit::default(), RateLimit::KOMMO_DEFAULT);
+/// assert_eq!(RateLimit::per_second(7), RateLimit::KOMMO_DEFAULT);
+/// assert_eq!(RateLimit::new(2, Duration::from_millis(400)).window().map(|w| w.requests), Some(2));
+/// assert_eq!(RateLimit::Off.window(), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RateLimit {
+    /// No client-side limit. Kommo still answers 429 above its limit, and repeated 429s get
+    /// the IP blocked, so this is for tests and for callers that pace themselves.
+    Off,
+    /// At most `requests` starts in any window of `per`.
+    Window(WindowLimit),
+}
+
 /// How many requests may start per window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
-    /// Requests per window (at least 1).
+pub struct WindowLimit {
+    /// Requests per window; the client refuses 0 when it is built.
     pub requests: u32,
-    /// The window length.
+    /// The window length; the client refuses a zero window when it is built.
     pub per: Duration,
 }
 
-impl RateLimit {
-    /// Kommo's documented limit: 7 requests per second.
-    pub const KOMMO_DEFAULT: RateLimit = RateLimit {
-        requests: 7,
-        per: Duration::from_secs(1),
-    };
-
+impl WindowLimit {
     /// `requests` per `per`.
     #[must_use]
-    pub fn new(requests: u32, per: Duration) -> Self {
-        Self {
-            requests: requests.max(1),
-            per,
-        }
+    pub const fn new(requests: u32, per: Duration) -> Self {
+        Self { requests, per }
     }
 
     /// `requests` per second.
     #[must_use]
-    pub fn per_second(requests: u32) -> Self {
+    pub const fn per_second(requests: u32) -> Self {
         Self::new(requests, Duration::from_secs(1))
+    }
+}
+
+impl From<WindowLimit> for RateLimit {
+    fn from(window: WindowLimit) -> Self {
+        RateLimit::Window(window)
+    }
+}
+
+impl RateLimit {
+    /// Kommo's documented limit: 7 requests per second.
+    pub const KOMMO_DEFAULT: RateLimit = RateLimit::per_second(7);
+
+    /// `requests` per `per`. Nothing is clamped: the client builder refuses `0` requests or
+    /// a zero window with [`Error::Config`](crate::Error::Config).
+    #[must_use]
+    pub const fn new(requests: u32, per: Duration) -> Self {
+        RateLimit::Window(WindowLimit::new(requests, per))
+    }
+
+    /// `requests` per second.
+    #[must_use]
+    pub const fn per_second(requests: u32) -> Self {
+        RateLimit::Window(WindowLimit::per_second(requests))
+    }
+
+    /// The window limit, or `None` when the limit is off.
+    #[must_use]
+    pub fn window(self) -> Option<WindowLimit> {
+        match self {
+            RateLimit::Off => None,
+            RateLimit::Window(window) => Some(window),
+        }
+    }
+
+    /// Why this limit cannot be used, if it cannot.
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
+    pub(crate) fn problem(self) -> Option<&'static str> {
+        match self.window() {
+            Some(w) if w.requests == 0 => Some("a rate limit of 0 requests lets nothing through"),
+            Some(w) if w.per.is_zero() => Some("a rate limit window must be longer than zero"),
+            _ => None,
+        }
     }
 }
 
@@ -53,16 +108,20 @@ impl Default for RateLimit {
 /// than `requests` starts.
 #[derive(Debug, Clone)]
 pub struct WindowLimiter {
-    limit: RateLimit,
+    limit: WindowLimit,
     // Reserved start times, non-decreasing; at most `limit.requests` entries.
     starts: VecDeque<Instant>,
 }
 
 impl WindowLimiter {
-    /// A limiter with no history.
+    /// A limiter with no history. A limit of 0 requests is taken as 1: this core is used on
+    /// its own too, and must never hand out a start time that is never reached.
     #[must_use]
-    pub fn new(limit: RateLimit) -> Self {
-        let limit = RateLimit::new(limit.requests, limit.per);
+    pub fn new(limit: WindowLimit) -> Self {
+        let limit = WindowLimit {
+            requests: limit.requests.max(1),
+            per: limit.per,
+        };
         Self {
             limit,
             starts: VecDeque::with_capacity(limit.requests as usize),
@@ -71,7 +130,7 @@ impl WindowLimiter {
 
     /// The configured limit.
     #[must_use]
-    pub fn limit(&self) -> RateLimit {
+    pub fn limit(&self) -> WindowLimit {
         self.limit
     }
 
@@ -107,7 +166,7 @@ mod shared {
     use std::sync::Mutex;
     use std::time::Instant;
 
-    use super::{RateLimit, WindowLimiter};
+    use super::{WindowLimit, WindowLimiter};
 
     /// An async, thread-safe rate limiter. Put it in an `Arc` to share it between clients that
     /// talk to the same account from one process (the client does this for its clones).
@@ -119,7 +178,7 @@ mod shared {
     impl RateLimiter {
         /// A limiter enforcing `limit`.
         #[must_use]
-        pub fn new(limit: RateLimit) -> Self {
+        pub fn new(limit: WindowLimit) -> Self {
             Self {
                 core: Mutex::new(WindowLimiter::new(limit)),
             }
@@ -127,7 +186,7 @@ mod shared {
 
         /// The configured limit.
         #[must_use]
-        pub fn limit(&self) -> RateLimit {
+        pub fn limit(&self) -> WindowLimit {
             self.lock().limit()
         }
 
@@ -156,7 +215,10 @@ mod tests {
     fn allows_n_then_spaces_by_window() {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
-        let mut l = WindowLimiter::new(RateLimit::new(3, ms(1000)));
+        let mut l = WindowLimiter::new(WindowLimit {
+            requests: 3,
+            per: ms(1000),
+        });
         // (offset of now from t0, expected wait)
         let table = [
             (0, 0),
@@ -176,7 +238,7 @@ mod tests {
     fn never_more_than_n_in_any_window() {
         let t0 = Instant::now();
         let per = Duration::from_millis(1000);
-        let mut l = WindowLimiter::new(RateLimit::new(7, per));
+        let mut l = WindowLimiter::new(WindowLimit { requests: 7, per });
         let mut starts = Vec::new();
         for i in 0..200u64 {
             let now = t0 + Duration::from_millis(i * 37 % 900 + i * 5);
@@ -191,10 +253,23 @@ mod tests {
 
     #[test]
     fn zero_requests_is_clamped_to_one() {
-        let l = WindowLimiter::new(RateLimit {
+        let l = WindowLimiter::new(WindowLimit {
             requests: 0,
             per: Duration::from_secs(1),
         });
         assert_eq!(l.limit().requests, 1);
+    }
+
+    #[test]
+    fn unusable_limits_are_named() {
+        let table = [
+            (RateLimit::Off, false),
+            (RateLimit::KOMMO_DEFAULT, false),
+            (RateLimit::per_second(0), true),
+            (RateLimit::new(3, Duration::ZERO), true),
+        ];
+        for (limit, refused) in table {
+            assert_eq!(limit.problem().is_some(), refused, "{limit:?}");
+        }
     }
 }

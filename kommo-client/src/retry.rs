@@ -46,12 +46,13 @@ pub enum RetryDecision {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
-    /// Total attempts including the first (1 disables retries).
+    /// Total attempts including the first (1 disables retries; the client refuses 0 when it
+    /// is built).
     pub max_attempts: u32,
     /// The first backoff step.
-    pub base_delay: Duration,
-    /// The cap on a backoff step.
-    pub max_delay: Duration,
+    pub initial_backoff: Duration,
+    /// The cap on a backoff step (the client refuses one below `initial_backoff`).
+    pub max_backoff: Duration,
     /// The longest server-requested wait (429 `retry_after`) the policy will sleep through.
     pub max_retry_after: Duration,
 }
@@ -60,8 +61,8 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
             max_attempts: 3,
-            base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(10),
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(30),
         }
     }
@@ -70,25 +71,25 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// A policy that never retries.
     #[must_use]
-    pub fn none() -> Self {
+    pub fn never() -> Self {
         Self {
             max_attempts: 1,
             ..Self::default()
         }
     }
 
-    /// Sets the total number of attempts (at least 1).
+    /// Sets the total number of attempts, the first included.
     #[must_use]
     pub fn with_max_attempts(mut self, max_attempts: u32) -> Self {
-        self.max_attempts = max_attempts.max(1);
+        self.max_attempts = max_attempts;
         self
     }
 
-    /// Sets the first backoff step and the cap.
+    /// Sets the first backoff step and the cap on a step.
     #[must_use]
-    pub fn with_backoff(mut self, base_delay: Duration, max_delay: Duration) -> Self {
-        self.base_delay = base_delay;
-        self.max_delay = max_delay.max(base_delay);
+    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max;
         self
     }
 
@@ -97,6 +98,19 @@ impl RetryPolicy {
     pub fn with_max_retry_after(mut self, max_retry_after: Duration) -> Self {
         self.max_retry_after = max_retry_after;
         self
+    }
+
+    /// Why the client cannot use this policy, if it cannot. [`RetryPolicy::decide`] itself
+    /// accepts any policy: 0 attempts stops at once, a cap below the first step caps it.
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
+    pub(crate) fn problem(&self) -> Option<&'static str> {
+        if self.max_attempts == 0 {
+            Some("a retry policy needs at least 1 attempt (1 means no retries)")
+        } else if self.max_backoff < self.initial_backoff {
+            Some("the retry policy's max_backoff is below its initial_backoff")
+        } else {
+            None
+        }
     }
 
     /// Decides what to do after attempt number `attempt` (1-based) ended with `outcome`.
@@ -118,11 +132,9 @@ impl RetryPolicy {
             AttemptOutcome::Transport(TransportErrorKind::Connect) => {
                 RetryDecision::Retry(self.backoff(attempt, jitter))
             }
-            AttemptOutcome::Transport(TransportErrorKind::Timeout | TransportErrorKind::Io)
-                if safe_to_repeat =>
-            {
-                RetryDecision::Retry(self.backoff(attempt, jitter))
-            }
+            AttemptOutcome::Transport(
+                TransportErrorKind::Timeout | TransportErrorKind::ConnectionLost,
+            ) if safe_to_repeat => RetryDecision::Retry(self.backoff(attempt, jitter)),
             AttemptOutcome::Transport(_) => RetryDecision::Stop,
             AttemptOutcome::Status {
                 status,
@@ -140,15 +152,15 @@ impl RetryPolicy {
         }
     }
 
-    /// The backoff before attempt `attempt + 1`: `base * 2^(attempt-1)`, capped, then jittered
-    /// into `[step/2, step)`.
+    /// The backoff before attempt `attempt + 1`: `initial * 2^(attempt-1)`, capped, then
+    /// jittered into `[step/2, step)`.
     #[must_use]
     pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
         let exp = attempt.saturating_sub(1).min(31);
         let step = self
-            .base_delay
+            .initial_backoff
             .saturating_mul(1u32 << exp)
-            .min(self.max_delay);
+            .min(self.max_backoff);
         let jitter = if jitter.is_finite() {
             jitter.clamp(0.0, 1.0)
         } else {
@@ -164,7 +176,7 @@ mod tests {
     use super::*;
     use AttemptOutcome::{Status, Transport};
     use RetryDecision::{Retry, Stop};
-    use TransportErrorKind::{Connect, Io, Other, Timeout};
+    use TransportErrorKind::{Connect, ConnectionLost, Other, Timeout};
 
     fn policy() -> RetryPolicy {
         RetryPolicy::default()
@@ -237,8 +249,8 @@ mod tests {
             (1, Transport(Connect), true, 0.0, Retry(ms(50))),
             (1, Transport(Timeout), true, 0.0, Retry(ms(50))),
             (1, Transport(Timeout), false, 0.0, Stop),
-            (1, Transport(Io), true, 0.0, Retry(ms(50))),
-            (1, Transport(Io), false, 0.0, Stop),
+            (1, Transport(ConnectionLost), true, 0.0, Retry(ms(50))),
+            (1, Transport(ConnectionLost), false, 0.0, Stop),
             (1, Transport(Other), true, 0.0, Stop),
             (4, Transport(Connect), true, 0.0, Stop),
         ];
@@ -253,7 +265,28 @@ mod tests {
 
     #[test]
     fn no_retry_policy_stops_immediately() {
-        assert_eq!(RetryPolicy::none().decide(1, status(503), true, 0.0), Stop);
+        assert_eq!(RetryPolicy::never().decide(1, status(503), true, 0.0), Stop);
+        assert_eq!(
+            RetryPolicy::default()
+                .with_max_attempts(0)
+                .decide(1, status(503), true, 0.0),
+            Stop
+        );
+    }
+
+    #[test]
+    fn unusable_policies_are_named() {
+        let ms = Duration::from_millis;
+        let table = [
+            (RetryPolicy::default(), false),
+            (RetryPolicy::never(), false),
+            (RetryPolicy::default().with_max_attempts(0), true),
+            (RetryPolicy::default().with_backoff(ms(10), ms(10)), false),
+            (RetryPolicy::default().with_backoff(ms(10), ms(9)), true),
+        ];
+        for (policy, refused) in table {
+            assert_eq!(policy.problem().is_some(), refused, "{policy:?}");
+        }
     }
 
     #[test]

@@ -34,7 +34,7 @@ mod api {
 
     use super::TagInfo;
     use crate::client::Client;
-    use crate::common::{EntityType, TagRef, WriteResult};
+    use crate::common::{EntityType, Page, TagRef, WriteResult};
     use crate::contacts::ContactWrite;
     use crate::error::Result;
     use crate::ids::{ContactId, LeadId};
@@ -42,23 +42,45 @@ mod api {
     use crate::pagination::ListQuery;
 
     /// Tags. Get it with [`Client::tags`].
+    ///
+    /// ```no_run
+    /// use kommo_client::Client;
+    /// use kommo_client::common::{EntityType, TagRef};
+    /// use kommo_client::ids::LeadId;
+    /// use kommo_client::pagination::ListQuery;
+    ///
+    /// # async fn run(client: Client) -> kommo_client::Result<()> {
+    /// // Adds "vip" and keeps the lead's other tags.
+    /// client.tags().add_to_lead(LeadId(152464), vec![TagRef::from("vip")]).await?;
+    /// let directory = client.tags().list_page(EntityType::Leads, ListQuery::new()).await?;
+    /// # let _ = directory; Ok(()) }
+    /// ```
     #[derive(Debug, Clone)]
     pub struct TagsApi {
         pub(crate) client: Client,
     }
 
     impl TagsApi {
+        /// One page of the tag directory of an entity type: `GET /api/v4/{entity}/tags`.
+        ///
+        /// # Errors
+        ///
+        /// Any [`Error`](crate::Error) of the request.
+        pub async fn list_page(
+            &self,
+            entity: EntityType,
+            query: ListQuery,
+        ) -> Result<Page<TagInfo>> {
+            self.client.list_page(path(entity), query, "tags").await
+        }
+
         /// The tag directory of an entity type, following pages.
         pub fn list(
             &self,
             entity: EntityType,
             query: ListQuery,
         ) -> impl Stream<Item = Result<TagInfo>> + Send + 'static {
-            self.client.paginate(
-                format!("/api/v4/{}/tags", entity.as_str()),
-                query.into_pairs(),
-                "tags",
-            )
+            self.client.paginate(path(entity), query, "tags")
         }
 
         /// Adds tags to a lead, keeping its other tags (`tags_to_add`).
@@ -137,11 +159,10 @@ mod api {
     }
 
     fn empty_result() -> crate::Error {
-        crate::Error::Decode {
-            source: <serde_json::Error as serde::de::Error>::custom(
-                "the update returned no entity",
-            ),
-            body: crate::error::RawBody::default(),
-        }
+        crate::Error::unexpected_body("the update returned no entity", b"")
+    }
+
+    fn path(entity: EntityType) -> String {
+        format!("/api/v4/{}/tags", entity.as_str())
     }
 }

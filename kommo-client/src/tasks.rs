@@ -189,24 +189,58 @@ mod api {
     use futures_util::Stream;
 
     use super::{Task, TaskWrite};
+    use crate::batch::Batch;
     use crate::client::Client;
-    use crate::common::WriteResult;
+    use crate::common::{Page, WriteResult};
     use crate::error::{Error, Result};
     use crate::ids::TaskId;
     use crate::pagination::ListQuery;
 
+    const TASKS: Batch = Batch {
+        path: "/api/v4/tasks",
+        key: "tasks",
+        noun: "task",
+    };
+
     /// Tasks. Get it with [`Client::tasks`].
+    ///
+    /// ```no_run
+    /// use kommo_client::Client;
+    /// use kommo_client::common::EntityType;
+    /// use kommo_client::pagination::ListQuery;
+    /// use kommo_client::tasks::TaskWrite;
+    ///
+    /// # async fn run(client: Client) -> kommo_client::Result<()> {
+    /// let due = 1_767_225_600; // unix seconds
+    /// client
+    ///     .tasks()
+    ///     .add(vec![TaskWrite::new("Call back", due).entity(EntityType::Leads, 152464)])
+    ///     .await?;
+    /// let open = client
+    ///     .tasks()
+    ///     .list_page(ListQuery::new().filter("is_completed", 0))
+    ///     .await?;
+    /// # let _ = open; Ok(()) }
+    /// ```
     #[derive(Debug, Clone)]
     pub struct TasksApi {
         pub(crate) client: Client,
     }
 
     impl TasksApi {
+        /// One page of `GET /api/v4/tasks`.
+        ///
+        /// # Errors
+        ///
+        /// Any [`Error`] of the request.
+        pub async fn list_page(&self, query: ListQuery) -> Result<Page<Task>> {
+            self.client.list_page(TASKS.path, query, TASKS.key).await
+        }
+
         /// `GET /api/v4/tasks`, following pages. Filter with e.g.
         /// `ListQuery::new().filter("entity_type", "leads").filter("entity_id", "123")`.
         pub fn list(&self, query: ListQuery) -> impl Stream<Item = Result<Task>> + Send + 'static {
-            self.client
-                .paginate("/api/v4/tasks".to_owned(), query.into_pairs(), "tasks")
+            self.client.paginate(TASKS.path, query, TASKS.key)
         }
 
         /// `GET /api/v4/tasks/{id}`; `None` on 204.
@@ -216,7 +250,7 @@ mod api {
         /// Any [`Error`] of the request.
         pub async fn get(&self, id: TaskId) -> Result<Option<Task>> {
             self.client
-                .get_json(&format!("/api/v4/tasks/{id}"), Vec::new())
+                .get_json(format!("{}/{id}", TASKS.path), None)
                 .await
         }
 
@@ -224,24 +258,18 @@ mod api {
         ///
         /// # Errors
         ///
-        /// As [`crate::leads::LeadsApi::add`], plus [`Error::Config`] for a task without text
-        /// or due time.
+        /// As [`crate::leads::LeadsApi::add`], plus [`Error::InvalidRequest`] for a task
+        /// without text or due time (nothing is sent).
         pub async fn add(&self, tasks: Vec<TaskWrite>) -> Result<Vec<WriteResult>> {
             if tasks
                 .iter()
                 .any(|t| t.text.is_none() || t.complete_till.is_none())
             {
-                return Err(Error::config("a new task needs text and complete_till"));
+                return Err(Error::invalid_request(
+                    "a new task needs text and complete_till",
+                ));
             }
-            self.client
-                .batch_write(
-                    reqwest::Method::POST,
-                    "/api/v4/tasks",
-                    tasks,
-                    "tasks",
-                    false,
-                )
-                .await
+            self.client.batch_add(TASKS, tasks).await
         }
 
         /// `PATCH /api/v4/tasks` in chunks; every item needs `id`.
@@ -250,18 +278,7 @@ mod api {
         ///
         /// As [`crate::leads::LeadsApi::update`].
         pub async fn update(&self, tasks: Vec<TaskWrite>) -> Result<Vec<WriteResult>> {
-            if tasks.iter().any(|t| t.id.is_none()) {
-                return Err(Error::config("every task in a batch update needs an id"));
-            }
-            self.client
-                .batch_write(
-                    reqwest::Method::PATCH,
-                    "/api/v4/tasks",
-                    tasks,
-                    "tasks",
-                    true,
-                )
-                .await
+            self.client.batch_update(TASKS, tasks).await
         }
     }
 }

@@ -59,21 +59,42 @@ mod api {
 
     use super::User;
     use crate::client::Client;
+    use crate::common::Page;
     use crate::error::Result;
     use crate::ids::UserId;
     use crate::pagination::ListQuery;
 
-    /// Users. Get it with [`Client::users`].
+    const PATH: &str = "/api/v4/users";
+
+    /// Users (admin tokens only; others get 403). Get it with [`Client::users`].
+    ///
+    /// ```no_run
+    /// use futures_util::TryStreamExt;
+    /// use kommo_client::Client;
+    /// use kommo_client::pagination::ListQuery;
+    ///
+    /// # async fn run(client: Client) -> kommo_client::Result<()> {
+    /// let users: Vec<_> = client.users().list(ListQuery::new().limit(250)).try_collect().await?;
+    /// # let _ = users; Ok(()) }
+    /// ```
     #[derive(Debug, Clone)]
     pub struct UsersApi {
         pub(crate) client: Client,
     }
 
     impl UsersApi {
-        /// `GET /api/v4/users`, following pages (admin tokens only; others get 403).
+        /// One page of `GET /api/v4/users`.
+        ///
+        /// # Errors
+        ///
+        /// Any [`Error`](crate::Error) of the request.
+        pub async fn list_page(&self, query: ListQuery) -> Result<Page<User>> {
+            self.client.list_page(PATH, query, "users").await
+        }
+
+        /// `GET /api/v4/users`, following pages.
         pub fn list(&self, query: ListQuery) -> impl Stream<Item = Result<User>> + Send + 'static {
-            self.client
-                .paginate("/api/v4/users".to_owned(), query.into_pairs(), "users")
+            self.client.paginate(PATH, query, "users")
         }
 
         /// `GET /api/v4/users/{id}`; `None` on 204.
@@ -82,9 +103,7 @@ mod api {
         ///
         /// Any [`Error`](crate::Error) of the request.
         pub async fn get(&self, id: UserId) -> Result<Option<User>> {
-            self.client
-                .get_json(&format!("/api/v4/users/{id}"), Vec::new())
-                .await
+            self.client.get_json(format!("{PATH}/{id}"), None).await
         }
     }
 }

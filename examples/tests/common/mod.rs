@@ -61,13 +61,11 @@ pub fn fast_options(loops: LoopsConfig) -> StackOptions {
         .kommo(KommoConfig::saas_onboarding().rate_limit(Some(FAST_RATE)))
         .loops_client(|b| b.retry_policy(fast_loops_retry()))
         .kommo_client(|b| {
-            b.rate_limit(Some(kommo_client::rate_limit::RateLimit::per_second(
-                FAST_RATE,
-            )))
-            .retry(
-                kommo_client::retry::RetryPolicy::default()
-                    .with_backoff(Duration::from_millis(20), Duration::from_millis(200)),
-            )
+            b.rate_limit(kommo_client::RateLimit::per_second(FAST_RATE))
+                .retry_policy(
+                    kommo_client::RetryPolicy::default()
+                        .with_backoff(Duration::from_millis(20), Duration::from_millis(200)),
+                )
         })
 }
 

@@ -52,7 +52,6 @@ mod entities;
 mod events;
 mod fields;
 pub mod form;
-mod form_map;
 
 pub use ack::{AckDecision, should_acknowledge, should_acknowledge_with_limits};
 pub use activity::{WebhookNote, WebhookTask};

@@ -5,11 +5,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use kommo_client::breaker::{BreakerConfig, BreakerState};
+use kommo_client::error::TransportErrorKind;
 use kommo_client::ids::LeadId;
 use kommo_client::leads::LeadWrite;
-use kommo_client::rate_limit::RateLimit;
-use kommo_client::retry::RetryPolicy;
-use kommo_client::{Client, Error};
+use kommo_client::rate_limit::{RateLimiter, WindowLimit};
+use kommo_client::{Client, Error, RateLimit, RetryPolicy};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -202,7 +202,7 @@ async fn server_errors_are_retried_for_reads_only() {
 }
 
 #[tokio::test]
-async fn request_timeouts_are_their_own_error() {
+async fn request_timeouts_are_transport_timeouts() {
     let server = MockServer::start().await;
     lead_endpoint(
         &server,
@@ -211,26 +211,45 @@ async fn request_timeouts_are_their_own_error() {
     .await;
     let c = builder(&server)
         .timeout(Duration::from_millis(50))
-        .retry(RetryPolicy::none())
+        .retry_policy(RetryPolicy::never())
         .long_lived_token(TOKEN)
         .build()
         .unwrap();
     let err = c.leads().get(LeadId(1), &[]).await.unwrap_err();
-    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: TransportErrorKind::Timeout,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_timeout() && err.is_transient());
 }
 
 #[tokio::test]
 async fn connection_refused_is_a_transport_error() {
     let c = Client::builder()
         .base_url("http://127.0.0.1:9")
-        .rate_limit(None)
-        .retry(RetryPolicy::none())
+        .rate_limit(RateLimit::Off)
+        .retry_policy(RetryPolicy::never())
         .long_lived_token(TOKEN)
         .build()
         .unwrap();
     let err = c.leads().get(LeadId(1), &[]).await.unwrap_err();
-    assert!(matches!(err, Error::Transport(_)), "{err:?}");
-    assert!(err.is_transient());
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: TransportErrorKind::Connect,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_transient() && !err.is_timeout());
 }
 
 #[tokio::test]
@@ -321,7 +340,7 @@ async fn repeated_429_then_403_is_a_block_even_as_problem_json() {
     let forbidden = problem(403, r#"{"title":"Forbidden","status":403}"#);
     lead_endpoint(&server, vec![limited.clone(), limited, forbidden]).await;
     let c = builder(&server)
-        .retry(
+        .retry_policy(
             RetryPolicy::default()
                 .with_max_attempts(5)
                 .with_backoff(Duration::from_millis(1), Duration::from_millis(2)),
@@ -345,7 +364,7 @@ async fn rate_limiter_spaces_requests_and_is_shared_by_clones() {
     )
     .await;
     let c = builder(&server)
-        .rate_limit(Some(RateLimit::new(2, Duration::from_millis(400))))
+        .rate_limit(RateLimit::new(2, Duration::from_millis(400)))
         .long_lived_token(TOKEN)
         .build()
         .unwrap();
@@ -365,9 +384,7 @@ async fn rate_limiter_spaces_requests_and_is_shared_by_clones() {
         "{:?}",
         started.elapsed()
     );
-    let shared = Arc::new(kommo_client::rate_limit::RateLimiter::new(
-        RateLimit::per_second(7),
-    ));
+    let shared = Arc::new(RateLimiter::new(WindowLimit::per_second(7)));
     let a = builder(&server)
         .rate_limiter(shared.clone())
         .long_lived_token(TOKEN)
@@ -377,7 +394,7 @@ async fn rate_limiter_spaces_requests_and_is_shared_by_clones() {
         a.leads().get(LeadId(1), &[]).await.unwrap().unwrap().id,
         LeadId(1)
     );
-    assert_eq!(shared.limit(), RateLimit::KOMMO_DEFAULT);
+    assert_eq!(RateLimit::from(shared.limit()), RateLimit::KOMMO_DEFAULT);
 }
 
 #[tokio::test]

@@ -45,7 +45,7 @@ fn contact_search_page_and_helpers() {
     let page: Page<Contact> =
         Page::from_hal(fixture_json("get_contacts_query_email.json"), "contacts").unwrap();
     assert_eq!(page.page, Some(1));
-    assert!(page.next.is_none());
+    assert!(page.next_href().is_none());
     let c = &page.items[0];
     assert_eq!(c.id, ContactId(64990189));
     assert_eq!(c.first_name.as_deref(), Some("Эрик"));

@@ -25,8 +25,7 @@ pub use http::*;
 mod http {
     use std::time::Duration;
 
-    use kommo_client::retry::RetryPolicy;
-    use kommo_client::{Client, ClientBuilder};
+    use kommo_client::{Client, ClientBuilder, RateLimit, RetryPolicy};
     use wiremock::{Match, MockServer, Request};
 
     pub const TOKEN: &str = "test-long-lived-token";
@@ -35,8 +34,8 @@ mod http {
     pub fn builder(server: &MockServer) -> ClientBuilder {
         Client::builder()
             .base_url(&server.uri())
-            .rate_limit(None)
-            .retry(
+            .rate_limit(RateLimit::Off)
+            .retry_policy(
                 RetryPolicy::default()
                     .with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
             )

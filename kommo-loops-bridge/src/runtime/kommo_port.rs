@@ -1,6 +1,5 @@
 //! [`KommoApi`] on `kommo-client`.
 
-use kommo_client::Error;
 use kommo_client::common::{EntityType, TagRef};
 use kommo_client::companies::{Company, CompanyWith};
 use kommo_client::contacts::{Contact, ContactWith, ContactWrite};
@@ -9,6 +8,7 @@ use kommo_client::leads::{Lead, LeadWith, LeadWrite};
 use kommo_client::notes::NewNote;
 use kommo_client::pipelines::Pipeline;
 use kommo_client::tasks::TaskWrite;
+use kommo_client::{ApiRequest, Error, Method};
 use serde_json::Value;
 
 use super::ports::{KommoApi, KommoEntity, PortError};
@@ -24,8 +24,7 @@ pub fn classify_kommo_error(error: Error) -> PortError {
         Error::RateLimited { .. }
         | Error::GatewayTimeout(_)
         | Error::Server(_)
-        | Error::Timeout(_)
-        | Error::Transport(_) => PortError::Transient {
+        | Error::Transport { .. } => PortError::Transient {
             after,
             reason: error.to_string(),
         },
@@ -80,7 +79,12 @@ impl KommoApi for kommo_client::Client {
     }
 
     async fn pipelines(&self) -> Result<Vec<Pipeline>, PortError> {
-        self.pipelines().list().await.map_err(classify_kommo_error)
+        // The endpoint is not paginated: its one page is every pipeline.
+        self.pipelines()
+            .list_page()
+            .await
+            .map(|page| page.items)
+            .map_err(classify_kommo_error)
     }
 
     async fn contacts_by_email(&self, email: &str) -> Result<Vec<Contact>, PortError> {
@@ -92,21 +96,11 @@ impl KommoApi for kommo_client::Client {
 
     async fn recent_notes(&self, entity: KommoEntity) -> Result<Vec<String>, PortError> {
         let (kind, id) = path_of(entity);
-        let query = [
-            ("limit".to_owned(), "50".to_owned()),
-            ("order[id]".to_owned(), "desc".to_owned()),
-            ("filter[note_type]".to_owned(), "common".to_owned()),
-        ];
-        let answer: Option<Value> = self
-            .request_json(
-                reqwest_get(),
-                &format!("/api/v4/{}/{id}/notes", kind.as_str()),
-                &query,
-                None::<&Value>,
-                true,
-            )
-            .await
-            .map_err(classify_kommo_error)?;
+        let request = ApiRequest::raw(Method::GET, format!("/api/v4/{}/{id}/notes", kind.as_str()))
+            .query("limit", "50")
+            .query("order[id]", "desc")
+            .query("filter[note_type]", "common");
+        let answer = get_value(self, request).await?;
         Ok(embedded(answer, "notes")
             .iter()
             .filter_map(|n| n.get("params")?.get("text")?.as_str().map(str::to_owned))
@@ -124,16 +118,12 @@ impl KommoApi for kommo_client::Client {
 
     async fn open_tasks(&self, entity: KommoEntity) -> Result<Vec<String>, PortError> {
         let (kind, id) = path_of(entity);
-        let query = [
-            ("filter[entity_type]".to_owned(), kind.as_str().to_owned()),
-            ("filter[entity_id][]".to_owned(), id.to_string()),
-            ("filter[is_completed]".to_owned(), "0".to_owned()),
-            ("limit".to_owned(), "50".to_owned()),
-        ];
-        let answer: Option<Value> = self
-            .request_json(reqwest_get(), "/api/v4/tasks", &query, None::<&Value>, true)
-            .await
-            .map_err(classify_kommo_error)?;
+        let request = ApiRequest::raw(Method::GET, "/api/v4/tasks")
+            .query("filter[entity_type]", kind.as_str())
+            .query("filter[entity_id][]", id.to_string())
+            .query("filter[is_completed]", "0")
+            .query("limit", "50");
+        let answer = get_value(self, request).await?;
         Ok(embedded(answer, "tasks")
             .iter()
             .filter_map(|t| t.get("text")?.as_str().map(str::to_owned))
@@ -191,6 +181,15 @@ impl KommoApi for kommo_client::Client {
     }
 }
 
-fn reqwest_get() -> kommo_client::Method {
-    kommo_client::Method::GET
+/// A read kept as loose JSON: these answers feed conditions, and one odd note or task must
+/// not fail the whole read.
+async fn get_value(
+    client: &kommo_client::Client,
+    request: ApiRequest,
+) -> Result<Option<Value>, PortError> {
+    client
+        .raw(request)
+        .await
+        .and_then(|response| response.json())
+        .map_err(classify_kommo_error)
 }

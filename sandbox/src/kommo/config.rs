@@ -9,7 +9,7 @@ use kommo_client::custom_fields::FieldType;
 use kommo_client::ids::{
     AccountId, CustomFieldId, EnumId, PipelineId, StatusId, TaskTypeId, UserId,
 };
-use kommo_client::webhooks_api::WebhookSetting;
+use kommo_client::webhook_subscriptions::WebhookSetting;
 use serde::{Deserialize, Serialize};
 
 use crate::faults::FaultConfig;

@@ -19,11 +19,11 @@
 
 use kommo_client::common::EntityType;
 use kommo_client::ids::{AccountId, GroupId, LeadId, UserId};
+use kommo_client::webhook_subscriptions::WebhookSetting;
 use kommo_client::webhooks::{
     EventKind, WebhookAccount, WebhookContact, WebhookEntity, WebhookEvent, WebhookLead,
     WebhookNote, WebhookPayload, WebhookTag, WebhookTask,
 };
-use kommo_client::webhooks_api::WebhookSetting;
 
 use super::activity::legacy_note_type;
 use super::fields;

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use kommo_client::common::EntityType;
 use kommo_client::ids::{CompanyId, ContactId, LeadId, WebhookId};
+use kommo_client::webhook_subscriptions::WebhookSetting;
 use kommo_client::webhooks::{WebhookContact, WebhookLead, WebhookPayload};
-use kommo_client::webhooks_api::WebhookSetting;
 use serde::{Deserialize, Serialize};
 
 use super::config::{CustomFieldSeed, PipelineSeed, UserSeed, all_webhook_settings};

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kommo_client::common::EntityType;
 use kommo_client::ids::{CompanyId, ContactId, LeadId, PipelineId, StatusId};
-use kommo_client::webhooks_api::WebhookSetting;
+use kommo_client::webhook_subscriptions::WebhookSetting;
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -7,8 +7,8 @@ use kommo_client::ids::{
     CompanyId, ContactId, CustomFieldId, EnumId, LeadId, NoteId, PipelineId, StatusId, TagId,
     TaskId, TaskTypeId, UserId, WebhookId,
 };
+use kommo_client::webhook_subscriptions::WebhookSetting;
 use kommo_client::webhooks::{WebhookError, WebhookPayload};
-use kommo_client::webhooks_api::WebhookSetting;
 use serde::Serialize;
 use serde_json::Value;
 

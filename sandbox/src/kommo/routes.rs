@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kommo_client::common::EntityType;
 use kommo_client::ids::{PipelineId, StatusId, UserId};
-use kommo_client::webhooks_api::WebhookSetting;
+use kommo_client::webhook_subscriptions::WebhookSetting;
 use serde_json::{Value, json};
 
 use super::activity::{self, note_json, task_json};

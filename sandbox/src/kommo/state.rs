@@ -443,7 +443,7 @@ impl State {
     pub(crate) fn subscribe(
         &mut self,
         destination: &str,
-        settings: Vec<kommo_client::webhooks_api::WebhookSetting>,
+        settings: Vec<kommo_client::webhook_subscriptions::WebhookSetting>,
         sort: Option<i64>,
         by: UserId,
     ) -> KommoSubscription {

@@ -1,7 +1,6 @@
 //! The real `kommo_client::Client` against the Kommo sandbox, endpoint by endpoint.
 
 use futures_util::TryStreamExt;
-use kommo_client::Method;
 use kommo_client::common::{EntityType, TagRef};
 use kommo_client::companies::{CompanyWith, CompanyWrite};
 use kommo_client::contacts::{ContactWith, ContactWrite};
@@ -16,7 +15,8 @@ use kommo_client::links::EntityLink;
 use kommo_client::notes::NewNote;
 use kommo_client::pagination::ListQuery;
 use kommo_client::tasks::TaskWrite;
-use kommo_client::webhooks_api::{Subscribe, WebhookSetting};
+use kommo_client::webhook_subscriptions::{Subscribe, WebhookSetting};
+use kommo_client::{ApiRequest, Method};
 use kommo_loops_sandbox::{NewCompany, NewContact, NewLead, defaults, saas_onboarding as saas_ids};
 use serde_json::{Value, json};
 
@@ -27,7 +27,7 @@ async fn account_users_pipelines_and_field_definitions() {
     let sandbox = kommo(saas()).await;
     let client = client(&sandbox);
 
-    let account = client.account(&["task_types"]).await.unwrap();
+    let account = client.account().get(&["task_types"]).await.unwrap();
     assert_eq!(account.subdomain, "sandbox");
     assert_eq!(account.id, defaults::ACCOUNT_ID);
     assert_eq!(account.current_user_id, Some(defaults::API_USER));
@@ -53,7 +53,7 @@ async fn account_users_pipelines_and_field_definitions() {
         "204"
     );
 
-    let pipelines = client.pipelines().list().await.unwrap();
+    let pipelines: Vec<_> = client.pipelines().list().try_collect().await.unwrap();
     assert_eq!(pipelines.len(), 1);
     let saas_pipeline = &pipelines[0];
     assert_eq!(saas_pipeline.id, saas_ids::PIPELINE_ID);
@@ -157,8 +157,14 @@ async fn leads_contacts_and_companies_round_trip_with_links() {
     let body = json!([{"name": "Analytical Engines", "custom_fields_values": [
         {"field_code": "WEB", "values": [{"value": "https://engines.example"}]}]}]);
     let answer: Value = client
-        .request_json(Method::POST, "/api/v4/companies", &[], Some(&body), false)
+        .raw(
+            ApiRequest::raw(Method::POST, "/api/v4/companies")
+                .json_body(&body)
+                .unwrap(),
+        )
         .await
+        .unwrap()
+        .json()
         .unwrap()
         .unwrap();
     let acme = CompanyId(answer["_embedded"]["companies"][0]["id"].as_u64().unwrap());
@@ -267,14 +273,13 @@ async fn leads_contacts_and_companies_round_trip_with_links() {
     // Raw shape: `custom_fields_values` is null when empty, HAL links point at the sandbox.
     let lone = sandbox.seed_contact(NewContact::new("No Fields")).unwrap();
     let raw: Value = client
-        .request_json::<Value, ()>(
+        .raw(ApiRequest::raw(
             Method::GET,
-            &format!("/api/v4/contacts/{lone}"),
-            &[],
-            None,
-            true,
-        )
+            format!("/api/v4/contacts/{lone}"),
+        ))
         .await
+        .unwrap()
+        .json()
         .unwrap()
         .unwrap();
     assert!(raw["custom_fields_values"].is_null());
@@ -576,9 +581,10 @@ async fn links_and_complex_adds() {
     assert_eq!(stored.main_contact(), Some(bob));
     assert_eq!(stored.contact_ids(), vec![ada, bob]);
     assert_eq!(stored.company, Some(acme));
-    let listed = client
+    let listed: Vec<_> = client
         .links()
-        .list(EntityType::Leads, lead.0)
+        .list(EntityType::Leads, lead.0, ListQuery::new())
+        .try_collect()
         .await
         .unwrap();
     assert_eq!(listed.len(), 3);
@@ -599,9 +605,10 @@ async fn links_and_complex_adds() {
     );
     let via_contact = client
         .links()
-        .list(EntityType::Contacts, ada.0)
+        .list_page(EntityType::Contacts, ada.0, ListQuery::new())
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(via_contact[0].to_entity_id, lead.0);
 
     let results = client
@@ -630,12 +637,18 @@ async fn webhook_subscriptions_through_the_api() {
     let sandbox = kommo(saas()).await;
     let client = client(&sandbox);
     assert!(
-        client.webhooks().list(None).await.unwrap().is_empty(),
+        client
+            .webhook_subscriptions()
+            .list_page(ListQuery::new())
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
         "204 when none"
     );
     let url = "http://127.0.0.1:9/hooks/kommo";
     let sub = client
-        .webhooks()
+        .webhook_subscriptions()
         .subscribe(&Subscribe::new(
             url,
             vec![WebhookSetting::AddLead, WebhookSetting::StatusLead],
@@ -647,27 +660,37 @@ async fn webhook_subscriptions_through_the_api() {
     assert_eq!(sub.disabled, Some(false));
     // Subscribing again updates the settings of the same subscription.
     let again = client
-        .webhooks()
+        .webhook_subscriptions()
         .subscribe(&Subscribe::new(url, vec![WebhookSetting::NoteLead]))
         .await
         .unwrap();
     assert_eq!(again.id, sub.id);
-    let listed = client.webhooks().list(Some(url)).await.unwrap();
+    let listed: Vec<_> = client
+        .webhook_subscriptions()
+        .list(ListQuery::new().filter("destination", url))
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].settings, vec![WebhookSetting::NoteLead]);
     assert!(
         client
-            .webhooks()
-            .list(Some("http://other"))
+            .webhook_subscriptions()
+            .list_page(ListQuery::new().filter("destination", "http://other"))
             .await
             .unwrap()
+            .items
             .is_empty()
     );
     assert_eq!(
         sandbox.subscriptions()[0].settings,
         vec![WebhookSetting::NoteLead]
     );
-    client.webhooks().unsubscribe(url).await.unwrap();
+    client
+        .webhook_subscriptions()
+        .unsubscribe(url)
+        .await
+        .unwrap();
     assert!(sandbox.subscriptions().is_empty());
     sandbox.shutdown().await;
 }

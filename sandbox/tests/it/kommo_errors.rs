@@ -10,7 +10,7 @@ use kommo_client::ids::{LeadId, PipelineId, StatusId, UserId};
 use kommo_client::leads::LeadWrite;
 use kommo_client::rate_limit::RateLimit;
 use kommo_client::retry::RetryPolicy;
-use kommo_client::{Auth, MemoryTokenStore, Method, OAuthConfig, TokenSet, TokenStore};
+use kommo_client::{ApiRequest, Auth, MemoryTokenStore, Method, OAuthConfig, TokenSet, TokenStore};
 use kommo_loops_sandbox::{
     DEFAULT_OAUTH_CLIENT_ID, DEFAULT_OAUTH_CLIENT_SECRET, DEFAULT_OAUTH_REDIRECT_URI,
     InjectedFault, KommoConfig, NewLead, defaults, saas_onboarding as saas_ids,
@@ -78,17 +78,20 @@ async fn validation_errors_surface_as_typed_errors_and_apply_nothing() {
         .map(|i| json!({ "name": format!("L{i}") }))
         .collect();
     let error = client
-        .request_json::<Value, _>(Method::POST, "/api/v4/leads", &[], Some(&too_many), false)
+        .raw(
+            ApiRequest::raw(Method::POST, "/api/v4/leads")
+                .json_body(&too_many)
+                .unwrap(),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.status(), Some(422));
     let error = client
-        .request_json::<Value, _>(
-            Method::PATCH,
-            "/api/v4/leads",
-            &[],
-            Some(&json!([{ "id": 1, "name": "x" }])),
-            true,
+        .raw(
+            ApiRequest::raw(Method::PATCH, "/api/v4/leads")
+                .json_body(&json!([{ "id": 1, "name": "x" }]))
+                .unwrap()
+                .safe_to_retry(true),
         )
         .await
         .unwrap_err();
@@ -103,7 +106,7 @@ async fn auth_missing_ids_and_unknown_routes() {
         .long_lived_token("not-the-token")
         .build()
         .unwrap();
-    let error = wrong.account(&[]).await.unwrap_err();
+    let error = wrong.account().get(&[]).await.unwrap_err();
     let Error::Unauthorized(problem) = &error else {
         panic!("expected 401, got {error:?}");
     };
@@ -116,7 +119,7 @@ async fn auth_missing_ids_and_unknown_routes() {
         "204"
     );
     let error = client
-        .request_json::<Value, ()>(Method::GET, "/api/v4/nowhere", &[], None, true)
+        .raw(ApiRequest::raw(Method::GET, "/api/v4/nowhere"))
         .await
         .unwrap_err();
     assert!(matches!(error, Error::NotFound(_)), "{error:?}");
@@ -127,7 +130,7 @@ async fn auth_missing_ids_and_unknown_routes() {
         .unwrap_err();
     assert!(matches!(error, Error::NotFound(_)), "{error:?}");
     let error = client
-        .request_json::<Value, ()>(Method::PUT, "/api/v4/leads", &[], None, true)
+        .raw(ApiRequest::raw(Method::PUT, "/api/v4/leads").safe_to_retry(true))
         .await
         .unwrap_err();
     assert_eq!(error.status(), Some(405));
@@ -143,7 +146,7 @@ async fn auth_missing_ids_and_unknown_routes() {
 
     sandbox.revoke_tokens();
     assert!(matches!(
-        client.account(&[]).await.unwrap_err(),
+        client.account().get(&[]).await.unwrap_err(),
         Error::Unauthorized(_)
     ));
     sandbox.shutdown().await;
@@ -155,7 +158,7 @@ async fn payment_required_rights_and_batch_timeouts() {
     let client = client_for(&sandbox);
     sandbox.set_payment_required(true);
     assert!(matches!(
-        client.account(&[]).await.unwrap_err(),
+        client.account().get(&[]).await.unwrap_err(),
         Error::PaymentRequired(_)
     ));
     sandbox.set_payment_required(false);
@@ -166,7 +169,7 @@ async fn payment_required_rights_and_batch_timeouts() {
     let error = client_m.users().get(defaults::API_USER).await.unwrap_err();
     assert!(matches!(error, Error::Forbidden(_)), "{error:?}");
     assert_eq!(client_m.breaker_state(), BreakerState::Closed);
-    assert!(client_m.account(&[]).await.is_ok());
+    assert!(client_m.account().get(&[]).await.is_ok());
     manager.shutdown().await;
 
     // Big batches time out (504) without being applied; the client halves updates.
@@ -207,12 +210,12 @@ async fn a_429_retry_after_is_honoured_by_the_client() {
     let sandbox = kommo(saas()).await;
     let client = builder(&sandbox)
         .long_lived_token(sandbox.token())
-        .retry(RetryPolicy::default().with_max_attempts(3))
+        .retry_policy(RetryPolicy::default().with_max_attempts(3))
         .build()
         .unwrap();
     sandbox.faults().force_429_next(1);
     let started = Instant::now();
-    client.account(&[]).await.unwrap();
+    client.account().get(&[]).await.unwrap();
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "waited the body's retry_after (1 s)"
@@ -229,7 +232,7 @@ async fn a_429_retry_after_is_honoured_by_the_client() {
     )
     .await;
     slow.faults().force_429_next(1);
-    let error = client_for(&slow).account(&[]).await.unwrap_err();
+    let error = client_for(&slow).account().get(&[]).await.unwrap_err();
     let Error::RateLimited {
         retry_after,
         problem,
@@ -273,12 +276,12 @@ async fn the_rate_limit_refuses_a_burst_but_not_a_client_keeping_to_it() {
     let before = sandbox.request_stats().with_status(429);
     let paced = builder(&sandbox)
         .long_lived_token(sandbox.token())
-        .rate_limit(Some(RateLimit::KOMMO_DEFAULT))
-        .retry(RetryPolicy::none())
+        .rate_limit(RateLimit::KOMMO_DEFAULT)
+        .retry_policy(RetryPolicy::never())
         .build()
         .unwrap();
     for _ in 0..15 {
-        paced.account(&[]).await.unwrap();
+        paced.account().get(&[]).await.unwrap();
     }
     assert_eq!(sandbox.request_stats().with_status(429), before);
     sandbox.shutdown().await;
@@ -295,7 +298,7 @@ async fn an_ip_block_opens_the_breaker_and_a_probe_closes_it_after_unblock() {
         )
         .build()
         .unwrap();
-    client.account(&[]).await.unwrap();
+    client.account().get(&[]).await.unwrap();
 
     sandbox.block();
     let raw = api(&sandbox, reqwest::Method::GET, "/api/v4/account")
@@ -321,7 +324,7 @@ async fn an_ip_block_opens_the_breaker_and_a_probe_closes_it_after_unblock() {
         "every request"
     );
 
-    let error = client.account(&[]).await.unwrap_err();
+    let error = client.account().get(&[]).await.unwrap_err();
     assert!(error.is_blocked(), "{error:?}");
     assert!(matches!(client.breaker_state(), BreakerState::Open { .. }));
     let seen = sandbox.request_stats().total;
@@ -335,7 +338,11 @@ async fn an_ip_block_opens_the_breaker_and_a_probe_closes_it_after_unblock() {
 
     sandbox.unblock();
     tokio::time::sleep(Duration::from_millis(350)).await;
-    client.account(&[]).await.expect("the probe goes through");
+    client
+        .account()
+        .get(&[])
+        .await
+        .expect("the probe goes through");
     assert_eq!(client.breaker_state(), BreakerState::Closed);
     sandbox.shutdown().await;
 }
@@ -345,18 +352,18 @@ async fn repeated_429s_lead_to_an_automatic_block() {
     let sandbox = kommo(saas().auto_block(3, Duration::from_secs(10))).await;
     let client = builder(&sandbox)
         .long_lived_token(sandbox.token())
-        .retry(RetryPolicy::none())
+        .retry_policy(RetryPolicy::never())
         .build()
         .unwrap();
     sandbox.faults().force_429_next(3);
     for _ in 0..3 {
         assert!(matches!(
-            client.account(&[]).await.unwrap_err(),
+            client.account().get(&[]).await.unwrap_err(),
             Error::RateLimited { .. }
         ));
     }
     assert!(sandbox.is_blocked());
-    let error = client.account(&[]).await.unwrap_err();
+    let error = client.account().get(&[]).await.unwrap_err();
     assert!(error.is_blocked(), "{error:?}");
     let stats = sandbox.request_stats();
     assert_eq!(stats.with_status(403), 1);
@@ -364,7 +371,7 @@ async fn repeated_429s_lead_to_an_automatic_block() {
     assert_eq!(log.last().unwrap().fault, Some(InjectedFault::Blocked));
     sandbox.unblock();
     client.reset_breaker();
-    client.account(&[]).await.unwrap();
+    client.account().get(&[]).await.unwrap();
     sandbox.shutdown().await;
 }
 
@@ -373,7 +380,7 @@ async fn server_errors_apply_nothing_and_dropped_connections_apply() {
     let sandbox = kommo(saas().seed(3)).await;
     let once = builder(&sandbox)
         .long_lived_token(sandbox.token())
-        .retry(RetryPolicy::none())
+        .retry_policy(RetryPolicy::never())
         .build()
         .unwrap();
     sandbox.faults().fail_next(1);
@@ -391,13 +398,16 @@ async fn server_errors_apply_nothing_and_dropped_connections_apply() {
         .add(vec![LeadWrite::new().name("y")])
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::Transport(_)), "{error:?}");
+    assert!(matches!(error, Error::Transport { .. }), "{error:?}");
     assert_eq!(sandbox.leads().len(), 1, "applied, the answer was lost");
 
     // Reads are retried through 5xx.
     let retrying = client_for(&sandbox);
     sandbox.faults().fail_next(2);
-    assert_eq!(retrying.account(&[]).await.unwrap().subdomain, "sandbox");
+    assert_eq!(
+        retrying.account().get(&[]).await.unwrap().subdomain,
+        "sandbox"
+    );
     assert!(sandbox.request_stats().server_errors() >= 3);
 
     // Latency is added to API requests only.
@@ -405,7 +415,7 @@ async fn server_errors_apply_nothing_and_dropped_connections_apply() {
         .faults()
         .update(|c| c.latency = Duration::from_millis(150));
     let started = Instant::now();
-    retrying.account(&[]).await.unwrap();
+    retrying.account().get(&[]).await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(150));
     let started = Instant::now();
     http()
@@ -435,7 +445,7 @@ async fn oauth_code_exchange_refresh_on_401_and_a_spent_refresh_token() {
         .unwrap();
     let code = sandbox.issue_authorization_code();
     client.exchange_code(&code).await.unwrap();
-    client.account(&[]).await.unwrap();
+    client.account().get(&[]).await.unwrap();
     let first = store.load().await.unwrap().unwrap();
     // The code is single use.
     let error = client.exchange_code(&code).await.unwrap_err();
@@ -444,7 +454,8 @@ async fn oauth_code_exchange_refresh_on_401_and_a_spent_refresh_token() {
     // An expired access token: 401, one refresh (rotating the refresh token), retry.
     sandbox.expire_access_tokens();
     client
-        .account(&[])
+        .account()
+        .get(&[])
         .await
         .expect("the call succeeds after a refresh");
     assert_eq!(
@@ -492,7 +503,7 @@ async fn oauth_code_exchange_refresh_on_401_and_a_spent_refresh_token() {
         .auth(Auth::oauth(oauth_config(), stale))
         .build()
         .unwrap();
-    let error = stale_client.account(&[]).await.unwrap_err();
+    let error = stale_client.account().get(&[]).await.unwrap_err();
     assert!(matches!(error, Error::TokenRevoked(_)), "{error:?}");
 
     // Wrong client credentials.

@@ -162,7 +162,7 @@ async fn requests_are_counted_by_endpoint_and_inspection_is_free() {
     let lead = sandbox.seed_lead(NewLead::new("Counted")).unwrap();
     client.leads().get(lead, &[]).await.unwrap();
     client.leads().get(LeadId(1), &[]).await.unwrap();
-    client.account(&[]).await.unwrap();
+    client.account().get(&[]).await.unwrap();
     let stats = sandbox.request_stats();
     assert_eq!(stats.requests_to("GET /api/v4/leads/{id}"), 2);
     assert_eq!(stats.endpoint_status("GET /api/v4/leads/{id}", 204), 1);
@@ -221,7 +221,7 @@ async fn reset_returns_to_the_configured_start() {
     let receiver = Receiver::start().await;
     let sandbox = kommo(saas().subscription(
         &receiver.url,
-        vec![kommo_client::webhooks_api::WebhookSetting::AddLead],
+        vec![kommo_client::webhook_subscriptions::WebhookSetting::AddLead],
     ))
     .await;
     let first = sandbox.create_lead(NewLead::new("Before")).unwrap();

@@ -8,9 +8,8 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use kommo_client::retry::RetryPolicy;
 use kommo_client::webhooks::WebhookPayload;
-use kommo_client::{Client, ClientBuilder};
+use kommo_client::{Client, ClientBuilder, RateLimit, RetryPolicy};
 use kommo_loops_sandbox::{KommoConfig, KommoSandbox};
 use tokio::net::TcpListener;
 
@@ -28,8 +27,8 @@ pub fn saas() -> KommoConfig {
 pub fn builder(sandbox: &KommoSandbox) -> ClientBuilder {
     Client::builder()
         .base_url(&sandbox.base_url())
-        .rate_limit(None)
-        .retry(
+        .rate_limit(RateLimit::Off)
+        .retry_policy(
             RetryPolicy::default()
                 .with_backoff(Duration::from_millis(2), Duration::from_millis(10)),
         )

@@ -7,8 +7,8 @@ use kommo_client::ids::{ContactId, LeadId, PipelineId, StatusId, TaskTypeId};
 use kommo_client::leads::LeadWrite;
 use kommo_client::notes::NewNote;
 use kommo_client::tasks::TaskWrite;
+use kommo_client::webhook_subscriptions::{Subscribe, WebhookSetting};
 use kommo_client::webhooks::{EventKind, WebhookEntity, WebhookEvent};
-use kommo_client::webhooks_api::{Subscribe, WebhookSetting};
 use kommo_loops_sandbox::{
     CompanyUpdate, ContactUpdate, DeliveryOutcome, KommoConfig, NewCompany, NewContact, NewLead,
     NewTask, PipelineSeed, StatusSeed, WebhookPolicy, defaults, saas_onboarding as saas_ids,
@@ -309,7 +309,7 @@ async fn subscription_settings_filter_events() {
     sandbox.subscribe(&statuses.url, [WebhookSetting::StatusLead]);
     // Subscribing through the API works the same.
     client(&sandbox)
-        .webhooks()
+        .webhook_subscriptions()
         .subscribe(&Subscribe::new(
             adds.url.clone(),
             vec![

@@ -1,4 +1,5 @@
-//! Webhook subscriptions (`/api/v4/webhooks`, admin only, at most 100 per account).
+//! Webhook subscriptions (`/api/v4/webhooks`, admin only, at most 100 per account): which
+//! URLs Kommo posts events to. What it then posts is parsed by [`crate::webhooks`].
 
 use serde::{Deserialize, Serialize};
 
@@ -122,44 +123,66 @@ impl Subscribe {
 }
 
 #[cfg(feature = "client")]
-pub use api::WebhooksApi;
+pub use api::WebhookSubscriptionsApi;
 
 #[cfg(feature = "client")]
 mod api {
+    use futures_util::Stream;
+    use http::Method;
+    use serde_json::json;
+
     use super::{Subscribe, WebhookSubscription};
     use crate::client::Client;
     use crate::common::Page;
-    use crate::error::{Error, RawBody, Result};
+    use crate::error::{Error, Result};
+    use crate::pagination::ListQuery;
+    use crate::raw::ApiRequest;
 
-    /// Webhook subscriptions. Get it with [`Client::webhooks`].
+    const PATH: &str = "/api/v4/webhooks";
+
+    /// Webhook subscriptions. Get it with [`Client::webhook_subscriptions`].
+    ///
+    /// ```no_run
+    /// use futures_util::TryStreamExt;
+    /// use kommo_client::Client;
+    /// use kommo_client::pagination::ListQuery;
+    /// use kommo_client::webhook_subscriptions::{Subscribe, WebhookSetting};
+    ///
+    /// # async fn run(client: Client) -> kommo_client::Result<()> {
+    /// let url = "https://hooks.example/kommo/7f3a";
+    /// let subscriptions = client.webhook_subscriptions();
+    /// subscriptions
+    ///     .subscribe(&Subscribe::new(url, vec![WebhookSetting::StatusLead]))
+    ///     .await?;
+    /// let mine: Vec<_> = subscriptions
+    ///     .list(ListQuery::new().filter("destination", url))
+    ///     .try_collect()
+    ///     .await?;
+    /// subscriptions.unsubscribe(url).await?;
+    /// # let _ = mine; Ok(()) }
+    /// ```
     #[derive(Debug, Clone)]
-    pub struct WebhooksApi {
+    pub struct WebhookSubscriptionsApi {
         pub(crate) client: Client,
     }
 
-    impl WebhooksApi {
-        /// `GET /api/v4/webhooks`, optionally only the one for `destination` (exact URL).
+    impl WebhookSubscriptionsApi {
+        /// `GET /api/v4/webhooks` (one page holds them all: an account has at most 100).
+        /// `ListQuery::new().filter("destination", url)` keeps the one for that exact URL.
         ///
         /// # Errors
         ///
         /// Any [`Error`] of the request.
-        pub async fn list(&self, destination: Option<&str>) -> Result<Vec<WebhookSubscription>> {
-            let query = destination
-                .map(|d| ("filter[destination]".to_owned(), d.to_owned()))
-                .into_iter()
-                .collect();
-            let body: Option<serde_json::Value> =
-                self.client.get_json("/api/v4/webhooks", query).await?;
-            let Some(value) = body else {
-                return Ok(Vec::new());
-            };
-            let raw = value.to_string();
-            Page::<WebhookSubscription>::from_hal(value, "webhooks")
-                .map(|p| p.items)
-                .map_err(|source| Error::Decode {
-                    source,
-                    body: RawBody::from_bytes(raw.as_bytes()),
-                })
+        pub async fn list_page(&self, query: ListQuery) -> Result<Page<WebhookSubscription>> {
+            self.client.list_page(PATH, query, "webhooks").await
+        }
+
+        /// Every subscription, as a stream like every other list.
+        pub fn list(
+            &self,
+            query: ListQuery,
+        ) -> impl Stream<Item = Result<WebhookSubscription>> + Send + 'static {
+            self.client.paginate(PATH, query, "webhooks")
         }
 
         /// `POST /api/v4/webhooks`. Subscribing the same URL again updates it, so it is
@@ -167,23 +190,15 @@ mod api {
         ///
         /// # Errors
         ///
-        /// Any [`Error`] of the request.
+        /// Any [`Error`] of the request; an empty answer is [`Error::Decode`].
         pub async fn subscribe(&self, subscription: &Subscribe) -> Result<WebhookSubscription> {
+            let request = ApiRequest::raw(Method::POST, PATH)
+                .json_body(subscription)?
+                .safe_to_retry(true);
             self.client
-                .send_json(
-                    reqwest::Method::POST,
-                    "/api/v4/webhooks",
-                    Vec::new(),
-                    Some(subscription),
-                    true,
-                )
+                .json(request)
                 .await?
-                .ok_or_else(|| Error::Decode {
-                    source: <serde_json::Error as serde::de::Error>::custom(
-                        "empty subscribe response",
-                    ),
-                    body: RawBody::default(),
-                })
+                .ok_or_else(|| Error::unexpected_body("empty subscribe response", b""))
         }
 
         /// `DELETE /api/v4/webhooks` with `{"destination": ...}` in the body.
@@ -192,17 +207,10 @@ mod api {
         ///
         /// Any [`Error`] of the request.
         pub async fn unsubscribe(&self, destination: &str) -> Result<()> {
-            let body = serde_json::json!({ "destination": destination });
-            self.client
-                .send_json::<serde_json::Value, _>(
-                    reqwest::Method::DELETE,
-                    "/api/v4/webhooks",
-                    Vec::new(),
-                    Some(&body),
-                    true,
-                )
-                .await
-                .map(|_| ())
+            let request = ApiRequest::raw(Method::DELETE, PATH)
+                .json_body(&json!({ "destination": destination }))?
+                .safe_to_retry(true);
+            self.client.raw(request).await.map(drop)
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use super::form::{FormKey, FormNode};
+use super::{FormKey, FormNode};
 
 /// A map level of the tree: keys in [`FormKey`] order, each once.
 ///
