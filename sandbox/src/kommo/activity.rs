@@ -4,7 +4,7 @@ use kommo_client::common::EntityType;
 use kommo_client::ids::{NoteId, TaskId, TaskTypeId, UserId};
 use serde_json::{Map, Value, json};
 
-use super::model::{KommoNote, KommoTask, ValidationIssue};
+use super::model::{Note, Task, ValidationIssue};
 use super::render::Ctx;
 use super::request::{ApiError, request_id};
 use super::state::State;
@@ -146,7 +146,7 @@ pub(crate) fn add_notes(
         let author = plan.created_by.unwrap_or(actor);
         state.notes.insert(
             id,
-            KommoNote {
+            Note {
                 id: NoteId(id),
                 entity_type: entity,
                 entity_id: plan.entity_id,
@@ -170,7 +170,7 @@ pub(crate) fn add_notes(
 }
 
 /// A note in the v4 shape.
-pub(crate) fn note_json(ctx: &Ctx, note: &KommoNote) -> Value {
+pub(crate) fn note_json(ctx: &Ctx, note: &Note) -> Value {
     json!({
         "id": note.id,
         "entity_id": note.entity_id,
@@ -209,7 +209,7 @@ fn plan_task(
     state: &State,
     item: &Map<String, Value>,
     index: usize,
-    existing: Option<&KommoTask>,
+    existing: Option<&Task>,
 ) -> Result<TaskPlan, Vec<ValidationIssue>> {
     let mut r = Reader::new(item);
     let text = r.string("text");
@@ -344,7 +344,7 @@ pub(crate) fn add_tasks(
     for plan in plans {
         let id = state.next_task();
         let now = state.now();
-        let task = KommoTask {
+        let task = Task {
             id: TaskId(id),
             entity_type: plan.target.map(|(e, _)| e),
             entity_id: plan.target.map(|(_, id)| id),
@@ -411,7 +411,7 @@ pub(crate) fn update_tasks(
         if plan.result_text.is_some() {
             new.result_text = plan.result_text;
         }
-        let strip = |t: &KommoTask| KommoTask {
+        let strip = |t: &Task| Task {
             updated_at: 0,
             updated_by: UserId(0),
             ..t.clone()
@@ -432,7 +432,7 @@ pub(crate) fn update_tasks(
 }
 
 /// A task in the v4 shape (`result` is `[]` when empty, as Kommo sends it).
-pub(crate) fn task_json(ctx: &Ctx, task: &KommoTask) -> Value {
+pub(crate) fn task_json(ctx: &Ctx, task: &Task) -> Value {
     json!({
         "id": task.id,
         "created_by": task.created_by,
@@ -460,13 +460,13 @@ pub(crate) fn task_json(ctx: &Ctx, task: &KommoTask) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kommo::config::{KommoConfig, defaults};
+    use crate::kommo::config::{Config, defaults};
     use crate::kommo::writes::add_leads;
     use crate::kommo::writes::test_items as items;
 
     #[test]
     fn notes_and_tasks_need_their_fields() {
-        let mut state = State::new(&KommoConfig::default());
+        let mut state = State::new(&Config::default());
         let actor = defaults::API_USER;
         let (leads, _) = add_leads(&mut state, &items(json!([{"name": "L"}])), actor).unwrap();
         let lead = leads[0].id;

@@ -15,13 +15,13 @@ use serde::{Deserialize, Serialize};
 use crate::faults::FaultConfig;
 
 /// The long-lived token a Kommo sandbox accepts unless told otherwise.
-pub const DEFAULT_KOMMO_TOKEN: &str = "sandbox_kommo_long_lived_token";
+pub const DEFAULT_TOKEN: &str = "sandbox_kommo_long_lived_token";
 
 /// Kommo's documented limit: 7 requests per second.
-pub const DEFAULT_KOMMO_RATE_LIMIT: u32 = 7;
+pub const DEFAULT_RATE_LIMIT: u32 = 7;
 
 /// The refill beyond one second's worth the rate-limit bucket holds by default (see
-/// [`KommoConfig::rate_limit_tolerance`]).
+/// [`Config::rate_limit_tolerance`]).
 pub const DEFAULT_RATE_TOLERANCE: Duration = Duration::from_millis(50);
 
 /// The OAuth integration a sandbox knows unless told otherwise: `client_id`.
@@ -65,7 +65,7 @@ pub mod defaults {
     pub const COMPANY_ADDRESS: CustomFieldId = CustomFieldId(800_104);
 }
 
-/// Ids of the [`KommoConfig::saas_onboarding`] preset.
+/// Ids of the [`Config::saas_onboarding`] preset.
 pub mod saas_onboarding {
     use kommo_client::ids::{CustomFieldId, EnumId, PipelineId, StatusId};
 
@@ -469,7 +469,7 @@ impl TaskTypeSeed {
 /// different entity types apart, so a lead id passed where a contact id belongs is noticed.
 ///
 /// ```
-/// use kommo_loops_sandbox::IdBases;
+/// use kommo_loops_sandbox::kommo::IdBases;
 /// let bases = IdBases { leads: 1, ..IdBases::default() };
 /// assert_eq!(bases.contacts, 30_000_001);
 /// ```
@@ -578,11 +578,11 @@ impl Default for WebhookPolicy {
     }
 }
 
-/// The configuration of a [`KommoSandbox`](crate::KommoSandbox).
+/// The configuration of a [`Sandbox`](crate::kommo::Sandbox).
 ///
 /// | setting | default |
 /// | --- | --- |
-/// | long-lived token | [`DEFAULT_KOMMO_TOKEN`] |
+/// | long-lived token | [`DEFAULT_TOKEN`] |
 /// | account | id 32000000, subdomain `sandbox`, name "Sandbox account", USD, `account[_links][self]` = the sandbox's own URL |
 /// | users | 9000001 "Sandbox Integration" (admin; the API acts as this user), 9000002 "Sandbox Manager" (scenario actions are made as this user) |
 /// | pipelines | "Sales" 7000: 6000 Incoming leads (type 1), 6001 Initial contact, 6002 Negotiation, 142, 143 |
@@ -590,7 +590,7 @@ impl Default for WebhookPolicy {
 /// | task types | 1 Follow-up, 2 Meeting |
 /// | ids | [`IdBases::default`] |
 /// | port | `0` (a free port) |
-/// | rate limit | 7 requests/second ([`DEFAULT_KOMMO_RATE_LIMIT`]), a token bucket holding 7 plus 50 ms of refill ([`DEFAULT_RATE_TOLERANCE`]); `None` = unlimited |
+/// | rate limit | 7 requests/second ([`DEFAULT_RATE_LIMIT`]), a token bucket holding 7 plus 50 ms of refill ([`DEFAULT_RATE_TOLERANCE`]); `None` = unlimited |
 /// | 429 body `retry_after` | seconds until a request would pass, rounded up (at least 1) |
 /// | `Retry-After` header on 429 | off (Kommo does not document one) |
 /// | auto-block after repeated 429s | off |
@@ -600,14 +600,14 @@ impl Default for WebhookPolicy {
 /// | random seed | `0` |
 /// | faults | none |
 ///
-/// [`KommoConfig::saas_onboarding`] replaces the pipeline with "SaaS sales" and adds the lead
+/// [`Config::saas_onboarding`] replaces the pipeline with "SaaS sales" and adds the lead
 /// fields PLAN and Trial days ([`saas_onboarding`]).
 ///
 /// ```
-/// use kommo_loops_sandbox::KommoConfig;
+/// use kommo_loops_sandbox::kommo::Config;
 /// use std::time::Duration;
 ///
-/// let config = KommoConfig::saas_onboarding()
+/// let config = Config::saas_onboarding()
 ///     .token("test-token")
 ///     .rate_limit(None)
 ///     .auto_block(3, Duration::from_secs(10));
@@ -615,7 +615,7 @@ impl Default for WebhookPolicy {
 /// ```
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct KommoConfig {
+pub struct Config {
     pub(crate) token: String,
     pub(crate) account_id: AccountId,
     pub(crate) subdomain: String,
@@ -645,7 +645,7 @@ pub struct KommoConfig {
     pub(crate) subscriptions: Vec<(String, Vec<WebhookSetting>)>,
 }
 
-impl Default for KommoConfig {
+impl Default for Config {
     fn default() -> Self {
         use defaults::*;
         let sales = PipelineSeed::new(PIPELINE_ID, "Sales")
@@ -655,15 +655,15 @@ impl Default for KommoConfig {
             .status(StatusSeed::new(NEGOTIATION, "Negotiation").color("#ffff99"));
         let contacts = EntityType::Contacts;
         let companies = EntityType::Companies;
-        KommoConfig {
-            token: DEFAULT_KOMMO_TOKEN.to_owned(),
+        Config {
+            token: DEFAULT_TOKEN.to_owned(),
             account_id: ACCOUNT_ID,
             subdomain: "sandbox".to_owned(),
             account_name: "Sandbox account".to_owned(),
             account_url: None,
             currency: "USD".to_owned(),
             port: 0,
-            rate_limit: Some(DEFAULT_KOMMO_RATE_LIMIT),
+            rate_limit: Some(DEFAULT_RATE_LIMIT),
             rate_tolerance: DEFAULT_RATE_TOLERANCE,
             retry_after_header: false,
             retry_after_seconds: None,
@@ -752,7 +752,7 @@ impl Default for KommoConfig {
     }
 }
 
-impl KommoConfig {
+impl Config {
     /// The SaaS onboarding preset: the default account, users and contact/company fields;
     /// the only pipeline is "SaaS sales" 7001 (5000 Incoming, 5001 Trial, 5002 Activated,
     /// 5003 Upgrade offered, 5004 Nurture, 142, 143); the lead fields are `PLAN` (select:
@@ -768,7 +768,7 @@ impl KommoConfig {
             .status(StatusSeed::new(UPGRADE_OFFERED, "Upgrade offered").color("#ffdc7f"))
             .status(StatusSeed::new(NURTURE, "Nurture").color("#dddddd"));
         let leads = EntityType::Leads;
-        KommoConfig::default()
+        Config::default()
             .pipelines(vec![pipeline])
             .custom_field(
                 CustomFieldSeed::new(leads, PLAN_FIELD, "Plan", FieldType::Select)
@@ -844,7 +844,7 @@ impl KommoConfig {
     }
 
     /// Blocks the client (403 with an HTML page on every request, until
-    /// [`unblock`](crate::KommoSandbox::unblock)) once `after` 429s were answered within
+    /// [`unblock`](crate::kommo::Sandbox::unblock)) once `after` 429s were answered within
     /// `within`, as Kommo does after repeated violations.
     pub fn auto_block(mut self, after: u32, within: Duration) -> Self {
         self.auto_block = Some((after.max(1), within));
@@ -879,7 +879,7 @@ impl KommoConfig {
         self
     }
 
-    /// The user scenario actions ([`create_lead`](crate::KommoSandbox::create_lead), ...)
+    /// The user scenario actions ([`create_lead`](crate::kommo::Sandbox::create_lead), ...)
     /// are made as, unless an action names another.
     pub fn ui_user(mut self, id: UserId) -> Self {
         self.ui_user = id;
@@ -981,9 +981,9 @@ impl KommoConfig {
     }
 }
 
-impl fmt::Debug for KommoConfig {
+impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KommoConfig")
+        f.debug_struct("Config")
             .field("token", &"[redacted]")
             .field("account_id", &self.account_id)
             .field("subdomain", &self.subdomain)
@@ -1006,7 +1006,7 @@ impl fmt::Debug for KommoConfig {
     }
 }
 
-/// Every event a subscription can ask for, for [`KommoSandbox::subscribe_all`](crate::KommoSandbox::subscribe_all).
+/// Every event a subscription can ask for, for [`Sandbox::subscribe_all`](crate::kommo::Sandbox::subscribe_all).
 pub fn all_webhook_settings() -> Vec<WebhookSetting> {
     use WebhookSetting::*;
     vec![

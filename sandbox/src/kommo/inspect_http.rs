@@ -18,13 +18,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::config::{CustomFieldSeed, PipelineSeed, UserSeed, all_webhook_settings};
-use super::inspect::KommoConditions;
+use super::inspect::Conditions;
 use super::request::{Query, path_id};
 use super::scenario::{
     CompanyUpdate, ContactUpdate, LeadUpdate, NewCompany, NewContact, NewLead, ScenarioError,
 };
-use super::{Inner, KommoSandbox};
-use crate::faults::FaultConfig;
+use super::{Inner, Sandbox};
 use crate::server::{json_ok, parse, refused};
 
 type App = State<Arc<Inner>>;
@@ -46,8 +45,6 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/pipelines", get(pipelines).post(add_pipeline))
         .route("/custom-fields", get(custom_fields).post(add_custom_field))
         .route("/users", get(users).post(add_user))
-        .route("/requests", get(stats))
-        .route("/requests/log", get(log))
         .route("/webhooks", get(deliveries))
         .route("/webhooks/flush", post(flush))
         .route("/webhooks/send", post(send_raw))
@@ -56,7 +53,6 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
             "/subscriptions",
             get(subscriptions).post(subscribe).delete(unsubscribe),
         )
-        .route("/faults", get(faults).put(set_faults))
         .route("/conditions", get(conditions).put(set_conditions))
         .route("/block", post(block))
         .route("/unblock", post(unblock))
@@ -64,7 +60,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/oauth/tokens", post(oauth_tokens))
         .route("/oauth/revoke", post(oauth_revoke))
         .route("/clock", post(advance_clock))
-        .route("/reset", post(reset))
+        .merge(crate::inspect::routes())
         .fallback(|| async { refused(StatusCode::NOT_FOUND, "no such inspection route") })
         .with_state(inner)
 }
@@ -101,8 +97,8 @@ fn scenario_error(error: ScenarioError) -> Response {
 }
 
 /// The Rust API over the shared state (a view without the server handle).
-fn view(app: &Arc<Inner>) -> KommoSandbox {
-    KommoSandbox::view(app.clone())
+fn view(app: &Arc<Inner>) -> Sandbox {
+    Sandbox::view(app.clone())
 }
 
 /// `entity_type=leads|contacts|companies`; the error is the text of a 400.
@@ -261,14 +257,6 @@ async fn add_user(State(app): App, body: Bytes) -> Response {
     }
 }
 
-async fn stats(State(app): App) -> Response {
-    json_ok(&app.lock().requests.stats)
-}
-
-async fn log(State(app): App) -> Response {
-    json_ok(&app.lock().requests.records)
-}
-
 async fn deliveries(State(app): App) -> Response {
     json_ok(&app.lock().deliveries)
 }
@@ -361,26 +349,12 @@ async fn unsubscribe(State(app): App, body: Bytes) -> Response {
     }
 }
 
-async fn faults(State(app): App) -> Response {
-    json_ok(&app.faults.config())
-}
-
-async fn set_faults(State(app): App, body: Bytes) -> Response {
-    match parse::<FaultConfig>(&body) {
-        Ok(config) => {
-            app.faults.set(config);
-            json_ok(&app.faults.config())
-        }
-        Err(e) => refused(StatusCode::BAD_REQUEST, e),
-    }
-}
-
 async fn conditions(State(app): App) -> Response {
     json_ok(&view(&app).conditions())
 }
 
 async fn set_conditions(State(app): App, body: Bytes) -> Response {
-    match parse::<KommoConditions>(&body) {
+    match parse::<Conditions>(&body) {
         Ok(c) => {
             let k = view(&app);
             k.set_conditions(c);
@@ -429,11 +403,6 @@ async fn advance_clock(State(app): App, body: Bytes) -> Response {
         }
         Err(e) => refused(StatusCode::BAD_REQUEST, e),
     }
-}
-
-async fn reset(State(app): App) -> Response {
-    app.reset();
-    json_ok(&json!({ "success": true }))
 }
 
 async fn seed_contact(State(app): App, RawQuery(q): RawQuery, body: Bytes) -> Response {

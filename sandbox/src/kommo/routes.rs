@@ -19,7 +19,7 @@ use kommo_client::webhooks_api::WebhookSetting;
 use serde_json::{Value, json};
 
 use super::activity::{self, note_json, task_json};
-use super::model::{KommoFieldValues, KommoNote, KommoTask, ValidationIssue};
+use super::model::{FieldValues, Note, Task, ValidationIssue};
 use super::render::{self, Ctx};
 use super::request::{
     ApiError, ApiResult, MAX_BATCH, Query, batch_body, hal, json_body, no_content, object_body,
@@ -383,7 +383,7 @@ async fn field_get(State(app): App, entity: EntityType, Path(id): Path<String>) 
 /// Kommo's `query=`: a case-insensitive substring of a name or any custom field value (so an
 /// email finds the contact holding it among several); a phone-like query also matches
 /// ignoring formatting.
-fn search_matches(query: &str, names: &[&str], fields: &[KommoFieldValues]) -> bool {
+fn search_matches(query: &str, names: &[&str], fields: &[FieldValues]) -> bool {
     let needle = query.trim().to_lowercase();
     if needle.is_empty() {
         return true;
@@ -396,7 +396,7 @@ fn search_matches(query: &str, names: &[&str], fields: &[KommoFieldValues]) -> b
     let texts = names.iter().map(|n| n.to_string()).chain(
         fields
             .iter()
-            .flat_map(|f| f.values.iter().map(super::model::KommoValue::text)),
+            .flat_map(|f| f.values.iter().map(super::model::FieldValue::text)),
     );
     texts.into_iter().any(|text| {
         let text = text.to_lowercase();
@@ -447,7 +447,7 @@ impl CommonFilter {
         updated_by: UserId,
         created_at: i64,
         updated_at: i64,
-        fields: &[KommoFieldValues],
+        fields: &[FieldValues],
     ) -> bool {
         let within = |(from, to): (Option<i64>, Option<i64>), t: i64| {
             from.is_none_or(|f| t >= f) && to.is_none_or(|to| t <= to)
@@ -837,7 +837,7 @@ async fn notes_list(
     let ids = query.filter_ids("id");
     let types = query.all("filter[note_type]");
     let updated = query.filter_range("updated_at");
-    let notes: Vec<&KommoNote> = state
+    let notes: Vec<&Note> = state
         .notes
         .values()
         .filter(|n| {
@@ -984,7 +984,7 @@ async fn tasks_list(State(app): App, RawQuery(q): RawQuery) -> Response {
         .filter("is_completed")
         .map(|v| v == "1" || v == "true");
     let updated = query.filter_range("updated_at");
-    let mut tasks: Vec<&KommoTask> = state
+    let mut tasks: Vec<&Task> = state
         .tasks
         .values()
         .filter(|t| {
@@ -1173,23 +1173,23 @@ async fn webhooks_unsubscribe(State(app): App, body: Bytes) -> ApiResult {
 
 #[cfg(test)]
 mod tests {
-    use super::super::model::KommoValue;
+    use super::super::model::FieldValue;
     use super::*;
 
     #[test]
     fn search_finds_any_value_and_phones_by_digits() {
-        let fields = vec![KommoFieldValues {
+        let fields = vec![FieldValues {
             field_id: kommo_client::ids::CustomFieldId(1),
             field_name: "Email".into(),
             field_code: Some("EMAIL".into()),
             field_type: "multitext".into(),
             values: vec![
-                KommoValue {
+                FieldValue {
                     value: json!("work@example.com"),
                     enum_id: None,
                     enum_code: None,
                 },
-                KommoValue {
+                FieldValue {
                     value: json!("+1 (555) 010-9999"),
                     enum_id: None,
                     enum_code: None,

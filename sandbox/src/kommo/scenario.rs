@@ -15,11 +15,11 @@ use kommo_client::ids::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::model::{KommoCompany, KommoContact, KommoLead, KommoTask, ValidationIssue};
+use super::model::{Company, Contact, Lead, Task, ValidationIssue};
 use super::request::ApiError;
 use super::state::State;
 use super::writes::{self, Change};
-use super::{Inner, KommoSandbox, activity};
+use super::{Inner, Sandbox, activity};
 
 /// Why a scenario action was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,7 +202,7 @@ fn common_body(
 /// A contact to create.
 ///
 /// ```
-/// use kommo_loops_sandbox::NewContact;
+/// use kommo_loops_sandbox::kommo::NewContact;
 /// let ada = NewContact::new("Ada Lovelace").email("ada@example.com").phone("+15550100");
 /// let same = NewContact {
 ///     name: "Ada Lovelace".into(),
@@ -381,7 +381,7 @@ impl NewCompany {
 /// A lead to create.
 ///
 /// ```
-/// use kommo_loops_sandbox::{NewLead, saas_onboarding};
+/// use kommo_loops_sandbox::kommo::{NewLead, saas_onboarding};
 /// use kommo_client::ids::ContactId;
 /// let lead = NewLead::new("Ada's trial")
 ///     .status(saas_onboarding::PIPELINE_ID, saas_onboarding::TRIAL)
@@ -926,7 +926,7 @@ impl Inner {
         id: LeadId,
         body: &Map<String, Value>,
         by: Option<UserId>,
-    ) -> Result<KommoLead, ScenarioError> {
+    ) -> Result<Lead, ScenarioError> {
         let actor = self.actor(by);
         self.act(true, |state| {
             let lead = state
@@ -947,7 +947,7 @@ impl Inner {
 }
 
 /// The scenario API: actions as a person in Kommo's UI makes them, with their webhooks.
-impl KommoSandbox {
+impl Sandbox {
     /// Creates a contact and sends `contacts[add]` (`add_contact`).
     pub fn create_contact(&self, contact: NewContact) -> Result<ContactId, ScenarioError> {
         self.inner.create_contact(&contact, true)
@@ -981,7 +981,7 @@ impl KommoSandbox {
 
     /// Moves a lead to `status` (in its pipeline when the pipeline has it, otherwise in the
     /// pipeline that does) and sends `leads[status]` with `old_status_id` (`status_lead`).
-    pub fn move_lead(&self, lead: LeadId, status: StatusId) -> Result<KommoLead, ScenarioError> {
+    pub fn move_lead(&self, lead: LeadId, status: StatusId) -> Result<Lead, ScenarioError> {
         self.update_lead(
             lead,
             LeadUpdate {
@@ -997,17 +997,13 @@ impl KommoSandbox {
         lead: LeadId,
         pipeline: PipelineId,
         status: StatusId,
-    ) -> Result<KommoLead, ScenarioError> {
+    ) -> Result<Lead, ScenarioError> {
         self.update_lead(lead, LeadUpdate::new().status(pipeline, status))
     }
 
     /// Changes a lead: `leads[status]` for a move, `leads[update]` for other changes,
     /// `leads[responsible]` for a new responsible user.
-    pub fn update_lead(
-        &self,
-        lead: LeadId,
-        update: LeadUpdate,
-    ) -> Result<KommoLead, ScenarioError> {
+    pub fn update_lead(&self, lead: LeadId, update: LeadUpdate) -> Result<Lead, ScenarioError> {
         self.inner
             .update_lead_with(lead, &update.to_body(), update.by)
     }
@@ -1017,7 +1013,7 @@ impl KommoSandbox {
         &self,
         contact: ContactId,
         update: ContactUpdate,
-    ) -> Result<KommoContact, ScenarioError> {
+    ) -> Result<Contact, ScenarioError> {
         let actor = self.inner.actor(update.by);
         let body = update.to_body();
         self.inner.act(true, |state| {
@@ -1045,7 +1041,7 @@ impl KommoSandbox {
         &self,
         company: CompanyId,
         update: CompanyUpdate,
-    ) -> Result<KommoCompany, ScenarioError> {
+    ) -> Result<Company, ScenarioError> {
         let actor = self.inner.actor(update.by);
         let body = update.to_body();
         self.inner.act(true, |state| {
@@ -1074,16 +1070,12 @@ impl KommoSandbox {
         lead: LeadId,
         contact: ContactId,
         is_main: bool,
-    ) -> Result<KommoLead, ScenarioError> {
+    ) -> Result<Lead, ScenarioError> {
         self.link_lead(lead, contact, Some(is_main), false)
     }
 
     /// Unlinks a contact from a lead; sends `leads[update]`.
-    pub fn unlink_contact(
-        &self,
-        lead: LeadId,
-        contact: ContactId,
-    ) -> Result<KommoLead, ScenarioError> {
+    pub fn unlink_contact(&self, lead: LeadId, contact: ContactId) -> Result<Lead, ScenarioError> {
         self.link_lead(lead, contact, None, true)
     }
 
@@ -1093,7 +1085,7 @@ impl KommoSandbox {
         contact: ContactId,
         is_main: Option<bool>,
         unlink: bool,
-    ) -> Result<KommoLead, ScenarioError> {
+    ) -> Result<Lead, ScenarioError> {
         let actor = self.inner.actor(None);
         let mut item = Map::new();
         item.insert("to_entity_id".into(), json!(contact));
@@ -1154,7 +1146,7 @@ impl KommoSandbox {
         &self,
         task: TaskId,
         result: impl Into<String>,
-    ) -> Result<KommoTask, ScenarioError> {
+    ) -> Result<Task, ScenarioError> {
         let actor = self.inner.actor(None);
         let item = json!({ "id": task, "is_completed": true, "result": { "text": result.into() } });
         let Value::Object(item) = item else {
@@ -1173,7 +1165,7 @@ impl KommoSandbox {
     }
 
     /// Deletes a lead; sends `leads[delete]` (`delete_lead`) with its id, status and pipeline.
-    pub fn delete_lead(&self, lead: LeadId) -> Result<KommoLead, ScenarioError> {
+    pub fn delete_lead(&self, lead: LeadId) -> Result<Lead, ScenarioError> {
         self.inner.act(true, |state| {
             let removed = state
                 .leads

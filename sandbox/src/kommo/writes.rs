@@ -11,9 +11,7 @@ use kommo_client::ids::{CompanyId, ContactId, LeadId, PipelineId, StatusId, TagI
 use serde_json::{Map, Value};
 
 use super::fields::{self, FieldWrite};
-use super::model::{
-    KommoCompany, KommoContact, KommoLead, KommoLink, KommoTag, LeadContactLink, ValidationIssue,
-};
+use super::model::{Company, Contact, Lead, LeadContactLink, Link, Tag, ValidationIssue};
 use super::request::{ApiError, request_id};
 use super::state::State;
 
@@ -22,15 +20,15 @@ use super::state::State;
 #[derive(Debug, Clone)]
 pub(crate) enum Change {
     LeadAdded(LeadId),
-    LeadUpdated(Box<KommoLead>),
-    LeadDeleted(Box<KommoLead>),
+    LeadUpdated(Box<Lead>),
+    LeadDeleted(Box<Lead>),
     ContactAdded(ContactId),
-    ContactUpdated(Box<KommoContact>),
+    ContactUpdated(Box<Contact>),
     CompanyAdded(CompanyId),
-    CompanyUpdated(Box<KommoCompany>),
+    CompanyUpdated(Box<Company>),
     NoteAdded(kommo_client::ids::NoteId),
     TaskAdded(kommo_client::ids::TaskId),
-    TaskUpdated(Box<super::model::KommoTask>),
+    TaskUpdated(Box<super::model::Task>),
 }
 
 /// The result of one entity in a batch write.
@@ -244,15 +242,15 @@ fn parse_common(state: &State, entity: EntityType, r: &mut Reader<'_>) -> Common
 }
 
 /// Applies the tag part of a write to a tag list; creates tags named but missing.
-fn apply_tags(state: &mut State, entity: EntityType, tags: &mut Vec<KommoTag>, input: &TagsInput) {
-    let resolve = |state: &mut State, name: &TagName| -> Option<KommoTag> {
+fn apply_tags(state: &mut State, entity: EntityType, tags: &mut Vec<Tag>, input: &TagsInput) {
+    let resolve = |state: &mut State, name: &TagName| -> Option<Tag> {
         match name {
             TagName::Id(id) => state.tag_by_id(entity, *id).cloned(),
             TagName::Name(name, color) => Some(state.tag_by_name(entity, name, color.clone())),
         }
     };
     if let Some(replace) = &input.replace {
-        let mut new: Vec<KommoTag> = Vec::new();
+        let mut new: Vec<Tag> = Vec::new();
         for name in replace {
             if let Some(tag) = resolve(state, name)
                 && !new.iter().any(|t| t.id == tag.id)
@@ -282,8 +280,8 @@ fn apply_common_fields(
     state: &mut State,
     entity: EntityType,
     common: &Common,
-    custom: &mut Vec<super::model::KommoFieldValues>,
-    tags: &mut Vec<KommoTag>,
+    custom: &mut Vec<super::model::FieldValues>,
+    tags: &mut Vec<Tag>,
     responsible: &mut UserId,
 ) {
     fields::apply(custom, &common.fields);
@@ -320,7 +318,7 @@ pub(crate) fn plan_lead(
     state: &State,
     item: &Map<String, Value>,
     index: usize,
-    existing: Option<&KommoLead>,
+    existing: Option<&Lead>,
     complex: bool,
 ) -> Result<LeadPlan, Vec<ValidationIssue>> {
     let mut r = Reader::new(item);
@@ -465,7 +463,7 @@ pub(crate) fn create_lead(state: &mut State, plan: &LeadPlan, actor: UserId) -> 
     let id = state.next_lead();
     let now = state.now();
     let (pipeline_id, status_id) = plan.placement.unwrap_or((PipelineId(0), StatusId(0)));
-    let mut lead = KommoLead {
+    let mut lead = Lead {
         id: LeadId(id),
         name: plan.name.clone().unwrap_or_else(|| format!("Lead #{id}")),
         price: plan.price.unwrap_or(0.0),
@@ -506,8 +504,8 @@ pub(crate) fn create_lead(state: &mut State, plan: &LeadPlan, actor: UserId) -> 
 }
 
 /// Whether two leads differ in anything but the change stamps.
-fn lead_content_differs(a: &KommoLead, b: &KommoLead) -> bool {
-    let strip = |l: &KommoLead| KommoLead {
+fn lead_content_differs(a: &Lead, b: &Lead) -> bool {
+    let strip = |l: &Lead| Lead {
         updated_at: 0,
         updated_by: UserId(0),
         ..l.clone()
@@ -518,7 +516,7 @@ fn lead_content_differs(a: &KommoLead, b: &KommoLead) -> bool {
 /// Stores `new` as the next version of a lead when it differs from the current one.
 pub(crate) fn commit_lead(
     state: &mut State,
-    mut new: KommoLead,
+    mut new: Lead,
     actor: UserId,
     explicit_updated_at: Option<i64>,
     explicit_updated_by: Option<UserId>,
@@ -625,7 +623,7 @@ pub(crate) fn plan_contact(
     state: &State,
     item: &Map<String, Value>,
     index: usize,
-    existing: Option<&KommoContact>,
+    existing: Option<&Contact>,
 ) -> Result<ContactPlan, Vec<ValidationIssue>> {
     let mut r = Reader::new(item);
     let name = r.string("name");
@@ -692,7 +690,7 @@ pub(crate) fn create_contact(
 ) -> (Written, Change) {
     let id = state.next_contact();
     let now = state.now();
-    let mut contact = KommoContact {
+    let mut contact = Contact {
         id: ContactId(id),
         name: plan
             .name
@@ -731,13 +729,13 @@ pub(crate) fn create_contact(
 /// Stores `new` as the next version of a contact when it differs from the current one.
 pub(crate) fn commit_contact(
     state: &mut State,
-    mut new: KommoContact,
+    mut new: Contact,
     actor: UserId,
     explicit_updated_at: Option<i64>,
     explicit_updated_by: Option<UserId>,
 ) -> Option<Change> {
     let old = state.contacts.get(&new.id.0)?.clone();
-    let strip = |c: &KommoContact| KommoContact {
+    let strip = |c: &Contact| Contact {
         updated_at: 0,
         updated_by: UserId(0),
         ..c.clone()
@@ -830,7 +828,7 @@ pub(crate) fn plan_company(
     state: &State,
     item: &Map<String, Value>,
     index: usize,
-    existing: Option<&KommoCompany>,
+    existing: Option<&Company>,
 ) -> Result<CompanyPlan, Vec<ValidationIssue>> {
     let mut r = Reader::new(item);
     let name = r.string("name");
@@ -854,7 +852,7 @@ pub(crate) fn create_company(
 ) -> (Written, Change) {
     let id = state.next_company();
     let now = state.now();
-    let mut company = KommoCompany {
+    let mut company = Company {
         id: CompanyId(id),
         name: plan.name.clone().unwrap_or_default(),
         responsible_user_id: actor,
@@ -918,7 +916,7 @@ pub(crate) fn update_company(
         &mut responsible,
     );
     new.responsible_user_id = responsible;
-    let strip = |c: &KommoCompany| KommoCompany {
+    let strip = |c: &Company| Company {
         updated_at: 0,
         updated_by: UserId(0),
         ..c.clone()
@@ -1283,7 +1281,7 @@ pub(crate) fn link(
     items: &[Map<String, Value>],
     actor: UserId,
     unlink: bool,
-) -> Result<(Vec<KommoLink>, Vec<Change>), ApiError> {
+) -> Result<(Vec<Link>, Vec<Change>), ApiError> {
     let plans = check_all(items, |i, item| {
         let _ = i;
         let mut issues = Vec::new();
@@ -1313,10 +1311,10 @@ pub(crate) fn link(
         }
     })?;
     let mut applied = Vec::new();
-    let mut leads: Vec<KommoLead> = Vec::new();
-    let mut contacts: Vec<KommoContact> = Vec::new();
+    let mut leads: Vec<Lead> = Vec::new();
+    let mut contacts: Vec<Contact> = Vec::new();
     // Work on copies, committed once per entity at the end.
-    let lead_copy = |state: &State, leads: &mut Vec<KommoLead>, lead_id: u64| -> Option<usize> {
+    let lead_copy = |state: &State, leads: &mut Vec<Lead>, lead_id: u64| -> Option<usize> {
         if let Some(i) = leads.iter().position(|l| l.id.0 == lead_id) {
             return Some(i);
         }
@@ -1324,7 +1322,7 @@ pub(crate) fn link(
         Some(leads.len() - 1)
     };
     let contact_copy =
-        |state: &State, contacts: &mut Vec<KommoContact>, contact_id: u64| -> Option<usize> {
+        |state: &State, contacts: &mut Vec<Contact>, contact_id: u64| -> Option<usize> {
             if let Some(i) = contacts.iter().position(|c| c.id.0 == contact_id) {
                 return Some(i);
             }
@@ -1412,7 +1410,7 @@ pub(crate) fn link(
             }
             _ => continue,
         }
-        applied.push(KommoLink {
+        applied.push(Link {
             entity_type: entity,
             entity_id: id,
             to_entity_type: item.to,
@@ -1454,12 +1452,12 @@ pub(crate) fn test_items(value: Value) -> Vec<Map<String, Value>> {
 mod tests {
     use super::test_items as items;
     use super::*;
-    use crate::kommo::config::{KommoConfig, defaults};
+    use crate::kommo::config::{Config, defaults};
     use serde_json::json;
 
     #[test]
     fn lead_defaults_and_placement() {
-        let mut state = State::new(&KommoConfig::default());
+        let mut state = State::new(&Config::default());
         let (written, changes) = add_leads(
             &mut state,
             &items(json!([{"name": "A"}, {"status_id": 142, "request_id": "x"}])),
@@ -1479,7 +1477,7 @@ mod tests {
 
     #[test]
     fn a_bad_item_refuses_the_whole_batch() {
-        let mut state = State::new(&KommoConfig::default());
+        let mut state = State::new(&Config::default());
         let error = add_leads(
             &mut state,
             &items(json!([
@@ -1498,7 +1496,7 @@ mod tests {
 
     #[test]
     fn tags_are_additive_unless_replaced_and_noop_writes_keep_updated_at() {
-        let mut state = State::new(&KommoConfig::default());
+        let mut state = State::new(&Config::default());
         let actor = defaults::API_USER;
         let (written, _) = add_contacts(
             &mut state,
@@ -1541,7 +1539,7 @@ mod tests {
 
     #[test]
     fn complex_links_new_entities_and_links_move_the_main_contact() {
-        let mut state = State::new(&KommoConfig::default());
+        let mut state = State::new(&Config::default());
         let actor = defaults::API_USER;
         let (written, changes) = add_complex(
             &mut state,

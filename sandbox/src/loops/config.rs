@@ -185,7 +185,7 @@ impl fmt::Debug for WebhookTarget {
     }
 }
 
-/// The configuration of a [`LoopsSandbox`](crate::LoopsSandbox).
+/// The configuration of a [`Sandbox`](crate::loops::Sandbox).
 ///
 /// | setting | default |
 /// | --- | --- |
@@ -205,19 +205,19 @@ impl fmt::Debug for WebhookTarget {
 /// | webhook endpoint | none |
 ///
 /// ```
-/// use kommo_loops_sandbox::{LoopsConfig, MailingListSeed, TransactionalTemplate};
+/// use kommo_loops_sandbox::loops::{Config, MailingListSeed, PropertyKind, TransactionalTemplate};
 ///
-/// let config = LoopsConfig::default()
+/// let config = Config::default()
 ///     .api_key("test-key")
 ///     .rate_limit(Some(5))
 ///     .list(MailingListSeed::new("list_news", "Newsletter"))
 ///     .transactional(TransactionalTemplate::new("tx_welcome", "Welcome").required(["name"]))
-///     .custom_property("plan", kommo_loops_sandbox::PropertyKind::String);
+///     .custom_property("plan", PropertyKind::String);
 /// assert!(!format!("{config:?}").contains("test-key"));
 /// ```
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct LoopsConfig {
+pub struct Config {
     pub(crate) api_key: String,
     pub(crate) team_name: String,
     pub(crate) port: u16,
@@ -236,9 +236,9 @@ pub struct LoopsConfig {
     pub(crate) webhook: Option<WebhookTarget>,
 }
 
-impl Default for LoopsConfig {
+impl Default for Config {
     fn default() -> Self {
-        LoopsConfig {
+        Config {
             api_key: DEFAULT_API_KEY.to_owned(),
             team_name: "Sandbox team".to_owned(),
             port: 0,
@@ -259,7 +259,7 @@ impl Default for LoopsConfig {
     }
 }
 
-impl LoopsConfig {
+impl Config {
     /// The key requests must carry as `Authorization: Bearer <key>`.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = key.into();
@@ -374,9 +374,9 @@ impl LoopsConfig {
     }
 }
 
-impl fmt::Debug for LoopsConfig {
+impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LoopsConfig")
+        f.debug_struct("Config")
             .field("api_key", &"[redacted]")
             .field("team_name", &self.team_name)
             .field("port", &self.port)

@@ -1,4 +1,4 @@
-//! The webhook side of [`LoopsSandbox`]: registering a receiver, and emitting, replaying and
+//! The webhook side of [`Sandbox`]: registering a receiver, and emitting, replaying and
 //! forging deliveries. Bodies follow the documented Loops shapes; the `email.*` helpers also
 //! apply the state change Loops makes (a hard bounce unsubscribes and suppresses the contact).
 
@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use loops_client::webhooks::WebhookSecret;
 use serde_json::{Map, Value, json};
 
-use super::LoopsSandbox;
+use super::Sandbox;
 use super::config::WebhookTarget;
 use super::webhooks::{
     DeliveryOptions, EmailEventKind, EmailSource, SCHEMA_VERSION, WebhookDelivery,
@@ -15,7 +15,7 @@ use super::webhooks::{
 };
 use crate::time::unix_seconds;
 
-impl LoopsSandbox {
+impl Sandbox {
     /// Sends outgoing webhooks to `url`, signed with `secret` (`whsec_<base64>`), replacing any
     /// earlier registration.
     pub fn register_webhook(&self, url: &str, secret: &str) -> Result<(), WebhookSendError> {
@@ -123,7 +123,7 @@ impl LoopsSandbox {
     }
 
     /// Changes the contact, when there is one (side effects of bounces and unsubscribes).
-    fn update_contact_state(&self, email: &str, change: impl FnOnce(&mut super::SandboxContact)) {
+    fn update_contact_state(&self, email: &str, change: impl FnOnce(&mut super::Contact)) {
         let mut state = self.inner.lock();
         if let Some(i) = state.by_email(email) {
             change(&mut state.contacts[i]);
