@@ -460,7 +460,8 @@ pub(crate) fn task_json(ctx: &Ctx, task: &Task) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kommo::config::{Config, defaults};
+    use crate::kommo::config::Config;
+    use crate::kommo::seeds::defaults;
     use crate::kommo::writes::add_leads;
     use crate::kommo::writes::test_items as items;
 

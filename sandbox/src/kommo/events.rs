@@ -429,7 +429,8 @@ pub(crate) fn encode_payload(mut payload: WebhookPayload) -> (String, Vec<String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kommo::config::{Config, defaults};
+    use crate::kommo::config::Config;
+    use crate::kommo::seeds::defaults;
     use crate::kommo::writes::test_items as items;
     use crate::kommo::writes::{add_contacts, add_leads, update_leads};
     use serde_json::json;

@@ -11,8 +11,8 @@ use kommo_client::webhooks::form::{FormKey, FormNode};
 use kommo_client::webhooks::{WebhookCustomField, WebhookFieldValue};
 use serde_json::{Map, Value, json};
 
-use super::config::{CustomFieldSeed, EnumSeed};
 use super::model::{FieldValue, FieldValues, ValidationIssue};
+use super::seeds::{CustomFieldSeed, EnumSeed};
 
 /// One field of a write: the definition and the new values (`None` clears it).
 #[derive(Debug, Clone)]
@@ -409,7 +409,7 @@ mod tests {
                 CustomFieldId(1),
                 "Email",
                 "EMAIL",
-                super::super::config::EMAIL_KINDS,
+                super::super::seeds::EMAIL_KINDS,
                 100,
             ),
             CustomFieldSeed::new(

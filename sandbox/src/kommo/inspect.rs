@@ -9,11 +9,12 @@ use kommo_client::webhooks::{WebhookContact, WebhookLead, WebhookPayload};
 use kommo_client::webhooks_api::WebhookSetting;
 use serde::{Deserialize, Serialize};
 
-use super::config::{CustomFieldSeed, PipelineSeed, UserSeed, all_webhook_settings};
+use super::config::all_webhook_settings;
 use super::delivery::{Job, post};
 use super::model::{Company, Contact, Lead, Link, Note, Subscription, Tag, Task, WebhookDelivery};
 use super::oauth::TokenPair;
 use super::scenario::ScenarioError;
+use super::seeds::{CustomFieldSeed, PipelineSeed, UserSeed};
 use super::{Inner, Sandbox, events};
 use crate::records::{RequestRecord, RequestStats};
 

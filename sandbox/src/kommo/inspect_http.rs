@@ -17,12 +17,13 @@ use kommo_client::webhooks_api::WebhookSetting;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::config::{CustomFieldSeed, PipelineSeed, UserSeed, all_webhook_settings};
+use super::config::all_webhook_settings;
 use super::inspect::Conditions;
 use super::request::{Query, path_id};
 use super::scenario::{
     CompanyUpdate, ContactUpdate, LeadUpdate, NewCompany, NewContact, NewLead, ScenarioError,
 };
+use super::seeds::{CustomFieldSeed, PipelineSeed, UserSeed};
 use super::{Inner, Sandbox};
 use crate::server::{json_ok, parse, refused};
 

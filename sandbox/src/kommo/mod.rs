@@ -27,14 +27,14 @@ mod render;
 mod request;
 mod routes;
 mod scenario;
+mod seeds;
 mod state;
 mod writes;
 
 pub use config::{
-    Config, CustomFieldSeed, DEFAULT_OAUTH_CLIENT_ID, DEFAULT_OAUTH_CLIENT_SECRET,
-    DEFAULT_OAUTH_REDIRECT_URI, DEFAULT_RATE_LIMIT, DEFAULT_RATE_TOLERANCE, DEFAULT_TOKEN,
-    EMAIL_KINDS, EnumSeed, IdBases, OAuthApp, PHONE_KINDS, PipelineSeed, StatusSeed, TaskTypeSeed,
-    UserSeed, WebhookPolicy, all_webhook_settings, defaults, saas_onboarding,
+    Config, DEFAULT_OAUTH_CLIENT_ID, DEFAULT_OAUTH_CLIENT_SECRET, DEFAULT_OAUTH_REDIRECT_URI,
+    DEFAULT_RATE_LIMIT, DEFAULT_RATE_TOLERANCE, DEFAULT_TOKEN, IdBases, OAuthApp, WebhookPolicy,
+    all_webhook_settings,
 };
 pub use inspect::Conditions;
 pub use model::{
@@ -45,6 +45,10 @@ pub use oauth::TokenPair;
 pub use scenario::{
     CompanyUpdate, ContactUpdate, FieldKey, FieldSet, LeadUpdate, NewCompany, NewContact, NewLead,
     NewTask, ScenarioError,
+};
+pub use seeds::{
+    CustomFieldSeed, EMAIL_KINDS, EnumSeed, PHONE_KINDS, PipelineSeed, StatusSeed, TaskTypeSeed,
+    UserSeed, defaults, saas_onboarding,
 };
 
 use std::collections::VecDeque;

@@ -5,10 +5,11 @@ use axum::response::Response;
 use kommo_client::ids::{AccountId, PipelineId};
 use serde_json::{Value, json};
 
-use super::config::{Config, CustomFieldSeed, PipelineSeed, StatusSeed, UserSeed};
+use super::config::Config;
 use super::fields;
 use super::model::{Company, Contact, Lead, Link, Subscription, Tag};
 use super::request::{Query, encode, hal, no_content};
+use super::seeds::{CustomFieldSeed, PipelineSeed, StatusSeed, UserSeed};
 use super::state::State;
 
 /// What every rendering needs: the sandbox's base URL (links point back at it) and the

@@ -14,9 +14,10 @@ use kommo_client::ids::{
 };
 use tokio::time::Instant;
 
-use super::config::{Config, CustomFieldSeed, PipelineSeed, TaskTypeSeed, UserSeed};
+use super::config::Config;
 use super::model::{Company, Contact, Lead, Link, Note, Subscription, Tag, Task, WebhookDelivery};
 use super::oauth::OAuthStore;
+use super::seeds::{CustomFieldSeed, PipelineSeed, TaskTypeSeed, UserSeed};
 use crate::records::RequestLog;
 use crate::time::unix_seconds;
 
@@ -484,7 +485,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kommo::config::defaults;
+    use crate::kommo::seeds::defaults;
 
     #[test]
     fn seeded_pipelines_get_system_statuses_and_a_main() {

@@ -1452,7 +1452,8 @@ pub(crate) fn test_items(value: Value) -> Vec<Map<String, Value>> {
 mod tests {
     use super::test_items as items;
     use super::*;
-    use crate::kommo::config::{Config, defaults};
+    use crate::kommo::config::Config;
+    use crate::kommo::seeds::defaults;
     use serde_json::json;
 
     #[test]
