@@ -461,15 +461,16 @@ pub(crate) fn task_json(ctx: &Ctx, task: &Task) -> Value {
 mod tests {
     use super::*;
     use crate::kommo::config::Config;
+    use crate::kommo::model::Lead;
     use crate::kommo::seeds::defaults;
-    use crate::kommo::writes::add_leads;
+    use crate::kommo::writes::add;
     use crate::kommo::writes::test_items as items;
 
     #[test]
     fn notes_and_tasks_need_their_fields() {
         let mut state = State::new(&Config::default());
         let actor = defaults::API_USER;
-        let (leads, _) = add_leads(&mut state, &items(json!([{"name": "L"}])), actor).unwrap();
+        let (leads, _) = add::<Lead>(&mut state, &items(json!([{"name": "L"}])), actor).unwrap();
         let lead = leads[0].id;
         let (notes, changes) = add_notes(
             &mut state,

@@ -432,7 +432,7 @@ mod tests {
     use crate::kommo::config::Config;
     use crate::kommo::seeds::defaults;
     use crate::kommo::writes::test_items as items;
-    use crate::kommo::writes::{add_contacts, add_leads, update_leads};
+    use crate::kommo::writes::{add, update};
     use serde_json::json;
 
     #[test]
@@ -440,9 +440,9 @@ mod tests {
         let mut state = State::new(&Config::default());
         let actor = defaults::API_USER;
         let account = AccountId(1);
-        let (leads, _) = add_leads(&mut state, &items(json!([{"name": "A"}])), actor).unwrap();
+        let (leads, _) = add::<Lead>(&mut state, &items(json!([{"name": "A"}])), actor).unwrap();
         let id = leads[0].id;
-        let (_, changes) = update_leads(
+        let (_, changes) = update::<Lead>(
             &mut state,
             &items(json!([{"id": id, "status_id": 142}])),
             actor,
@@ -455,7 +455,7 @@ mod tests {
         assert_eq!(w.old_status_id, Some(defaults::INITIAL_CONTACT));
         assert_eq!(w.old_pipeline_id, None);
 
-        let (_, changes) = update_leads(
+        let (_, changes) = update::<Lead>(
             &mut state,
             &items(json!([{"id": id, "price": 10, "responsible_user_id": defaults::UI_USER.0}])),
             actor,
@@ -475,13 +475,13 @@ mod tests {
     fn bodies_follow_settings_and_parse_back() {
         let mut state = State::new(&Config::default());
         let actor = defaults::API_USER;
-        let (_, mut changes) = add_contacts(
+        let (_, mut changes) = add::<Contact>(
             &mut state,
             &items(json!([{"name": "Ada", "custom_fields_values": [{"field_code": "EMAIL", "values": [{"value": "ada@example.com"}]}]}])),
             actor,
         )
         .unwrap();
-        let (_, more) = add_leads(&mut state, &items(json!([{"name": "L"}])), actor).unwrap();
+        let (_, more) = add::<Lead>(&mut state, &items(json!([{"name": "L"}])), actor).unwrap();
         changes.extend(more);
         let account = HookAccount {
             id: AccountId(1),

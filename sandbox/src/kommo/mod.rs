@@ -16,6 +16,7 @@
 mod activity;
 mod config;
 mod delivery;
+mod entity;
 mod events;
 mod fields;
 mod gate;
