@@ -28,6 +28,28 @@ pub(crate) trait Inspect: Send + Sync + 'static {
     fn reset(&self);
 }
 
+/// Implements [`Inspect`] for a fake's shared state, which has the `faults` knobs, a `lock()`
+/// on a store holding the `requests` log, and a `reset()`.
+macro_rules! inspect_impl {
+    ($inner:ty) => {
+        impl $crate::inspect::Inspect for $inner {
+            fn faults(&self) -> &$crate::faults::Faults {
+                &self.faults
+            }
+
+            fn read_requests<R>(&self, read: impl FnOnce(&$crate::records::RequestLog) -> R) -> R {
+                read(&self.lock().requests)
+            }
+
+            fn reset(&self) {
+                <$inner>::reset(self);
+            }
+        }
+    };
+}
+
+pub(crate) use inspect_impl;
+
 /// `GET /requests`, `GET /requests/log`, `GET`/`PUT /faults` and `POST /reset`.
 pub(crate) fn routes<T: Inspect>() -> Router<Arc<T>> {
     Router::new()

@@ -14,7 +14,7 @@ use super::seeds::{
     CustomFieldSeed, EMAIL_KINDS, EnumSeed, PHONE_KINDS, PipelineSeed, StatusSeed, TaskTypeSeed,
     UserSeed, defaults, saas_onboarding,
 };
-use crate::faults::FaultConfig;
+use crate::server::SharedSettings;
 
 /// The long-lived token a Kommo sandbox accepts unless told otherwise.
 pub const DEFAULT_TOKEN: &str = "sandbox_kommo_long_lived_token";
@@ -190,14 +190,11 @@ pub struct Config {
     pub(crate) account_name: String,
     pub(crate) account_url: Option<String>,
     pub(crate) currency: String,
-    pub(crate) port: u16,
-    pub(crate) rate_limit: Option<u32>,
+    /// Port, rate limit, `Retry-After`, seed and faults.
+    pub(crate) shared: SharedSettings,
     pub(crate) rate_tolerance: Duration,
-    pub(crate) retry_after_header: bool,
     pub(crate) retry_after_seconds: Option<u64>,
     pub(crate) auto_block: Option<(u32, Duration)>,
-    pub(crate) seed: u64,
-    pub(crate) faults: FaultConfig,
     pub(crate) users: Vec<UserSeed>,
     pub(crate) api_user: UserId,
     pub(crate) ui_user: UserId,
@@ -230,14 +227,10 @@ impl Default for Config {
             account_name: "Sandbox account".to_owned(),
             account_url: None,
             currency: "USD".to_owned(),
-            port: 0,
-            rate_limit: Some(DEFAULT_RATE_LIMIT),
+            shared: SharedSettings::new(DEFAULT_RATE_LIMIT),
             rate_tolerance: DEFAULT_RATE_TOLERANCE,
-            retry_after_header: false,
             retry_after_seconds: None,
             auto_block: None,
-            seed: 0,
-            faults: FaultConfig::none(),
             users: vec![
                 UserSeed::new(API_USER, "Sandbox Integration", "integration@sandbox.test").admin(),
                 UserSeed::new(UI_USER, "Sandbox Manager", "manager@sandbox.test"),
@@ -378,29 +371,13 @@ impl Config {
         self
     }
 
-    /// Listens on this port of 127.0.0.1 (0, the default, picks a free one).
-    pub fn port(mut self, port: u16) -> Self {
-        self.port = port;
-        self
-    }
-
-    /// Requests per second (a token bucket holding one second's worth); `None` = unlimited.
-    pub fn rate_limit(mut self, per_second: Option<u32>) -> Self {
-        self.rate_limit = per_second;
-        self
-    }
+    crate::server::shared_config_setters!();
 
     /// How much refill beyond one second's worth the bucket holds (default 50 ms): a client
     /// keeping exactly to the rate is not refused because of network jitter, while a burst of
     /// one request over the rate still is. `Duration::ZERO` makes the bucket exact.
     pub fn rate_limit_tolerance(mut self, tolerance: Duration) -> Self {
         self.rate_tolerance = tolerance;
-        self
-    }
-
-    /// Whether 429 answers also carry a `Retry-After` header (whole seconds). Off by default.
-    pub fn retry_after_header(mut self, send: bool) -> Self {
-        self.retry_after_header = send;
         self
     }
 
@@ -416,18 +393,6 @@ impl Config {
     /// `within`, as Kommo does after repeated violations.
     pub fn auto_block(mut self, after: u32, within: Duration) -> Self {
         self.auto_block = Some((after.max(1), within));
-        self
-    }
-
-    /// Seeds the random generators (faults, tokens, webhook request ids).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// The faults active from the start (they can be changed at run time).
-    pub fn faults(mut self, faults: FaultConfig) -> Self {
-        self.faults = faults;
         self
     }
 
@@ -555,13 +520,9 @@ impl fmt::Debug for Config {
             .field("token", &"[redacted]")
             .field("account_id", &self.account_id)
             .field("subdomain", &self.subdomain)
-            .field("port", &self.port)
-            .field("rate_limit", &self.rate_limit)
+            .field("shared", &self.shared)
             .field("rate_tolerance", &self.rate_tolerance)
-            .field("retry_after_header", &self.retry_after_header)
             .field("auto_block", &self.auto_block)
-            .field("seed", &self.seed)
-            .field("faults", &self.faults)
             .field("users", &self.users.len())
             .field("pipelines", &self.pipelines.len())
             .field("custom_fields", &self.custom_fields.len())

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use kommo_client::common::EntityType;
 use kommo_client::ids::{CompanyId, ContactId, LeadId, UserId};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::model::{Company, Contact, FieldValues, Lead, Tag, ValidationIssue};
@@ -38,7 +39,7 @@ pub(crate) struct CommonMut<'a> {
 }
 
 /// A lead, contact or company as the store keeps it.
-pub(crate) trait Entity: Clone + PartialEq + Send + Sync + 'static {
+pub(crate) trait Entity: Clone + PartialEq + Serialize + Send + Sync + 'static {
     /// `leads`, `contacts` or `companies`.
     const TYPE: EntityType;
     /// As the API's messages name it: `Lead`.

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::all_webhook_settings;
 use super::delivery::{Job, post};
+use super::entity::Entity;
 use super::model::{Company, Contact, Lead, Link, Note, Subscription, Tag, Task, WebhookDelivery};
 use super::oauth::TokenPair;
 use super::scenario::ScenarioError;
@@ -49,40 +50,28 @@ impl Inner {
     }
 }
 
-impl crate::inspect::Inspect for Inner {
-    fn faults(&self) -> &crate::faults::Faults {
-        &self.faults
-    }
-
-    fn read_requests<R>(&self, read: impl FnOnce(&crate::records::RequestLog) -> R) -> R {
-        read(&self.lock().requests)
-    }
-
-    fn reset(&self) {
-        Inner::reset(self);
-    }
-}
+crate::inspect::inspect_impl!(Inner);
 
 /// Inspection and seeding in Rust.
 impl Sandbox {
     /// Every lead, by id.
     pub fn leads(&self) -> Vec<Lead> {
-        self.inner.lock().leads.values().cloned().collect()
+        self.all()
     }
 
     /// One lead.
     pub fn lead(&self, id: LeadId) -> Option<Lead> {
-        self.inner.lock().leads.get(&id.0).cloned()
+        self.one(id.0)
     }
 
     /// Every contact, by id.
     pub fn contacts(&self) -> Vec<Contact> {
-        self.inner.lock().contacts.values().cloned().collect()
+        self.all()
     }
 
     /// One contact.
     pub fn contact(&self, id: ContactId) -> Option<Contact> {
-        self.inner.lock().contacts.get(&id.0).cloned()
+        self.one(id.0)
     }
 
     /// The contacts that have this email among their `EMAIL` values (case-insensitive).
@@ -98,12 +87,20 @@ impl Sandbox {
 
     /// Every company, by id.
     pub fn companies(&self) -> Vec<Company> {
-        self.inner.lock().companies.values().cloned().collect()
+        self.all()
     }
 
     /// One company.
     pub fn company(&self, id: CompanyId) -> Option<Company> {
-        self.inner.lock().companies.get(&id.0).cloned()
+        self.one(id.0)
+    }
+
+    fn all<E: Entity>(&self) -> Vec<E> {
+        E::map(&self.inner.lock()).values().cloned().collect()
+    }
+
+    fn one<E: Entity>(&self, id: u64) -> Option<E> {
+        E::map(&self.inner.lock()).get(&id).cloned()
     }
 
     /// Every note, by id.

@@ -228,7 +228,7 @@ impl Inner {
         self.hooks.next_generation();
         *self.lock() = State::new(&self.config);
         self.faults
-            .restore(self.config.faults.clone(), self.config.seed);
+            .restore(self.config.shared.faults.clone(), self.config.shared.seed);
         self.refill_bucket();
         *self.conditions() = LiveConditions::default();
     }
@@ -277,13 +277,13 @@ impl Sandbox {
         let (hooks, rx) = HookQueue::new();
         let policy = config.webhooks;
         let mut built: Option<Arc<Inner>> = None;
-        let server = ServerHandle::start(config.port, |addr| {
+        let server = ServerHandle::start(config.shared.port, |addr| {
             let inner = Arc::new(Inner {
                 base: format!("http://{addr}"),
                 addr,
-                faults: Faults::new(config.faults.clone(), config.seed),
+                faults: Faults::new(config.shared.faults.clone(), config.shared.seed),
                 state: Mutex::new(State::new(&config)),
-                bucket: config.rate_limit.map(|rate| {
+                bucket: config.shared.rate_limit.map(|rate| {
                     Mutex::new(TokenBucket::with_tolerance(
                         rate,
                         Instant::now(),

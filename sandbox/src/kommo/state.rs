@@ -122,7 +122,7 @@ impl State {
             },
             oauth: OAuthStore::default(),
             clock_offset: 0,
-            rng: fastrand::Rng::with_seed(config.seed ^ 0x0C0_FFEE),
+            rng: fastrand::Rng::with_seed(config.shared.seed ^ 0x0C0_FFEE),
         };
         for (destination, settings) in &config.subscriptions {
             state.subscribe(destination, settings.clone(), None, config.api_user);

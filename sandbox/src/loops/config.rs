@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::faults::FaultConfig;
+use crate::server::SharedSettings;
 
 /// The API key a sandbox accepts unless told otherwise.
 pub const DEFAULT_API_KEY: &str = "sandbox_loops_api_key";
@@ -220,12 +220,9 @@ impl fmt::Debug for WebhookTarget {
 pub struct Config {
     pub(crate) api_key: String,
     pub(crate) team_name: String,
-    pub(crate) port: u16,
-    pub(crate) rate_limit: Option<u32>,
-    pub(crate) retry_after: bool,
+    /// Port, rate limit, `Retry-After`, seed and faults.
+    pub(crate) shared: SharedSettings,
     pub(crate) idempotency_window: Duration,
-    pub(crate) seed: u64,
-    pub(crate) faults: FaultConfig,
     pub(crate) lists: Vec<MailingListSeed>,
     pub(crate) custom_properties: Vec<(String, PropertyKind)>,
     pub(crate) transactional: Vec<TransactionalTemplate>,
@@ -241,12 +238,8 @@ impl Default for Config {
         Config {
             api_key: DEFAULT_API_KEY.to_owned(),
             team_name: "Sandbox team".to_owned(),
-            port: 0,
-            rate_limit: Some(DEFAULT_RATE_LIMIT),
-            retry_after: false,
+            shared: SharedSettings::new(DEFAULT_RATE_LIMIT),
             idempotency_window: IDEMPOTENCY_WINDOW,
-            seed: 0,
-            faults: FaultConfig::none(),
             lists: Vec::new(),
             custom_properties: Vec::new(),
             transactional: Vec::new(),
@@ -272,41 +265,11 @@ impl Config {
         self
     }
 
-    /// Listens on this port of 127.0.0.1 (0, the default, picks a free one).
-    pub fn port(mut self, port: u16) -> Self {
-        self.port = port;
-        self
-    }
-
-    /// Requests per second (a token bucket holding one second's worth); `None` = unlimited,
-    /// and then no `x-ratelimit-*` headers are sent.
-    pub fn rate_limit(mut self, per_second: Option<u32>) -> Self {
-        self.rate_limit = per_second;
-        self
-    }
-
-    /// Whether 429 answers carry `Retry-After` (whole seconds until a token is free). Off by
-    /// default, because Loops is not known to send it.
-    pub fn retry_after_header(mut self, send: bool) -> Self {
-        self.retry_after = send;
-        self
-    }
+    crate::server::shared_config_setters!();
 
     /// How long idempotency keys are remembered (24 h by default; measured on tokio's clock).
     pub fn idempotency_window(mut self, window: Duration) -> Self {
         self.idempotency_window = window;
-        self
-    }
-
-    /// Seeds the random generators (faults, ids), so a run is reproducible.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// The faults active from the start (they can be changed at run time).
-    pub fn faults(mut self, faults: FaultConfig) -> Self {
-        self.faults = faults;
         self
     }
 
@@ -379,12 +342,8 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("api_key", &"[redacted]")
             .field("team_name", &self.team_name)
-            .field("port", &self.port)
-            .field("rate_limit", &self.rate_limit)
-            .field("retry_after", &self.retry_after)
+            .field("shared", &self.shared)
             .field("idempotency_window", &self.idempotency_window)
-            .field("seed", &self.seed)
-            .field("faults", &self.faults)
             .field("lists", &self.lists.len())
             .field("custom_properties", &self.custom_properties.len())
             .field("transactional", &self.transactional.len())

@@ -15,6 +15,17 @@ use super::webhooks::{
 };
 use crate::time::unix_seconds;
 
+/// The `email.*` shorthands: one event about a campaign email sent to `email`.
+macro_rules! email_shorthands {
+    ($($(#[$doc:meta])* $name:ident => $kind:ident;)*) => {$(
+        $(#[$doc])*
+        pub async fn $name(&self, email: &str) -> Result<WebhookDelivery, WebhookSendError> {
+            let source = self.default_source();
+            self.email_event(EmailEventKind::$kind, email, source).await
+        }
+    )*};
+}
+
 impl Sandbox {
     /// Sends outgoing webhooks to `url`, signed with `secret` (`whsec_<base64>`), replacing any
     /// earlier registration.
@@ -180,46 +191,17 @@ impl Sandbox {
         EmailSource::Campaign(self.inner.lock().new_id())
     }
 
-    /// `email.hardBounced` (a campaign email); the contact is unsubscribed and suppressed.
-    pub async fn email_hard_bounced(
-        &self,
-        email: &str,
-    ) -> Result<WebhookDelivery, WebhookSendError> {
-        let source = self.default_source();
-        self.email_event(EmailEventKind::HardBounced, email, source)
-            .await
-    }
-
-    /// `email.softBounced` (a campaign email).
-    pub async fn email_soft_bounced(
-        &self,
-        email: &str,
-    ) -> Result<WebhookDelivery, WebhookSendError> {
-        let source = self.default_source();
-        self.email_event(EmailEventKind::SoftBounced, email, source)
-            .await
-    }
-
-    /// `email.spamReported` (a campaign email); the contact is unsubscribed and suppressed.
-    pub async fn email_spam_reported(
-        &self,
-        email: &str,
-    ) -> Result<WebhookDelivery, WebhookSendError> {
-        let source = self.default_source();
-        self.email_event(EmailEventKind::SpamReported, email, source)
-            .await
-    }
-
-    /// `email.unsubscribed` (a campaign email); the contact is unsubscribed. Loops also sends
-    /// `contact.unsubscribed` then: call [`contact_unsubscribed`](Self::contact_unsubscribed)
-    /// too to reproduce both.
-    pub async fn email_unsubscribed(
-        &self,
-        email: &str,
-    ) -> Result<WebhookDelivery, WebhookSendError> {
-        let source = self.default_source();
-        self.email_event(EmailEventKind::Unsubscribed, email, source)
-            .await
+    email_shorthands! {
+        /// `email.hardBounced` (a campaign email); the contact is unsubscribed and suppressed.
+        email_hard_bounced => HardBounced;
+        /// `email.softBounced` (a campaign email).
+        email_soft_bounced => SoftBounced;
+        /// `email.spamReported` (a campaign email); the contact is unsubscribed and suppressed.
+        email_spam_reported => SpamReported;
+        /// `email.unsubscribed` (a campaign email); the contact is unsubscribed. Loops also sends
+        /// `contact.unsubscribed` then: call [`contact_unsubscribed`](Self::contact_unsubscribed)
+        /// too to reproduce both.
+        email_unsubscribed => Unsubscribed;
     }
 
     /// `contact.unsubscribed` for an existing contact, which is unsubscribed.

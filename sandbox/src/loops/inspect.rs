@@ -192,25 +192,13 @@ impl Inner {
     pub(crate) fn reset(&self) {
         *self.lock() = super::state::State::new(&self.config);
         self.faults
-            .restore(self.config.faults.clone(), self.config.seed);
+            .restore(self.config.shared.faults.clone(), self.config.shared.seed);
         self.refill_bucket();
         *self.lock_webhook() = self.config.webhook.clone();
     }
 }
 
-impl crate::inspect::Inspect for Inner {
-    fn faults(&self) -> &crate::faults::Faults {
-        &self.faults
-    }
-
-    fn read_requests<R>(&self, read: impl FnOnce(&crate::records::RequestLog) -> R) -> R {
-        read(&self.lock().requests)
-    }
-
-    fn reset(&self) {
-        Inner::reset(self);
-    }
-}
+crate::inspect::inspect_impl!(Inner);
 
 /// Inspection and seeding in Rust.
 impl Sandbox {

@@ -155,12 +155,13 @@ impl Sandbox {
             .build()
             .map_err(io::Error::other)?;
         let mut built: Option<Arc<Inner>> = None;
-        let server = ServerHandle::start(config.port, |addr| {
+        let server = ServerHandle::start(config.shared.port, |addr| {
             let inner = Arc::new(Inner {
                 base_url: format!("http://{addr}/api"),
-                faults: Faults::new(config.faults.clone(), config.seed),
+                faults: Faults::new(config.shared.faults.clone(), config.shared.seed),
                 state: Mutex::new(State::new(&config)),
                 bucket: config
+                    .shared
                     .rate_limit
                     .map(|rate| Mutex::new(TokenBucket::new(rate, Instant::now()))),
                 webhook: Mutex::new(config.webhook.clone()),

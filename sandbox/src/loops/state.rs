@@ -73,7 +73,7 @@ impl State {
             deliveries: Vec::new(),
             idempotency: HashMap::new(),
             // Distinct from the fault generator, so that ids do not shift the fault sequence.
-            ids: fastrand::Rng::with_seed(config.seed ^ 0x1D5_1D5_1D5),
+            ids: fastrand::Rng::with_seed(config.shared.seed ^ 0x1D5_1D5_1D5),
         };
         for template in &config.transactional {
             state.add_transactional(template.clone());
