@@ -8,7 +8,7 @@ use super::model::{Note, Task, ValidationIssue};
 use super::render::Ctx;
 use super::request::{ApiError, request_id};
 use super::state::State;
-use super::writes::{Change, Reader, Written};
+use super::writes::{Change, Reader, Written, check_all};
 
 /// The v4 note types the sandbox accepts.
 pub(crate) const NOTE_TYPES: &[&str] = &[
@@ -297,39 +297,21 @@ fn check_tasks(
     items: &[Map<String, Value>],
     update: bool,
 ) -> Result<Vec<TaskPlan>, ApiError> {
-    let mut plans = Vec::new();
-    let mut groups = Vec::new();
-    for (i, item) in items.iter().enumerate() {
+    check_all(items, |i, item| {
         let existing = if update {
-            match item.get("id").and_then(Value::as_u64) {
-                Some(id) => match state.tasks.get(&id) {
-                    Some(task) => Some(task),
-                    None => {
-                        groups.push((
-                            request_id(item, i),
-                            vec![ValidationIssue::new("NotFound", "id", "Entity not found")],
-                        ));
-                        continue;
-                    }
-                },
-                None => {
-                    groups.push((request_id(item, i), vec![ValidationIssue::blank("id")]));
-                    continue;
-                }
-            }
+            let Some(id) = item.get("id").and_then(Value::as_u64) else {
+                return Err(vec![ValidationIssue::blank("id")]);
+            };
+            let task = state
+                .tasks
+                .get(&id)
+                .ok_or_else(|| vec![ValidationIssue::new("NotFound", "id", "Entity not found")])?;
+            Some(task)
         } else {
             None
         };
-        match plan_task(state, item, i, existing) {
-            Ok(p) => plans.push(p),
-            Err(issues) => groups.push((request_id(item, i), issues)),
-        }
-    }
-    if groups.is_empty() {
-        Ok(plans)
-    } else {
-        Err(ApiError::validation(groups))
-    }
+        plan_task(state, item, i, existing)
+    })
 }
 
 /// `POST /api/v4/tasks`.

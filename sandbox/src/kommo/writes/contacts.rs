@@ -7,18 +7,16 @@ use serde_json::{Map, Value};
 use super::super::model::{Company, Contact, ValidationIssue};
 use super::super::request::request_id;
 use super::super::state::State;
-use super::input::{Common, Reader, embedded_company, parse_common};
-use super::{Created, Plan};
+use super::input::{Reader, embedded_company, parse_common};
+use super::{Created, Head, Plan};
 
 /// A checked contact write.
 #[derive(Debug, Clone)]
 pub(crate) struct ContactPlan {
-    pub(crate) request_id: String,
-    id: Option<ContactId>,
+    head: Head,
     name: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
-    common: Common,
     pub(super) company: Option<CompanyId>,
 }
 
@@ -42,12 +40,14 @@ pub(crate) fn plan_contact(
         return Err(r.issues);
     }
     Ok(ContactPlan {
-        request_id: request_id(item, index),
-        id: existing.map(|c| c.id),
+        head: Head {
+            request_id: request_id(item, index),
+            target: existing.map_or(0, |c| c.id.0),
+            common,
+        },
         name,
         first_name,
         last_name,
-        common,
         company,
     })
 }
@@ -63,16 +63,8 @@ fn joined_name(first: Option<&str>, last: Option<&str>) -> String {
 }
 
 impl Plan<Contact> for ContactPlan {
-    fn target(&self) -> u64 {
-        self.id.map_or(0, |i| i.0)
-    }
-
-    fn request_id(&self) -> &str {
-        &self.request_id
-    }
-
-    fn common(&self) -> &Common {
-        &self.common
+    fn head(&self) -> &Head {
+        &self.head
     }
 
     fn build(&self, id: u64, created: &Created) -> Contact {
@@ -113,10 +105,8 @@ impl Plan<Contact> for ContactPlan {
 /// A checked company write.
 #[derive(Debug, Clone)]
 pub(crate) struct CompanyPlan {
-    pub(crate) request_id: String,
-    id: Option<CompanyId>,
+    head: Head,
     name: Option<String>,
-    common: Common,
 }
 
 /// Checks a company write (`existing` is the company being updated).
@@ -133,24 +123,18 @@ pub(crate) fn plan_company(
         return Err(r.issues);
     }
     Ok(CompanyPlan {
-        request_id: request_id(item, index),
-        id: existing.map(|c| c.id),
+        head: Head {
+            request_id: request_id(item, index),
+            target: existing.map_or(0, |c| c.id.0),
+            common,
+        },
         name,
-        common,
     })
 }
 
 impl Plan<Company> for CompanyPlan {
-    fn target(&self) -> u64 {
-        self.id.map_or(0, |i| i.0)
-    }
-
-    fn request_id(&self) -> &str {
-        &self.request_id
-    }
-
-    fn common(&self) -> &Common {
-        &self.common
+    fn head(&self) -> &Head {
+        &self.head
     }
 
     fn build(&self, id: u64, created: &Created) -> Company {

@@ -8,20 +8,18 @@ use serde_json::{Map, Value};
 use super::super::model::{Lead, LeadContactLink, ValidationIssue};
 use super::super::request::request_id;
 use super::super::state::State;
-use super::input::{Common, Reader, embedded_company, parse_common};
-use super::{Created, Plan};
+use super::input::{Reader, embedded_company, parse_common};
+use super::{Created, Head, Plan};
 
 /// A checked lead write.
 #[derive(Debug, Clone)]
 pub(crate) struct LeadPlan {
-    pub(crate) request_id: String,
-    id: Option<LeadId>,
+    head: Head,
     name: Option<String>,
     price: Option<f64>,
     placement: Option<(PipelineId, StatusId)>,
     closed_at: Option<i64>,
     loss_reason_id: Option<Option<u64>>,
-    common: Common,
     pub(super) contacts: Vec<(ContactId, Option<bool>)>,
     pub(super) company: Option<CompanyId>,
 }
@@ -135,14 +133,16 @@ pub(crate) fn plan_lead(
         return Err(r.issues);
     }
     Ok(LeadPlan {
-        request_id: request_id(item, index),
-        id: existing.map(|l| l.id),
+        head: Head {
+            request_id: request_id(item, index),
+            target: existing.map_or(0, |l| l.id.0),
+            common,
+        },
         name,
         price,
         placement,
         closed_at,
         loss_reason_id,
-        common,
         contacts,
         company,
     })
@@ -167,16 +167,8 @@ fn contact_links(contacts: &[(ContactId, Option<bool>)]) -> Vec<LeadContactLink>
 }
 
 impl Plan<Lead> for LeadPlan {
-    fn target(&self) -> u64 {
-        self.id.map_or(0, |i| i.0)
-    }
-
-    fn request_id(&self) -> &str {
-        &self.request_id
-    }
-
-    fn common(&self) -> &Common {
-        &self.common
+    fn head(&self) -> &Head {
+        &self.head
     }
 
     fn build(&self, id: u64, created: &Created) -> Lead {
@@ -226,7 +218,7 @@ impl Plan<Lead> for LeadPlan {
         if let Some(reason) = self.loss_reason_id {
             lead.loss_reason_id = reason;
         }
-        if let Some(created_at) = self.common.created_at {
+        if let Some(created_at) = self.head.common.created_at {
             lead.created_at = created_at;
         }
     }

@@ -56,12 +56,19 @@ pub(crate) struct Written {
     pub(crate) updated_at: i64,
 }
 
+/// What every checked write of a lead, contact or company has.
+#[derive(Debug, Clone)]
+pub(crate) struct Head {
+    /// The item's `request_id` (its index when it has none).
+    request_id: String,
+    /// The entity being updated (`0` on create).
+    target: u64,
+    common: Common,
+}
+
 /// A checked write of one lead, contact or company.
 pub(crate) trait Plan<E> {
-    /// The entity being updated (`0` on create).
-    fn target(&self) -> u64;
-    fn request_id(&self) -> &str;
-    fn common(&self) -> &Common;
+    fn head(&self) -> &Head;
     /// The new entity, before the shared members are applied.
     fn build(&self, id: u64, created: &Created) -> E;
     /// Sets the members of the entity's own kind on an update.
@@ -97,13 +104,14 @@ pub(crate) fn create_one<E: Entity>(
     plan: &E::Plan,
     actor: UserId,
 ) -> (Written, Change) {
+    let head = plan.head();
     let id = E::next_id(state);
-    let created = Created::new(plan.common(), actor, state.now());
+    let created = Created::new(&head.common, actor, state.now());
     let mut entity = plan.build(id, &created);
-    apply_common(state, E::TYPE, plan.common(), entity.common_mut());
+    apply_common(state, E::TYPE, &head.common, entity.common_mut());
     let written = Written {
         id,
-        request_id: plan.request_id().to_owned(),
+        request_id: head.request_id.clone(),
         updated_at: entity.meta().updated_at,
     };
     E::map_mut(state).insert(id, entity);
@@ -117,11 +125,15 @@ pub(crate) fn update_one<E: Entity>(
     plan: &E::Plan,
     actor: UserId,
 ) -> (Written, Option<Change>) {
-    let id = plan.target();
-    let common = plan.common();
+    let Head {
+        request_id,
+        target: id,
+        common,
+    } = plan.head();
+    let id = *id;
     let mut written = Written {
         id,
-        request_id: plan.request_id().to_owned(),
+        request_id: request_id.clone(),
         updated_at: 0,
     };
     let Some(mut new) = E::map(state).get(&id).cloned() else {
@@ -164,7 +176,7 @@ pub(crate) fn commit<E: Entity>(
 }
 
 /// Checks every item first, so a failing batch changes nothing.
-fn check_all<P>(
+pub(crate) fn check_all<P>(
     items: &[Map<String, Value>],
     mut plan: impl FnMut(usize, &Map<String, Value>) -> Result<P, Vec<ValidationIssue>>,
 ) -> Result<Vec<P>, ApiError> {
