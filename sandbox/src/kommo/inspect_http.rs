@@ -1,6 +1,6 @@
 //! The inspection, seeding and scenario API over HTTP, under `/_sandbox`: JSON (snake_case,
 //! like Kommo), no token, no rate limit, no faults, not counted. The routes are listed in the
-//! crate documentation.
+//! crate's README; the ones every fake shares are in `crate::inspect`.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! The inspection and seeding API over HTTP, under `/_sandbox`: JSON, no API key, no rate
-//! limit, no faults, not counted. The routes are listed in the README; the ones every fake shares are in
-//! `crate::inspect`.
+//! limit, no faults, not counted. The routes are listed in the crate's README; the ones every
+//! fake shares are in `crate::inspect`.
 
 use std::sync::Arc;
 
