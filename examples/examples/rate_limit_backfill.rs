@@ -22,9 +22,8 @@ use kommo_loops_bridge::{Mode, Rules};
 use kommo_loops_examples::backfill::{self, BackfillOptions, PAGE_SIZE};
 use kommo_loops_examples::demo::RULES;
 use kommo_loops_examples::measure::round3;
-use kommo_loops_sandbox::{
-    KommoConfig, KommoSandbox, LoopsConfig, LoopsSandbox, NewContact, PropertyKind,
-};
+use kommo_loops_sandbox::kommo::{self, NewContact};
+use kommo_loops_sandbox::loops::{self, PropertyKind};
 
 const UPSERT: &str = "PUT /v1/contacts/update";
 
@@ -77,7 +76,7 @@ async fn run() -> Result<bool, String> {
     let rate = args.rate;
     let contacts = args.contacts.unwrap_or(20 * rate as usize);
 
-    let loops = LoopsSandbox::start(LoopsConfig::default().rate_limit(Some(rate)))
+    let loops = loops::Sandbox::start(loops::Config::default().rate_limit(Some(rate)))
         .await
         .map_err(|e| format!("Loops fake: {e}"))?;
     for name in ["companyName", "kommoStage", "kommoPipeline", "plan"] {
@@ -85,7 +84,7 @@ async fn run() -> Result<bool, String> {
             .add_contact_property(name, PropertyKind::String)
             .map_err(|e| format!("Loops fake: {e}"))?;
     }
-    let kommo = KommoSandbox::start(KommoConfig::saas_onboarding())
+    let kommo = kommo::Sandbox::start(kommo::Config::saas_onboarding())
         .await
         .map_err(|e| format!("Kommo fake: {e}"))?;
     for i in 0..contacts {
@@ -154,8 +153,8 @@ struct BackfillReport {
 
 async fn backfill_into(
     args: &Args,
-    loops: &LoopsSandbox,
-    kommo: &KommoSandbox,
+    loops: &loops::Sandbox,
+    kommo: &kommo::Sandbox,
     dir: &std::path::Path,
     contacts: usize,
 ) -> Result<BackfillReport, String> {

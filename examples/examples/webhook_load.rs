@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kommo_loops_examples::measure::{LatencySummary, parse_stat_cpu, parse_status_kib, round3};
-use kommo_loops_sandbox::{KommoConfig, KommoSandbox, LoopsConfig, LoopsSandbox};
+use kommo_loops_sandbox::{kommo, loops};
 use tokio::time::Instant;
 
 const FIXTURE: &str = include_str!("../../kommo-client/tests/fixtures/kommo/01_leads_status.form");
@@ -113,15 +113,15 @@ async fn run() -> Result<(), String> {
     let args = parse_args()?;
     let fakes = match args.fakes {
         Some((kommo_port, loops_port)) => {
-            let kommo = KommoSandbox::start(
-                KommoConfig::saas_onboarding()
+            let kommo = kommo::Sandbox::start(
+                kommo::Config::saas_onboarding()
                     .token("load-kommo-token")
                     .port(kommo_port),
             )
             .await
             .map_err(|e| format!("Kommo fake on port {kommo_port}: {e}"))?;
-            let loops = LoopsSandbox::start(
-                LoopsConfig::default()
+            let loops = loops::Sandbox::start(
+                loops::Config::default()
                     .api_key("load-loops-key")
                     .port(loops_port),
             )

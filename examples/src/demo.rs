@@ -16,10 +16,8 @@ use kommo_loops_bridge::Rules;
 use kommo_loops_bridge::runtime::{
     Bridge, BridgeConfig, JobReport, MemoryOutbox, MemoryState, Outbox, Outcome, StateStore,
 };
-use kommo_loops_sandbox::{
-    KommoConfig, KommoSandbox, LoopsConfig, LoopsSandbox, NewCompany, NewContact, NewLead,
-    PropertyKind, TransactionalTemplate, saas_onboarding,
-};
+use kommo_loops_sandbox::kommo::{self, NewCompany, NewContact, NewLead, saas_onboarding};
+use kommo_loops_sandbox::loops::{self, PropertyKind, TransactionalTemplate};
 use loops_client::webhooks::WebhookSecret;
 
 use crate::server::{RunningServer, serve};
@@ -33,9 +31,9 @@ pub const RULES: &str = "examples/rules/saas-onboarding.toml";
 /// Everything the demo runs on, for the integration tests to reuse.
 pub struct Stack {
     /// The Loops fake.
-    pub loops: LoopsSandbox,
+    pub loops: loops::Sandbox,
     /// The Kommo fake.
-    pub kommo: KommoSandbox,
+    pub kommo: kommo::Sandbox,
     /// The bridge.
     pub bridge: Bridge,
     /// The bridge's HTTP server.
@@ -59,8 +57,8 @@ impl std::fmt::Debug for Stack {
 /// (the demo's setup). Tests use it to inject faults from the start, to keep the work in a
 /// durable outbox, or to shorten the clients' waits so that fault tests take seconds.
 pub struct StackOptions {
-    loops: LoopsConfig,
-    kommo: KommoConfig,
+    loops: loops::Config,
+    kommo: kommo::Config,
     stores: Option<(Arc<dyn Outbox>, Arc<dyn StateStore>)>,
     workers: usize,
     loops_client: ClientTweak<loops_client::ClientBuilder>,
@@ -72,8 +70,8 @@ type ClientTweak<B> = Box<dyn FnOnce(B) -> B + Send>;
 impl Default for StackOptions {
     fn default() -> Self {
         StackOptions {
-            loops: LoopsConfig::default(),
-            kommo: KommoConfig::saas_onboarding(),
+            loops: loops::Config::default(),
+            kommo: kommo::Config::saas_onboarding(),
             stores: None,
             workers: 2,
             loops_client: Box::new(|b| b),
@@ -102,14 +100,14 @@ impl StackOptions {
 
     /// Starts the Loops fake with this configuration (its rate limit, faults, seed); the
     /// stack still adds the onboarding properties and the `cl_welcome` email.
-    pub fn loops(mut self, config: LoopsConfig) -> Self {
+    pub fn loops(mut self, config: loops::Config) -> Self {
         self.loops = config;
         self
     }
 
     /// Starts the Kommo fake with this configuration instead of the onboarding preset (start
-    /// from `KommoConfig::saas_onboarding()` to keep the pipeline the rules use).
-    pub fn kommo(mut self, config: KommoConfig) -> Self {
+    /// from `kommo::Config::saas_onboarding()` to keep the pipeline the rules use).
+    pub fn kommo(mut self, config: kommo::Config) -> Self {
         self.kommo = config;
         self
     }
@@ -237,10 +235,10 @@ impl Stack {
 /// onboarding preset by default). For tests that run the bridge elsewhere, e.g. in a child
 /// process.
 pub async fn fakes(
-    loops: LoopsConfig,
-    kommo: KommoConfig,
-) -> Result<(LoopsSandbox, KommoSandbox), String> {
-    let loops = LoopsSandbox::start(loops)
+    loops: loops::Config,
+    kommo: kommo::Config,
+) -> Result<(loops::Sandbox, kommo::Sandbox), String> {
+    let loops = loops::Sandbox::start(loops)
         .await
         .map_err(|e| format!("Loops fake: {e}"))?;
     for (name, kind) in [
@@ -256,7 +254,7 @@ pub async fn fakes(
     loops.add_transactional_email(
         TransactionalTemplate::new("cl_welcome", "Welcome").required(["name", "company"]),
     );
-    let kommo = KommoSandbox::start(kommo)
+    let kommo = kommo::Sandbox::start(kommo)
         .await
         .map_err(|e| format!("Kommo fake: {e}"))?;
 
@@ -588,7 +586,7 @@ fn describe(report: &JobReport) -> String {
     }
 }
 
-fn events(loops: &LoopsSandbox, name: &str) -> usize {
+fn events(loops: &loops::Sandbox, name: &str) -> usize {
     loops
         .events()
         .iter()
@@ -596,7 +594,7 @@ fn events(loops: &LoopsSandbox, name: &str) -> usize {
         .count()
 }
 
-fn note_text(note: &kommo_loops_sandbox::KommoNote) -> String {
+fn note_text(note: &kommo_loops_sandbox::kommo::Note) -> String {
     note.params
         .get("text")
         .and_then(|v| v.as_str())

@@ -4,7 +4,7 @@
 //! requests it answered, so a load test can check that its client reuses connections:
 //! `GET /_stats` answers `{"connections":..,"requests":..}`.
 //!
-//! It does far less per request than [`LoopsSandbox`](kommo_loops_sandbox::LoopsSandbox)
+//! It does far less per request than [`loops::Sandbox`](kommo_loops_sandbox::loops::Sandbox)
 //! (which authenticates, validates, keeps contacts and idempotency keys, and logs each
 //! request), so the client under test, not the server, sets the pace.
 

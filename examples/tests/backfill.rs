@@ -7,12 +7,11 @@ use std::sync::Arc;
 use kommo_loops_bridge::runtime::{Bridge, BridgeConfig, MemoryOutbox, MemoryState};
 use kommo_loops_bridge::{Mode, Rules};
 use kommo_loops_examples::backfill::{self, BackfillOptions};
-use kommo_loops_sandbox::{
-    KommoConfig, KommoSandbox, LoopsConfig, LoopsSandbox, NewCompany, NewContact, PropertyKind,
-};
+use kommo_loops_sandbox::kommo::{self, NewCompany, NewContact};
+use kommo_loops_sandbox::loops::{self, PropertyKind};
 
-async fn fakes() -> (LoopsSandbox, KommoSandbox) {
-    let loops = LoopsSandbox::start(LoopsConfig::default().rate_limit(Some(50)))
+async fn fakes() -> (loops::Sandbox, kommo::Sandbox) {
+    let loops = loops::Sandbox::start(loops::Config::default().rate_limit(Some(50)))
         .await
         .unwrap();
     for name in ["companyName", "kommoStage", "kommoPipeline", "plan"] {
@@ -20,13 +19,13 @@ async fn fakes() -> (LoopsSandbox, KommoSandbox) {
             .add_contact_property(name, PropertyKind::String)
             .unwrap();
     }
-    let kommo = KommoSandbox::start(KommoConfig::saas_onboarding())
+    let kommo = kommo::Sandbox::start(kommo::Config::saas_onboarding())
         .await
         .unwrap();
     (loops, kommo)
 }
 
-fn bridge(loops: &LoopsSandbox, kommo: &KommoSandbox) -> (Bridge, kommo_client::Client) {
+fn bridge(loops: &loops::Sandbox, kommo: &kommo::Sandbox) -> (Bridge, kommo_client::Client) {
     let rules =
         Rules::from_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/saas-onboarding.toml"))
             .unwrap();

@@ -18,10 +18,9 @@ use common::*;
 use kommo_loops_bridge::runtime::{Outbox, SqliteOutbox};
 use kommo_loops_examples::config::ServerConfig;
 use kommo_loops_examples::demo::{self, eventually};
-use kommo_loops_sandbox::{
-    FaultConfig, KommoConfig, KommoSandbox, LoopsConfig, LoopsSandbox, NewCompany, NewContact,
-    NewLead, saas_onboarding,
-};
+use kommo_loops_sandbox::FaultConfig;
+use kommo_loops_sandbox::kommo::{self, NewCompany, NewContact, NewLead, saas_onboarding};
+use kommo_loops_sandbox::loops;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const CHILD_ENV: &str = "KOMMO_LOOPS_CRASH_CHILD";
@@ -62,8 +61,8 @@ struct Child {
 }
 
 async fn start_child(
-    loops: &LoopsSandbox,
-    kommo: &KommoSandbox,
+    loops: &loops::Sandbox,
+    kommo: &kommo::Sandbox,
     outbox: &Path,
     workers: usize,
     lease_secs: u64,
@@ -135,8 +134,8 @@ async fn a_killed_server_loses_nothing_and_doubles_nothing() {
     const CUSTOMERS: usize = 6;
     const LEASE_SECS: u64 = 2;
     let (loops, kommo) = demo::fakes(
-        LoopsConfig::default().rate_limit(Some(FAST_RATE)),
-        KommoConfig::saas_onboarding(),
+        loops::Config::default().rate_limit(Some(FAST_RATE)),
+        kommo::Config::saas_onboarding(),
     )
     .await
     .unwrap();

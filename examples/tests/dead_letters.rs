@@ -12,7 +12,8 @@ use kommo_loops_bridge::Rules;
 use kommo_loops_bridge::runtime::{BridgeConfig, Outbox, SqliteOutbox};
 use kommo_loops_examples::demo::{Stack, eventually};
 use kommo_loops_examples::outbox_cli;
-use kommo_loops_sandbox::{FaultConfig, LoopsConfig, TransactionalTemplate};
+use kommo_loops_sandbox::FaultConfig;
+use kommo_loops_sandbox::loops::{self, TransactionalTemplate};
 
 /// Won deals get a transactional email the Loops fake does not know yet (a 404: the
 /// transactional id is wrong or not published).
@@ -50,7 +51,7 @@ fn thanks(stack: &Stack) {
         .add_transactional_email(TransactionalTemplate::new("cl_thanks", "Thanks"));
 }
 
-fn sends_of(stack: &Stack, id: &str) -> Vec<kommo_loops_sandbox::RecordedTransactional> {
+fn sends_of(stack: &Stack, id: &str) -> Vec<kommo_loops_sandbox::loops::RecordedTransactional> {
     stack
         .loops
         .transactional_sends()
@@ -67,7 +68,7 @@ async fn a_dead_letter_keeps_its_history_and_its_replay_sends_once() {
     let stack = Stack::start_with(
         welcome_rules("cl_onboarding"),
         fast_bridge(),
-        fast_options(LoopsConfig::default()).stores(store.clone(), store.clone()),
+        fast_options(loops::Config::default()).stores(store.clone(), store.clone()),
     )
     .await
     .unwrap();
@@ -162,7 +163,7 @@ async fn replaying_a_send_that_had_landed_does_not_send_twice() {
     let stack = Stack::start_with(
         welcome_rules("cl_thanks"),
         BridgeConfig::default().retry(no_retries),
-        fast_options(LoopsConfig::default())
+        fast_options(loops::Config::default())
             .loops_client(|b| b.retry_policy(loops_client::RetryPolicy::never())),
     )
     .await
@@ -208,7 +209,7 @@ async fn a_replayed_dead_letter_gets_fresh_attempts() {
     let stack = Stack::start_with(
         welcome_rules("cl_thanks"),
         BridgeConfig::default().retry(three),
-        fast_options(LoopsConfig::default())
+        fast_options(loops::Config::default())
             .loops_client(|b| b.retry_policy(loops_client::RetryPolicy::never())),
     )
     .await

@@ -13,7 +13,9 @@ use common::*;
 use kommo_client::common::EntityType;
 use kommo_loops_bridge::runtime::Outcome;
 use kommo_loops_examples::demo::{Stack, eventually};
-use kommo_loops_sandbox::{FaultConfig, InjectedFault, LoopsConfig, saas_onboarding};
+use kommo_loops_sandbox::kommo::saas_onboarding;
+use kommo_loops_sandbox::loops;
+use kommo_loops_sandbox::{FaultConfig, InjectedFault};
 
 fn elapsed(since: Instant) -> String {
     format!("{:.1} s", since.elapsed().as_secs_f64())
@@ -27,7 +29,7 @@ async fn loops_failing_30_percent_with_latency_gets_each_send_once() {
         .latency(Duration::from_millis(5))
         .latency_jitter(Duration::from_millis(25));
     // The client retries once itself, so that some failures reach the bridge's own retries.
-    let options = fast_options(LoopsConfig::default().seed(30).faults(faults))
+    let options = fast_options(loops::Config::default().seed(30).faults(faults))
         .loops_client(|b| b.retry_policy(fast_loops_retry().with_max_attempts(2)));
     let stack = Stack::start_with(onboarding(), fast_bridge(), options)
         .await
@@ -75,7 +77,7 @@ async fn loops_dropping_connections_after_applying_never_doubles_a_send() {
     let stack = Stack::start_with(
         onboarding(),
         fast_bridge(),
-        fast_options(LoopsConfig::default().seed(25).faults(faults)),
+        fast_options(loops::Config::default().seed(25).faults(faults)),
     )
     .await
     .unwrap();
@@ -140,14 +142,14 @@ async fn a_429_storm_loses_nothing_and_does_not_spin() {
     let started = Instant::now();
     const LIMIT: u32 = 10;
     const FORCED: f64 = 0.3;
-    let loops = LoopsConfig::default()
+    let loops = loops::Config::default()
         .seed(429)
         .faults(FaultConfig::none().force_429_rate(FORCED));
     let stack = Stack::start_with(
         onboarding(),
         fast_bridge(),
         // After fast_options, so the Loops fake keeps its production limit.
-        fast_options(LoopsConfig::default()).loops(loops.rate_limit(Some(LIMIT))),
+        fast_options(loops::Config::default()).loops(loops.rate_limit(Some(LIMIT))),
     )
     .await
     .unwrap();
@@ -212,7 +214,7 @@ async fn retry_after_is_waited_out() {
     let stack = Stack::start_with(
         onboarding(),
         fast_bridge(),
-        fast_options(LoopsConfig::default().retry_after_header(true)).workers(1),
+        fast_options(loops::Config::default().retry_after_header(true)).workers(1),
     )
     .await
     .unwrap();
@@ -255,7 +257,7 @@ async fn a_kommo_ip_block_pauses_the_work_until_it_lifts() {
     const COOL_DOWN: Duration = Duration::from_millis(200);
     const MAX_COOL_DOWN: Duration = Duration::from_secs(1);
     const WORKERS: usize = 2;
-    let options = fast_options(LoopsConfig::default()).kommo_client(|b| {
+    let options = fast_options(loops::Config::default()).kommo_client(|b| {
         b.rate_limit(kommo_client::RateLimit::per_second(FAST_RATE))
             .breaker(
                 kommo_client::breaker::BreakerConfig::default()
@@ -377,7 +379,7 @@ async fn an_older_kommo_delivery_does_not_overwrite_newer_data() {
     let stack = Stack::start_with(
         onboarding(),
         fast_bridge(),
-        fast_options(LoopsConfig::default()),
+        fast_options(loops::Config::default()),
     )
     .await
     .unwrap();

@@ -10,7 +10,7 @@ use kommo_client::ids::ContactId;
 use kommo_loops_bridge::Rules;
 use kommo_loops_bridge::runtime::{BridgeConfig, Outcome};
 use kommo_loops_examples::demo::{self, Stack};
-use kommo_loops_sandbox::{ContactUpdate, NewCompany, NewContact, NewLead, saas_onboarding};
+use kommo_loops_sandbox::kommo::{ContactUpdate, NewCompany, NewContact, NewLead, saas_onboarding};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_scenario_holds_step_by_step() {
@@ -58,7 +58,7 @@ async fn an_email_change_with_a_user_id_updates_the_same_loops_contact() {
     let (ada, _) = ada_with_a_lead(&stack).await;
     let user_id = format!(
         "kommo-{}-{}",
-        kommo_loops_sandbox::defaults::ACCOUNT_ID.0,
+        kommo_loops_sandbox::kommo::defaults::ACCOUNT_ID.0,
         ada.0
     );
     let before = stack

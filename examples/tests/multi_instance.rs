@@ -17,7 +17,7 @@ use kommo_client::common::EntityType;
 use kommo_loops_bridge::runtime::{Bridge, PostgresOptions, PostgresOutbox};
 use kommo_loops_examples::demo::Stack;
 use kommo_loops_examples::server::serve;
-use kommo_loops_sandbox::LoopsConfig;
+use kommo_loops_sandbox::loops;
 
 const URL_VAR: &str = "KOMMO_LOOPS_TEST_POSTGRES_URL";
 
@@ -66,7 +66,7 @@ async fn two_instances_on_one_postgres_outbox_run_each_action_once() {
     let stack = Stack::start_with(
         onboarding(),
         fast_bridge(),
-        fast_options(LoopsConfig::default()).stores(store_a.clone(), store_a),
+        fast_options(loops::Config::default()).stores(store_a.clone(), store_a),
     )
     .await
     .unwrap();

@@ -87,6 +87,71 @@ impl Drop for ServerHandle {
     }
 }
 
+/// The settings both fakes have, with the same meaning in both.
+#[derive(Debug, Clone)]
+pub(crate) struct SharedSettings {
+    /// 0 picks a free port.
+    pub(crate) port: u16,
+    /// Requests per second; `None` = unlimited.
+    pub(crate) rate_limit: Option<u32>,
+    pub(crate) retry_after_header: bool,
+    pub(crate) seed: u64,
+    pub(crate) faults: crate::faults::FaultConfig,
+}
+
+impl SharedSettings {
+    /// A free port, this rate limit, no `Retry-After`, seed 0, no faults.
+    pub(crate) fn new(rate_limit: u32) -> Self {
+        SharedSettings {
+            port: 0,
+            rate_limit: Some(rate_limit),
+            retry_after_header: false,
+            seed: 0,
+            faults: crate::faults::FaultConfig::none(),
+        }
+    }
+}
+
+/// The setters of [`SharedSettings`], for a configuration that holds them as `shared`.
+macro_rules! shared_config_setters {
+    () => {
+        /// Listens on this port of 127.0.0.1 (0, the default, picks a free one).
+        pub fn port(mut self, port: u16) -> Self {
+            self.shared.port = port;
+            self
+        }
+
+        /// Requests per second (a token bucket holding one second's worth); `None` = unlimited
+        /// (the Loops fake then sends no `x-ratelimit-*` headers).
+        pub fn rate_limit(mut self, per_second: Option<u32>) -> Self {
+            self.shared.rate_limit = per_second;
+            self
+        }
+
+        /// Whether 429 answers carry a `Retry-After` header (whole seconds until a request
+        /// would pass). Off by default: neither provider is known to send one.
+        pub fn retry_after_header(mut self, send: bool) -> Self {
+            self.shared.retry_after_header = send;
+            self
+        }
+
+        /// Seeds the random generators (faults, ids, tokens, webhook request ids), so a run
+        /// is reproducible.
+        pub fn seed(mut self, seed: u64) -> Self {
+            self.shared.seed = seed;
+            self
+        }
+
+        /// The faults active from the start (they can be changed at run time).
+        pub fn faults(mut self, faults: $crate::FaultConfig) -> Self {
+            self.shared.faults = faults;
+            self
+        }
+    };
+}
+
+pub(crate) use shared_config_setters;
+
 /// A JSON answer with status 200.
 pub(crate) fn json_ok<T: serde::Serialize>(value: &T) -> Response {
     axum::Json(value).into_response()

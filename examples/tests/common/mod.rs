@@ -10,9 +10,8 @@ use kommo_client::ids::{ContactId, LeadId};
 use kommo_loops_bridge::Rules;
 use kommo_loops_bridge::runtime::{BridgeConfig, JobReport, RetryPolicy};
 use kommo_loops_examples::demo::{self, Stack, StackOptions, eventually};
-use kommo_loops_sandbox::{
-    KommoConfig, LoopsConfig, LoopsSandbox, NewCompany, NewContact, NewLead, saas_onboarding,
-};
+use kommo_loops_sandbox::kommo::{self, NewCompany, NewContact, NewLead, saas_onboarding};
+use kommo_loops_sandbox::loops;
 use tokio::sync::broadcast;
 
 /// How long a test waits for the bridge to finish its work: generous, as the machine may be
@@ -55,10 +54,10 @@ pub const FAST_RATE: u32 = 100;
 
 /// Fakes with fast rate limits, clients with fast retries; `loops` sets the Loops fake's
 /// faults and seed.
-pub fn fast_options(loops: LoopsConfig) -> StackOptions {
+pub fn fast_options(loops: loops::Config) -> StackOptions {
     StackOptions::new()
         .loops(loops.rate_limit(Some(FAST_RATE)))
-        .kommo(KommoConfig::saas_onboarding().rate_limit(Some(FAST_RATE)))
+        .kommo(kommo::Config::saas_onboarding().rate_limit(Some(FAST_RATE)))
         .loops_client(|b| b.retry_policy(fast_loops_retry()))
         .kommo_client(|b| {
             b.rate_limit(kommo_client::RateLimit::per_second(FAST_RATE))
@@ -188,7 +187,7 @@ impl Ledger {
 }
 
 /// How many times Loops recorded each send, by idempotency key (events and transactional).
-pub fn sends_by_key(loops: &LoopsSandbox) -> BTreeMap<String, usize> {
+pub fn sends_by_key(loops: &loops::Sandbox) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     let keys = loops.events().into_iter().map(|e| e.idempotency_key).chain(
         loops

@@ -4,11 +4,11 @@ use kommo_client::common::EntityType;
 use kommo_client::ids::{NoteId, TaskId, TaskTypeId, UserId};
 use serde_json::{Map, Value, json};
 
-use super::model::{KommoNote, KommoTask, ValidationIssue};
+use super::model::{Note, Task, ValidationIssue};
 use super::render::Ctx;
 use super::request::{ApiError, request_id};
 use super::state::State;
-use super::writes::{Change, Reader, Written};
+use super::writes::{Change, Reader, Written, check_all};
 
 /// The v4 note types the sandbox accepts.
 pub(crate) const NOTE_TYPES: &[&str] = &[
@@ -146,7 +146,7 @@ pub(crate) fn add_notes(
         let author = plan.created_by.unwrap_or(actor);
         state.notes.insert(
             id,
-            KommoNote {
+            Note {
                 id: NoteId(id),
                 entity_type: entity,
                 entity_id: plan.entity_id,
@@ -170,7 +170,7 @@ pub(crate) fn add_notes(
 }
 
 /// A note in the v4 shape.
-pub(crate) fn note_json(ctx: &Ctx, note: &KommoNote) -> Value {
+pub(crate) fn note_json(ctx: &Ctx, note: &Note) -> Value {
     json!({
         "id": note.id,
         "entity_id": note.entity_id,
@@ -209,7 +209,7 @@ fn plan_task(
     state: &State,
     item: &Map<String, Value>,
     index: usize,
-    existing: Option<&KommoTask>,
+    existing: Option<&Task>,
 ) -> Result<TaskPlan, Vec<ValidationIssue>> {
     let mut r = Reader::new(item);
     let text = r.string("text");
@@ -297,39 +297,21 @@ fn check_tasks(
     items: &[Map<String, Value>],
     update: bool,
 ) -> Result<Vec<TaskPlan>, ApiError> {
-    let mut plans = Vec::new();
-    let mut groups = Vec::new();
-    for (i, item) in items.iter().enumerate() {
+    check_all(items, |i, item| {
         let existing = if update {
-            match item.get("id").and_then(Value::as_u64) {
-                Some(id) => match state.tasks.get(&id) {
-                    Some(task) => Some(task),
-                    None => {
-                        groups.push((
-                            request_id(item, i),
-                            vec![ValidationIssue::new("NotFound", "id", "Entity not found")],
-                        ));
-                        continue;
-                    }
-                },
-                None => {
-                    groups.push((request_id(item, i), vec![ValidationIssue::blank("id")]));
-                    continue;
-                }
-            }
+            let Some(id) = item.get("id").and_then(Value::as_u64) else {
+                return Err(vec![ValidationIssue::blank("id")]);
+            };
+            let task = state
+                .tasks
+                .get(&id)
+                .ok_or_else(|| vec![ValidationIssue::new("NotFound", "id", "Entity not found")])?;
+            Some(task)
         } else {
             None
         };
-        match plan_task(state, item, i, existing) {
-            Ok(p) => plans.push(p),
-            Err(issues) => groups.push((request_id(item, i), issues)),
-        }
-    }
-    if groups.is_empty() {
-        Ok(plans)
-    } else {
-        Err(ApiError::validation(groups))
-    }
+        plan_task(state, item, i, existing)
+    })
 }
 
 /// `POST /api/v4/tasks`.
@@ -344,7 +326,7 @@ pub(crate) fn add_tasks(
     for plan in plans {
         let id = state.next_task();
         let now = state.now();
-        let task = KommoTask {
+        let task = Task {
             id: TaskId(id),
             entity_type: plan.target.map(|(e, _)| e),
             entity_id: plan.target.map(|(_, id)| id),
@@ -411,7 +393,7 @@ pub(crate) fn update_tasks(
         if plan.result_text.is_some() {
             new.result_text = plan.result_text;
         }
-        let strip = |t: &KommoTask| KommoTask {
+        let strip = |t: &Task| Task {
             updated_at: 0,
             updated_by: UserId(0),
             ..t.clone()
@@ -432,7 +414,7 @@ pub(crate) fn update_tasks(
 }
 
 /// A task in the v4 shape (`result` is `[]` when empty, as Kommo sends it).
-pub(crate) fn task_json(ctx: &Ctx, task: &KommoTask) -> Value {
+pub(crate) fn task_json(ctx: &Ctx, task: &Task) -> Value {
     json!({
         "id": task.id,
         "created_by": task.created_by,
@@ -460,15 +442,17 @@ pub(crate) fn task_json(ctx: &Ctx, task: &KommoTask) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kommo::config::{KommoConfig, defaults};
-    use crate::kommo::writes::add_leads;
+    use crate::kommo::config::Config;
+    use crate::kommo::model::Lead;
+    use crate::kommo::seeds::defaults;
+    use crate::kommo::writes::add;
     use crate::kommo::writes::test_items as items;
 
     #[test]
     fn notes_and_tasks_need_their_fields() {
-        let mut state = State::new(&KommoConfig::default());
+        let mut state = State::new(&Config::default());
         let actor = defaults::API_USER;
-        let (leads, _) = add_leads(&mut state, &items(json!([{"name": "L"}])), actor).unwrap();
+        let (leads, _) = add::<Lead>(&mut state, &items(json!([{"name": "L"}])), actor).unwrap();
         let lead = leads[0].id;
         let (notes, changes) = add_notes(
             &mut state,

@@ -1,27 +1,29 @@
-//! How a Kommo sandbox starts: account, users, pipelines, custom fields, tokens, limits,
-//! webhook delivery.
+//! How a Kommo sandbox starts: account, tokens, limits, id ranges, webhook delivery, and the
+//! seed data (`seeds.rs`) it holds from the start.
 
 use std::fmt;
 use std::time::Duration;
 
 use kommo_client::common::EntityType;
 use kommo_client::custom_fields::FieldType;
-use kommo_client::ids::{
-    AccountId, CustomFieldId, EnumId, PipelineId, StatusId, TaskTypeId, UserId,
-};
+use kommo_client::ids::{AccountId, UserId};
 use kommo_client::webhook_subscriptions::WebhookSetting;
 use serde::{Deserialize, Serialize};
 
-use crate::faults::FaultConfig;
+use super::seeds::{
+    CustomFieldSeed, EMAIL_KINDS, EnumSeed, PHONE_KINDS, PipelineSeed, StatusSeed, TaskTypeSeed,
+    UserSeed, defaults, saas_onboarding,
+};
+use crate::server::SharedSettings;
 
 /// The long-lived token a Kommo sandbox accepts unless told otherwise.
-pub const DEFAULT_KOMMO_TOKEN: &str = "sandbox_kommo_long_lived_token";
+pub const DEFAULT_TOKEN: &str = "sandbox_kommo_long_lived_token";
 
 /// Kommo's documented limit: 7 requests per second.
-pub const DEFAULT_KOMMO_RATE_LIMIT: u32 = 7;
+pub const DEFAULT_RATE_LIMIT: u32 = 7;
 
 /// The refill beyond one second's worth the rate-limit bucket holds by default (see
-/// [`KommoConfig::rate_limit_tolerance`]).
+/// [`Config::rate_limit_tolerance`]).
 pub const DEFAULT_RATE_TOLERANCE: Duration = Duration::from_millis(50);
 
 /// The OAuth integration a sandbox knows unless told otherwise: `client_id`.
@@ -31,445 +33,11 @@ pub const DEFAULT_OAUTH_CLIENT_SECRET: &str = "sandbox-integration-secret";
 /// The default OAuth integration's `redirect_uri`.
 pub const DEFAULT_OAUTH_REDIRECT_URI: &str = "https://integration.example/oauth/callback";
 
-/// Ids of the default configuration's seed data (no preset).
-pub mod defaults {
-    use kommo_client::ids::{AccountId, CustomFieldId, PipelineId, StatusId, UserId};
-
-    /// The account.
-    pub const ACCOUNT_ID: AccountId = AccountId(32_000_000);
-    /// The integration's user: API writes are made as this user (an admin).
-    pub const API_USER: UserId = UserId(9_000_001);
-    /// The manager who "clicks in the UI": scenario actions are made as this user.
-    pub const UI_USER: UserId = UserId(9_000_002);
-    /// The default pipeline, "Sales".
-    pub const PIPELINE_ID: PipelineId = PipelineId(7000);
-    /// Its incoming-leads column (`type` 1).
-    pub const INCOMING: StatusId = StatusId(6000);
-    /// "Initial contact": where leads created without a status go.
-    pub const INITIAL_CONTACT: StatusId = StatusId(6001);
-    /// "Negotiation".
-    pub const NEGOTIATION: StatusId = StatusId(6002);
-    /// Contacts: `PHONE` (multitext).
-    pub const CONTACT_PHONE: CustomFieldId = CustomFieldId(800_001);
-    /// Contacts: `EMAIL` (multitext).
-    pub const CONTACT_EMAIL: CustomFieldId = CustomFieldId(800_002);
-    /// Contacts: `POSITION` (text).
-    pub const CONTACT_POSITION: CustomFieldId = CustomFieldId(800_003);
-    /// Companies: `PHONE` (multitext).
-    pub const COMPANY_PHONE: CustomFieldId = CustomFieldId(800_101);
-    /// Companies: `EMAIL` (multitext).
-    pub const COMPANY_EMAIL: CustomFieldId = CustomFieldId(800_102);
-    /// Companies: `WEB` (url).
-    pub const COMPANY_WEB: CustomFieldId = CustomFieldId(800_103);
-    /// Companies: `ADDRESS` (textarea).
-    pub const COMPANY_ADDRESS: CustomFieldId = CustomFieldId(800_104);
-}
-
-/// Ids of the [`KommoConfig::saas_onboarding`] preset.
-pub mod saas_onboarding {
-    use kommo_client::ids::{CustomFieldId, EnumId, PipelineId, StatusId};
-
-    /// The "SaaS sales" pipeline (the only, and main, pipeline of the preset).
-    pub const PIPELINE_ID: PipelineId = PipelineId(7001);
-    /// "Incoming" (the incoming-leads column, `type` 1).
-    pub const INCOMING: StatusId = StatusId(5000);
-    /// "Trial".
-    pub const TRIAL: StatusId = StatusId(5001);
-    /// "Activated".
-    pub const ACTIVATED: StatusId = StatusId(5002);
-    /// "Upgrade offered".
-    pub const UPGRADE_OFFERED: StatusId = StatusId(5003);
-    /// "Nurture".
-    pub const NURTURE: StatusId = StatusId(5004);
-    /// "Closed - won" (the system status, the same id in every pipeline).
-    pub const WON: StatusId = StatusId::WON;
-    /// "Closed - lost".
-    pub const LOST: StatusId = StatusId::LOST;
-    /// Leads: the `PLAN` select field.
-    pub const PLAN_FIELD: CustomFieldId = CustomFieldId(912_340);
-    /// `PLAN` option `pro`.
-    pub const PLAN_PRO: EnumId = EnumId(912_341);
-    /// `PLAN` option `team`.
-    pub const PLAN_TEAM: EnumId = EnumId(912_342);
-    /// `PLAN` option `basic`.
-    pub const PLAN_BASIC: EnumId = EnumId(912_343);
-    /// Leads: the numeric "Trial days" field (code `TRIAL_DAYS`).
-    pub const TRIAL_DAYS_FIELD: CustomFieldId = CustomFieldId(912_345);
-}
-
-/// A pipeline stage to seed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct StatusSeed {
-    /// The id (142 and 143 are the system "won"/"lost" statuses of every pipeline).
-    pub id: StatusId,
-    /// The name.
-    pub name: String,
-    /// The sort order.
-    #[serde(default)]
-    pub sort: i64,
-    /// The color.
-    #[serde(default = "default_color")]
-    pub color: String,
-    /// `1` for the incoming-leads column, `0` otherwise.
-    #[serde(default, rename = "type")]
-    pub kind: i64,
-    /// Whether users may edit it.
-    #[serde(default = "yes")]
-    pub is_editable: bool,
-}
-
-fn default_color() -> String {
-    "#99ccff".to_owned()
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl StatusSeed {
-    /// A regular, editable stage.
-    pub fn new(id: StatusId, name: impl Into<String>) -> Self {
-        StatusSeed {
-            id,
-            name: name.into(),
-            sort: 0,
-            color: default_color(),
-            kind: 0,
-            is_editable: true,
-        }
-    }
-
-    /// Makes it the incoming-leads column (`type` 1, not editable).
-    pub fn incoming(mut self) -> Self {
-        self.kind = 1;
-        self.is_editable = false;
-        self.color = "#c1c1c1".to_owned();
-        self
-    }
-
-    /// Sets the sort order.
-    pub fn sort(mut self, sort: i64) -> Self {
-        self.sort = sort;
-        self
-    }
-
-    /// Sets the color.
-    pub fn color(mut self, color: impl Into<String>) -> Self {
-        self.color = color.into();
-        self
-    }
-
-    /// "Closed - won" (142).
-    pub fn won() -> Self {
-        StatusSeed {
-            is_editable: false,
-            ..StatusSeed::new(StatusId::WON, "Closed - won")
-                .sort(10_000)
-                .color("#CCFF66")
-        }
-    }
-
-    /// "Closed - lost" (143).
-    pub fn lost() -> Self {
-        StatusSeed {
-            is_editable: false,
-            ..StatusSeed::new(StatusId::LOST, "Closed - lost")
-                .sort(11_000)
-                .color("#D5D8DB")
-        }
-    }
-}
-
-/// A pipeline to seed. Statuses 142 and 143 are added when missing: every Kommo pipeline has
-/// them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct PipelineSeed {
-    /// The id.
-    pub id: PipelineId,
-    /// The name.
-    pub name: String,
-    /// The sort order.
-    #[serde(default)]
-    pub sort: i64,
-    /// Whether it is the main pipeline (new leads without a pipeline go there).
-    #[serde(default)]
-    pub is_main: bool,
-    /// Whether the incoming-leads column is on.
-    #[serde(default = "yes")]
-    pub is_unsorted_on: bool,
-    /// Whether it is archived.
-    #[serde(default)]
-    pub is_archive: bool,
-    /// The statuses, in order.
-    #[serde(default)]
-    pub statuses: Vec<StatusSeed>,
-}
-
-impl PipelineSeed {
-    /// A pipeline without statuses yet (142 and 143 are added when the sandbox starts).
-    pub fn new(id: PipelineId, name: impl Into<String>) -> Self {
-        PipelineSeed {
-            id,
-            name: name.into(),
-            sort: 1,
-            is_main: false,
-            is_unsorted_on: true,
-            is_archive: false,
-            statuses: Vec::new(),
-        }
-    }
-
-    /// Adds a status; its sort order is set after the previous one's when left at 0.
-    pub fn status(mut self, mut status: StatusSeed) -> Self {
-        if status.sort == 0 {
-            status.sort = self
-                .statuses
-                .iter()
-                .map(|s| s.sort)
-                .filter(|s| *s < 10_000)
-                .max()
-                .unwrap_or(0)
-                + 10;
-        }
-        self.statuses.push(status);
-        self
-    }
-
-    /// Makes it the main pipeline.
-    pub fn main(mut self) -> Self {
-        self.is_main = true;
-        self
-    }
-
-    /// Sets the sort order.
-    pub fn sort(mut self, sort: i64) -> Self {
-        self.sort = sort;
-        self
-    }
-
-    /// The status with this id.
-    pub fn find_status(&self, id: StatusId) -> Option<&StatusSeed> {
-        self.statuses.iter().find(|s| s.id == id)
-    }
-
-    /// With 142 and 143 present, system statuses last.
-    pub(crate) fn completed(mut self) -> Self {
-        if self.find_status(StatusId::WON).is_none() {
-            self.statuses.push(StatusSeed::won());
-        }
-        if self.find_status(StatusId::LOST).is_none() {
-            self.statuses.push(StatusSeed::lost());
-        }
-        self
-    }
-}
-
-/// One option of a select-like or multitext field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct EnumSeed {
-    /// The option id.
-    pub id: EnumId,
-    /// The label (for multitext fields, the kind: `WORK`, `MOB`, ...).
-    pub value: String,
-    /// The sort order.
-    #[serde(default)]
-    pub sort: i64,
-    /// The option code (`enum_code`); multitext kinds use their label as the code.
-    #[serde(default)]
-    pub code: Option<String>,
-}
-
-impl EnumSeed {
-    /// An option.
-    pub fn new(id: EnumId, value: impl Into<String>) -> Self {
-        EnumSeed {
-            id,
-            value: value.into(),
-            sort: 0,
-            code: None,
-        }
-    }
-
-    /// Sets the option code.
-    pub fn code(mut self, code: impl Into<String>) -> Self {
-        self.code = Some(code.into());
-        self
-    }
-}
-
-/// A custom field definition to seed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct CustomFieldSeed {
-    /// The field id.
-    pub id: CustomFieldId,
-    /// The entity type: `leads`, `contacts` or `companies`.
-    pub entity_type: EntityType,
-    /// The name.
-    pub name: String,
-    /// The code (`PHONE`, `EMAIL`, `PLAN`, ...), by which writes may address the field.
-    #[serde(default)]
-    pub code: Option<String>,
-    /// The type (`text`, `numeric`, `select`, `multitext`, `date`, ...).
-    #[serde(rename = "type")]
-    pub field_type: FieldType,
-    /// The sort order.
-    #[serde(default)]
-    pub sort: i64,
-    /// The options of select-like and multitext fields.
-    #[serde(default)]
-    pub enums: Vec<EnumSeed>,
-    /// Whether Kommo predefined it (PHONE, EMAIL, ...).
-    #[serde(default)]
-    pub is_predefined: bool,
-    /// Whether only the API may change it.
-    #[serde(default)]
-    pub is_api_only: bool,
-}
-
-impl CustomFieldSeed {
-    /// A field without options.
-    pub fn new(
-        entity_type: EntityType,
-        id: CustomFieldId,
-        name: impl Into<String>,
-        field_type: FieldType,
-    ) -> Self {
-        CustomFieldSeed {
-            id,
-            entity_type,
-            name: name.into(),
-            code: None,
-            field_type,
-            sort: 0,
-            enums: Vec::new(),
-            is_predefined: false,
-            is_api_only: false,
-        }
-    }
-
-    /// Sets the code.
-    pub fn code(mut self, code: impl Into<String>) -> Self {
-        self.code = Some(code.into());
-        self
-    }
-
-    /// Adds an option.
-    pub fn option(mut self, option: EnumSeed) -> Self {
-        let mut option = option;
-        if option.sort == 0 {
-            option.sort = (self.enums.len() as i64 + 1) * 2;
-        }
-        self.enums.push(option);
-        self
-    }
-
-    /// A predefined multitext field (`PHONE` or `EMAIL`) with its kinds, option ids counting
-    /// up from `first_enum`.
-    pub fn multitext(
-        entity_type: EntityType,
-        id: CustomFieldId,
-        name: &str,
-        code: &str,
-        kinds: &[&str],
-        first_enum: u64,
-    ) -> Self {
-        let mut seed = CustomFieldSeed::new(entity_type, id, name, FieldType::Multitext).code(code);
-        seed.is_predefined = true;
-        for (i, kind) in kinds.iter().enumerate() {
-            seed = seed.option(EnumSeed::new(EnumId(first_enum + i as u64), *kind).code(*kind));
-        }
-        seed
-    }
-
-    /// The option with this id.
-    pub fn find_enum(&self, id: EnumId) -> Option<&EnumSeed> {
-        self.enums.iter().find(|e| e.id == id)
-    }
-}
-
-/// The multitext kinds of `PHONE`.
-pub const PHONE_KINDS: &[&str] = &["WORK", "WORKDD", "MOB", "FAX", "HOME", "OTHER"];
-/// The multitext kinds of `EMAIL`.
-pub const EMAIL_KINDS: &[&str] = &["WORK", "PRIV", "OTHER"];
-
-/// A user of the account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct UserSeed {
-    /// The id.
-    pub id: UserId,
-    /// The name.
-    pub name: String,
-    /// The login email.
-    pub email: String,
-    /// The interface language.
-    #[serde(default = "default_lang")]
-    pub lang: String,
-    /// Whether the user is an admin (only admins may list users and manage webhooks).
-    #[serde(default)]
-    pub is_admin: bool,
-    /// Whether the user is active.
-    #[serde(default = "yes")]
-    pub is_active: bool,
-}
-
-fn default_lang() -> String {
-    "en".to_owned()
-}
-
-impl UserSeed {
-    /// An active, non-admin user.
-    pub fn new(id: UserId, name: impl Into<String>, email: impl Into<String>) -> Self {
-        UserSeed {
-            id,
-            name: name.into(),
-            email: email.into(),
-            lang: default_lang(),
-            is_admin: false,
-            is_active: true,
-        }
-    }
-
-    /// Makes the user an admin.
-    pub fn admin(mut self) -> Self {
-        self.is_admin = true;
-        self
-    }
-}
-
-/// A task type besides the built-in follow-up (1) and meeting (2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct TaskTypeSeed {
-    /// The id.
-    pub id: TaskTypeId,
-    /// The name.
-    pub name: String,
-    /// The code, if any.
-    #[serde(default)]
-    pub code: Option<String>,
-}
-
-impl TaskTypeSeed {
-    /// A task type.
-    pub fn new(id: TaskTypeId, name: impl Into<String>) -> Self {
-        TaskTypeSeed {
-            id,
-            name: name.into(),
-            code: None,
-        }
-    }
-}
-
 /// Where entity ids start. Every counter counts up by one; the defaults keep the ranges of
 /// different entity types apart, so a lead id passed where a contact id belongs is noticed.
 ///
 /// ```
-/// use kommo_loops_sandbox::IdBases;
+/// use kommo_loops_sandbox::kommo::IdBases;
 /// let bases = IdBases { leads: 1, ..IdBases::default() };
 /// assert_eq!(bases.contacts, 30_000_001);
 /// ```
@@ -578,11 +146,11 @@ impl Default for WebhookPolicy {
     }
 }
 
-/// The configuration of a [`KommoSandbox`](crate::KommoSandbox).
+/// The configuration of a [`Sandbox`](crate::kommo::Sandbox).
 ///
 /// | setting | default |
 /// | --- | --- |
-/// | long-lived token | [`DEFAULT_KOMMO_TOKEN`] |
+/// | long-lived token | [`DEFAULT_TOKEN`] |
 /// | account | id 32000000, subdomain `sandbox`, name "Sandbox account", USD, `account[_links][self]` = the sandbox's own URL |
 /// | users | 9000001 "Sandbox Integration" (admin; the API acts as this user), 9000002 "Sandbox Manager" (scenario actions are made as this user) |
 /// | pipelines | "Sales" 7000: 6000 Incoming leads (type 1), 6001 Initial contact, 6002 Negotiation, 142, 143 |
@@ -590,7 +158,7 @@ impl Default for WebhookPolicy {
 /// | task types | 1 Follow-up, 2 Meeting |
 /// | ids | [`IdBases::default`] |
 /// | port | `0` (a free port) |
-/// | rate limit | 7 requests/second ([`DEFAULT_KOMMO_RATE_LIMIT`]), a token bucket holding 7 plus 50 ms of refill ([`DEFAULT_RATE_TOLERANCE`]); `None` = unlimited |
+/// | rate limit | 7 requests/second ([`DEFAULT_RATE_LIMIT`]), a token bucket holding 7 plus 50 ms of refill ([`DEFAULT_RATE_TOLERANCE`]); `None` = unlimited |
 /// | 429 body `retry_after` | seconds until a request would pass, rounded up (at least 1) |
 /// | `Retry-After` header on 429 | off (Kommo does not document one) |
 /// | auto-block after repeated 429s | off |
@@ -600,14 +168,14 @@ impl Default for WebhookPolicy {
 /// | random seed | `0` |
 /// | faults | none |
 ///
-/// [`KommoConfig::saas_onboarding`] replaces the pipeline with "SaaS sales" and adds the lead
+/// [`Config::saas_onboarding`] replaces the pipeline with "SaaS sales" and adds the lead
 /// fields PLAN and Trial days ([`saas_onboarding`]).
 ///
 /// ```
-/// use kommo_loops_sandbox::KommoConfig;
+/// use kommo_loops_sandbox::kommo::Config;
 /// use std::time::Duration;
 ///
-/// let config = KommoConfig::saas_onboarding()
+/// let config = Config::saas_onboarding()
 ///     .token("test-token")
 ///     .rate_limit(None)
 ///     .auto_block(3, Duration::from_secs(10));
@@ -615,21 +183,18 @@ impl Default for WebhookPolicy {
 /// ```
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct KommoConfig {
+pub struct Config {
     pub(crate) token: String,
     pub(crate) account_id: AccountId,
     pub(crate) subdomain: String,
     pub(crate) account_name: String,
     pub(crate) account_url: Option<String>,
     pub(crate) currency: String,
-    pub(crate) port: u16,
-    pub(crate) rate_limit: Option<u32>,
+    /// Port, rate limit, `Retry-After`, seed and faults.
+    pub(crate) shared: SharedSettings,
     pub(crate) rate_tolerance: Duration,
-    pub(crate) retry_after_header: bool,
     pub(crate) retry_after_seconds: Option<u64>,
     pub(crate) auto_block: Option<(u32, Duration)>,
-    pub(crate) seed: u64,
-    pub(crate) faults: FaultConfig,
     pub(crate) users: Vec<UserSeed>,
     pub(crate) api_user: UserId,
     pub(crate) ui_user: UserId,
@@ -645,7 +210,7 @@ pub struct KommoConfig {
     pub(crate) subscriptions: Vec<(String, Vec<WebhookSetting>)>,
 }
 
-impl Default for KommoConfig {
+impl Default for Config {
     fn default() -> Self {
         use defaults::*;
         let sales = PipelineSeed::new(PIPELINE_ID, "Sales")
@@ -655,21 +220,17 @@ impl Default for KommoConfig {
             .status(StatusSeed::new(NEGOTIATION, "Negotiation").color("#ffff99"));
         let contacts = EntityType::Contacts;
         let companies = EntityType::Companies;
-        KommoConfig {
-            token: DEFAULT_KOMMO_TOKEN.to_owned(),
+        Config {
+            token: DEFAULT_TOKEN.to_owned(),
             account_id: ACCOUNT_ID,
             subdomain: "sandbox".to_owned(),
             account_name: "Sandbox account".to_owned(),
             account_url: None,
             currency: "USD".to_owned(),
-            port: 0,
-            rate_limit: Some(DEFAULT_KOMMO_RATE_LIMIT),
+            shared: SharedSettings::new(DEFAULT_RATE_LIMIT),
             rate_tolerance: DEFAULT_RATE_TOLERANCE,
-            retry_after_header: false,
             retry_after_seconds: None,
             auto_block: None,
-            seed: 0,
-            faults: FaultConfig::none(),
             users: vec![
                 UserSeed::new(API_USER, "Sandbox Integration", "integration@sandbox.test").admin(),
                 UserSeed::new(UI_USER, "Sandbox Manager", "manager@sandbox.test"),
@@ -752,7 +313,7 @@ impl Default for KommoConfig {
     }
 }
 
-impl KommoConfig {
+impl Config {
     /// The SaaS onboarding preset: the default account, users and contact/company fields;
     /// the only pipeline is "SaaS sales" 7001 (5000 Incoming, 5001 Trial, 5002 Activated,
     /// 5003 Upgrade offered, 5004 Nurture, 142, 143); the lead fields are `PLAN` (select:
@@ -768,7 +329,7 @@ impl KommoConfig {
             .status(StatusSeed::new(UPGRADE_OFFERED, "Upgrade offered").color("#ffdc7f"))
             .status(StatusSeed::new(NURTURE, "Nurture").color("#dddddd"));
         let leads = EntityType::Leads;
-        KommoConfig::default()
+        Config::default()
             .pipelines(vec![pipeline])
             .custom_field(
                 CustomFieldSeed::new(leads, PLAN_FIELD, "Plan", FieldType::Select)
@@ -810,29 +371,13 @@ impl KommoConfig {
         self
     }
 
-    /// Listens on this port of 127.0.0.1 (0, the default, picks a free one).
-    pub fn port(mut self, port: u16) -> Self {
-        self.port = port;
-        self
-    }
-
-    /// Requests per second (a token bucket holding one second's worth); `None` = unlimited.
-    pub fn rate_limit(mut self, per_second: Option<u32>) -> Self {
-        self.rate_limit = per_second;
-        self
-    }
+    crate::server::shared_config_setters!();
 
     /// How much refill beyond one second's worth the bucket holds (default 50 ms): a client
     /// keeping exactly to the rate is not refused because of network jitter, while a burst of
     /// one request over the rate still is. `Duration::ZERO` makes the bucket exact.
     pub fn rate_limit_tolerance(mut self, tolerance: Duration) -> Self {
         self.rate_tolerance = tolerance;
-        self
-    }
-
-    /// Whether 429 answers also carry a `Retry-After` header (whole seconds). Off by default.
-    pub fn retry_after_header(mut self, send: bool) -> Self {
-        self.retry_after_header = send;
         self
     }
 
@@ -844,22 +389,10 @@ impl KommoConfig {
     }
 
     /// Blocks the client (403 with an HTML page on every request, until
-    /// [`unblock`](crate::KommoSandbox::unblock)) once `after` 429s were answered within
+    /// [`unblock`](crate::kommo::Sandbox::unblock)) once `after` 429s were answered within
     /// `within`, as Kommo does after repeated violations.
     pub fn auto_block(mut self, after: u32, within: Duration) -> Self {
         self.auto_block = Some((after.max(1), within));
-        self
-    }
-
-    /// Seeds the random generators (faults, tokens, webhook request ids).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// The faults active from the start (they can be changed at run time).
-    pub fn faults(mut self, faults: FaultConfig) -> Self {
-        self.faults = faults;
         self
     }
 
@@ -879,7 +412,7 @@ impl KommoConfig {
         self
     }
 
-    /// The user scenario actions ([`create_lead`](crate::KommoSandbox::create_lead), ...)
+    /// The user scenario actions ([`create_lead`](crate::kommo::Sandbox::create_lead), ...)
     /// are made as, unless an action names another.
     pub fn ui_user(mut self, id: UserId) -> Self {
         self.ui_user = id;
@@ -981,19 +514,15 @@ impl KommoConfig {
     }
 }
 
-impl fmt::Debug for KommoConfig {
+impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KommoConfig")
+        f.debug_struct("Config")
             .field("token", &"[redacted]")
             .field("account_id", &self.account_id)
             .field("subdomain", &self.subdomain)
-            .field("port", &self.port)
-            .field("rate_limit", &self.rate_limit)
+            .field("shared", &self.shared)
             .field("rate_tolerance", &self.rate_tolerance)
-            .field("retry_after_header", &self.retry_after_header)
             .field("auto_block", &self.auto_block)
-            .field("seed", &self.seed)
-            .field("faults", &self.faults)
             .field("users", &self.users.len())
             .field("pipelines", &self.pipelines.len())
             .field("custom_fields", &self.custom_fields.len())
@@ -1006,7 +535,7 @@ impl fmt::Debug for KommoConfig {
     }
 }
 
-/// Every event a subscription can ask for, for [`KommoSandbox::subscribe_all`](crate::KommoSandbox::subscribe_all).
+/// Every event a subscription can ask for, for [`Sandbox::subscribe_all`](crate::kommo::Sandbox::subscribe_all).
 pub fn all_webhook_settings() -> Vec<WebhookSetting> {
     use WebhookSetting::*;
     vec![

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use super::Inner;
 use super::config::WebhookPolicy;
-use super::model::KommoWebhookDelivery;
+use super::model::WebhookDelivery;
 use crate::records::DeliveryOutcome;
 
 /// How far back failures count towards disabling a subscription.
@@ -240,10 +240,10 @@ impl Inner {
         redelivery: bool,
         sent_at: SystemTime,
         elapsed: Duration,
-    ) -> KommoWebhookDelivery {
+    ) -> WebhookDelivery {
         let failed = !acknowledged(&outcome);
         let mut state = self.lock();
-        let delivery = KommoWebhookDelivery {
+        let delivery = WebhookDelivery {
             id: state.next_delivery(),
             subscription: job.subscription,
             url: job.url.clone(),

@@ -27,7 +27,7 @@ use kommo_client::webhooks::{
 
 use super::activity::legacy_note_type;
 use super::fields;
-use super::model::{KommoCompany, KommoContact, KommoLead, KommoNote, KommoTag, KommoTask};
+use super::model::{Company, Contact, Lead, Note, Tag, Task};
 use super::state::State;
 use super::writes::Change;
 use crate::time::legacy_datetime;
@@ -53,14 +53,14 @@ impl HookAccount {
     }
 }
 
-fn tags(tags: &[KommoTag]) -> Vec<WebhookTag> {
+fn tags(tags: &[Tag]) -> Vec<WebhookTag> {
     tags.iter()
         .map(|t| WebhookTag::new(t.id, t.name.clone()))
         .collect()
 }
 
 /// A lead in the legacy webhook shape.
-pub(crate) fn lead(account: AccountId, lead: &KommoLead) -> WebhookLead {
+pub(crate) fn lead(account: AccountId, lead: &Lead) -> WebhookLead {
     let mut w = WebhookLead::new(lead.id);
     w.name = Some(lead.name.clone());
     w.status_id = Some(lead.status_id);
@@ -80,7 +80,7 @@ pub(crate) fn lead(account: AccountId, lead: &KommoLead) -> WebhookLead {
 }
 
 /// A contact in the legacy webhook shape (`type=contact`).
-pub(crate) fn contact(account: AccountId, contact: &KommoContact) -> WebhookContact {
+pub(crate) fn contact(account: AccountId, contact: &Contact) -> WebhookContact {
     let mut w = WebhookContact::contact(contact.id);
     w.name = Some(contact.name.clone());
     w.responsible_user_id = Some(contact.responsible_user_id);
@@ -98,7 +98,7 @@ pub(crate) fn contact(account: AccountId, contact: &KommoContact) -> WebhookCont
 }
 
 /// A company in the legacy webhook shape (`type=company`, with `linked_leads_id`).
-pub(crate) fn company(state: &State, account: AccountId, company: &KommoCompany) -> WebhookContact {
+pub(crate) fn company(state: &State, account: AccountId, company: &Company) -> WebhookContact {
     let mut w = WebhookContact::company(company.id);
     w.name = Some(company.name.clone());
     w.responsible_user_id = Some(company.responsible_user_id);
@@ -127,7 +127,7 @@ fn element_type(entity: EntityType) -> u32 {
 
 /// A note in the legacy shape. Notes without a text (calls) carry their parameters as JSON in
 /// `text`, as the legacy API did.
-pub(crate) fn note(account: AccountId, note: &KommoNote) -> WebhookNote {
+pub(crate) fn note(account: AccountId, note: &Note) -> WebhookNote {
     let text = match note.text() {
         Some(text) => text.to_owned(),
         None => note.params.to_string(),
@@ -160,7 +160,7 @@ pub(crate) fn note(account: AccountId, note: &KommoNote) -> WebhookNote {
 
 /// A task in the legacy shape; `old` adds what an update reports (`old_text`,
 /// `action_close`, `old_responsible_user_id`).
-pub(crate) fn task(account: AccountId, task: &KommoTask, old: Option<&KommoTask>) -> WebhookTask {
+pub(crate) fn task(account: AccountId, task: &Task, old: Option<&Task>) -> WebhookTask {
     let mut w = WebhookTask::new(task.id);
     w.element_id = task.entity_id;
     w.element_type = task.entity_type.map(element_type);
@@ -227,7 +227,7 @@ pub(crate) fn emissions(state: &State, account: AccountId, changes: &[Change]) -
                 };
                 let moved = old.status_id != new.status_id || old.pipeline_id != new.pipeline_id;
                 let reassigned = old.responsible_user_id != new.responsible_user_id;
-                let strip = |l: &KommoLead| KommoLead {
+                let strip = |l: &Lead| Lead {
                     status_id: kommo_client::ids::StatusId(0),
                     pipeline_id: kommo_client::ids::PipelineId(0),
                     closed_at: if moved { None } else { l.closed_at },
@@ -429,19 +429,20 @@ pub(crate) fn encode_payload(mut payload: WebhookPayload) -> (String, Vec<String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kommo::config::{KommoConfig, defaults};
+    use crate::kommo::config::Config;
+    use crate::kommo::seeds::defaults;
     use crate::kommo::writes::test_items as items;
-    use crate::kommo::writes::{add_contacts, add_leads, update_leads};
+    use crate::kommo::writes::{add, update};
     use serde_json::json;
 
     #[test]
     fn status_moves_and_edits_are_separate_events() {
-        let mut state = State::new(&KommoConfig::default());
+        let mut state = State::new(&Config::default());
         let actor = defaults::API_USER;
         let account = AccountId(1);
-        let (leads, _) = add_leads(&mut state, &items(json!([{"name": "A"}])), actor).unwrap();
+        let (leads, _) = add::<Lead>(&mut state, &items(json!([{"name": "A"}])), actor).unwrap();
         let id = leads[0].id;
-        let (_, changes) = update_leads(
+        let (_, changes) = update::<Lead>(
             &mut state,
             &items(json!([{"id": id, "status_id": 142}])),
             actor,
@@ -454,7 +455,7 @@ mod tests {
         assert_eq!(w.old_status_id, Some(defaults::INITIAL_CONTACT));
         assert_eq!(w.old_pipeline_id, None);
 
-        let (_, changes) = update_leads(
+        let (_, changes) = update::<Lead>(
             &mut state,
             &items(json!([{"id": id, "price": 10, "responsible_user_id": defaults::UI_USER.0}])),
             actor,
@@ -472,15 +473,15 @@ mod tests {
 
     #[test]
     fn bodies_follow_settings_and_parse_back() {
-        let mut state = State::new(&KommoConfig::default());
+        let mut state = State::new(&Config::default());
         let actor = defaults::API_USER;
-        let (_, mut changes) = add_contacts(
+        let (_, mut changes) = add::<Contact>(
             &mut state,
             &items(json!([{"name": "Ada", "custom_fields_values": [{"field_code": "EMAIL", "values": [{"value": "ada@example.com"}]}]}])),
             actor,
         )
         .unwrap();
-        let (_, more) = add_leads(&mut state, &items(json!([{"name": "L"}])), actor).unwrap();
+        let (_, more) = add::<Lead>(&mut state, &items(json!([{"name": "L"}])), actor).unwrap();
         changes.extend(more);
         let account = HookAccount {
             id: AccountId(1),

@@ -11,14 +11,14 @@ use kommo_client::webhooks::form::{FormKey, FormNode};
 use kommo_client::webhooks::{WebhookCustomField, WebhookFieldValue};
 use serde_json::{Map, Value, json};
 
-use super::config::{CustomFieldSeed, EnumSeed};
-use super::model::{KommoFieldValues, KommoValue, ValidationIssue};
+use super::model::{FieldValue, FieldValues, ValidationIssue};
+use super::seeds::{CustomFieldSeed, EnumSeed};
 
 /// One field of a write: the definition and the new values (`None` clears it).
 #[derive(Debug, Clone)]
 pub(crate) struct FieldWrite {
     pub(crate) def: CustomFieldSeed,
-    pub(crate) values: Option<Vec<KommoValue>>,
+    pub(crate) values: Option<Vec<FieldValue>>,
 }
 
 /// Reads `custom_fields_values` (at `path`) against `defs`, the definitions of the entity
@@ -78,7 +78,7 @@ pub(crate) fn parse_writes(
             Some(Value::Array(values)) if values.is_empty() => None,
             Some(Value::Array(values)) => {
                 let before = issues.len();
-                let parsed: Vec<KommoValue> = values
+                let parsed: Vec<FieldValue> = values
                     .iter()
                     .enumerate()
                     .filter_map(|(j, v)| parse_value(def, v, &format!("{at}.values.{j}"), issues))
@@ -137,13 +137,13 @@ fn parse_value(
     raw: &Value,
     at: &str,
     issues: &mut Vec<ValidationIssue>,
-) -> Option<KommoValue> {
+) -> Option<FieldValue> {
     let empty = Map::new();
     let (object, value) = match raw {
         Value::Object(o) => (o, o.get("value").unwrap_or(&Value::Null)),
         scalar => (&empty, scalar),
     };
-    let plain = |value: Value| KommoValue {
+    let plain = |value: Value| FieldValue {
         value,
         enum_id: None,
         enum_code: None,
@@ -209,7 +209,7 @@ fn parse_value(
         | FieldType::Category => {
             let option = find_option(def, object, value);
             match option {
-                Some(option) => Some(KommoValue {
+                Some(option) => Some(FieldValue {
                     value: Value::String(option.value.clone()),
                     enum_id: Some(option.id),
                     enum_code: option.code.clone(),
@@ -239,7 +239,7 @@ fn parse_value(
                 Some(_) => find_option(def, object, &Value::Null),
             };
             match option {
-                Some(option) => Some(KommoValue {
+                Some(option) => Some(FieldValue {
                     value: Value::String(text.trim().to_owned()),
                     enum_id: Some(option.id),
                     enum_code: Some(option.code.clone().unwrap_or_else(|| option.value.clone())),
@@ -315,7 +315,7 @@ fn find_option<'a>(
 }
 
 /// Applies writes to an entity's values; returns whether anything changed.
-pub(crate) fn apply(fields: &mut Vec<KommoFieldValues>, writes: &[FieldWrite]) -> bool {
+pub(crate) fn apply(fields: &mut Vec<FieldValues>, writes: &[FieldWrite]) -> bool {
     let before = fields.clone();
     for write in writes {
         let position = fields.iter().position(|f| f.field_id == write.def.id);
@@ -325,7 +325,7 @@ pub(crate) fn apply(fields: &mut Vec<KommoFieldValues>, writes: &[FieldWrite]) -
             }
             (None, None) => {}
             (Some(values), Some(i)) => fields[i].values = values.clone(),
-            (Some(values), None) => fields.push(KommoFieldValues {
+            (Some(values), None) => fields.push(FieldValues {
                 field_id: write.def.id,
                 field_name: write.def.name.clone(),
                 field_code: write.def.code.clone(),
@@ -338,7 +338,7 @@ pub(crate) fn apply(fields: &mut Vec<KommoFieldValues>, writes: &[FieldWrite]) -
 }
 
 /// `custom_fields_values` in the v4 shape: `null` when there are none.
-pub(crate) fn to_json(fields: &[KommoFieldValues]) -> Value {
+pub(crate) fn to_json(fields: &[FieldValues]) -> Value {
     if fields.is_empty() {
         return Value::Null;
     }
@@ -361,7 +361,7 @@ pub(crate) fn to_json(fields: &[KommoFieldValues]) -> Value {
 /// `custom_fields[...]` in the legacy webhook shape: `values[j][value]` with the option id as
 /// `values[j][enum]` for select-like and multitext fields, a bare `values[0]=<unix>` for
 /// dates, `1`/`0` for checkboxes, and `code` for coded fields.
-pub(crate) fn to_webhook(fields: &[KommoFieldValues]) -> Vec<WebhookCustomField> {
+pub(crate) fn to_webhook(fields: &[FieldValues]) -> Vec<WebhookCustomField> {
     fields
         .iter()
         .map(|f| {
@@ -409,7 +409,7 @@ mod tests {
                 CustomFieldId(1),
                 "Email",
                 "EMAIL",
-                super::super::config::EMAIL_KINDS,
+                super::super::seeds::EMAIL_KINDS,
                 100,
             ),
             CustomFieldSeed::new(

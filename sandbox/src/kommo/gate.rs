@@ -177,7 +177,7 @@ fn too_many_requests(app: &Inner, retry_in: Duration) -> Response {
     )
     .with("retry_after", json!(seconds))
     .into_response();
-    if app.config.retry_after_header {
+    if app.config.shared.retry_after_header {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));

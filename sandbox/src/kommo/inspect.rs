@@ -1,4 +1,4 @@
-//! Inspection, seeding and run-time knobs in Rust, on [`KommoSandbox`] (the HTTP routes are
+//! Inspection, seeding and run-time knobs in Rust, on [`Sandbox`] (the HTTP routes are
 //! in `inspect_http.rs`).
 
 use std::time::Duration;
@@ -9,15 +9,14 @@ use kommo_client::webhook_subscriptions::WebhookSetting;
 use kommo_client::webhooks::{WebhookContact, WebhookLead, WebhookPayload};
 use serde::{Deserialize, Serialize};
 
-use super::config::{CustomFieldSeed, PipelineSeed, UserSeed, all_webhook_settings};
+use super::config::all_webhook_settings;
 use super::delivery::{Job, post};
-use super::model::{
-    KommoCompany, KommoContact, KommoLead, KommoLink, KommoNote, KommoSubscription, KommoTag,
-    KommoTask, KommoWebhookDelivery,
-};
+use super::entity::Entity;
+use super::model::{Company, Contact, Lead, Link, Note, Subscription, Tag, Task, WebhookDelivery};
 use super::oauth::TokenPair;
 use super::scenario::ScenarioError;
-use super::{Inner, KommoSandbox, events};
+use super::seeds::{CustomFieldSeed, PipelineSeed, UserSeed};
+use super::{Inner, Sandbox, events};
 use crate::records::{RequestRecord, RequestStats};
 
 /// The run-time switches besides the fault knobs.
@@ -27,7 +26,7 @@ use crate::records::{RequestRecord, RequestStats};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
-pub struct KommoConditions {
+pub struct Conditions {
     /// The IP block: every request gets 403 with an HTML page.
     pub blocked: bool,
     /// The account's paid period ended: every authenticated API request gets 402.
@@ -38,7 +37,7 @@ pub struct KommoConditions {
 
 impl Inner {
     /// Sends a body now (not through the queue) and records it.
-    pub(crate) async fn send_now(&self, job: Job, redelivery: bool) -> KommoWebhookDelivery {
+    pub(crate) async fn send_now(&self, job: Job, redelivery: bool) -> WebhookDelivery {
         let (outcome, sent_at, elapsed) = post(
             &self.http,
             &job.url,
@@ -51,30 +50,32 @@ impl Inner {
     }
 }
 
+crate::inspect::inspect_impl!(Inner);
+
 /// Inspection and seeding in Rust.
-impl KommoSandbox {
+impl Sandbox {
     /// Every lead, by id.
-    pub fn leads(&self) -> Vec<KommoLead> {
-        self.inner.lock().leads.values().cloned().collect()
+    pub fn leads(&self) -> Vec<Lead> {
+        self.all()
     }
 
     /// One lead.
-    pub fn lead(&self, id: LeadId) -> Option<KommoLead> {
-        self.inner.lock().leads.get(&id.0).cloned()
+    pub fn lead(&self, id: LeadId) -> Option<Lead> {
+        self.one(id.0)
     }
 
     /// Every contact, by id.
-    pub fn contacts(&self) -> Vec<KommoContact> {
-        self.inner.lock().contacts.values().cloned().collect()
+    pub fn contacts(&self) -> Vec<Contact> {
+        self.all()
     }
 
     /// One contact.
-    pub fn contact(&self, id: ContactId) -> Option<KommoContact> {
-        self.inner.lock().contacts.get(&id.0).cloned()
+    pub fn contact(&self, id: ContactId) -> Option<Contact> {
+        self.one(id.0)
     }
 
     /// The contacts that have this email among their `EMAIL` values (case-insensitive).
-    pub fn contacts_by_email(&self, email: &str) -> Vec<KommoContact> {
+    pub fn contacts_by_email(&self, email: &str) -> Vec<Contact> {
         self.inner
             .lock()
             .contacts
@@ -85,22 +86,30 @@ impl KommoSandbox {
     }
 
     /// Every company, by id.
-    pub fn companies(&self) -> Vec<KommoCompany> {
-        self.inner.lock().companies.values().cloned().collect()
+    pub fn companies(&self) -> Vec<Company> {
+        self.all()
     }
 
     /// One company.
-    pub fn company(&self, id: CompanyId) -> Option<KommoCompany> {
-        self.inner.lock().companies.get(&id.0).cloned()
+    pub fn company(&self, id: CompanyId) -> Option<Company> {
+        self.one(id.0)
+    }
+
+    fn all<E: Entity>(&self) -> Vec<E> {
+        E::map(&self.inner.lock()).values().cloned().collect()
+    }
+
+    fn one<E: Entity>(&self, id: u64) -> Option<E> {
+        E::map(&self.inner.lock()).get(&id).cloned()
     }
 
     /// Every note, by id.
-    pub fn notes(&self) -> Vec<KommoNote> {
+    pub fn notes(&self) -> Vec<Note> {
         self.inner.lock().notes.values().cloned().collect()
     }
 
     /// The notes on one entity.
-    pub fn notes_for(&self, entity: EntityType, id: u64) -> Vec<KommoNote> {
+    pub fn notes_for(&self, entity: EntityType, id: u64) -> Vec<Note> {
         self.inner
             .lock()
             .notes
@@ -111,12 +120,12 @@ impl KommoSandbox {
     }
 
     /// Every task, by id.
-    pub fn tasks(&self) -> Vec<KommoTask> {
+    pub fn tasks(&self) -> Vec<Task> {
         self.inner.lock().tasks.values().cloned().collect()
     }
 
     /// The tasks on one entity.
-    pub fn tasks_for(&self, entity: EntityType, id: u64) -> Vec<KommoTask> {
+    pub fn tasks_for(&self, entity: EntityType, id: u64) -> Vec<Task> {
         self.inner
             .lock()
             .tasks
@@ -127,17 +136,17 @@ impl KommoSandbox {
     }
 
     /// The tag directory of an entity type.
-    pub fn tags(&self, entity: EntityType) -> Vec<KommoTag> {
+    pub fn tags(&self, entity: EntityType) -> Vec<Tag> {
         self.inner.lock().tag_directory(entity).to_vec()
     }
 
     /// Every link (lead↔contact, lead↔company, contact↔company), each once.
-    pub fn links(&self) -> Vec<KommoLink> {
+    pub fn links(&self) -> Vec<Link> {
         self.inner.lock().all_links()
     }
 
     /// The links of one entity.
-    pub fn links_of(&self, entity: EntityType, id: u64) -> Vec<KommoLink> {
+    pub fn links_of(&self, entity: EntityType, id: u64) -> Vec<Link> {
         self.inner.lock().links_of(entity, id)
     }
 
@@ -172,12 +181,12 @@ impl KommoSandbox {
     }
 
     /// Every webhook delivery attempt, in order.
-    pub fn webhook_deliveries(&self) -> Vec<KommoWebhookDelivery> {
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
         self.inner.lock().deliveries.clone()
     }
 
     /// The webhook subscriptions.
-    pub fn subscriptions(&self) -> Vec<KommoSubscription> {
+    pub fn subscriptions(&self) -> Vec<Subscription> {
         self.inner.lock().subscriptions.clone()
     }
 
@@ -270,9 +279,9 @@ impl KommoSandbox {
     }
 
     /// The current conditions.
-    pub fn conditions(&self) -> KommoConditions {
+    pub fn conditions(&self) -> Conditions {
         let c = self.inner.conditions();
-        KommoConditions {
+        Conditions {
             blocked: c.blocked,
             payment_required: c.payment_required,
             batch_timeout_over: c.batch_timeout_over,
@@ -280,7 +289,7 @@ impl KommoSandbox {
     }
 
     /// Sets every condition at once.
-    pub fn set_conditions(&self, conditions: KommoConditions) {
+    pub fn set_conditions(&self, conditions: Conditions) {
         let mut c = self.inner.conditions();
         c.blocked = conditions.blocked;
         c.payment_required = conditions.payment_required;
@@ -319,7 +328,7 @@ impl KommoSandbox {
         &self,
         url: &str,
         settings: impl IntoIterator<Item = WebhookSetting>,
-    ) -> KommoSubscription {
+    ) -> Subscription {
         let by = self.inner.config.api_user;
         self.inner
             .lock()
@@ -327,7 +336,7 @@ impl KommoSandbox {
     }
 
     /// Subscribes `url` to every event ([`all_webhook_settings`]).
-    pub fn subscribe_all(&self, url: &str) -> KommoSubscription {
+    pub fn subscribe_all(&self, url: &str) -> Subscription {
         self.subscribe(url, all_webhook_settings())
     }
 
@@ -372,7 +381,7 @@ impl KommoSandbox {
     /// Sends a payload (any events, several entities in one body) to `url` now, encoded as
     /// Kommo encodes it, and records the delivery. A payload without an account block gets
     /// this sandbox's.
-    pub async fn send_webhook(&self, url: &str, payload: &WebhookPayload) -> KommoWebhookDelivery {
+    pub async fn send_webhook(&self, url: &str, payload: &WebhookPayload) -> WebhookDelivery {
         let mut payload = payload.clone();
         if payload.account.is_empty() {
             payload.account = self.inner.hook_account().to_webhook();
@@ -382,11 +391,7 @@ impl KommoSandbox {
     }
 
     /// Sends a raw body (anything, e.g. a malformed one) to `url` now, with Kommo's headers.
-    pub async fn send_raw_webhook(
-        &self,
-        url: &str,
-        body: impl Into<String>,
-    ) -> KommoWebhookDelivery {
+    pub async fn send_raw_webhook(&self, url: &str, body: impl Into<String>) -> WebhookDelivery {
         self.send_raw_webhook_named(url, body.into(), Vec::new())
             .await
     }
@@ -396,7 +401,7 @@ impl KommoSandbox {
         url: &str,
         body: String,
         events: Vec<String>,
-    ) -> KommoWebhookDelivery {
+    ) -> WebhookDelivery {
         let request_id = self.inner.lock().uuid();
         let job = Job {
             generation: self.inner.hooks.generation(),
@@ -411,7 +416,7 @@ impl KommoSandbox {
 
     /// Sends a recorded delivery again, unchanged (same body and `X-Amocrm-Requestid`), to
     /// the same URL, as Kommo's redelivery does; records it with `redelivery: true`.
-    pub async fn redeliver_webhook(&self, id: u64) -> Result<KommoWebhookDelivery, ScenarioError> {
+    pub async fn redeliver_webhook(&self, id: u64) -> Result<WebhookDelivery, ScenarioError> {
         let original = self
             .inner
             .lock()
@@ -435,7 +440,7 @@ impl KommoSandbox {
     }
 
     /// The deliveries for one subscription.
-    pub fn deliveries_for(&self, subscription: WebhookId) -> Vec<KommoWebhookDelivery> {
+    pub fn deliveries_for(&self, subscription: WebhookId) -> Vec<WebhookDelivery> {
         self.inner
             .lock()
             .deliveries

@@ -1,6 +1,6 @@
 //! The inspection, seeding and scenario API over HTTP, under `/_sandbox`: JSON (snake_case,
 //! like Kommo), no token, no rate limit, no faults, not counted. The routes are listed in the
-//! crate documentation.
+//! crate's README; the ones every fake shares are in `crate::inspect`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,14 +17,16 @@ use kommo_client::webhook_subscriptions::WebhookSetting;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::config::{CustomFieldSeed, PipelineSeed, UserSeed, all_webhook_settings};
-use super::inspect::KommoConditions;
+use super::config::all_webhook_settings;
+use super::entity::Entity;
+use super::inspect::Conditions;
+use super::model::{Company, Contact, Lead};
 use super::request::{Query, path_id};
 use super::scenario::{
     CompanyUpdate, ContactUpdate, LeadUpdate, NewCompany, NewContact, NewLead, ScenarioError,
 };
-use super::{Inner, KommoSandbox};
-use crate::faults::FaultConfig;
+use super::seeds::{CustomFieldSeed, PipelineSeed, UserSeed};
+use super::{Inner, Sandbox};
 use crate::server::{json_ok, parse, refused};
 
 type App = State<Arc<Inner>>;
@@ -32,13 +34,13 @@ type App = State<Arc<Inner>>;
 /// The `/_sandbox` router.
 pub(crate) fn router(inner: Arc<Inner>) -> Router {
     Router::new()
-        .route("/leads", get(leads).post(seed_lead))
-        .route("/leads/{id}", get(lead).patch(update_lead))
+        .route("/leads", get(list::<Lead>).post(seed_lead))
+        .route("/leads/{id}", get(one::<Lead>).patch(update_lead))
         .route("/leads/{id}/move", post(move_lead))
         .route("/contacts", get(contacts).post(seed_contact))
-        .route("/contacts/{id}", get(contact).patch(update_contact))
-        .route("/companies", get(companies).post(seed_company))
-        .route("/companies/{id}", get(company).patch(update_company))
+        .route("/contacts/{id}", get(one::<Contact>).patch(update_contact))
+        .route("/companies", get(list::<Company>).post(seed_company))
+        .route("/companies/{id}", get(one::<Company>).patch(update_company))
         .route("/notes", get(notes))
         .route("/tasks", get(tasks))
         .route("/tags", get(tags))
@@ -46,8 +48,6 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/pipelines", get(pipelines).post(add_pipeline))
         .route("/custom-fields", get(custom_fields).post(add_custom_field))
         .route("/users", get(users).post(add_user))
-        .route("/requests", get(stats))
-        .route("/requests/log", get(log))
         .route("/webhooks", get(deliveries))
         .route("/webhooks/flush", post(flush))
         .route("/webhooks/send", post(send_raw))
@@ -56,7 +56,6 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
             "/subscriptions",
             get(subscriptions).post(subscribe).delete(unsubscribe),
         )
-        .route("/faults", get(faults).put(set_faults))
         .route("/conditions", get(conditions).put(set_conditions))
         .route("/block", post(block))
         .route("/unblock", post(unblock))
@@ -64,7 +63,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/oauth/tokens", post(oauth_tokens))
         .route("/oauth/revoke", post(oauth_revoke))
         .route("/clock", post(advance_clock))
-        .route("/reset", post(reset))
+        .merge(crate::inspect::routes())
         .fallback(|| async { refused(StatusCode::NOT_FOUND, "no such inspection route") })
         .with_state(inner)
 }
@@ -101,8 +100,8 @@ fn scenario_error(error: ScenarioError) -> Response {
 }
 
 /// The Rust API over the shared state (a view without the server handle).
-fn view(app: &Arc<Inner>) -> KommoSandbox {
-    KommoSandbox::view(app.clone())
+fn view(app: &Arc<Inner>) -> Sandbox {
+    Sandbox::view(app.clone())
 }
 
 /// `entity_type=leads|contacts|companies`; the error is the text of a 400.
@@ -120,17 +119,20 @@ fn emit_param(query: &Query) -> bool {
     matches!(query.get("webhooks"), Some("true" | "1"))
 }
 
-async fn leads(State(app): App) -> Response {
-    json_ok(&app.lock().leads.values().collect::<Vec<_>>())
+/// `GET /leads`, `/companies`: every entity of a kind.
+async fn list<E: Entity>(State(app): App) -> Response {
+    json_ok(&E::map(&app.lock()).values().collect::<Vec<_>>())
 }
 
-async fn lead(State(app): App, Path(id): Path<String>) -> Response {
-    match path_id(&id).and_then(|id| app.lock().leads.get(&id).cloned()) {
-        Some(lead) => json_ok(&lead),
-        None => refused(StatusCode::NOT_FOUND, "no such lead"),
+/// `GET /leads/{id}`, `/contacts/{id}`, `/companies/{id}`.
+async fn one<E: Entity>(State(app): App, Path(id): Path<String>) -> Response {
+    match path_id(&id).and_then(|id| E::map(&app.lock()).get(&id).cloned()) {
+        Some(entity) => json_ok(&entity),
+        None => refused(StatusCode::NOT_FOUND, format!("no such {}", E::NAME)),
     }
 }
 
+/// `GET /contacts[?email=]`.
 async fn contacts(State(app): App, RawQuery(q): RawQuery) -> Response {
     let query = Query::parse(q.as_deref());
     let email = query.get("email");
@@ -143,54 +145,53 @@ async fn contacts(State(app): App, RawQuery(q): RawQuery) -> Response {
     json_ok(&found)
 }
 
-async fn contact(State(app): App, Path(id): Path<String>) -> Response {
-    match path_id(&id).and_then(|id| app.lock().contacts.get(&id).cloned()) {
-        Some(contact) => json_ok(&contact),
-        None => refused(StatusCode::NOT_FOUND, "no such contact"),
+/// What `entity_type=` and `entity_id=` ask for: whether an attachment passes.
+struct AttachedTo {
+    entity: Option<EntityType>,
+    id: Option<u64>,
+}
+
+impl AttachedTo {
+    /// The error is the text of a 400.
+    fn parse(q: Option<&str>) -> Result<Self, String> {
+        let query = Query::parse(q);
+        Ok(AttachedTo {
+            entity: entity_param(&query)?,
+            id: query.get("entity_id").and_then(|v| v.parse::<u64>().ok()),
+        })
+    }
+
+    fn passes(&self, entity: Option<EntityType>, id: Option<u64>) -> bool {
+        self.entity.is_none_or(|e| entity == Some(e)) && self.id.is_none_or(|i| id == Some(i))
     }
 }
 
-async fn companies(State(app): App) -> Response {
-    json_ok(&app.lock().companies.values().collect::<Vec<_>>())
-}
-
-async fn company(State(app): App, Path(id): Path<String>) -> Response {
-    match path_id(&id).and_then(|id| app.lock().companies.get(&id).cloned()) {
-        Some(company) => json_ok(&company),
-        None => refused(StatusCode::NOT_FOUND, "no such company"),
-    }
-}
-
+/// `GET /notes[?entity_type=&entity_id=]`.
 async fn notes(State(app): App, RawQuery(q): RawQuery) -> Response {
-    let query = Query::parse(q.as_deref());
-    let entity = match entity_param(&query) {
-        Ok(e) => e,
+    let filter = match AttachedTo::parse(q.as_deref()) {
+        Ok(filter) => filter,
         Err(e) => return refused(StatusCode::BAD_REQUEST, e),
     };
-    let entity_id = query.get("entity_id").and_then(|v| v.parse::<u64>().ok());
     let state = app.lock();
     let found: Vec<_> = state
         .notes
         .values()
-        .filter(|n| entity.is_none_or(|e| n.entity_type == e))
-        .filter(|n| entity_id.is_none_or(|id| n.entity_id == id))
+        .filter(|n| filter.passes(Some(n.entity_type), Some(n.entity_id)))
         .collect();
     json_ok(&found)
 }
 
+/// `GET /tasks[?entity_type=&entity_id=]`.
 async fn tasks(State(app): App, RawQuery(q): RawQuery) -> Response {
-    let query = Query::parse(q.as_deref());
-    let entity = match entity_param(&query) {
-        Ok(e) => e,
+    let filter = match AttachedTo::parse(q.as_deref()) {
+        Ok(filter) => filter,
         Err(e) => return refused(StatusCode::BAD_REQUEST, e),
     };
-    let entity_id = query.get("entity_id").and_then(|v| v.parse::<u64>().ok());
     let state = app.lock();
     let found: Vec<_> = state
         .tasks
         .values()
-        .filter(|t| entity.is_none_or(|e| t.entity_type == Some(e)))
-        .filter(|t| entity_id.is_none_or(|id| t.entity_id == Some(id)))
+        .filter(|t| filter.passes(t.entity_type, t.entity_id))
         .collect();
     json_ok(&found)
 }
@@ -259,14 +260,6 @@ async fn add_user(State(app): App, body: Bytes) -> Response {
         }
         Err(e) => refused(StatusCode::BAD_REQUEST, e),
     }
-}
-
-async fn stats(State(app): App) -> Response {
-    json_ok(&app.lock().requests.stats)
-}
-
-async fn log(State(app): App) -> Response {
-    json_ok(&app.lock().requests.records)
 }
 
 async fn deliveries(State(app): App) -> Response {
@@ -361,26 +354,12 @@ async fn unsubscribe(State(app): App, body: Bytes) -> Response {
     }
 }
 
-async fn faults(State(app): App) -> Response {
-    json_ok(&app.faults.config())
-}
-
-async fn set_faults(State(app): App, body: Bytes) -> Response {
-    match parse::<FaultConfig>(&body) {
-        Ok(config) => {
-            app.faults.set(config);
-            json_ok(&app.faults.config())
-        }
-        Err(e) => refused(StatusCode::BAD_REQUEST, e),
-    }
-}
-
 async fn conditions(State(app): App) -> Response {
     json_ok(&view(&app).conditions())
 }
 
 async fn set_conditions(State(app): App, body: Bytes) -> Response {
-    match parse::<KommoConditions>(&body) {
+    match parse::<Conditions>(&body) {
         Ok(c) => {
             let k = view(&app);
             k.set_conditions(c);
@@ -429,11 +408,6 @@ async fn advance_clock(State(app): App, body: Bytes) -> Response {
         }
         Err(e) => refused(StatusCode::BAD_REQUEST, e),
     }
-}
-
-async fn reset(State(app): App) -> Response {
-    app.reset();
-    json_ok(&json!({ "success": true }))
 }
 
 async fn seed_contact(State(app): App, RawQuery(q): RawQuery, body: Bytes) -> Response {

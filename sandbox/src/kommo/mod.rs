@@ -1,8 +1,22 @@
-//! The Kommo fake: [`KommoSandbox`].
+//! The Kommo fake: [`Sandbox`], started with a [`Config`].
+//!
+//! A fake of the Kommo (amoCRM) API v4 served over real HTTP on 127.0.0.1, with Kommo's
+//! token check, OAuth, rate limit and IP block, an inspection API, the shared fault knobs, the
+//! form-encoded webhooks Kommo sends, and a scenario API for what a person does in Kommo's UI.
+//! The README of this crate lists its routes and webhook events.
+//!
+//! | for | items |
+//! | --- | --- |
+//! | starting | [`Sandbox`], [`Config`], [`DEFAULT_TOKEN`], [`DEFAULT_RATE_LIMIT`], [`DEFAULT_RATE_TOLERANCE`], [`WebhookPolicy`], [`OAuthApp`], [`IdBases`] |
+//! | account settings | [`PipelineSeed`], [`StatusSeed`], [`CustomFieldSeed`], [`EnumSeed`], [`UserSeed`], [`TaskTypeSeed`], [`defaults`], [`saas_onboarding`] |
+//! | scenario actions | [`NewContact`], [`NewCompany`], [`NewLead`], [`NewTask`], [`ContactUpdate`], [`CompanyUpdate`], [`LeadUpdate`], [`FieldSet`], [`FieldKey`], [`ScenarioError`] |
+//! | inspecting | [`Lead`], [`Contact`], [`Company`], [`Note`], [`Task`], [`Tag`], [`Link`], [`FieldValues`], [`FieldValue`], [`Subscription`], [`Conditions`], [`TokenPair`] |
+//! | outgoing webhooks | [`WebhookDelivery`], [`all_webhook_settings`] |
 
 mod activity;
 mod config;
 mod delivery;
+mod entity;
 mod events;
 mod fields;
 mod gate;
@@ -14,25 +28,28 @@ mod render;
 mod request;
 mod routes;
 mod scenario;
+mod seeds;
 mod state;
 mod writes;
 
 pub use config::{
-    CustomFieldSeed, DEFAULT_KOMMO_RATE_LIMIT, DEFAULT_KOMMO_TOKEN, DEFAULT_OAUTH_CLIENT_ID,
-    DEFAULT_OAUTH_CLIENT_SECRET, DEFAULT_OAUTH_REDIRECT_URI, DEFAULT_RATE_TOLERANCE, EMAIL_KINDS,
-    EnumSeed, IdBases, KommoConfig, OAuthApp, PHONE_KINDS, PipelineSeed, StatusSeed, TaskTypeSeed,
-    UserSeed, WebhookPolicy, all_webhook_settings, defaults, saas_onboarding,
+    Config, DEFAULT_OAUTH_CLIENT_ID, DEFAULT_OAUTH_CLIENT_SECRET, DEFAULT_OAUTH_REDIRECT_URI,
+    DEFAULT_RATE_LIMIT, DEFAULT_RATE_TOLERANCE, DEFAULT_TOKEN, IdBases, OAuthApp, WebhookPolicy,
+    all_webhook_settings,
 };
-pub use inspect::KommoConditions;
+pub use inspect::Conditions;
 pub use model::{
-    KommoCompany, KommoContact, KommoFieldValues, KommoLead, KommoLink, KommoNote,
-    KommoSubscription, KommoTag, KommoTask, KommoValue, KommoWebhookDelivery, LeadContactLink,
-    ValidationIssue,
+    Company, Contact, FieldValue, FieldValues, Lead, LeadContactLink, Link, Note, Subscription,
+    Tag, Task, ValidationIssue, WebhookDelivery,
 };
 pub use oauth::TokenPair;
 pub use scenario::{
     CompanyUpdate, ContactUpdate, FieldKey, FieldSet, LeadUpdate, NewCompany, NewContact, NewLead,
     NewTask, ScenarioError,
+};
+pub use seeds::{
+    CustomFieldSeed, EMAIL_KINDS, EnumSeed, PHONE_KINDS, PipelineSeed, StatusSeed, TaskTypeSeed,
+    UserSeed, defaults, saas_onboarding,
 };
 
 use std::collections::VecDeque;
@@ -58,7 +75,7 @@ use writes::Change;
 /// Run-time switches beside the fault knobs: the IP block, the payment state, the batch size
 /// that times out, and the recent 429s the automatic block counts.
 #[derive(Debug, Default)]
-pub(crate) struct Conditions {
+pub(crate) struct LiveConditions {
     pub(crate) blocked: bool,
     pub(crate) payment_required: bool,
     pub(crate) batch_timeout_over: Option<usize>,
@@ -67,14 +84,14 @@ pub(crate) struct Conditions {
 
 /// What the handlers, the gate and the inspection routes share.
 pub(crate) struct Inner {
-    pub(crate) config: KommoConfig,
+    pub(crate) config: Config,
     /// `http://127.0.0.1:PORT`.
     pub(crate) base: String,
     pub(crate) addr: SocketAddr,
     pub(crate) faults: Faults,
     state: Mutex<State>,
     bucket: Option<Mutex<TokenBucket>>,
-    conditions: Mutex<Conditions>,
+    conditions: Mutex<LiveConditions>,
     pub(crate) hooks: HookQueue,
     pub(crate) http: reqwest::Client,
 }
@@ -86,7 +103,7 @@ impl Inner {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn conditions(&self) -> MutexGuard<'_, Conditions> {
+    pub(crate) fn conditions(&self) -> MutexGuard<'_, LiveConditions> {
         self.conditions
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -211,9 +228,9 @@ impl Inner {
         self.hooks.next_generation();
         *self.lock() = State::new(&self.config);
         self.faults
-            .restore(self.config.faults.clone(), self.config.seed);
+            .restore(self.config.shared.faults.clone(), self.config.shared.seed);
         self.refill_bucket();
-        *self.conditions() = Conditions::default();
+        *self.conditions() = LiveConditions::default();
     }
 }
 
@@ -226,9 +243,9 @@ impl Inner {
 ///
 /// ```no_run
 /// # async fn run() -> std::io::Result<()> {
-/// use kommo_loops_sandbox::{KommoConfig, KommoSandbox, NewContact, NewLead, saas_onboarding};
+/// use kommo_loops_sandbox::kommo::{Config, NewContact, NewLead, Sandbox, saas_onboarding};
 ///
-/// let kommo = KommoSandbox::start(KommoConfig::saas_onboarding()).await?;
+/// let kommo = Sandbox::start(Config::saas_onboarding()).await?;
 /// kommo.subscribe_all("http://127.0.0.1:9000/hooks/kommo");
 /// let ada = kommo
 ///     .create_contact(NewContact::new("Ada Lovelace").email("ada@example.com"))
@@ -245,35 +262,35 @@ impl Inner {
 /// kommo.flush_webhooks().await; // contacts[add], leads[add], leads[status] delivered
 /// # Ok(()) }
 /// ```
-pub struct KommoSandbox {
+pub struct Sandbox {
     pub(crate) inner: Arc<Inner>,
     /// `None` for the views the inspection routes use.
     server: Option<ServerHandle>,
 }
 
-impl KommoSandbox {
+impl Sandbox {
     /// Starts a sandbox on the current tokio runtime, with its webhook sender.
     ///
     /// Fails when the port cannot be bound or the HTTP client for webhooks cannot be built.
-    pub async fn start(config: KommoConfig) -> io::Result<Self> {
+    pub async fn start(config: Config) -> io::Result<Self> {
         let http = delivery::http_client()?;
         let (hooks, rx) = HookQueue::new();
         let policy = config.webhooks;
         let mut built: Option<Arc<Inner>> = None;
-        let server = ServerHandle::start(config.port, |addr| {
+        let server = ServerHandle::start(config.shared.port, |addr| {
             let inner = Arc::new(Inner {
                 base: format!("http://{addr}"),
                 addr,
-                faults: Faults::new(config.faults.clone(), config.seed),
+                faults: Faults::new(config.shared.faults.clone(), config.shared.seed),
                 state: Mutex::new(State::new(&config)),
-                bucket: config.rate_limit.map(|rate| {
+                bucket: config.shared.rate_limit.map(|rate| {
                     Mutex::new(TokenBucket::with_tolerance(
                         rate,
                         Instant::now(),
                         config.rate_tolerance,
                     ))
                 }),
-                conditions: Mutex::new(Conditions::default()),
+                conditions: Mutex::new(LiveConditions::default()),
                 hooks,
                 http: http.clone(),
                 config,
@@ -284,7 +301,7 @@ impl KommoSandbox {
         .await?;
         let inner = built.ok_or_else(|| io::Error::other("the router was not built"))?;
         tokio::spawn(delivery::run(rx, Arc::downgrade(&inner), http, policy));
-        Ok(KommoSandbox {
+        Ok(Sandbox {
             inner,
             server: Some(server),
         })
@@ -292,7 +309,7 @@ impl KommoSandbox {
 
     /// The Rust API over shared state, without owning the server (for the inspection routes).
     pub(crate) fn view(inner: Arc<Inner>) -> Self {
-        KommoSandbox {
+        Sandbox {
             inner,
             server: None,
         }
@@ -320,7 +337,7 @@ impl KommoSandbox {
     }
 
     /// The configuration it was started with.
-    pub fn config(&self) -> &KommoConfig {
+    pub fn config(&self) -> &Config {
         &self.inner.config
     }
 
@@ -339,9 +356,9 @@ impl KommoSandbox {
     }
 }
 
-impl fmt::Debug for KommoSandbox {
+impl fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KommoSandbox")
+        f.debug_struct("Sandbox")
             .field("base_url", &self.inner.base)
             .field("token", &"[redacted]")
             .field("faults", &self.inner.faults)

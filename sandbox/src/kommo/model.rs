@@ -19,7 +19,7 @@ use crate::time::serialize_rfc3339;
 /// multitext fields the option's `enum_id` and `enum_code`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
-pub struct KommoValue {
+pub struct FieldValue {
     /// The value: a string for text, numeric (as Kommo answers it), select labels and
     /// multitext; a boolean for checkboxes; unix seconds for dates.
     pub value: Value,
@@ -31,7 +31,7 @@ pub struct KommoValue {
     pub enum_code: Option<String>,
 }
 
-impl KommoValue {
+impl FieldValue {
     /// The value as text (numbers and booleans included).
     pub fn text(&self) -> String {
         match &self.value {
@@ -45,7 +45,7 @@ impl KommoValue {
 /// The values of one custom field on an entity.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
-pub struct KommoFieldValues {
+pub struct FieldValues {
     /// The field.
     pub field_id: CustomFieldId,
     /// Its name.
@@ -55,11 +55,11 @@ pub struct KommoFieldValues {
     /// Its type (`text`, `select`, `multitext`, ...).
     pub field_type: String,
     /// The values, in order (never empty: a cleared field is removed).
-    pub values: Vec<KommoValue>,
+    pub values: Vec<FieldValue>,
 }
 
 /// Lookups shared by leads, contacts and companies.
-fn field_by_code<'a>(fields: &'a [KommoFieldValues], code: &str) -> Option<&'a KommoFieldValues> {
+fn field_by_code<'a>(fields: &'a [FieldValues], code: &str) -> Option<&'a FieldValues> {
     fields.iter().find(|f| {
         f.field_code
             .as_deref()
@@ -67,21 +67,21 @@ fn field_by_code<'a>(fields: &'a [KommoFieldValues], code: &str) -> Option<&'a K
     })
 }
 
-fn texts_by_code(fields: &[KommoFieldValues], code: &str) -> Vec<String> {
+fn texts_by_code(fields: &[FieldValues], code: &str) -> Vec<String> {
     field_by_code(fields, code)
-        .map(|f| f.values.iter().map(KommoValue::text).collect())
+        .map(|f| f.values.iter().map(FieldValue::text).collect())
         .unwrap_or_default()
 }
 
 macro_rules! field_lookups {
     () => {
         /// The custom field with this id.
-        pub fn field(&self, id: CustomFieldId) -> Option<&KommoFieldValues> {
+        pub fn field(&self, id: CustomFieldId) -> Option<&FieldValues> {
             self.custom_fields.iter().find(|f| f.field_id == id)
         }
 
         /// The custom field with this code (case-insensitive).
-        pub fn field_by_code(&self, code: &str) -> Option<&KommoFieldValues> {
+        pub fn field_by_code(&self, code: &str) -> Option<&FieldValues> {
             field_by_code(&self.custom_fields, code)
         }
 
@@ -100,7 +100,7 @@ macro_rules! field_lookups {
 /// A tag in an entity type's directory (and attached to entities).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
-pub struct KommoTag {
+pub struct Tag {
     /// The id (one counter for every entity type; the directories are separate).
     pub id: TagId,
     /// The name.
@@ -122,7 +122,7 @@ pub struct LeadContactLink {
 /// A lead held by the sandbox.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
-pub struct KommoLead {
+pub struct Lead {
     /// The id.
     pub id: LeadId,
     /// The name.
@@ -148,16 +148,16 @@ pub struct KommoLead {
     /// When it entered 142 or 143, unix seconds.
     pub closed_at: Option<i64>,
     /// Custom field values.
-    pub custom_fields: Vec<KommoFieldValues>,
+    pub custom_fields: Vec<FieldValues>,
     /// Tags.
-    pub tags: Vec<KommoTag>,
+    pub tags: Vec<Tag>,
     /// Linked contacts, in link order.
     pub contacts: Vec<LeadContactLink>,
     /// The linked company.
     pub company: Option<CompanyId>,
 }
 
-impl KommoLead {
+impl Lead {
     field_lookups!();
 
     /// The main contact.
@@ -174,7 +174,7 @@ impl KommoLead {
 /// A contact held by the sandbox.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
-pub struct KommoContact {
+pub struct Contact {
     /// The id.
     pub id: ContactId,
     /// The full name.
@@ -194,14 +194,14 @@ pub struct KommoContact {
     /// Last change, unix seconds (strictly increasing per entity).
     pub updated_at: i64,
     /// Custom field values (PHONE and EMAIL are multitext fields here).
-    pub custom_fields: Vec<KommoFieldValues>,
+    pub custom_fields: Vec<FieldValues>,
     /// Tags.
-    pub tags: Vec<KommoTag>,
+    pub tags: Vec<Tag>,
     /// The linked company (at most one).
     pub company: Option<CompanyId>,
 }
 
-impl KommoContact {
+impl Contact {
     field_lookups!();
 
     /// Every `EMAIL` value, in order.
@@ -225,7 +225,7 @@ impl KommoContact {
 /// A company held by the sandbox.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
-pub struct KommoCompany {
+pub struct Company {
     /// The id.
     pub id: CompanyId,
     /// The name.
@@ -241,12 +241,12 @@ pub struct KommoCompany {
     /// Last change, unix seconds (strictly increasing per entity).
     pub updated_at: i64,
     /// Custom field values.
-    pub custom_fields: Vec<KommoFieldValues>,
+    pub custom_fields: Vec<FieldValues>,
     /// Tags.
-    pub tags: Vec<KommoTag>,
+    pub tags: Vec<Tag>,
 }
 
-impl KommoCompany {
+impl Company {
     field_lookups!();
 
     /// Every `EMAIL` value, in order.
@@ -258,7 +258,7 @@ impl KommoCompany {
 /// A note held by the sandbox.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
-pub struct KommoNote {
+pub struct Note {
     /// The id.
     pub id: NoteId,
     /// The entity type it is on: `leads`, `contacts` or `companies`.
@@ -281,7 +281,7 @@ pub struct KommoNote {
     pub updated_at: i64,
 }
 
-impl KommoNote {
+impl Note {
     /// `params.text`, for notes that have one.
     pub fn text(&self) -> Option<&str> {
         self.params.get("text").and_then(Value::as_str)
@@ -291,7 +291,7 @@ impl KommoNote {
 /// A task held by the sandbox.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
-pub struct KommoTask {
+pub struct Task {
     /// The id.
     pub id: TaskId,
     /// The entity type it is attached to, if any.
@@ -325,7 +325,7 @@ pub struct KommoTask {
 /// A link between two entities, as `GET /api/v4/{entity}/{id}/links` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
-pub struct KommoLink {
+pub struct Link {
     /// The source entity type.
     pub entity_type: EntityType,
     /// The source entity.
@@ -341,7 +341,7 @@ pub struct KommoLink {
 /// A webhook subscription (`/api/v4/webhooks`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
-pub struct KommoSubscription {
+pub struct Subscription {
     /// The id.
     pub id: WebhookId,
     /// Where deliveries go.
@@ -360,7 +360,7 @@ pub struct KommoSubscription {
     pub updated_at: i64,
 }
 
-impl KommoSubscription {
+impl Subscription {
     /// Whether it receives `setting`.
     pub fn wants(&self, setting: &WebhookSetting) -> bool {
         self.settings.contains(setting)
@@ -370,7 +370,7 @@ impl KommoSubscription {
 /// One attempt to deliver a webhook.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
-pub struct KommoWebhookDelivery {
+pub struct WebhookDelivery {
     /// The sandbox's sequence number of this attempt (1, 2, ...).
     pub id: u64,
     /// The subscription it was for (none for deliveries a test sent directly).
@@ -387,7 +387,7 @@ pub struct KommoWebhookDelivery {
     pub outcome: DeliveryOutcome,
     /// 1 for the first attempt, 2 for the first retry, ...
     pub attempt: u32,
-    /// Whether a test asked to send it again ([`redeliver_webhook`](crate::KommoSandbox::redeliver_webhook)).
+    /// Whether a test asked to send it again ([`redeliver_webhook`](crate::kommo::Sandbox::redeliver_webhook)).
     pub redelivery: bool,
     /// When it was sent.
     #[serde(serialize_with = "serialize_rfc3339")]
@@ -396,7 +396,7 @@ pub struct KommoWebhookDelivery {
     pub elapsed_ms: u64,
 }
 
-impl KommoWebhookDelivery {
+impl WebhookDelivery {
     /// The status the receiver answered, if it answered.
     pub fn status(&self) -> Option<u16> {
         match self.outcome {

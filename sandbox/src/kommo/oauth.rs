@@ -69,7 +69,7 @@ pub(crate) struct OAuthStore {
     codes: HashMap<String, Instant>,
     access: HashMap<String, Instant>,
     refresh: HashMap<String, RefreshToken>,
-    /// The long-lived token was revoked ([`KommoSandbox::revoke_tokens`](crate::KommoSandbox::revoke_tokens)).
+    /// The long-lived token was revoked ([`Sandbox::revoke_tokens`](crate::kommo::Sandbox::revoke_tokens)).
     pub(crate) long_lived_revoked: bool,
 }
 
@@ -239,11 +239,11 @@ fn exchange(app: &Inner, body: &[u8]) -> Result<TokenPair, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kommo::config::KommoConfig;
+    use crate::kommo::config::Config;
 
     #[test]
     fn refresh_tokens_rotate_with_grace() {
-        let mut state = state::State::new(&KommoConfig::default());
+        let mut state = state::State::new(&Config::default());
         let ttl = Duration::from_secs(60);
         let first = state.issue_tokens(ttl, None);
         let second = state.use_refresh(&first.refresh_token, ttl, true).unwrap();
@@ -272,7 +272,7 @@ mod tests {
 
     #[test]
     fn strict_refresh_tokens_are_single_use() {
-        let mut state = state::State::new(&KommoConfig::default());
+        let mut state = state::State::new(&Config::default());
         let ttl = Duration::from_secs(60);
         let first = state.issue_tokens(ttl, None);
         state.use_refresh(&first.refresh_token, ttl, false).unwrap();

@@ -5,10 +5,11 @@ use axum::response::Response;
 use kommo_client::ids::{AccountId, PipelineId};
 use serde_json::{Value, json};
 
-use super::config::{CustomFieldSeed, KommoConfig, PipelineSeed, StatusSeed, UserSeed};
+use super::config::Config;
 use super::fields;
-use super::model::{KommoCompany, KommoContact, KommoLead, KommoLink, KommoSubscription, KommoTag};
+use super::model::{Company, Contact, Lead, Link, Subscription, Tag};
 use super::request::{Query, encode, hal, no_content};
+use super::seeds::{CustomFieldSeed, PipelineSeed, StatusSeed, UserSeed};
 use super::state::State;
 
 /// What every rendering needs: the sandbox's base URL (links point back at it) and the
@@ -53,7 +54,7 @@ fn price(value: f64) -> Value {
     }
 }
 
-fn tags(tags: &[KommoTag]) -> Value {
+fn tags(tags: &[Tag]) -> Value {
     Value::Array(
         tags.iter()
             .map(|t| json!({ "id": t.id, "name": t.name, "color": t.color }))
@@ -62,7 +63,7 @@ fn tags(tags: &[KommoTag]) -> Value {
 }
 
 /// A lead; `with` adds `contacts`, `loss_reason`, `is_price_modified_by_robot`, ...
-pub(crate) fn lead(ctx: &Ctx, state: &State, lead: &KommoLead, query: &Query) -> Value {
+pub(crate) fn lead(ctx: &Ctx, state: &State, lead: &Lead, query: &Query) -> Value {
     let echo = query.encoded();
     let mut embedded = json!({
         "tags": tags(&lead.tags),
@@ -124,7 +125,7 @@ pub(crate) fn lead(ctx: &Ctx, state: &State, lead: &KommoLead, query: &Query) ->
 }
 
 /// A contact; `with=leads` adds `_embedded.leads`.
-pub(crate) fn contact(ctx: &Ctx, state: &State, contact: &KommoContact, query: &Query) -> Value {
+pub(crate) fn contact(ctx: &Ctx, state: &State, contact: &Contact, query: &Query) -> Value {
     let echo = query.encoded();
     let mut embedded = json!({
         "tags": tags(&contact.tags),
@@ -167,7 +168,7 @@ pub(crate) fn contact(ctx: &Ctx, state: &State, contact: &KommoContact, query: &
 }
 
 /// A company; `with=contacts` and `with=leads` add the linked entities.
-pub(crate) fn company(ctx: &Ctx, state: &State, company: &KommoCompany, query: &Query) -> Value {
+pub(crate) fn company(ctx: &Ctx, state: &State, company: &Company, query: &Query) -> Value {
     let echo = query.encoded();
     let mut embedded = json!({ "tags": tags(&company.tags) });
     if query.has_with("contacts") {
@@ -307,7 +308,7 @@ pub(crate) fn user(ctx: &Ctx, user: &UserSeed) -> Value {
 }
 
 /// A webhook subscription.
-pub(crate) fn subscription(ctx: &Ctx, sub: &KommoSubscription) -> Value {
+pub(crate) fn subscription(ctx: &Ctx, sub: &Subscription) -> Value {
     json!({
         "id": sub.id,
         "account_id": ctx.account_id,
@@ -322,7 +323,7 @@ pub(crate) fn subscription(ctx: &Ctx, sub: &KommoSubscription) -> Value {
 }
 
 /// A link between entities (`metadata.main_contact` for lead-contact links).
-pub(crate) fn link(link: &KommoLink) -> Value {
+pub(crate) fn link(link: &Link) -> Value {
     json!({
         "entity_id": link.entity_id,
         "entity_type": link.entity_type.as_str(),
@@ -333,7 +334,7 @@ pub(crate) fn link(link: &KommoLink) -> Value {
 }
 
 /// `GET /api/v4/account` (with `with=` extras).
-pub(crate) fn account(ctx: &Ctx, config: &KommoConfig, state: &State, query: &Query) -> Value {
+pub(crate) fn account(ctx: &Ctx, config: &Config, state: &State, query: &Query) -> Value {
     let mut value = json!({
         "id": config.account_id,
         "name": config.account_name,

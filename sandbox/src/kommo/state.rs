@@ -14,12 +14,10 @@ use kommo_client::ids::{
 };
 use tokio::time::Instant;
 
-use super::config::{CustomFieldSeed, KommoConfig, PipelineSeed, TaskTypeSeed, UserSeed};
-use super::model::{
-    KommoCompany, KommoContact, KommoLead, KommoLink, KommoNote, KommoSubscription, KommoTag,
-    KommoTask, KommoWebhookDelivery,
-};
+use super::config::Config;
+use super::model::{Company, Contact, Lead, Link, Note, Subscription, Tag, Task, WebhookDelivery};
 use super::oauth::OAuthStore;
+use super::seeds::{CustomFieldSeed, PipelineSeed, TaskTypeSeed, UserSeed};
 use crate::records::RequestLog;
 use crate::time::unix_seconds;
 
@@ -44,26 +42,26 @@ fn take(counter: &mut u64) -> u64 {
 
 #[derive(Debug)]
 pub(crate) struct State {
-    pub(crate) leads: BTreeMap<u64, KommoLead>,
-    pub(crate) contacts: BTreeMap<u64, KommoContact>,
-    pub(crate) companies: BTreeMap<u64, KommoCompany>,
-    pub(crate) notes: BTreeMap<u64, KommoNote>,
-    pub(crate) tasks: BTreeMap<u64, KommoTask>,
-    lead_tags: Vec<KommoTag>,
-    contact_tags: Vec<KommoTag>,
-    company_tags: Vec<KommoTag>,
+    pub(crate) leads: BTreeMap<u64, Lead>,
+    pub(crate) contacts: BTreeMap<u64, Contact>,
+    pub(crate) companies: BTreeMap<u64, Company>,
+    pub(crate) notes: BTreeMap<u64, Note>,
+    pub(crate) tasks: BTreeMap<u64, Task>,
+    lead_tags: Vec<Tag>,
+    contact_tags: Vec<Tag>,
+    company_tags: Vec<Tag>,
     pub(crate) pipelines: Vec<PipelineSeed>,
     pub(crate) fields: Vec<CustomFieldSeed>,
     pub(crate) users: Vec<UserSeed>,
     pub(crate) task_types: Vec<TaskTypeSeed>,
-    pub(crate) subscriptions: Vec<KommoSubscription>,
-    pub(crate) deliveries: Vec<KommoWebhookDelivery>,
+    pub(crate) subscriptions: Vec<Subscription>,
+    pub(crate) deliveries: Vec<WebhookDelivery>,
     /// Failed deliveries per subscription (tokio time), for disabling after too many.
     pub(crate) failures: HashMap<WebhookId, VecDeque<Instant>>,
     pub(crate) requests: RequestLog,
     pub(crate) ids: Counters,
     pub(crate) oauth: OAuthStore,
-    /// Added to the wall clock ([`KommoSandbox::advance_clock`](crate::KommoSandbox::advance_clock)).
+    /// Added to the wall clock ([`Sandbox::advance_clock`](crate::kommo::Sandbox::advance_clock)).
     pub(crate) clock_offset: i64,
     /// Tokens and webhook request ids; separate from the fault generator.
     pub(crate) rng: fastrand::Rng,
@@ -71,7 +69,7 @@ pub(crate) struct State {
 
 impl State {
     /// A fresh store holding the configuration's seed data.
-    pub(crate) fn new(config: &KommoConfig) -> Self {
+    pub(crate) fn new(config: &Config) -> Self {
         let ids = config.ids;
         let mut pipelines: Vec<PipelineSeed> = config
             .pipelines
@@ -124,7 +122,7 @@ impl State {
             },
             oauth: OAuthStore::default(),
             clock_offset: 0,
-            rng: fastrand::Rng::with_seed(config.seed ^ 0x0C0_FFEE),
+            rng: fastrand::Rng::with_seed(config.shared.seed ^ 0x0C0_FFEE),
         };
         for (destination, settings) in &config.subscriptions {
             state.subscribe(destination, settings.clone(), None, config.api_user);
@@ -261,7 +259,7 @@ impl State {
     // ---- tags --------------------------------------------------------------------------
 
     /// The tag directory of an entity type (leads, contacts, companies; others are empty).
-    pub(crate) fn tag_directory(&self, entity: EntityType) -> &[KommoTag] {
+    pub(crate) fn tag_directory(&self, entity: EntityType) -> &[Tag] {
         match entity {
             EntityType::Leads => &self.lead_tags,
             EntityType::Contacts => &self.contact_tags,
@@ -270,7 +268,7 @@ impl State {
         }
     }
 
-    fn tag_directory_mut(&mut self, entity: EntityType) -> Option<&mut Vec<KommoTag>> {
+    fn tag_directory_mut(&mut self, entity: EntityType) -> Option<&mut Vec<Tag>> {
         match entity {
             EntityType::Leads => Some(&mut self.lead_tags),
             EntityType::Contacts => Some(&mut self.contact_tags),
@@ -279,7 +277,7 @@ impl State {
         }
     }
 
-    pub(crate) fn tag_by_id(&self, entity: EntityType, id: TagId) -> Option<&KommoTag> {
+    pub(crate) fn tag_by_id(&self, entity: EntityType, id: TagId) -> Option<&Tag> {
         self.tag_directory(entity).iter().find(|t| t.id == id)
     }
 
@@ -289,7 +287,7 @@ impl State {
         entity: EntityType,
         name: &str,
         color: Option<String>,
-    ) -> KommoTag {
+    ) -> Tag {
         let name = name.trim();
         if let Some(tag) = self
             .tag_directory(entity)
@@ -298,7 +296,7 @@ impl State {
         {
             return tag.clone();
         }
-        let tag = KommoTag {
+        let tag = Tag {
             id: TagId(take(&mut self.ids.tag)),
             name: name.to_owned(),
             color,
@@ -349,21 +347,20 @@ impl State {
     }
 
     /// The links of one entity, as `GET /api/v4/{entity}/{id}/links` lists them.
-    pub(crate) fn links_of(&self, entity: EntityType, id: u64) -> Vec<KommoLink> {
-        let link =
-            |to_entity_type: EntityType, to_entity_id: u64, is_main: Option<bool>| KommoLink {
-                entity_type: entity,
-                entity_id: id,
-                to_entity_type,
-                to_entity_id,
-                is_main,
-            };
+    pub(crate) fn links_of(&self, entity: EntityType, id: u64) -> Vec<Link> {
+        let link = |to_entity_type: EntityType, to_entity_id: u64, is_main: Option<bool>| Link {
+            entity_type: entity,
+            entity_id: id,
+            to_entity_type,
+            to_entity_id,
+            is_main,
+        };
         match entity {
             EntityType::Leads => self
                 .leads
                 .get(&id)
                 .map(|lead| {
-                    let mut links: Vec<KommoLink> = lead
+                    let mut links: Vec<Link> = lead
                         .contacts
                         .iter()
                         .map(|c| link(EntityType::Contacts, c.id.0, Some(c.is_main)))
@@ -376,7 +373,7 @@ impl State {
                 .contacts
                 .get(&id)
                 .map(|contact| {
-                    let mut links: Vec<KommoLink> = contact
+                    let mut links: Vec<Link> = contact
                         .company
                         .map(|c| link(EntityType::Companies, c.0, None))
                         .into_iter()
@@ -392,7 +389,7 @@ impl State {
                 .unwrap_or_default(),
             EntityType::Companies if self.companies.contains_key(&id) => {
                 let company = CompanyId(id);
-                let mut links: Vec<KommoLink> = self
+                let mut links: Vec<Link> = self
                     .contacts_of_company(company)
                     .into_iter()
                     .map(|c| link(EntityType::Contacts, c.0, None))
@@ -409,14 +406,14 @@ impl State {
     }
 
     /// Every link, each once (lead→contact, lead→company, contact→company).
-    pub(crate) fn all_links(&self) -> Vec<KommoLink> {
-        let mut links: Vec<KommoLink> = self
+    pub(crate) fn all_links(&self) -> Vec<Link> {
+        let mut links: Vec<Link> = self
             .leads
             .keys()
             .flat_map(|id| self.links_of(EntityType::Leads, *id))
             .collect();
         links.extend(self.contacts.values().filter_map(|c| {
-            c.company.map(|company| KommoLink {
+            c.company.map(|company| Link {
                 entity_type: EntityType::Contacts,
                 entity_id: c.id.0,
                 to_entity_type: EntityType::Companies,
@@ -446,7 +443,7 @@ impl State {
         settings: Vec<kommo_client::webhook_subscriptions::WebhookSetting>,
         sort: Option<i64>,
         by: UserId,
-    ) -> KommoSubscription {
+    ) -> Subscription {
         let now = self.now();
         if let Some(existing) = self
             .subscriptions
@@ -463,7 +460,7 @@ impl State {
             self.failures.remove(&existing.id);
             return existing;
         }
-        let subscription = KommoSubscription {
+        let subscription = Subscription {
             id: WebhookId(take(&mut self.ids.webhook)),
             destination: destination.to_owned(),
             settings,
@@ -488,11 +485,11 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kommo::config::defaults;
+    use crate::kommo::seeds::defaults;
 
     #[test]
     fn seeded_pipelines_get_system_statuses_and_a_main() {
-        let state = State::new(&KommoConfig::default());
+        let state = State::new(&Config::default());
         let sales = state.pipeline(defaults::PIPELINE_ID).unwrap();
         assert!(sales.is_main);
         assert!(sales.find_status(StatusId::WON).is_some());
@@ -511,7 +508,7 @@ mod tests {
 
     #[test]
     fn ids_tokens_and_clock() {
-        let config = KommoConfig::default().seed(5);
+        let config = Config::default().seed(5);
         let mut a = State::new(&config);
         let mut b = State::new(&config);
         assert_eq!(a.uuid(), b.uuid());
@@ -529,7 +526,7 @@ mod tests {
 
     #[test]
     fn tags_are_found_by_name_or_created() {
-        let mut state = State::new(&KommoConfig::default());
+        let mut state = State::new(&Config::default());
         let vip = state.tag_by_name(EntityType::Leads, " VIP ", None);
         assert_eq!(vip.name, "VIP");
         assert_eq!(state.tag_by_name(EntityType::Leads, "vip", None).id, vip.id);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::faults::FaultConfig;
+use crate::server::SharedSettings;
 
 /// The API key a sandbox accepts unless told otherwise.
 pub const DEFAULT_API_KEY: &str = "sandbox_loops_api_key";
@@ -185,7 +185,7 @@ impl fmt::Debug for WebhookTarget {
     }
 }
 
-/// The configuration of a [`LoopsSandbox`](crate::LoopsSandbox).
+/// The configuration of a [`Sandbox`](crate::loops::Sandbox).
 ///
 /// | setting | default |
 /// | --- | --- |
@@ -205,27 +205,24 @@ impl fmt::Debug for WebhookTarget {
 /// | webhook endpoint | none |
 ///
 /// ```
-/// use kommo_loops_sandbox::{LoopsConfig, MailingListSeed, TransactionalTemplate};
+/// use kommo_loops_sandbox::loops::{Config, MailingListSeed, PropertyKind, TransactionalTemplate};
 ///
-/// let config = LoopsConfig::default()
+/// let config = Config::default()
 ///     .api_key("test-key")
 ///     .rate_limit(Some(5))
 ///     .list(MailingListSeed::new("list_news", "Newsletter"))
 ///     .transactional(TransactionalTemplate::new("tx_welcome", "Welcome").required(["name"]))
-///     .custom_property("plan", kommo_loops_sandbox::PropertyKind::String);
+///     .custom_property("plan", PropertyKind::String);
 /// assert!(!format!("{config:?}").contains("test-key"));
 /// ```
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct LoopsConfig {
+pub struct Config {
     pub(crate) api_key: String,
     pub(crate) team_name: String,
-    pub(crate) port: u16,
-    pub(crate) rate_limit: Option<u32>,
-    pub(crate) retry_after: bool,
+    /// Port, rate limit, `Retry-After`, seed and faults.
+    pub(crate) shared: SharedSettings,
     pub(crate) idempotency_window: Duration,
-    pub(crate) seed: u64,
-    pub(crate) faults: FaultConfig,
     pub(crate) lists: Vec<MailingListSeed>,
     pub(crate) custom_properties: Vec<(String, PropertyKind)>,
     pub(crate) transactional: Vec<TransactionalTemplate>,
@@ -236,17 +233,13 @@ pub struct LoopsConfig {
     pub(crate) webhook: Option<WebhookTarget>,
 }
 
-impl Default for LoopsConfig {
+impl Default for Config {
     fn default() -> Self {
-        LoopsConfig {
+        Config {
             api_key: DEFAULT_API_KEY.to_owned(),
             team_name: "Sandbox team".to_owned(),
-            port: 0,
-            rate_limit: Some(DEFAULT_RATE_LIMIT),
-            retry_after: false,
+            shared: SharedSettings::new(DEFAULT_RATE_LIMIT),
             idempotency_window: IDEMPOTENCY_WINDOW,
-            seed: 0,
-            faults: FaultConfig::none(),
             lists: Vec::new(),
             custom_properties: Vec::new(),
             transactional: Vec::new(),
@@ -259,7 +252,7 @@ impl Default for LoopsConfig {
     }
 }
 
-impl LoopsConfig {
+impl Config {
     /// The key requests must carry as `Authorization: Bearer <key>`.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = key.into();
@@ -272,41 +265,11 @@ impl LoopsConfig {
         self
     }
 
-    /// Listens on this port of 127.0.0.1 (0, the default, picks a free one).
-    pub fn port(mut self, port: u16) -> Self {
-        self.port = port;
-        self
-    }
-
-    /// Requests per second (a token bucket holding one second's worth); `None` = unlimited,
-    /// and then no `x-ratelimit-*` headers are sent.
-    pub fn rate_limit(mut self, per_second: Option<u32>) -> Self {
-        self.rate_limit = per_second;
-        self
-    }
-
-    /// Whether 429 answers carry `Retry-After` (whole seconds until a token is free). Off by
-    /// default, because Loops is not known to send it.
-    pub fn retry_after_header(mut self, send: bool) -> Self {
-        self.retry_after = send;
-        self
-    }
+    crate::server::shared_config_setters!();
 
     /// How long idempotency keys are remembered (24 h by default; measured on tokio's clock).
     pub fn idempotency_window(mut self, window: Duration) -> Self {
         self.idempotency_window = window;
-        self
-    }
-
-    /// Seeds the random generators (faults, ids), so a run is reproducible.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// The faults active from the start (they can be changed at run time).
-    pub fn faults(mut self, faults: FaultConfig) -> Self {
-        self.faults = faults;
         self
     }
 
@@ -374,17 +337,13 @@ impl LoopsConfig {
     }
 }
 
-impl fmt::Debug for LoopsConfig {
+impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LoopsConfig")
+        f.debug_struct("Config")
             .field("api_key", &"[redacted]")
             .field("team_name", &self.team_name)
-            .field("port", &self.port)
-            .field("rate_limit", &self.rate_limit)
-            .field("retry_after", &self.retry_after)
+            .field("shared", &self.shared)
             .field("idempotency_window", &self.idempotency_window)
-            .field("seed", &self.seed)
-            .field("faults", &self.faults)
             .field("lists", &self.lists.len())
             .field("custom_properties", &self.custom_properties.len())
             .field("transactional", &self.transactional.len())

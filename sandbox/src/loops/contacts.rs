@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::config::PropertyKind;
-use super::model::SandboxContact;
+use super::model::Contact;
 use super::request::{ApiError, is_valid_email, optional_string};
 use super::state::{DEFAULT_PROPERTIES, RESERVED_NAMES, State};
 
@@ -130,7 +130,7 @@ impl ContactInput {
     }
 
     /// Changes the contact. Call [`check`](Self::check) first.
-    pub(crate) fn apply(&self, contact: &mut SandboxContact) {
+    pub(crate) fn apply(&self, contact: &mut Contact) {
         if let Some(email) = &self.email {
             contact.email = email.clone();
         }
@@ -226,7 +226,7 @@ pub(crate) fn create(
     let to_create = input.check(state, strict)?;
     create_properties(state, to_create);
     let id = state.new_id();
-    let mut contact = SandboxContact::new(id, email.clone());
+    let mut contact = Contact::new(id, email.clone());
     input.apply(&mut contact);
     state.contacts.push(contact);
     Ok(state.contacts.len() - 1)
@@ -271,7 +271,7 @@ pub(crate) fn upsert(
         None => {
             let id = state.new_id();
             let email = input.email.clone().unwrap_or_default();
-            state.contacts.push(SandboxContact::new(id, email));
+            state.contacts.push(Contact::new(id, email));
             state.contacts.len() - 1
         }
     };
@@ -322,12 +322,12 @@ pub(crate) fn label_for(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::loops::config::{LoopsConfig, MailingListSeed};
+    use crate::loops::config::{Config, MailingListSeed};
     use serde_json::json;
 
     fn state() -> State {
         State::new(
-            &LoopsConfig::default()
+            &Config::default()
                 .custom_property("plan", PropertyKind::String)
                 .list(MailingListSeed::new("l1", "List")),
         )

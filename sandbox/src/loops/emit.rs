@@ -1,4 +1,4 @@
-//! The webhook side of [`LoopsSandbox`]: registering a receiver, and emitting, replaying and
+//! The webhook side of [`Sandbox`]: registering a receiver, and emitting, replaying and
 //! forging deliveries. Bodies follow the documented Loops shapes; the `email.*` helpers also
 //! apply the state change Loops makes (a hard bounce unsubscribes and suppresses the contact).
 
@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use loops_client::webhooks::WebhookSecret;
 use serde_json::{Map, Value, json};
 
-use super::LoopsSandbox;
+use super::Sandbox;
 use super::config::WebhookTarget;
 use super::webhooks::{
     DeliveryOptions, EmailEventKind, EmailSource, SCHEMA_VERSION, WebhookDelivery,
@@ -15,7 +15,18 @@ use super::webhooks::{
 };
 use crate::time::unix_seconds;
 
-impl LoopsSandbox {
+/// The `email.*` shorthands: one event about a campaign email sent to `email`.
+macro_rules! email_shorthands {
+    ($($(#[$doc:meta])* $name:ident => $kind:ident;)*) => {$(
+        $(#[$doc])*
+        pub async fn $name(&self, email: &str) -> Result<WebhookDelivery, WebhookSendError> {
+            let source = self.default_source();
+            self.email_event(EmailEventKind::$kind, email, source).await
+        }
+    )*};
+}
+
+impl Sandbox {
     /// Sends outgoing webhooks to `url`, signed with `secret` (`whsec_<base64>`), replacing any
     /// earlier registration.
     pub fn register_webhook(&self, url: &str, secret: &str) -> Result<(), WebhookSendError> {
@@ -123,7 +134,7 @@ impl LoopsSandbox {
     }
 
     /// Changes the contact, when there is one (side effects of bounces and unsubscribes).
-    fn update_contact_state(&self, email: &str, change: impl FnOnce(&mut super::SandboxContact)) {
+    fn update_contact_state(&self, email: &str, change: impl FnOnce(&mut super::Contact)) {
         let mut state = self.inner.lock();
         if let Some(i) = state.by_email(email) {
             change(&mut state.contacts[i]);
@@ -180,46 +191,17 @@ impl LoopsSandbox {
         EmailSource::Campaign(self.inner.lock().new_id())
     }
 
-    /// `email.hardBounced` (a campaign email); the contact is unsubscribed and suppressed.
-    pub async fn email_hard_bounced(
-        &self,
-        email: &str,
-    ) -> Result<WebhookDelivery, WebhookSendError> {
-        let source = self.default_source();
-        self.email_event(EmailEventKind::HardBounced, email, source)
-            .await
-    }
-
-    /// `email.softBounced` (a campaign email).
-    pub async fn email_soft_bounced(
-        &self,
-        email: &str,
-    ) -> Result<WebhookDelivery, WebhookSendError> {
-        let source = self.default_source();
-        self.email_event(EmailEventKind::SoftBounced, email, source)
-            .await
-    }
-
-    /// `email.spamReported` (a campaign email); the contact is unsubscribed and suppressed.
-    pub async fn email_spam_reported(
-        &self,
-        email: &str,
-    ) -> Result<WebhookDelivery, WebhookSendError> {
-        let source = self.default_source();
-        self.email_event(EmailEventKind::SpamReported, email, source)
-            .await
-    }
-
-    /// `email.unsubscribed` (a campaign email); the contact is unsubscribed. Loops also sends
-    /// `contact.unsubscribed` then: call [`contact_unsubscribed`](Self::contact_unsubscribed)
-    /// too to reproduce both.
-    pub async fn email_unsubscribed(
-        &self,
-        email: &str,
-    ) -> Result<WebhookDelivery, WebhookSendError> {
-        let source = self.default_source();
-        self.email_event(EmailEventKind::Unsubscribed, email, source)
-            .await
+    email_shorthands! {
+        /// `email.hardBounced` (a campaign email); the contact is unsubscribed and suppressed.
+        email_hard_bounced => HardBounced;
+        /// `email.softBounced` (a campaign email).
+        email_soft_bounced => SoftBounced;
+        /// `email.spamReported` (a campaign email); the contact is unsubscribed and suppressed.
+        email_spam_reported => SpamReported;
+        /// `email.unsubscribed` (a campaign email); the contact is unsubscribed. Loops also sends
+        /// `contact.unsubscribed` then: call [`contact_unsubscribed`](Self::contact_unsubscribed)
+        /// too to reproduce both.
+        email_unsubscribed => Unsubscribed;
     }
 
     /// `contact.unsubscribed` for an existing contact, which is unsubscribed.

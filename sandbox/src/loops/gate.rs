@@ -146,7 +146,7 @@ fn too_many_requests(app: &Inner, retry_in: Duration) -> Response {
         axum::Json(json!({ "success": false, "message": "Rate limit exceeded" })),
     )
         .into_response();
-    if app.config.retry_after {
+    if app.config.shared.retry_after_header {
         // Whole seconds, rounded up, and never 0 (which would invite an immediate retry).
         let secs = retry_in.as_secs_f64().ceil().max(1.0) as u64;
         response

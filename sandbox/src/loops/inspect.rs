@@ -1,4 +1,4 @@
-//! Inspection and seeding in Rust, on [`LoopsSandbox`] (the HTTP routes are in
+//! Inspection and seeding in Rust, on [`Sandbox`] (the HTTP routes are in
 //! `inspect_http.rs`).
 
 use std::collections::BTreeMap;
@@ -8,9 +8,9 @@ use serde_json::{Map, Value, json};
 
 use super::config::{MailingListSeed, PropertyKind, TransactionalTemplate};
 use super::contacts::{ContactInput, check_new_property, create};
-use super::model::{IdempotencyConflict, RecordedEvent, RecordedTransactional, SandboxContact};
+use super::model::{Contact, IdempotencyConflict, RecordedEvent, RecordedTransactional};
 use super::webhooks::WebhookDelivery;
-use super::{Inner, LoopsSandbox};
+use super::{Inner, Sandbox};
 use crate::records::{RequestRecord, RequestStats};
 
 /// A contact to seed.
@@ -21,7 +21,7 @@ use crate::records::{RequestRecord, RequestStats};
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
-pub struct SeedContact {
+pub struct NewContact {
     /// The email (required).
     pub email: String,
     /// `userId`.
@@ -53,12 +53,12 @@ pub struct SeedContact {
     pub properties: Map<String, Value>,
 }
 
-impl SeedContact {
+impl NewContact {
     /// A subscribed contact with this email.
     pub fn new(email: impl Into<String>) -> Self {
-        SeedContact {
+        NewContact {
             email: email.into(),
-            ..SeedContact::default()
+            ..NewContact::default()
         }
     }
 
@@ -152,7 +152,7 @@ fn seed_error(error: super::request::ApiError) -> SeedError {
 }
 
 impl Inner {
-    pub(super) fn add_contact(&self, seed: &SeedContact) -> Result<String, SeedError> {
+    pub(super) fn add_contact(&self, seed: &NewContact) -> Result<String, SeedError> {
         let input = ContactInput::parse(&seed.to_body(), &["suppressed"]).map_err(seed_error)?;
         let mut state = self.lock();
         // Seeds may use properties that were never created: they are created here.
@@ -172,7 +172,7 @@ impl Inner {
         };
         match existing {
             Some(id) => Ok(id),
-            None => self.add_contact(&SeedContact::new(email).suppressed()),
+            None => self.add_contact(&NewContact::new(email).suppressed()),
         }
     }
 
@@ -192,27 +192,29 @@ impl Inner {
     pub(crate) fn reset(&self) {
         *self.lock() = super::state::State::new(&self.config);
         self.faults
-            .restore(self.config.faults.clone(), self.config.seed);
+            .restore(self.config.shared.faults.clone(), self.config.shared.seed);
         self.refill_bucket();
         *self.lock_webhook() = self.config.webhook.clone();
     }
 }
 
+crate::inspect::inspect_impl!(Inner);
+
 /// Inspection and seeding in Rust.
-impl LoopsSandbox {
+impl Sandbox {
     /// Every contact, oldest first.
-    pub fn contacts(&self) -> Vec<SandboxContact> {
+    pub fn contacts(&self) -> Vec<Contact> {
         self.inner.lock().contacts.clone()
     }
 
     /// The contact with this email (compared without regard to case).
-    pub fn contact(&self, email: &str) -> Option<SandboxContact> {
+    pub fn contact(&self, email: &str) -> Option<Contact> {
         let state = self.inner.lock();
         state.by_email(email).map(|i| state.contacts[i].clone())
     }
 
     /// The contact with this `userId`.
-    pub fn contact_by_user_id(&self, user_id: &str) -> Option<SandboxContact> {
+    pub fn contact_by_user_id(&self, user_id: &str) -> Option<Contact> {
         let state = self.inner.lock();
         state.by_user_id(user_id).map(|i| state.contacts[i].clone())
     }
@@ -267,7 +269,7 @@ impl LoopsSandbox {
 
     /// Adds a contact; fails when its email or userId is taken or a list does not exist.
     /// Custom properties it uses are created. Returns its id.
-    pub fn add_contact(&self, seed: SeedContact) -> Result<String, SeedError> {
+    pub fn add_contact(&self, seed: NewContact) -> Result<String, SeedError> {
         self.inner.add_contact(&seed)
     }
 
@@ -299,7 +301,7 @@ mod tests {
 
     #[test]
     fn seed_json_and_body() {
-        let seed: SeedContact = serde_json::from_str(
+        let seed: NewContact = serde_json::from_str(
             r#"{"email":"a@b.co","userId":"u1","mailingLists":{"l1":true},"suppressed":true,"plan":"pro"}"#,
         )
         .unwrap();

@@ -1,5 +1,6 @@
 //! The inspection and seeding API over HTTP, under `/_sandbox`: JSON, no API key, no rate
-//! limit, no faults, not counted. The routes are listed in the crate documentation.
+//! limit, no faults, not counted. The routes are listed in the crate's README; the ones every
+//! fake shares are in `crate::inspect`.
 
 use std::sync::Arc;
 
@@ -13,10 +14,9 @@ use serde_json::json;
 
 use super::Inner;
 use super::config::{MailingListSeed, PropertyKind, TransactionalTemplate};
-use super::inspect::SeedContact;
-use super::model::{RecordedEvent, RecordedTransactional, SandboxContact};
+use super::inspect::NewContact;
+use super::model::{Contact, RecordedEvent, RecordedTransactional};
 use super::request::{query_pairs, query_param};
-use crate::faults::FaultConfig;
 use crate::server::{json_ok, parse, refused};
 
 type App = State<Arc<Inner>>;
@@ -27,16 +27,13 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/contacts", get(http_contacts).post(http_add_contact))
         .route("/events", get(http_events))
         .route("/transactional", get(http_sends))
-        .route("/requests", get(http_stats))
-        .route("/requests/log", get(http_log))
         .route("/idempotency-conflicts", get(http_conflicts))
         .route("/webhooks", get(http_deliveries))
-        .route("/faults", get(http_faults).put(http_set_faults))
         .route("/lists", post(http_add_list))
         .route("/transactional-emails", post(http_add_transactional))
         .route("/contact-properties", post(http_add_property))
         .route("/suppressions", post(http_suppress))
-        .route("/reset", post(http_reset))
+        .merge(crate::inspect::routes())
         .with_state(inner)
 }
 
@@ -49,7 +46,7 @@ async fn http_contacts(State(app): App, RawQuery(query): RawQuery) -> Response {
     let email = query_param(&pairs, "email");
     let user_id = query_param(&pairs, "userId");
     let state = app.lock();
-    let found: Vec<&SandboxContact> = state
+    let found: Vec<&Contact> = state
         .contacts
         .iter()
         .filter(|c| email.is_none_or(|e| c.matches_email(e)))
@@ -59,7 +56,7 @@ async fn http_contacts(State(app): App, RawQuery(query): RawQuery) -> Response {
 }
 
 async fn http_add_contact(State(app): App, body: axum::body::Bytes) -> Response {
-    let seed: SeedContact = match parse(&body) {
+    let seed: NewContact = match parse(&body) {
         Ok(seed) => seed,
         Err(e) => return refused(StatusCode::BAD_REQUEST, e),
     };
@@ -93,34 +90,12 @@ async fn http_sends(State(app): App, RawQuery(query): RawQuery) -> Response {
     json_ok(&found)
 }
 
-async fn http_stats(State(app): App) -> Response {
-    json_ok(&app.lock().requests.stats)
-}
-
-async fn http_log(State(app): App) -> Response {
-    json_ok(&app.lock().requests.records)
-}
-
 async fn http_conflicts(State(app): App) -> Response {
     json_ok(&app.lock().conflicts)
 }
 
 async fn http_deliveries(State(app): App) -> Response {
     json_ok(&app.lock().deliveries)
-}
-
-async fn http_faults(State(app): App) -> Response {
-    json_ok(&app.faults.config())
-}
-
-async fn http_set_faults(State(app): App, body: axum::body::Bytes) -> Response {
-    match parse::<FaultConfig>(&body) {
-        Ok(config) => {
-            app.faults.set(config);
-            json_ok(&app.faults.config())
-        }
-        Err(e) => refused(StatusCode::BAD_REQUEST, e),
-    }
 }
 
 async fn http_add_list(State(app): App, body: axum::body::Bytes) -> Response {
@@ -175,9 +150,4 @@ async fn http_suppress(State(app): App, body: axum::body::Bytes) -> Response {
         Ok(id) => json_ok(&json!({ "success": true, "id": id })),
         Err(e) => refused(StatusCode::BAD_REQUEST, e.0),
     }
-}
-
-async fn http_reset(State(app): App) -> Response {
-    app.reset();
-    json_ok(&json!({ "success": true }))
 }

@@ -1,4 +1,15 @@
-//! The Loops fake: [`LoopsSandbox`].
+//! The Loops fake: [`Sandbox`], started with a [`Config`].
+//!
+//! A fake of the Loops REST API v1 served over real HTTP on 127.0.0.1, with Loops' key check,
+//! rate limit and idempotency keys, an inspection API, the shared fault knobs, and signed
+//! outgoing webhooks. The README of this crate lists its routes and webhook events.
+//!
+//! | for | items |
+//! | --- | --- |
+//! | starting | [`Sandbox`], [`Config`], [`DEFAULT_API_KEY`], [`DEFAULT_RATE_LIMIT`], [`IDEMPOTENCY_WINDOW`] |
+//! | seeding | [`NewContact`], [`MailingListSeed`], [`TransactionalTemplate`], [`PropertyKind`], [`SeedError`] |
+//! | inspecting | [`Contact`], [`RecordedEvent`], [`RecordedTransactional`], [`IdempotencyConflict`] |
+//! | outgoing webhooks | [`WebhookDelivery`], [`DeliveryOptions`], [`SignatureMode`], [`EmailEventKind`], [`EmailSource`], [`WebhookSendError`] |
 
 mod config;
 mod contacts;
@@ -14,11 +25,11 @@ mod state;
 mod webhooks;
 
 pub use config::{
-    DEFAULT_API_KEY, DEFAULT_RATE_LIMIT, IDEMPOTENCY_WINDOW, LoopsConfig, MailingListSeed,
-    PropertyKind, TransactionalTemplate,
+    Config, DEFAULT_API_KEY, DEFAULT_RATE_LIMIT, IDEMPOTENCY_WINDOW, MailingListSeed, PropertyKind,
+    TransactionalTemplate,
 };
-pub use inspect::{SeedContact, SeedError};
-pub use model::{IdempotencyConflict, RecordedEvent, RecordedTransactional, SandboxContact};
+pub use inspect::{NewContact, SeedError};
+pub use model::{Contact, IdempotencyConflict, RecordedEvent, RecordedTransactional};
 pub use webhooks::{
     DeliveryOptions, EmailEventKind, EmailSource, SignatureMode, WebhookDelivery, WebhookSendError,
 };
@@ -44,7 +55,7 @@ const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the handlers, the gate and the inspection routes share.
 pub(crate) struct Inner {
-    pub(crate) config: LoopsConfig,
+    pub(crate) config: Config,
     /// `http://127.0.0.1:PORT/api`.
     pub(crate) base_url: String,
     pub(crate) faults: Faults,
@@ -114,10 +125,10 @@ fn lock_bucket(bucket: &Mutex<TokenBucket>) -> MutexGuard<'_, TokenBucket> {
 ///
 /// ```no_run
 /// # async fn run() -> std::io::Result<()> {
-/// use kommo_loops_sandbox::{LoopsConfig, LoopsSandbox, TransactionalTemplate};
+/// use kommo_loops_sandbox::loops::{Config, Sandbox, TransactionalTemplate};
 ///
-/// let sandbox = LoopsSandbox::start(
-///     LoopsConfig::default()
+/// let sandbox = Sandbox::start(
+///     Config::default()
 ///         .transactional(TransactionalTemplate::new("tx_welcome", "Welcome").required(["name"])),
 /// )
 /// .await?;
@@ -128,28 +139,29 @@ fn lock_bucket(bucket: &Mutex<TokenBucket>) -> MutexGuard<'_, TokenBucket> {
 /// sandbox.shutdown().await;
 /// # Ok(()) }
 /// ```
-pub struct LoopsSandbox {
+pub struct Sandbox {
     pub(crate) inner: Arc<Inner>,
     server: ServerHandle,
 }
 
-impl LoopsSandbox {
+impl Sandbox {
     /// Starts a sandbox on the current tokio runtime.
     ///
     /// Fails when the port cannot be bound or the HTTP client for webhooks cannot be built.
-    pub async fn start(config: LoopsConfig) -> io::Result<Self> {
+    pub async fn start(config: Config) -> io::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(WEBHOOK_TIMEOUT)
             .user_agent("Loops-Webhooks (kommo-loops-sandbox)")
             .build()
             .map_err(io::Error::other)?;
         let mut built: Option<Arc<Inner>> = None;
-        let server = ServerHandle::start(config.port, |addr| {
+        let server = ServerHandle::start(config.shared.port, |addr| {
             let inner = Arc::new(Inner {
                 base_url: format!("http://{addr}/api"),
-                faults: Faults::new(config.faults.clone(), config.seed),
+                faults: Faults::new(config.shared.faults.clone(), config.shared.seed),
                 state: Mutex::new(State::new(&config)),
                 bucket: config
+                    .shared
                     .rate_limit
                     .map(|rate| Mutex::new(TokenBucket::new(rate, Instant::now()))),
                 webhook: Mutex::new(config.webhook.clone()),
@@ -161,7 +173,7 @@ impl LoopsSandbox {
         })
         .await?;
         let inner = built.ok_or_else(|| io::Error::other("the router was not built"))?;
-        Ok(LoopsSandbox { inner, server })
+        Ok(Sandbox { inner, server })
     }
 
     /// The base URL to give a Loops client: `http://127.0.0.1:PORT/api` (the client appends
@@ -185,6 +197,11 @@ impl LoopsSandbox {
         &self.inner.config.api_key
     }
 
+    /// The configuration it was started with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
     /// The fault knobs, changeable while the sandbox runs.
     pub fn faults(&self) -> &Faults {
         &self.inner.faults
@@ -196,9 +213,9 @@ impl LoopsSandbox {
     }
 }
 
-impl fmt::Debug for LoopsSandbox {
+impl fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LoopsSandbox")
+        f.debug_struct("Sandbox")
             .field("base_url", &self.inner.base_url)
             .field("api_key", &"[redacted]")
             .field("faults", &self.inner.faults)

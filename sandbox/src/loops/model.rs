@@ -15,7 +15,7 @@ use crate::time::serialize_rfc3339;
 /// `optInStatus`, and custom properties as top-level keys.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub struct SandboxContact {
+pub struct Contact {
     /// The id the sandbox gave the contact (cuid-like, e.g. `c3k9...`).
     pub id: String,
     /// The email address.
@@ -42,9 +42,9 @@ pub struct SandboxContact {
     pub suppressed: bool,
 }
 
-impl SandboxContact {
+impl Contact {
     pub(crate) fn new(id: String, email: String) -> Self {
-        SandboxContact {
+        Contact {
             id,
             email,
             user_id: None,
@@ -102,7 +102,7 @@ impl SandboxContact {
     }
 }
 
-impl Serialize for SandboxContact {
+impl Serialize for Contact {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut value = self.to_find_json();
         // The inspection API also shows the sandbox-only suppression flag, under a key that
@@ -183,7 +183,7 @@ mod tests {
     #[test]
     fn find_shape_matches_the_fixture() {
         let mut contact =
-            SandboxContact::new("cll6b3i8901a9jx0oyktl2m4u".into(), "hello@gmail.com".into());
+            Contact::new("cll6b3i8901a9jx0oyktl2m4u".into(), "hello@gmail.com".into());
         contact.first_name = Some("Bob".into());
         contact.user_id = Some("12345".into());
         contact

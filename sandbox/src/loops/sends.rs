@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
 use super::contacts::{ContactInput, upsert};
-use super::model::{IdempotencyConflict, RecordedEvent, RecordedTransactional, SandboxContact};
+use super::model::{Contact, IdempotencyConflict, RecordedEvent, RecordedTransactional};
 use super::request::{ApiError, check_lengths, is_valid_email};
 use super::state::State;
 
@@ -170,7 +170,7 @@ pub(crate) fn send_transactional(
 
     if add_to_audience && state.by_email(&email).is_none() {
         let id = state.new_id();
-        state.contacts.push(SandboxContact::new(id, email.clone()));
+        state.contacts.push(Contact::new(id, email.clone()));
     }
     state.sends.push(RecordedTransactional {
         transactional_id,
@@ -274,7 +274,7 @@ fn read_attachments(value: Option<&Value>, enabled: bool) -> Result<Vec<String>,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::loops::config::{LoopsConfig, TransactionalTemplate};
+    use crate::loops::config::{Config, TransactionalTemplate};
 
     fn ctx() -> SendContext {
         SendContext {
@@ -292,7 +292,7 @@ mod tests {
 
     #[test]
     fn events_are_recorded_once_per_key() {
-        let mut state = State::new(&LoopsConfig::default());
+        let mut state = State::new(&Config::default());
         let body = obj(
             json!({"email": "a@b.co", "eventName": "signup", "eventProperties": {"plan": "pro"}}),
         );
@@ -319,7 +319,7 @@ mod tests {
 
     #[test]
     fn event_validation() {
-        let mut state = State::new(&LoopsConfig::default());
+        let mut state = State::new(&Config::default());
         for body in [
             json!({"email": "a@b.co"}),
             json!({"email": "a@b.co", "eventName": " "}),
@@ -338,7 +338,7 @@ mod tests {
     #[test]
     fn transactional_catalogue() {
         let mut state = State::new(
-            &LoopsConfig::default()
+            &Config::default()
                 .transactional(
                     TransactionalTemplate::new("t1", "Welcome")
                         .required(["name", "url"])

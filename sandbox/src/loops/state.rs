@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-use super::config::{LoopsConfig, MailingListSeed, PropertyKind, TransactionalTemplate};
-use super::model::{IdempotencyConflict, RecordedEvent, RecordedTransactional, SandboxContact};
+use super::config::{Config, MailingListSeed, PropertyKind, TransactionalTemplate};
+use super::model::{Contact, IdempotencyConflict, RecordedEvent, RecordedTransactional};
 use super::webhooks::WebhookDelivery;
 use crate::records::{RequestLog, RequestRecord};
 
@@ -42,7 +42,7 @@ pub(crate) struct StoredTemplate {
 
 #[derive(Debug)]
 pub(crate) struct State {
-    pub(crate) contacts: Vec<SandboxContact>,
+    pub(crate) contacts: Vec<Contact>,
     pub(crate) lists: Vec<MailingListSeed>,
     pub(crate) custom_properties: Vec<(String, PropertyKind)>,
     pub(crate) transactional: Vec<StoredTemplate>,
@@ -59,7 +59,7 @@ pub(crate) struct State {
 
 impl State {
     /// A fresh store holding the configuration's seed data.
-    pub(crate) fn new(config: &LoopsConfig) -> Self {
+    pub(crate) fn new(config: &Config) -> Self {
         let mut state = State {
             contacts: Vec::new(),
             lists: config.lists.clone(),
@@ -73,7 +73,7 @@ impl State {
             deliveries: Vec::new(),
             idempotency: HashMap::new(),
             // Distinct from the fault generator, so that ids do not shift the fault sequence.
-            ids: fastrand::Rng::with_seed(config.seed ^ 0x1D5_1D5_1D5),
+            ids: fastrand::Rng::with_seed(config.shared.seed ^ 0x1D5_1D5_1D5),
         };
         for template in &config.transactional {
             state.add_transactional(template.clone());
@@ -186,7 +186,7 @@ mod tests {
 
     #[test]
     fn ids_are_seeded_and_shaped() {
-        let config = LoopsConfig::default().seed(9);
+        let config = Config::default().seed(9);
         let mut a = State::new(&config);
         let mut b = State::new(&config);
         let id = a.new_id();
@@ -199,7 +199,7 @@ mod tests {
 
     #[test]
     fn keys_expire() {
-        let mut state = State::new(&LoopsConfig::default());
+        let mut state = State::new(&Config::default());
         let t0 = Instant::now();
         let window = Duration::from_secs(60);
         assert!(!state.key_in_use("e", "k", t0));
@@ -211,7 +211,7 @@ mod tests {
 
     #[test]
     fn templates_and_lists_are_replaced_by_id() {
-        let mut state = State::new(&LoopsConfig::default());
+        let mut state = State::new(&Config::default());
         state.add_transactional(TransactionalTemplate::new("t1", "One"));
         state.add_transactional(TransactionalTemplate::new("t1", "Uno").draft());
         assert_eq!(state.transactional.len(), 1);

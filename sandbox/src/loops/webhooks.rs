@@ -113,10 +113,10 @@ pub enum SignatureMode {
     Invalid,
 }
 
-/// Options for [`LoopsSandbox::emit_with`](crate::LoopsSandbox::emit_with).
+/// Options for [`Sandbox::emit_with`](crate::loops::Sandbox::emit_with).
 ///
 /// ```
-/// use kommo_loops_sandbox::{DeliveryOptions, SignatureMode};
+/// use kommo_loops_sandbox::loops::{DeliveryOptions, SignatureMode};
 ///
 /// let stale = DeliveryOptions::new().timestamp(1_700_000_000);
 /// let forged = DeliveryOptions::new().signature(SignatureMode::Invalid);

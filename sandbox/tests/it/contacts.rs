@@ -1,6 +1,6 @@
 //! Contact semantics: duplicates, upsert rules, find/delete, and request checks.
 
-use kommo_loops_sandbox::{LoopsConfig, PropertyKind, SeedContact};
+use kommo_loops_sandbox::loops::{Config, NewContact, PropertyKind};
 use loops_client::Error;
 use loops_client::contacts::{
     ContactIdentity, ContactLookup, CreateContactRequest, UpdateContactRequest,
@@ -127,7 +127,7 @@ async fn find_and_delete_edges() {
     let sandbox = sandbox(unlimited()).await;
     let client = client(&sandbox);
     sandbox
-        .add_contact(SeedContact::new("ada+crm@example.com").user_id("u1"))
+        .add_contact(NewContact::new("ada+crm@example.com").user_id("u1"))
         .unwrap();
 
     // A `+` in the address survives the query string.
@@ -205,7 +205,7 @@ async fn properties_must_exist_unless_lenient() {
     lenient.shutdown().await;
 
     // A seeded property can be used at once.
-    let seeded = sandbox(LoopsConfig::default().rate_limit(None)).await;
+    let seeded = sandbox(Config::default().rate_limit(None)).await;
     seeded
         .add_contact_property("plan", PropertyKind::String)
         .unwrap();

@@ -1,7 +1,7 @@
 //! Every endpoint, driven by the real client.
 
 use futures_util::TryStreamExt;
-use kommo_loops_sandbox::{MailingListSeed, PropertyKind, TransactionalTemplate};
+use kommo_loops_sandbox::loops::{MailingListSeed, PropertyKind, TransactionalTemplate};
 use loops_client::Error;
 use loops_client::contact_properties::{PropertyList, PropertyType};
 use loops_client::contacts::{ContactLookup, CreateContactRequest, UpdateContactRequest};
@@ -328,7 +328,7 @@ async fn suppression_round_trip() {
     let client = client(&sandbox);
     sandbox.mark_suppressed("bounced@example.com").unwrap();
     sandbox
-        .add_contact(kommo_loops_sandbox::SeedContact::new("also@example.com").suppressed())
+        .add_contact(kommo_loops_sandbox::loops::NewContact::new("also@example.com").suppressed())
         .unwrap();
 
     let status = client

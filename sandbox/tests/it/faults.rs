@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use kommo_loops_sandbox::{FaultConfig, InjectedFault, LoopsConfig, LoopsSandbox, SeedContact};
+use kommo_loops_sandbox::loops::{Config, NewContact, Sandbox};
+use kommo_loops_sandbox::{FaultConfig, InjectedFault};
 use loops_client::RateLimit;
 use loops_client::contacts::{ContactLookup, UpdateContactRequest};
 use loops_client::events::SendEventRequest;
@@ -238,7 +239,7 @@ async fn inspection_routes_never_see_faults() {
     let sandbox =
         sandbox(unlimited().faults(FaultConfig::none().error_rate(1.0).drop_rate(1.0))).await;
     sandbox
-        .add_contact(SeedContact::new("ada@example.com"))
+        .add_contact(NewContact::new("ada@example.com"))
         .unwrap();
     for _ in 0..5 {
         let response = http()
@@ -258,7 +259,7 @@ async fn inspection_routes_never_see_faults() {
     sandbox.shutdown().await;
 }
 
-async fn statuses(sandbox: &LoopsSandbox, n: usize) -> Vec<u16> {
+async fn statuses(sandbox: &Sandbox, n: usize) -> Vec<u16> {
     let http = http();
     let mut out = Vec::new();
     for _ in 0..n {
@@ -276,7 +277,7 @@ async fn statuses(sandbox: &LoopsSandbox, n: usize) -> Vec<u16> {
 #[tokio::test]
 async fn the_same_seed_gives_the_same_faults() {
     let config = || {
-        LoopsConfig::default()
+        Config::default()
             .rate_limit(None)
             .seed(1234)
             .faults(FaultConfig::none().error_rate(0.5).force_429_rate(0.2))

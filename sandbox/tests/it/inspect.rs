@@ -1,6 +1,6 @@
 //! The inspection API over HTTP, seeding, reset, and the server's life cycle.
 
-use kommo_loops_sandbox::{LoopsConfig, LoopsSandbox, SeedContact};
+use kommo_loops_sandbox::loops::{Config, NewContact, Sandbox};
 use loops_client::contacts::{ContactLookup, CreateContactRequest};
 use loops_client::events::SendEventRequest;
 use loops_client::idempotency::IdempotencyKey;
@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::support::{client, http, sandbox, unlimited};
 
-async fn get(sandbox: &LoopsSandbox, path: &str) -> Value {
+async fn get(sandbox: &Sandbox, path: &str) -> Value {
     let response = http()
         .get(format!("{}{path}", sandbox.inspect_url()))
         .send()
@@ -19,7 +19,7 @@ async fn get(sandbox: &LoopsSandbox, path: &str) -> Value {
     response.json().await.unwrap()
 }
 
-async fn post(sandbox: &LoopsSandbox, path: &str, body: Value) -> (u16, Value) {
+async fn post(sandbox: &Sandbox, path: &str, body: Value) -> (u16, Value) {
     let response = http()
         .post(format!("{}{path}", sandbox.inspect_url()))
         .json(&body)
@@ -210,19 +210,19 @@ async fn rust_seeding_and_unknown_routes() {
     let sandbox = sandbox(unlimited()).await;
     let id = sandbox
         .add_contact(
-            SeedContact::new("ada@example.com")
+            NewContact::new("ada@example.com")
                 .first_name("Ada")
                 .unsubscribed(),
         )
         .unwrap();
     assert!(
         sandbox
-            .add_contact(SeedContact::new("ada@example.com"))
+            .add_contact(NewContact::new("ada@example.com"))
             .is_err()
     );
     assert!(
         sandbox
-            .add_contact(SeedContact::new("b@example.com").mailing_list("missing"))
+            .add_contact(NewContact::new("b@example.com").mailing_list("missing"))
             .is_err()
     );
     assert_eq!(sandbox.mark_suppressed("ada@example.com").unwrap(), id);
@@ -254,7 +254,7 @@ async fn rust_seeding_and_unknown_routes() {
 
 #[tokio::test]
 async fn secrets_stay_out_of_debug_output() {
-    let config = LoopsConfig::default()
+    let config = Config::default()
         .api_key("sk_very_secret_value")
         .webhook(
             "http://127.0.0.1:9/",
@@ -264,7 +264,7 @@ async fn secrets_stay_out_of_debug_output() {
     let printed = format!("{config:?}");
     assert!(!printed.contains("sk_very_secret_value"), "{printed}");
     assert!(!printed.contains("c3VwZXItc2Vj"), "{printed}");
-    let sandbox = LoopsSandbox::start(config).await.unwrap();
+    let sandbox = Sandbox::start(config).await.unwrap();
     let printed = format!("{sandbox:?}");
     assert!(!printed.contains("sk_very_secret_value"), "{printed}");
     assert_eq!(sandbox.api_key(), "sk_very_secret_value");
@@ -277,9 +277,7 @@ async fn shutdown_and_drop_close_the_port() {
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = free.local_addr().unwrap().port();
     drop(free);
-    let sandbox = LoopsSandbox::start(LoopsConfig::default().port(port))
-        .await
-        .unwrap();
+    let sandbox = Sandbox::start(Config::default().port(port)).await.unwrap();
     assert_eq!(sandbox.base_url(), format!("http://127.0.0.1:{port}/api"));
     let client = client(&sandbox);
     client.api_key().test().await.unwrap();
@@ -288,7 +286,7 @@ async fn shutdown_and_drop_close_the_port() {
     assert!(err.is_transient(), "{err:?}");
 
     // Dropping stops the server in the background, idle keep-alive connections included.
-    let dropped = LoopsSandbox::start(LoopsConfig::default()).await.unwrap();
+    let dropped = Sandbox::start(Config::default()).await.unwrap();
     let addr = dropped.addr();
     let client = crate::support::client(&dropped);
     client.api_key().test().await.unwrap();

@@ -17,7 +17,9 @@ use kommo_client::pagination::ListQuery;
 use kommo_client::tasks::TaskWrite;
 use kommo_client::webhook_subscriptions::{Subscribe, WebhookSetting};
 use kommo_client::{ApiRequest, Method};
-use kommo_loops_sandbox::{NewCompany, NewContact, NewLead, defaults, saas_onboarding as saas_ids};
+use kommo_loops_sandbox::kommo::{
+    NewCompany, NewContact, NewLead, defaults, saas_onboarding as saas_ids,
+};
 use serde_json::{Value, json};
 
 use crate::kommo_support::{client, kommo, saas};

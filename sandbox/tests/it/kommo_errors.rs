@@ -11,9 +11,10 @@ use kommo_client::leads::LeadWrite;
 use kommo_client::rate_limit::RateLimit;
 use kommo_client::retry::RetryPolicy;
 use kommo_client::{ApiRequest, Auth, MemoryTokenStore, Method, OAuthConfig, TokenSet, TokenStore};
-use kommo_loops_sandbox::{
-    DEFAULT_OAUTH_CLIENT_ID, DEFAULT_OAUTH_CLIENT_SECRET, DEFAULT_OAUTH_REDIRECT_URI,
-    InjectedFault, KommoConfig, NewLead, defaults, saas_onboarding as saas_ids,
+use kommo_loops_sandbox::InjectedFault;
+use kommo_loops_sandbox::kommo::{
+    Config, DEFAULT_OAUTH_CLIENT_ID, DEFAULT_OAUTH_CLIENT_SECRET, DEFAULT_OAUTH_REDIRECT_URI,
+    NewLead, defaults, saas_onboarding as saas_ids,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -248,7 +249,7 @@ async fn a_429_retry_after_is_honoured_by_the_client() {
 
 #[tokio::test]
 async fn the_rate_limit_refuses_a_burst_but_not_a_client_keeping_to_it() {
-    let sandbox = kommo(KommoConfig::saas_onboarding()).await;
+    let sandbox = kommo(Config::saas_onboarding()).await;
     let http = http();
     let url = format!("{}/api/v4/account", sandbox.base_url());
     let auth = format!("Bearer {}", sandbox.token());

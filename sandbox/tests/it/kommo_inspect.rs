@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use kommo_client::common::EntityType;
 use kommo_client::ids::{LeadId, StatusId};
-use kommo_loops_sandbox::{
-    IdBases, KommoConfig, NewContact, NewLead, defaults, saas_onboarding as saas_ids,
+use kommo_loops_sandbox::kommo::{
+    Config, IdBases, NewContact, NewLead, defaults, saas_onboarding as saas_ids,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -290,7 +290,7 @@ async fn ids_and_webhook_request_ids_are_deterministic() {
 
 #[tokio::test]
 async fn the_default_config_has_a_sales_pipeline() {
-    let sandbox = kommo(KommoConfig::default().rate_limit(None)).await;
+    let sandbox = kommo(Config::default().rate_limit(None)).await;
     let lead = sandbox.seed_lead(NewLead::new("Plain")).unwrap();
     let stored = sandbox.lead(lead).unwrap();
     assert_eq!(stored.pipeline_id, defaults::PIPELINE_ID);

@@ -10,21 +10,21 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use kommo_client::webhooks::WebhookPayload;
 use kommo_client::{Client, ClientBuilder, RateLimit, RetryPolicy};
-use kommo_loops_sandbox::{KommoConfig, KommoSandbox};
+use kommo_loops_sandbox::kommo::{Config, Sandbox};
 use tokio::net::TcpListener;
 
 /// Starts a sandbox.
-pub async fn kommo(config: KommoConfig) -> KommoSandbox {
-    KommoSandbox::start(config).await.expect("sandbox starts")
+pub async fn kommo(config: Config) -> Sandbox {
+    Sandbox::start(config).await.expect("sandbox starts")
 }
 
 /// The SaaS preset without a server-side rate limit (tests about the limit set their own).
-pub fn saas() -> KommoConfig {
-    KommoConfig::saas_onboarding().rate_limit(None)
+pub fn saas() -> Config {
+    Config::saas_onboarding().rate_limit(None)
 }
 
 /// A builder for the sandbox: no client-side limiter, fast retries.
-pub fn builder(sandbox: &KommoSandbox) -> ClientBuilder {
+pub fn builder(sandbox: &Sandbox) -> ClientBuilder {
     Client::builder()
         .base_url(&sandbox.base_url())
         .rate_limit(RateLimit::Off)
@@ -36,7 +36,7 @@ pub fn builder(sandbox: &KommoSandbox) -> ClientBuilder {
 }
 
 /// A long-lived-token client for the sandbox.
-pub fn client(sandbox: &KommoSandbox) -> Client {
+pub fn client(sandbox: &Sandbox) -> Client {
     builder(sandbox)
         .long_lived_token(sandbox.token())
         .build()
@@ -52,7 +52,7 @@ pub fn http() -> reqwest::Client {
 }
 
 /// A raw authenticated request to `{base}{path}`.
-pub fn api(sandbox: &KommoSandbox, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+pub fn api(sandbox: &Sandbox, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
     http()
         .request(method, format!("{}{path}", sandbox.base_url()))
         .header("authorization", format!("Bearer {}", sandbox.token()))

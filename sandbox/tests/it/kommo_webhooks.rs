@@ -9,9 +9,10 @@ use kommo_client::notes::NewNote;
 use kommo_client::tasks::TaskWrite;
 use kommo_client::webhook_subscriptions::{Subscribe, WebhookSetting};
 use kommo_client::webhooks::{EventKind, WebhookEntity, WebhookEvent};
-use kommo_loops_sandbox::{
-    CompanyUpdate, ContactUpdate, DeliveryOutcome, KommoConfig, NewCompany, NewContact, NewLead,
-    NewTask, PipelineSeed, StatusSeed, WebhookPolicy, defaults, saas_onboarding as saas_ids,
+use kommo_loops_sandbox::DeliveryOutcome;
+use kommo_loops_sandbox::kommo::{
+    CompanyUpdate, Config, ContactUpdate, NewCompany, NewContact, NewLead, NewTask, PipelineSeed,
+    StatusSeed, WebhookPolicy, defaults, saas_onboarding as saas_ids,
 };
 
 use crate::kommo_support::{Receiver, client, kommo, saas};
@@ -331,7 +332,10 @@ async fn subscription_settings_filter_events() {
         .unwrap();
     sandbox.complete_task(task, "done").unwrap();
     sandbox
-        .update_lead(lead, kommo_loops_sandbox::LeadUpdate::new().price(5.0))
+        .update_lead(
+            lead,
+            kommo_loops_sandbox::kommo::LeadUpdate::new().price(5.0),
+        )
         .unwrap();
     sandbox.flush_webhooks().await;
 
@@ -563,7 +567,7 @@ async fn webhooks_are_asynchronous_and_in_order_per_entity() {
 #[tokio::test]
 async fn deleting_a_lead_and_responsible_changes() {
     let receiver = Receiver::start().await;
-    let sandbox = kommo(KommoConfig::saas_onboarding().rate_limit(None)).await;
+    let sandbox = kommo(Config::saas_onboarding().rate_limit(None)).await;
     sandbox.subscribe(
         &receiver.url,
         [
@@ -577,7 +581,7 @@ async fn deleting_a_lead_and_responsible_changes() {
     sandbox
         .update_lead(
             lead,
-            kommo_loops_sandbox::LeadUpdate::new().responsible(defaults::API_USER),
+            kommo_loops_sandbox::kommo::LeadUpdate::new().responsible(defaults::API_USER),
         )
         .unwrap();
     sandbox

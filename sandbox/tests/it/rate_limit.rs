@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use kommo_loops_sandbox::{InjectedFault, LoopsConfig};
+use kommo_loops_sandbox::InjectedFault;
+use kommo_loops_sandbox::loops::Config;
 use loops_client::RateLimit;
 use loops_client::events::SendEventRequest;
 use reqwest::Method;
@@ -20,7 +21,7 @@ fn header(response: &reqwest::Response, name: &str) -> Option<String> {
 
 #[tokio::test]
 async fn a_burst_gets_429_with_headers_and_no_effect() {
-    let sandbox = sandbox(LoopsConfig::default().rate_limit(Some(5))).await;
+    let sandbox = sandbox(Config::default().rate_limit(Some(5))).await;
     // One client, all requests at once: the burst must beat the refill (5 tokens/second).
     let http = http();
     let url = format!("{}/v1/events/send", sandbox.base_url());
@@ -69,7 +70,7 @@ async fn a_burst_gets_429_with_headers_and_no_effect() {
 #[tokio::test]
 async fn retry_after_is_optional() {
     let sandbox = sandbox(
-        LoopsConfig::default()
+        Config::default()
             .rate_limit(Some(1))
             .retry_after_header(true),
     )
@@ -90,7 +91,7 @@ async fn retry_after_is_optional() {
 
 #[tokio::test]
 async fn the_client_pacing_stays_under_the_limit() {
-    let sandbox = sandbox(LoopsConfig::default()).await;
+    let sandbox = sandbox(Config::default()).await;
     let client = client_with(&sandbox, fast_retries(4), RateLimit::Auto);
     let sends = (0..20).map(|i| {
         let client = client.clone();
@@ -117,7 +118,7 @@ async fn the_client_pacing_stays_under_the_limit() {
 
 #[tokio::test]
 async fn forced_429s_are_retried_and_applied_once() {
-    let sandbox = sandbox(LoopsConfig::default()).await;
+    let sandbox = sandbox(Config::default()).await;
     let client = client_with(&sandbox, fast_retries(4), RateLimit::Off);
     sandbox.faults().force_429_next(2);
     let receipt = client
@@ -163,7 +164,7 @@ async fn forced_429s_are_retried_and_applied_once() {
 
 #[tokio::test]
 async fn only_authenticated_api_calls_use_tokens() {
-    let sandbox = sandbox(LoopsConfig::default().rate_limit(Some(2))).await;
+    let sandbox = sandbox(Config::default().rate_limit(Some(2))).await;
     // One client, so the whole sequence takes milliseconds and the refill (2/s) cannot hide
     // a token spent by mistake.
     let http = http();
@@ -221,7 +222,7 @@ async fn only_authenticated_api_calls_use_tokens() {
 
 #[tokio::test]
 async fn unlimited_sends_no_rate_headers() {
-    let sandbox = sandbox(LoopsConfig::default().rate_limit(None)).await;
+    let sandbox = sandbox(Config::default().rate_limit(None)).await;
     let responses = join_all((0..30).map(|_| api(&sandbox, Method::GET, "/v1/lists").send())).await;
     for response in responses {
         let response = response.unwrap();

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use kommo_loops_sandbox::{MailingListSeed, PropertyKind, SeedContact, TransactionalTemplate};
+use kommo_loops_sandbox::loops::{
+    MailingListSeed, NewContact, PropertyKind, TransactionalTemplate,
+};
 use loops_client::Error;
 use loops_client::contacts::ContactIdentity;
 use loops_client::events::SendEventRequest;
@@ -125,7 +127,7 @@ async fn events_update_contacts_and_lists() {
     .await;
     let client = client(&sandbox);
     sandbox
-        .add_contact(SeedContact::new("known@example.com").user_id("usr_1"))
+        .add_contact(NewContact::new("known@example.com").user_id("usr_1"))
         .unwrap();
 
     // The fixture's body: both identifiers, event props, a contact prop and a list.

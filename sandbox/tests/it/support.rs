@@ -1,15 +1,15 @@
 use std::time::Duration;
 
-use kommo_loops_sandbox::{LoopsConfig, LoopsSandbox};
+use kommo_loops_sandbox::loops::{Config, Sandbox};
 use loops_client::{Client, RateLimit, RetryPolicy};
 
 /// Starts a sandbox without rate limit (tests about the limit set their own).
-pub async fn sandbox(config: LoopsConfig) -> LoopsSandbox {
-    LoopsSandbox::start(config).await.expect("sandbox starts")
+pub async fn sandbox(config: Config) -> Sandbox {
+    Sandbox::start(config).await.expect("sandbox starts")
 }
 
-pub fn unlimited() -> LoopsConfig {
-    LoopsConfig::default().rate_limit(None)
+pub fn unlimited() -> Config {
+    Config::default().rate_limit(None)
 }
 
 /// Retries with tiny waits, so retry tests take milliseconds.
@@ -22,11 +22,11 @@ pub fn fast_retries(max_attempts: u32) -> RetryPolicy {
 }
 
 /// A client for the sandbox, without client-side pacing.
-pub fn client(sandbox: &LoopsSandbox) -> Client {
+pub fn client(sandbox: &Sandbox) -> Client {
     client_with(sandbox, fast_retries(4), RateLimit::Off)
 }
 
-pub fn client_with(sandbox: &LoopsSandbox, retry: RetryPolicy, rate: RateLimit) -> Client {
+pub fn client_with(sandbox: &Sandbox, retry: RetryPolicy, rate: RateLimit) -> Client {
     Client::builder()
         .api_key(sandbox.api_key())
         .base_url(sandbox.base_url())
@@ -45,12 +45,12 @@ pub fn http() -> reqwest::Client {
         .expect("reqwest")
 }
 
-pub fn bearer(sandbox: &LoopsSandbox) -> String {
+pub fn bearer(sandbox: &Sandbox) -> String {
     format!("Bearer {}", sandbox.api_key())
 }
 
 /// A raw authenticated request to `/api{path}` (on a new client: use one client in loops).
-pub fn api(sandbox: &LoopsSandbox, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+pub fn api(sandbox: &Sandbox, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
     http()
         .request(method, format!("{}{path}", sandbox.base_url()))
         .header("authorization", bearer(sandbox))

@@ -6,9 +6,10 @@ use std::time::SystemTime;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use kommo_loops_sandbox::{
-    DeliveryOptions, DeliveryOutcome, EmailEventKind, EmailSource, LoopsSandbox, SeedContact,
-    SignatureMode, WebhookSendError,
+use kommo_loops_sandbox::DeliveryOutcome;
+use kommo_loops_sandbox::loops::{
+    DeliveryOptions, EmailEventKind, EmailSource, NewContact, Sandbox, SignatureMode,
+    WebhookSendError,
 };
 use loops_client::webhooks::{
     SourceType, WebhookError, WebhookEvent, WebhookHeaders, WebhookSecret, WebhookVerifier,
@@ -89,7 +90,7 @@ async fn receive(
     status
 }
 
-async fn setup() -> (LoopsSandbox, Receiver) {
+async fn setup() -> (Sandbox, Receiver) {
     let receiver = Receiver::start().await;
     let sandbox = sandbox(unlimited()).await;
     sandbox
@@ -97,7 +98,7 @@ async fn setup() -> (LoopsSandbox, Receiver) {
         .unwrap();
     sandbox
         .add_contact(
-            SeedContact::new("ada@example.com")
+            NewContact::new("ada@example.com")
                 .user_id("u_ada")
                 .property("plan", "pro"),
         )

@@ -1,0 +1,270 @@
+//! The Kommo API routes (`/api/v4/...`) and the token endpoint.
+//!
+//! Handlers parse, lock the store once, apply, queue the webhooks the change causes, and
+//! answer. The gate in front of them (`gate.rs`) has already checked the block, the token,
+//! the rate limit and the faults.
+
+mod activity;
+mod entities;
+mod settings;
+mod subscriptions;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::handler::Handler;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use kommo_client::common::EntityType;
+use kommo_client::ids::UserId;
+use serde_json::{Map, Value, json};
+
+use super::entity::Entity;
+use super::model::{Company, Contact, Lead};
+use super::render::Ctx;
+use super::request::{ApiError, ApiResult, MAX_BATCH, Query, batch_body, hal, no_content, path_id};
+use super::state::State as Store;
+use super::writes::{Change, Written};
+use super::{Inner, oauth};
+use activity::{
+    note_get, notes_add, notes_list, tags_add, tags_list, task_get, task_update_one, tasks_add,
+    tasks_list, tasks_update,
+};
+use entities::{
+    add_batch, get_one, leads_complex, leads_list, link, links_list, list, update_batch, update_one,
+};
+use settings::{
+    account, field_get, fields_list, pipeline_get, pipelines_list, status_get, statuses_list,
+    user_get, users_list,
+};
+use subscriptions::{webhooks_list, webhooks_subscribe, webhooks_unsubscribe};
+
+type App = State<Arc<Inner>>;
+
+const ENTITIES: [EntityType; 3] = [
+    EntityType::Leads,
+    EntityType::Contacts,
+    EntityType::Companies,
+];
+
+/// The API router; the gate is layered on top by the caller.
+pub(crate) fn api_router(inner: Arc<Inner>) -> Router {
+    let router = Router::new()
+        .route(super::gate::TOKEN_PATH, post(oauth::access_token))
+        .route("/api/v4/account", get(account))
+        .route("/api/v4/users", get(users_list))
+        .route("/api/v4/users/{id}", get(user_get))
+        .route("/api/v4/leads/complex", post(leads_complex))
+        .route("/api/v4/leads/pipelines", get(pipelines_list))
+        .route("/api/v4/leads/pipelines/{id}", get(pipeline_get))
+        .route("/api/v4/leads/pipelines/{id}/statuses", get(statuses_list))
+        .route(
+            "/api/v4/leads/pipelines/{id}/statuses/{status}",
+            get(status_get),
+        )
+        .route(
+            "/api/v4/tasks",
+            get(tasks_list).post(tasks_add).patch(tasks_update),
+        )
+        .route("/api/v4/tasks/{id}", get(task_get).patch(task_update_one))
+        .route(
+            "/api/v4/webhooks",
+            get(webhooks_list)
+                .post(webhooks_subscribe)
+                .delete(webhooks_unsubscribe),
+        );
+    let mut router = entity_routes::<Lead, _, _>(router, leads_list);
+    router = entity_routes::<Contact, _, _>(router, list::<Contact>);
+    router = entity_routes::<Company, _, _>(router, list::<Company>);
+    for entity in ENTITIES {
+        let name = entity.as_str();
+        router = router
+            .route(
+                &format!("/api/v4/{name}/custom_fields"),
+                get(move |app: App, q: RawQuery| fields_list(app, entity, q)),
+            )
+            .route(
+                &format!("/api/v4/{name}/custom_fields/{{id}}"),
+                get(move |app: App, id: Path<String>| field_get(app, entity, id)),
+            )
+            .route(
+                &format!("/api/v4/{name}/notes"),
+                get(move |app: App, q: RawQuery| notes_list(app, entity, None, q))
+                    .post(move |app: App, body: Bytes| notes_add(app, entity, None, body)),
+            )
+            .route(
+                &format!("/api/v4/{name}/notes/{{id}}"),
+                get(move |app: App, id: Path<String>| note_get(app, entity, id)),
+            )
+            .route(
+                &format!("/api/v4/{name}/{{id}}/notes"),
+                get(move |app: App, id: Path<String>, q: RawQuery| async move {
+                    match entity_of_path(&app, entity, &id) {
+                        Ok(id) => notes_list(app, entity, Some(id), q).await,
+                        Err(e) => e.into_response(),
+                    }
+                })
+                .post(move |app: App, id: Path<String>, body: Bytes| async move {
+                    match entity_of_path(&app, entity, &id) {
+                        Ok(id) => notes_add(app, entity, Some(id), body).await,
+                        Err(e) => e.into_response(),
+                    }
+                }),
+            )
+            .route(
+                &format!("/api/v4/{name}/tags"),
+                get(move |app: App, q: RawQuery| tags_list(app, entity, q))
+                    .post(move |app: App, body: Bytes| tags_add(app, entity, body)),
+            )
+            .route(
+                &format!("/api/v4/{name}/{{id}}/link"),
+                post(move |app: App, id: Path<String>, body: Bytes| {
+                    link(app, entity, id, body, false)
+                }),
+            )
+            .route(
+                &format!("/api/v4/{name}/{{id}}/unlink"),
+                post(move |app: App, id: Path<String>, body: Bytes| {
+                    link(app, entity, id, body, true)
+                }),
+            )
+            .route(
+                &format!("/api/v4/{name}/{{id}}/links"),
+                get(move |app: App, id: Path<String>| links_list(app, entity, id)),
+            );
+    }
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
+        .with_state(inner)
+}
+
+async fn not_found(State(app): App, method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!("Cannot {method} {}{}", app.base, uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("Method {method} is not allowed for {}", uri.path()),
+    )
+}
+
+/// A path id that names an existing entity, else 404.
+fn entity_of_path(app: &Inner, entity: EntityType, id: &str) -> Result<u64, ApiError> {
+    path_id(id)
+        .filter(|id| app.lock().exists(entity, *id))
+        .ok_or_else(|| ApiError::not_found(format!("{} {id} not found", entity.as_str())))
+}
+
+/// The answer to `GET` of a missing id: 204 (Kommo's documented answer) or 404.
+fn missing(app: &Inner, what: &str) -> ApiResult {
+    if app.config.missing_entity_status == 404 {
+        Err(ApiError::not_found(format!("{what} not found")))
+    } else {
+        Ok(no_content())
+    }
+}
+
+/// Only admins may list users and manage webhooks.
+fn require_admin(app: &Inner) -> Result<(), ApiError> {
+    let admin = app
+        .lock()
+        .user(app.config.api_user)
+        .is_some_and(|u| u.is_admin);
+    if admin {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "Access denied: only account administrators may use this method",
+        ))
+    }
+}
+
+/// The list, get, batch and single-update routes of leads, contacts or companies.
+fn entity_routes<E: Entity, H, T>(router: Router<Arc<Inner>>, list: H) -> Router<Arc<Inner>>
+where
+    H: Handler<T, Arc<Inner>>,
+    T: 'static,
+{
+    let name = E::TYPE.as_str();
+    router
+        .route(
+            &format!("/api/v4/{name}"),
+            get(list).post(add_batch::<E>).patch(update_batch::<E>),
+        )
+        .route(
+            &format!("/api/v4/{name}/{{id}}"),
+            get(get_one::<E>).patch(update_one::<E>),
+        )
+}
+
+/// `{"_links": ..., "_embedded": {key: [{id, request_id, updated_at, _links}]}}`.
+fn written_json(ctx: &Ctx, key: &str, written: &[Written], with_updated_at: bool) -> Value {
+    let items: Vec<Value> = written
+        .iter()
+        .map(|w| {
+            let mut item = json!({
+                "id": w.id,
+                "request_id": w.request_id,
+                "_links": ctx.self_link(&format!("/api/v4/{key}/{}", w.id)),
+            });
+            if with_updated_at {
+                item["updated_at"] = json!(w.updated_at);
+            }
+            item
+        })
+        .collect();
+    json!({
+        "_links": ctx.self_link(&format!("/api/v4/{key}")),
+        "_embedded": { key: items },
+    })
+}
+
+/// A batch add or update: the size checks, `write` on the store, the webhooks, the answer.
+fn batch(
+    app: &Inner,
+    body: &[u8],
+    key: &str,
+    with_updated_at: bool,
+    write: impl FnOnce(
+        &mut Store,
+        &[Map<String, Value>],
+        UserId,
+    ) -> Result<(Vec<Written>, Vec<Change>), ApiError>,
+) -> ApiResult {
+    let items = batch_body(body, MAX_BATCH)?;
+    app.check_batch_size(items.len())?;
+    let mut state = app.lock();
+    let (written, changes) = write(&mut state, &items, app.config.api_user)?;
+    app.commit(&mut state, &changes);
+    Ok(hal(written_json(
+        &app.ctx(),
+        key,
+        &written,
+        with_updated_at,
+    )))
+}
+
+/// `order[id|created_at|updated_at]=asc|desc` (id ascending by default).
+fn order_by<T>(items: &mut [&T], query: &Query, key: impl Fn(&T, &str) -> i64) {
+    let (field, asc) = query
+        .order()
+        .filter(|(f, _)| {
+            matches!(
+                f.as_str(),
+                "id" | "created_at" | "updated_at" | "complete_till"
+            )
+        })
+        .unwrap_or_else(|| ("id".to_owned(), true));
+    items.sort_by(|a, b| {
+        let ordering = key(a, &field)
+            .cmp(&key(b, &field))
+            .then_with(|| key(a, "id").cmp(&key(b, "id")));
+        if asc { ordering } else { ordering.reverse() }
+    });
+}
