@@ -122,13 +122,15 @@ impl Executor {
                 self.on_targets(&a.target, "tags", |kommo, entity| {
                     let echoes = echoes.clone();
                     async move {
+                        let (kind, id) = match entity {
+                            KommoEntity::Lead(id) => ("lead", id),
+                            KommoEntity::Contact(id) => ("contact", id),
+                        };
+                        // Ends (dropped) after the expectation is recorded, or on failure.
+                        let _in_flight = echoes.begin(kind, id);
                         if let Some(updated_at) =
                             kommo.change_tags(entity, &a.tags, &a.remove_tags).await?
                         {
-                            let (kind, id) = match entity {
-                                KommoEntity::Lead(id) => ("lead", id),
-                                KommoEntity::Contact(id) => ("contact", id),
-                            };
                             echoes.expect(kind, id, updated_at, clock_instant());
                         }
                         Ok(Step::Wrote)

@@ -22,6 +22,10 @@ const MAX_ROUNDS: usize = 5;
 /// How long fetched pipelines are reused; stages change rarely.
 pub(crate) const PIPELINES_TTL: Duration = Duration::from_secs(10 * 60);
 
+/// The longest an update waits for the bridge's own write to the same entity to answer (the
+/// Kommo client's request timeout is 30 s; a write that takes longer has failed).
+const ECHO_WAIT: Duration = Duration::from_secs(30);
+
 pub(crate) struct Planner {
     pub(crate) rules: Rules,
     pub(crate) mode: Mode,
@@ -54,7 +58,7 @@ impl Planner {
         mut payload: WebhookPayload,
         mut snapshot: Snapshot,
     ) -> Result<Plan, PlanFailure> {
-        let echoes = self.drop_echoes(&mut payload);
+        let echoes = self.drop_echoes(&mut payload).await;
         for id in snapshot.contact_ids() {
             if let Some(email) = self.synced_email(id).await.map_err(PlanFailure::Retry)? {
                 snapshot.set_previous_email(id, email);
@@ -112,24 +116,39 @@ impl Planner {
         Ok(plan)
     }
 
-    /// Removes update events that are the echo of a bridge write; explains each.
-    fn drop_echoes(&self, payload: &mut WebhookPayload) -> Vec<Explain> {
+    /// Removes update events that are the echo of a bridge write; explains each. An update of
+    /// an entity the bridge is writing right now waits for that write's answer first.
+    async fn drop_echoes(&self, payload: &mut WebhookPayload) -> Vec<Explain> {
         let mut explained = Vec::new();
-        payload.events.retain(|event| {
+        let mut echo = Vec::with_capacity(payload.events.len());
+        for event in &payload.events {
             let kind = entity_kind(&event.kind);
-            let echo = matches!(event.kind.action(), "update")
-                && matches!((event.entity_id(), event.updated_at()), (Some(id), Some(at)) if self.echoes.is_echo(kind, id, at));
-            if echo {
+            let is_echo = match (event.kind.action(), event.entity_id(), event.updated_at()) {
+                ("update", Some(id), Some(at)) => {
+                    self.echoes.settled(kind, id, ECHO_WAIT).await;
+                    self.echoes.is_echo(kind, id, at)
+                }
+                _ => false,
+            };
+            if is_echo {
                 explained.push(Explain {
-                    event: format!("{}[{}] {kind} {}", event.kind.group(), event.kind.action(), event.entity_id().unwrap_or(0)).into(),
+                    event: format!(
+                        "{}[{}] {kind} {}",
+                        event.kind.group(),
+                        event.kind.action(),
+                        event.entity_id().unwrap_or(0)
+                    )
+                    .into(),
                     rule: None,
                     matched: false,
                     reason: "the echo of the bridge's own write to Kommo; ignored".into(),
                     notes: Vec::new(),
                 });
             }
-            !echo
-        });
+            echo.push(is_echo);
+        }
+        let mut flags = echo.into_iter();
+        payload.events.retain(|_| !flags.next().unwrap_or(false));
         explained
     }
 
