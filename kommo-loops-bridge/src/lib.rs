@@ -30,6 +30,7 @@
 //! ```
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod engine;
@@ -52,3 +53,8 @@ pub use plan::{
 };
 pub use rules::{KOMMO_EVENTS, Rules, RulesError, STATUS_LOST, STATUS_WON};
 pub use snapshot::Snapshot;
+
+// The README's examples are compiled and run with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

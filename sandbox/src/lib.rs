@@ -63,6 +63,7 @@
 //! written in other languages.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod faults;
