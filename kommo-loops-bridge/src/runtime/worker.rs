@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::bridge::Bridge;
 use super::clock;
@@ -223,9 +224,18 @@ impl Bridge {
     }
 
     async fn run(&self, worker: &str, item: Item) -> Result<JobReport, super::outbox::OutboxError> {
-        let now = clock::now();
         let span = tracing::info_span!("kommo_loops.job", id = item.id, job = %Bridge::describe(&item.job), attempt = item.attempts.len() + 1);
-        let _enter = span.enter();
+        // Instrumented, not entered: a span entered across an `.await` stays entered on the
+        // thread while the job is suspended, so every job polled meanwhile would log inside it.
+        self.run_in_span(worker, item).instrument(span).await
+    }
+
+    async fn run_in_span(
+        &self,
+        worker: &str,
+        item: Item,
+    ) -> Result<JobReport, super::outbox::OutboxError> {
+        let now = clock::now();
         let (outcome, plan) = match &item.job {
             Job::Execute { action } => (self.inner.executor.execute(action, now).await, None),
             Job::PlanKommo { body } => self.plan_job(&item, body).await,
