@@ -3,40 +3,67 @@
 use std::sync::Arc;
 
 use kommo_loops_bridge::Rules;
+use kommo_loops_bridge::runtime::outbox::OutboxError;
 use kommo_loops_bridge::runtime::{
-    Bridge, BridgeConfig, MemoryOutbox, MemoryState, Outbox, PostgresOutbox, SqliteDurability,
-    SqliteOutbox, StateStore,
+    Bridge, BridgeConfig, MemoryOutbox, MemoryState, Outbox, PostgresOptions, PostgresOutbox,
+    SqliteDurability, SqliteOutbox, StateStore,
 };
 
 use crate::config::{KommoAuthConfig, ServerConfig, StoreConfig};
 
-/// The outbox and state store a configuration asks for.
-pub async fn stores(
+/// The outbox and state store of a tool that works on the server's store (the `outbox`
+/// example): an existing outbox only. A missing or empty file, or one that is not an outbox,
+/// is refused with a message saying so, and nothing is written to it.
+pub async fn existing_stores(
     config: &StoreConfig,
 ) -> Result<(Arc<dyn Outbox>, Arc<dyn StateStore>), String> {
-    stores_with(config, SqliteDurability::Full).await
+    open_stores(config, SqliteDurability::Full, false).await
 }
 
-/// Like [`stores`], with the durability of an SQLite file (`OUTBOX_SYNC`).
+/// The server's outbox and state store: created when the file (or the PostgreSQL schema) does
+/// not hold one yet; another program's data is refused. `durability` is that of an SQLite
+/// file (`OUTBOX_SYNC`).
 pub async fn stores_with(
     config: &StoreConfig,
     durability: SqliteDurability,
 ) -> Result<(Arc<dyn Outbox>, Arc<dyn StateStore>), String> {
+    open_stores(config, durability, true).await
+}
+
+async fn open_stores(
+    config: &StoreConfig,
+    durability: SqliteDurability,
+    create: bool,
+) -> Result<(Arc<dyn Outbox>, Arc<dyn StateStore>), String> {
     match config {
-        StoreConfig::Memory => Ok((Arc::new(MemoryOutbox::new()), Arc::new(MemoryState::new()))),
+        StoreConfig::Memory if create => {
+            Ok((Arc::new(MemoryOutbox::new()), Arc::new(MemoryState::new())))
+        }
+        StoreConfig::Memory => {
+            Err("OUTBOX=memory: an in-memory outbox lives only inside the server".into())
+        }
         StoreConfig::Sqlite(path) => {
-            let store = Arc::new(
-                SqliteOutbox::open_with(path, durability)
-                    .await
-                    .map_err(|e| format!("cannot open the SQLite outbox {path}: {e}"))?,
-            );
+            let opened = if create {
+                SqliteOutbox::open_with(path, durability).await
+            } else {
+                SqliteOutbox::open_existing(path, durability).await
+            };
+            let store = Arc::new(opened.map_err(|e| match e {
+                // The message names the file and says what it is.
+                OutboxError::NotAnOutbox(message) => message,
+                e => format!("cannot open the SQLite outbox {path}: {e}"),
+            })?);
             Ok((store.clone(), store))
         }
         StoreConfig::Postgres(url) => {
+            let options = PostgresOptions::default();
+            let connected = if create {
+                PostgresOutbox::connect_with(url, options).await
+            } else {
+                PostgresOutbox::connect_existing(url, options).await
+            };
             let store = Arc::new(
-                PostgresOutbox::connect(url)
-                    .await
-                    .map_err(|e| format!("cannot connect to the PostgreSQL outbox: {e}"))?,
+                connected.map_err(|e| format!("cannot connect to the PostgreSQL outbox: {e}"))?,
             );
             Ok((store.clone(), store))
         }

@@ -255,6 +255,10 @@ pub enum OutboxError {
     /// The storage failed (database error, IO error).
     #[error("outbox storage: {0}")]
     Storage(String),
+    /// The file or schema named is not a bridge outbox (missing, empty where an existing
+    /// outbox was expected, or another program's data); nothing was written to it.
+    #[error("{0}")]
+    NotAnOutbox(String),
     /// A stored action could not be read back.
     #[error("outbox item {id} holds an unreadable action: {message}")]
     Corrupt {
