@@ -286,19 +286,18 @@ impl Bridge {
             Finish::RetryAt(_) => ItemState::Pending,
             Finish::Dead(_) => ItemState::Dead,
         };
+        // Details name contacts by email: personal data, masked unless asked otherwise.
+        let detail = self.inner.config.emails_in_logs.apply(outcome.detail());
+        let detail = detail.as_ref();
         match &outcome {
             Outcome::Done { .. } | Outcome::AlreadyDone { .. } | Outcome::Skipped { .. } => {
-                tracing::info!(
-                    outcome = outcome.name(),
-                    detail = outcome.detail(),
-                    "job finished"
-                );
+                tracing::info!(outcome = outcome.name(), detail, "job finished");
             }
             Outcome::Retry { .. } if state == ItemState::Pending => {
-                tracing::warn!(reason = outcome.detail(), "job failed; it will run again");
+                tracing::warn!(reason = detail, "job failed; it will run again");
             }
             _ => tracing::error!(
-                reason = outcome.detail(),
+                reason = detail,
                 "job failed for good; it is now a dead letter"
             ),
         }

@@ -1,9 +1,10 @@
-//! Every log line a job writes carries that job's span, and only it, while several workers run
-//! jobs concurrently: a line written during one job never names another.
+//! What jobs log: every line a job writes carries that job's span, and only it, while several
+//! workers run jobs concurrently (a line written during one job never names another); and
+//! contact emails are masked unless the operator asks for them.
 //!
-//! A subscriber layer records, for each event, the `kommo_loops.job` spans in its scope. The
-//! fake Loops API logs the key of the action it is called for, and yields in the middle of the
-//! call, so the workers' jobs interleave on one thread.
+//! A subscriber layer records, for each event, its fields and the `kommo_loops.job` spans in
+//! its scope. The fake Loops API logs the key of the action it is called for, and yields in the
+//! middle of the call, so the workers' jobs interleave on one thread.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,7 +17,7 @@ use kommo_client::leads::Lead;
 use kommo_client::pipelines::Pipeline;
 use kommo_loops_bridge::runtime::outbox::NewItem;
 use kommo_loops_bridge::runtime::{
-    Bridge, BridgeConfig, KommoApi, KommoEntity, LoopsApi, MemoryOutbox, PortError,
+    Bridge, BridgeConfig, EmailsInLogs, KommoApi, KommoEntity, LoopsApi, MemoryOutbox, PortError,
 };
 use kommo_loops_bridge::{
     Action, DeleteContact, Rules, SendEvent, SendTransactional, UpsertContact,
@@ -30,11 +31,13 @@ use tracing_subscriber::registry::LookupSpan;
 const JOB_SPAN: &str = "kommo_loops.job";
 const JOBS: usize = 24;
 
-/// One captured log line: its message, its `key` field, and the ids of the job spans around it.
+/// One captured log line: its message, its `key` and `detail` fields, and the ids of the job
+/// spans around it.
 #[derive(Debug, Clone)]
 struct Line {
     message: String,
     key: Option<String>,
+    detail: Option<String>,
     job_spans: Vec<i64>,
 }
 
@@ -42,24 +45,23 @@ struct Line {
 struct Fields {
     message: Option<String>,
     key: Option<String>,
+    detail: Option<String>,
     id: Option<i64>,
 }
 
 impl Visit for Fields {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        match field.name() {
-            "message" => self.message = Some(format!("{value:?}")),
-            "key" => self.key = Some(format!("{value:?}")),
-            _ => {}
-        }
+        self.record_str(field, &format!("{value:?}"));
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "message" => self.message = Some(value.to_owned()),
-            "key" => self.key = Some(value.to_owned()),
-            _ => {}
-        }
+        let slot = match field.name() {
+            "message" => &mut self.message,
+            "key" => &mut self.key,
+            "detail" => &mut self.detail,
+            _ => return,
+        };
+        *slot = Some(value.to_owned());
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
@@ -111,6 +113,7 @@ where
         self.0.lock().unwrap().push(Line {
             message: fields.message.unwrap_or_default(),
             key: fields.key,
+            detail: fields.detail,
             job_spans,
         });
     }
@@ -215,10 +218,10 @@ fn send_event(n: usize) -> Action {
     .unwrap()
 }
 
-// One thread: the workers' jobs interleave at every await, which is where a span entered
-// across an await leaks into the next job polled.
-#[tokio::test(flavor = "current_thread")]
-async fn each_job_line_carries_exactly_its_own_job_span() {
+/// Runs `JOBS` sends through 4 workers on one thread (the workers' jobs interleave at every
+/// await, which is where a span entered across an await leaks into the next job polled), and
+/// returns the lines logged, each action's item id by key, and the most calls that overlapped.
+async fn run_jobs(config: BridgeConfig) -> (Vec<Line>, HashMap<String, i64>, usize) {
     let capture = Capture::default();
     let _subscriber =
         tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
@@ -230,10 +233,9 @@ async fn each_job_line_carries_exactly_its_own_job_span() {
         "[[kommo]]\nname = \"x\"\nwhen = { event = \"lead_added\" }\ndo = [{ upsert_contact = {} }]\n",
     )
     .unwrap();
-    let outbox = Arc::new(MemoryOutbox::new());
     let bridge = Bridge::builder(rules, loops.clone(), Arc::new(NoKommo))
-        .outbox(outbox.clone())
-        .config(BridgeConfig::default())
+        .outbox(Arc::new(MemoryOutbox::new()))
+        .config(config)
         .build()
         .unwrap();
     // One partition per action, so every worker has something to run at once.
@@ -253,15 +255,25 @@ async fn each_job_line_carries_exactly_its_own_job_span() {
     workers.shutdown().await;
 
     let mut id_of_key = HashMap::new();
-    for key in &keys {
-        let item = bridge.outbox().get(key).await.unwrap().unwrap();
-        id_of_key.insert(key.clone(), item.id);
+    for key in keys {
+        let item = bridge.outbox().get(&key).await.unwrap().unwrap();
+        id_of_key.insert(key, item.id);
     }
     let lines = capture.0.lock().unwrap().clone();
+    (
+        lines,
+        id_of_key,
+        loops.most_in_flight.load(Ordering::SeqCst),
+    )
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn each_job_line_carries_exactly_its_own_job_span() {
+    let (lines, id_of_key, most_in_flight) = run_jobs(BridgeConfig::default()).await;
     let calls: Vec<&Line> = lines.iter().filter(|l| l.key.is_some()).collect();
     assert_eq!(calls.len(), 2 * JOBS, "{lines:#?}");
     assert!(
-        loops.most_in_flight.load(Ordering::SeqCst) > 1,
+        most_in_flight > 1,
         "the jobs did not overlap, so the test proves nothing"
     );
     let mut wrong = Vec::new();
@@ -293,5 +305,31 @@ async fn each_job_line_carries_exactly_its_own_job_span() {
         wrong.len(),
         calls.len() + JOBS,
         wrong.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn emails_are_masked_in_job_lines_unless_asked() {
+    let details = |lines: Vec<Line>| -> Vec<String> {
+        lines
+            .into_iter()
+            .filter(|l| l.message == "job finished")
+            .filter_map(|l| l.detail)
+            .collect()
+    };
+    let masked = details(run_jobs(BridgeConfig::default()).await.0);
+    assert_eq!(masked.len(), JOBS);
+    for detail in &masked {
+        assert!(detail.contains("p***@example.com"), "{detail}");
+        assert!(!detail.contains("person"), "{detail}");
+    }
+    let full = details(
+        run_jobs(BridgeConfig::default().emails_in_logs(EmailsInLogs::Full))
+            .await
+            .0,
+    );
+    assert!(
+        full.iter().any(|d| d.contains("person3@example.com")),
+        "{full:?}"
     );
 }
