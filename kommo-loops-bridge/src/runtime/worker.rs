@@ -242,8 +242,13 @@ impl Bridge {
         };
 
         let (failures, waits, since_replay) = attempts_since_replay(&item.attempts);
+        let done = match item.job {
+            // Its actions are stored: the delivery body is not needed any more.
+            Job::PlanKommo { .. } => Finish::Planned,
+            Job::Execute { .. } => Finish::Done,
+        };
         let (finish, attempt) = match &outcome {
-            Outcome::Done { detail } => (Finish::Done, Attempt::new(now, "done", detail.clone())),
+            Outcome::Done { detail } => (done, Attempt::new(now, "done", detail.clone())),
             Outcome::Skipped { reason } => {
                 (Finish::Done, Attempt::new(now, "skipped", reason.clone()))
             }
@@ -281,7 +286,7 @@ impl Bridge {
             }
         };
         let state = match &finish {
-            Finish::Done => ItemState::Done,
+            Finish::Done | Finish::Planned => ItemState::Done,
             Finish::AlreadyDone => ItemState::AlreadyDone,
             Finish::RetryAt(_) => ItemState::Pending,
             Finish::Dead(_) => ItemState::Dead,

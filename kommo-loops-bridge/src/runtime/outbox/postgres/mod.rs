@@ -410,6 +410,7 @@ impl Outbox for PostgresOutbox {
                  UPDATE outbox_items
                  SET state = $3, not_before_ms = COALESCE($4, not_before_ms),
                      dead_reason = COALESCE($5, dead_reason),
+                     action = COALESCE($9, action),
                      lease_worker = NULL, lease_until_ms = NULL
                  WHERE id = $1 AND lease_worker = $2 AND state = 'leased'
                  RETURNING id
@@ -425,6 +426,7 @@ impl Outbox for PostgresOutbox {
                 &attempt.at_ms,
                 &attempt.outcome,
                 &attempt.detail,
+                &to.job,
             ],
         )
         .await?;

@@ -434,6 +434,7 @@ impl Outbox for SqliteOutbox {
                     "UPDATE outbox_items
                      SET state = ?3, not_before_ms = COALESCE(?4, not_before_ms),
                          dead_reason = COALESCE(?5, dead_reason),
+                         action = COALESCE(?6, action),
                          lease_worker = NULL, lease_until_ms = NULL
                      WHERE id = ?1 AND lease_worker = ?2 AND state = 'leased'",
                 )
@@ -443,7 +444,8 @@ impl Outbox for SqliteOutbox {
                     worker,
                     to.state,
                     to.not_before_ms,
-                    to.dead_reason
+                    to.dead_reason,
+                    to.job
                 ])
                 .map_err(db)?;
             if moved == 0 {
