@@ -151,6 +151,11 @@ async fn probe(url: String, until: Instant) -> (Vec<Result<Duration, String>>, O
     (answers, peak)
 }
 
+/// A measurement, or `n/a` where `/proc` is not there.
+fn shown(value: Option<u64>) -> String {
+    value.map_or_else(|| "n/a".to_owned(), |v| v.to_string())
+}
+
 /// Checks the probes: every one answered 200 within the bound. Returns the slowest.
 #[track_caller]
 fn all_answered(answers: &[Result<Duration, String>]) -> Duration {
@@ -210,10 +215,11 @@ async fn an_idle_flood_is_closed_and_healthz_keeps_answering() {
     println!(
         "observed: 400 idle attackers, {} connections in 4 s; {} closed by the server, the \
          longest after {longest:.2?}, {evicted} of them early to make room; {} probes of \
-         /healthz all 200, the slowest in {slowest:.2?}; memory grew by {grew:?} MiB",
+         /healthz all 200, the slowest in {slowest:.2?}; memory grew by {} MiB",
         log.connections,
         log.lifetimes.len(),
-        answers.len()
+        answers.len(),
+        shown(grew)
     );
     stack.stop().await;
 }
@@ -273,9 +279,10 @@ async fn slowloris_is_cut_off_and_memory_stays_bounded() {
         "observed: 300 slowloris attackers (a byte every 100 ms, or 1 KiB lines every 20 ms \
          for one in four), {} connections in 4 s, every one closed, the longest after \
          {longest:.2?}; {} probes of /healthz all 200, the slowest in {slowest:.2?}; memory \
-         grew by {grew:?} MiB",
+         grew by {} MiB",
         log.connections,
-        answers.len()
+        answers.len(),
+        shown(grew)
     );
     stack.stop().await;
 }
