@@ -4,11 +4,13 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use kommo_loops_bridge::runtime::outbox::{ItemState, Job};
 use kommo_loops_bridge::runtime::{BridgeConfig, SqliteOutbox};
-use kommo_loops_examples::demo::{self, Stack, StackOptions, eventually};
+use kommo_loops_examples::demo::{self, Stack, StackOptions};
+
+mod common;
 
 const FORM: &str = "application/x-www-form-urlencoded";
 const DELIVERIES: usize = 40;
@@ -63,16 +65,7 @@ async fn planned_deliveries_leave_their_bodies_behind() {
             .await
             .unwrap();
         assert_eq!(answer.status(), 200);
-        let planned = eventually(Duration::from_secs(30), || async {
-            stack
-                .bridge
-                .outbox()
-                .stats()
-                .await
-                .is_ok_and(|s| s.unfinished() == 0)
-        })
-        .await;
-        assert!(planned, "delivery {n} was not planned");
+        common::settle(&stack).await;
         largest = largest.max(on_disk(&path));
         keys.push(body);
     }

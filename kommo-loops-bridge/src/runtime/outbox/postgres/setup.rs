@@ -133,14 +133,7 @@ pub(super) async fn migrate(
     )
     .await
     .map_err(pg)?;
-    let version: i32 = tx
-        .query_one(
-            "SELECT COALESCE(MAX(version), 0) FROM store_schema_version",
-            &[],
-        )
-        .await
-        .map_err(pg)?
-        .get(0);
+    let version = schema_version(&tx).await?;
     let known = i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX);
     if version > known {
         return Err(OutboxError::Storage(format!(
@@ -191,15 +184,19 @@ async fn is_store(
     if !(has("store_schema_version") && has("outbox_items")) {
         return Ok(false);
     }
-    let version: i32 = tx
+    Ok(schema_version(tx).await? == 1)
+}
+
+/// The highest migration recorded in `store_schema_version`.
+async fn schema_version(tx: &deadpool_postgres::Transaction<'_>) -> Result<i32, OutboxError> {
+    Ok(tx
         .query_one(
             "SELECT COALESCE(MAX(version), 0) FROM store_schema_version",
             &[],
         )
         .await
         .map_err(pg)?
-        .get(0);
-    Ok(version == 1)
+        .get(0))
 }
 
 /// Accepts plain identifiers only: the name goes into `CREATE SCHEMA` and a `search_path`.
