@@ -1,9 +1,9 @@
 //! The server's connections: how many it keeps, how long each may take to send a request, and
 //! what a client gets when the server is full.
 //!
-//! Every connection is in one of four phases: reading a request head (from the moment it is
-//! accepted, or from the first byte after a response), idle between requests, busy with a
-//! request (from a complete head until the answer is ready), or closing. A watchdog per
+//! Every connection is waiting for a request head (from the moment it is accepted, or from the
+//! first byte after a response), idle between requests, busy with a request (from a complete
+//! head until the answer is ready), or closing. A watchdog per
 //! connection closes it when its head has not arrived within the header-read timeout (a slow
 //! client, or one that sends `GET /he` and nothing more), or when it stayed idle longer than
 //! the idle timeout. The body of a request has its own deadline, in the handlers.
@@ -12,8 +12,8 @@
 //! arrives at the limit and has already sent bytes (a health check or a webhook sends its
 //! request at once) takes the place of the connection that has waited longest without a
 //! complete request head, which is closed: connections that hold a slot without sending a
-//! request cost nothing but their slot. A new connection that has sent nothing yet waits for
-//! its first bytes outside the limit, for at most [`FIRST_BYTES_WAIT`]. When no connection can
+//! request cost nothing but their slot. A new connection whose first bytes have not been seen
+//! yet waits for them outside the limit, for at most [`FIRST_BYTES_WAIT`]. When no connection can
 //! make room (every one is busy with a request), or the wait runs out, the new connection is
 //! answered `503 Service Unavailable` with `Retry-After` and closed.
 //!
@@ -448,6 +448,8 @@ pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 }
 
 /// Whether the client has sent something already (or closed), without waiting or reading it.
+/// It sees only what the runtime's I/O driver has already reported: a connection accepted a
+/// moment ago may have sent its request and still not count, until it is readable.
 fn has_sent(stream: &TcpStream) -> bool {
     let mut byte = [0u8; 1];
     stream.peek(&mut byte).now_or_never().is_some()
@@ -492,14 +494,18 @@ impl Shared {
         }
     }
 
-    /// Admits `stream` and serves it, or sheds it, or lets it wait for its first bytes.
-    /// Returns whether a connection was closed to make room.
-    fn admit(self: &Arc<Self>, stream: TcpStream, watcher: Watcher) -> bool {
+    /// Admits `stream` and serves it, or sheds it, or (`may_wait`) lets it wait for its first
+    /// bytes. Returns whether a connection was closed to make room.
+    fn admit(self: &Arc<Self>, stream: TcpStream, watcher: Watcher, may_wait: bool) -> bool {
         let (id, conn, evicted) = match self.registry.admit(|| has_sent(&stream)) {
             Admission::Admitted(id, conn) => (id, conn, false),
             Admission::Evicted(id, conn) => (id, conn, true),
             Admission::Full => {
                 self.shed(stream, "every connection is busy with a request");
+                return false;
+            }
+            Admission::Wait if !may_wait => {
+                self.shed(stream, "a new connection sent nothing");
                 return false;
             }
             Admission::Wait => {
@@ -516,8 +522,8 @@ impl Shared {
                     let sent = tokio::time::timeout(FIRST_BYTES_WAIT, stream.readable()).await;
                     shared.waiting.fetch_sub(1, Ordering::SeqCst);
                     if sent.is_ok() {
-                        // Sent something by now: admitted, or shed if every slot is busy.
-                        shared.admit(stream, watcher);
+                        // Readable by now: admitted, or shed if every slot is busy.
+                        shared.admit(stream, watcher, false);
                     } else {
                         shared.shed(stream, "a new connection sent nothing");
                     }
@@ -601,7 +607,7 @@ pub(crate) async fn serve(
             () = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
-        if shared.admit(stream, graceful.watcher()) {
+        if shared.admit(stream, graceful.watcher(), true) {
             // Under a flood, accepts are always ready: without a pause, a burst of them could
             // close the connections just admitted before they read the request they sent.
             // Yielding lets the new connection's task run first (tokio runs the task spawned
