@@ -12,8 +12,6 @@
 
 use std::process::ExitCode;
 
-use kommo_loops_examples::config::ServerConfig;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -21,7 +19,7 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let config = match ServerConfig::from_env(|k| std::env::var(k).ok()) {
+    let config = match kommo_loops_examples::setup::check(|k| std::env::var(k).ok()) {
         Ok(config) => config,
         Err(problems) => {
             eprintln!("server: cannot start:");
@@ -43,8 +41,11 @@ async fn main() -> ExitCode {
     };
     match kommo_loops_examples::server::run(&config, ready, stop).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("server: cannot start: {e}");
+        Err(problems) => {
+            eprintln!("server: cannot start:");
+            for line in problems.lines() {
+                eprintln!("  - {line}");
+            }
             ExitCode::from(2)
         }
     }

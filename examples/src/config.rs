@@ -4,8 +4,14 @@
 use std::fmt;
 use std::net::SocketAddr;
 
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
 use kommo_loops_bridge::Mode;
-use kommo_loops_bridge::runtime::SqliteDurability;
+use kommo_loops_bridge::runtime::{EmailsInLogs, SqliteDurability};
+use loops_client::webhooks::WebhookVerifier;
+
+use crate::listener::ConnectionLimits;
 
 /// The default of `LEASE_SECS`: the bridge's default lease, two minutes.
 pub const DEFAULT_LEASE_SECS: u64 = 120;
@@ -152,6 +158,11 @@ pub struct ServerConfig {
     /// `OUTBOX_SYNC`: `full` (default: every commit waits for the disk) or `normal` (an
     /// acknowledged webhook survives a process kill, not a power loss).
     pub sqlite_durability: SqliteDurability,
+    /// `MAX_CONNECTIONS`, `HEADER_READ_TIMEOUT_SECS`, `IDLE_TIMEOUT_SECS`, `BODY_TIMEOUT_SECS`:
+    /// how many connections the server keeps and how long each may take.
+    pub connections: ConnectionLimits,
+    /// `LOG_EMAILS`: `masked` (default: `a***@example.com`) or `full`.
+    pub emails_in_logs: EmailsInLogs,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -173,6 +184,8 @@ impl fmt::Debug for ServerConfig {
             .field("lease_secs", &self.lease_secs)
             .field("store", &self.store)
             .field("sqlite_durability", &self.sqlite_durability)
+            .field("connections", &self.connections)
+            .field("emails_in_logs", &self.emails_in_logs)
             .finish()
     }
 }
@@ -181,16 +194,29 @@ impl ServerConfig {
     /// Reads the settings through `get` (e.g. `|k| std::env::var(k).ok()`); the error lists
     /// every problem, one per line.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<ServerConfig, String> {
-        Self::read(get, true)
+        Self::checked(Self::read(get, true))
     }
 
     /// The same settings for a tool that receives no webhooks (the backfill):
     /// `KOMMO_WEBHOOK_TOKEN` is not needed, and the default SQLite file is `backfill.db`.
     pub fn for_backfill(get: impl Fn(&str) -> Option<String>) -> Result<ServerConfig, String> {
-        Self::read(get, false)
+        Self::checked(Self::read(get, false))
     }
 
-    fn read(get: impl Fn(&str) -> Option<String>, webhooks: bool) -> Result<ServerConfig, String> {
+    fn checked((config, problems): (ServerConfig, Vec<String>)) -> Result<ServerConfig, String> {
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+
+    /// The settings as far as they could be read (a missing one is empty), and every problem
+    /// found; for a caller that checks more (the rules file, the clients) before it reports.
+    pub(crate) fn read(
+        get: impl Fn(&str) -> Option<String>,
+        webhooks: bool,
+    ) -> (ServerConfig, Vec<String>) {
         let get = |k: &str| {
             get(k)
                 .map(|v| v.trim().to_owned())
@@ -260,16 +286,7 @@ impl ServerConfig {
                 SocketAddr::from(([127, 0, 0, 1], 8080))
             }),
         };
-        let workers = match get("WORKERS") {
-            None => 4,
-            Some(v) => match v.parse::<usize>() {
-                Ok(n) if (1..=64).contains(&n) => n,
-                _ => {
-                    problems.push(format!("WORKERS {v:?} must be a number from 1 to 64"));
-                    4
-                }
-            },
-        };
+        let workers = bounded(&get, "WORKERS", 4, 1..=64, "a number", &mut problems) as usize;
         let mode = match get("MODE").as_deref().map(str::parse::<Mode>) {
             None => Mode::Live,
             Some(Ok(mode)) => mode,
@@ -278,18 +295,67 @@ impl ServerConfig {
                 Mode::Live
             }
         };
-        let lease_secs = match get("LEASE_SECS") {
-            None => DEFAULT_LEASE_SECS,
-            Some(v) => match v.parse::<u64>() {
-                Ok(n) if (1..=3600).contains(&n) => n,
-                _ => {
-                    problems.push(format!(
-                        "LEASE_SECS {v:?} must be a number of seconds from 1 to 3600"
-                    ));
-                    DEFAULT_LEASE_SECS
-                }
-            },
+        let seconds = "a number of seconds";
+        let lease_secs = bounded(
+            &get,
+            "LEASE_SECS",
+            DEFAULT_LEASE_SECS,
+            1..=3600,
+            seconds,
+            &mut problems,
+        );
+        let defaults = ConnectionLimits::default();
+        let mut secs = |name: &str, default: Duration, most: u64| {
+            Duration::from_secs(bounded(
+                &get,
+                name,
+                default.as_secs(),
+                1..=most,
+                seconds,
+                &mut problems,
+            ))
         };
+        let header_read_timeout = secs(
+            "HEADER_READ_TIMEOUT_SECS",
+            defaults.header_read_timeout,
+            300,
+        );
+        let idle_timeout = secs("IDLE_TIMEOUT_SECS", defaults.idle_timeout, 3600);
+        let body_timeout = secs("BODY_TIMEOUT_SECS", defaults.body_timeout, 300);
+        let max_connections = bounded(
+            &get,
+            "MAX_CONNECTIONS",
+            defaults.max_connections as u64,
+            1..=100_000,
+            "a number",
+            &mut problems,
+        ) as usize;
+        let connections = ConnectionLimits::new()
+            .max_connections(max_connections)
+            .header_read_timeout(header_read_timeout)
+            .idle_timeout(idle_timeout)
+            .body_timeout(body_timeout);
+        let emails_in_logs = match get("LOG_EMAILS").as_deref().map(str::to_ascii_lowercase) {
+            None => EmailsInLogs::Masked,
+            Some(v) if v == "masked" => EmailsInLogs::Masked,
+            Some(v) if v == "full" => EmailsInLogs::Full,
+            Some(v) => {
+                problems.push(format!("LOG_EMAILS {v:?} must be masked or full"));
+                EmailsInLogs::Masked
+            }
+        };
+        let loops_webhook_secret = get("LOOPS_WEBHOOK_SECRET");
+        if let Some(secrets) = &loops_webhook_secret
+            && let Err(e) = WebhookVerifier::with_secrets(
+                secrets.split(',').map(str::trim).filter(|s| !s.is_empty()),
+            )
+        {
+            // The error says what is wrong with the form, never the secret itself.
+            problems.push(format!(
+                "LOOPS_WEBHOOK_SECRET: {e} (copy the signing secret, whsec_..., from Loops > \
+                 Settings > Webhooks)"
+            ));
+        }
         let default_file = if webhooks {
             "kommo-loops.db"
         } else {
@@ -305,10 +371,7 @@ impl ServerConfig {
                 SqliteDurability::Full
             }
         };
-        if !problems.is_empty() {
-            return Err(problems.join("\n"));
-        }
-        Ok(ServerConfig {
+        let config = ServerConfig {
             rules_file,
             bind,
             kommo_base_url,
@@ -316,13 +379,42 @@ impl ServerConfig {
             kommo_webhook_token,
             loops_api_key,
             loops_base_url: get("LOOPS_BASE_URL"),
-            loops_webhook_secret: get("LOOPS_WEBHOOK_SECRET"),
+            loops_webhook_secret,
             workers,
             mode,
             lease_secs,
             store,
             sqlite_durability,
-        })
+            connections,
+            emails_in_logs,
+        };
+        (config, problems)
+    }
+}
+
+/// A whole number setting within `range` (`default` when unset); `what` names it in the
+/// problem, e.g. "a number of seconds".
+fn bounded(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+    range: RangeInclusive<u64>,
+    what: &str,
+    problems: &mut Vec<String>,
+) -> u64 {
+    match get(name) {
+        None => default,
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if range.contains(&n) => n,
+            _ => {
+                problems.push(format!(
+                    "{name} {v:?} must be {what} from {} to {}",
+                    range.start(),
+                    range.end()
+                ));
+                default
+            }
+        },
     }
 }
 
@@ -420,6 +512,72 @@ mod tests {
             err.contains("KOMMO_CLIENT_SECRET") && err.contains("KOMMO_TOKEN_FILE"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn connection_limits_and_emails_in_logs() {
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut all = MINIMAL.to_vec();
+            all.extend_from_slice(pairs);
+            ServerConfig::from_env(env(&all))
+        };
+        let config = with(&[]).unwrap();
+        assert_eq!(config.connections, ConnectionLimits::default());
+        assert_eq!(config.connections.max_connections, 512);
+        assert_eq!(config.emails_in_logs, EmailsInLogs::Masked);
+        let config = with(&[
+            ("MAX_CONNECTIONS", "64"),
+            ("HEADER_READ_TIMEOUT_SECS", "5"),
+            ("IDLE_TIMEOUT_SECS", "120"),
+            ("BODY_TIMEOUT_SECS", "20"),
+            ("LOG_EMAILS", "Full"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.connections,
+            ConnectionLimits::new()
+                .max_connections(64)
+                .header_read_timeout(Duration::from_secs(5))
+                .idle_timeout(Duration::from_secs(120))
+                .body_timeout(Duration::from_secs(20))
+        );
+        assert_eq!(config.emails_in_logs, EmailsInLogs::Full);
+        let err = with(&[
+            ("MAX_CONNECTIONS", "0"),
+            ("HEADER_READ_TIMEOUT_SECS", "soon"),
+            ("IDLE_TIMEOUT_SECS", "0"),
+            ("BODY_TIMEOUT_SECS", "301"),
+            ("LOG_EMAILS", "some"),
+        ])
+        .unwrap_err();
+        for expected in [
+            "MAX_CONNECTIONS \"0\" must be a number from 1 to 100000",
+            "HEADER_READ_TIMEOUT_SECS \"soon\" must be a number of seconds from 1 to 300",
+            "IDLE_TIMEOUT_SECS",
+            "BODY_TIMEOUT_SECS",
+            "LOG_EMAILS",
+        ] {
+            assert!(err.contains(expected), "{err} should mention {expected}");
+        }
+    }
+
+    #[test]
+    fn a_bad_webhook_token_and_a_bad_loops_secret_are_both_listed() {
+        let mut pairs = MINIMAL.to_vec();
+        pairs.retain(|(k, _)| *k != "KOMMO_WEBHOOK_TOKEN");
+        pairs.push(("KOMMO_WEBHOOK_TOKEN", "short"));
+        pairs.push(("LOOPS_WEBHOOK_SECRET", "whsec_%%%, whsec_"));
+        let err = ServerConfig::from_env(env(&pairs)).unwrap_err();
+        assert!(err.contains("KOMMO_WEBHOOK_TOKEN is too short"), "{err}");
+        assert!(
+            err.contains("LOOPS_WEBHOOK_SECRET: invalid webhook secret"),
+            "{err}"
+        );
+        assert!(!err.contains("%%%"), "the secret is shown: {err}");
+        pairs.pop();
+        pairs.push(("LOOPS_WEBHOOK_SECRET", "whsec_c2VjcmV0, whsec_b2xk"));
+        let err = ServerConfig::from_env(env(&pairs)).unwrap_err();
+        assert!(!err.contains("LOOPS_WEBHOOK_SECRET"), "{err}");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use kommo_loops_sandbox::kommo::{self, NewCompany, NewContact, NewLead, saas_onb
 use kommo_loops_sandbox::loops::{self, PropertyKind, TransactionalTemplate};
 use loops_client::webhooks::WebhookSecret;
 
-use crate::server::{RunningServer, serve};
+use crate::server::{ConnectionLimits, RunningServer, serve_with};
 
 /// How long one step may take before the demo reports it missing.
 const STEP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -63,6 +63,7 @@ pub struct StackOptions {
     workers: usize,
     loops_client: ClientTweak<loops_client::ClientBuilder>,
     kommo_client: ClientTweak<kommo_client::ClientBuilder>,
+    connections: ConnectionLimits,
 }
 
 type ClientTweak<B> = Box<dyn FnOnce(B) -> B + Send>;
@@ -76,6 +77,7 @@ impl Default for StackOptions {
             workers: 2,
             loops_client: Box::new(|b| b),
             kommo_client: Box::new(|b| b),
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -87,6 +89,7 @@ impl std::fmt::Debug for StackOptions {
             .field("kommo", &self.kommo)
             .field("durable_stores", &self.stores.is_some())
             .field("workers", &self.workers)
+            .field("connections", &self.connections)
             .finish_non_exhaustive()
     }
 }
@@ -122,6 +125,12 @@ impl StackOptions {
     /// How many workers to start (0: none; the test drives the bridge itself).
     pub fn workers(mut self, workers: usize) -> Self {
         self.workers = workers;
+        self
+    }
+
+    /// The server's connection limits (default: [`ConnectionLimits::default`]).
+    pub fn connections(mut self, limits: ConnectionLimits) -> Self {
+        self.connections = limits;
         self
     }
 
@@ -186,10 +195,11 @@ impl Stack {
             .build()
             .map_err(|e| e.to_string())?;
         let kommo_token = hex(&random_bytes());
-        let server = serve(
+        let server = serve_with(
             bridge.clone(),
             &kommo_token,
             SocketAddr::from(([127, 0, 0, 1], 0)),
+            options.connections,
         )
         .await
         .map_err(|e| format!("server: {e}"))?;

@@ -5,6 +5,7 @@ pub mod backfill;
 pub mod config;
 pub mod demo;
 pub mod dry_run;
+pub mod listener;
 pub mod loadgen;
 pub mod loops_stub;
 pub mod measure;

@@ -8,10 +8,14 @@
 //! done), and a Kommo note or task finds its marker.
 
 use std::io::Write;
+use std::process::ExitCode;
 use std::time::SystemTime;
 
 use kommo_loops_bridge::runtime::Outbox;
 use kommo_loops_bridge::runtime::outbox::{Item, Job};
+
+use crate::config::StoreConfig;
+use crate::setup;
 
 /// The usage text.
 pub const USAGE: &str = "\
@@ -22,7 +26,36 @@ usage: outbox <command>
   replay ID...        puts these dead letters back to pending (same keys: no double send)
   replay --all        puts every dead letter back";
 
-/// Runs one command (`args` without the program name), writing to `out`.
+/// The `outbox` example: opens the store the settings name (read through `get`, e.g.
+/// `|k| std::env::var(k).ok()`) and runs one command (`args` without the program name). An
+/// error goes to `err`, and the exit code is then 2; the store must already exist: a missing
+/// or empty file, or one that is not an outbox, is refused without writing to it.
+pub async fn main(
+    args: &[String],
+    get: impl Fn(&str) -> Option<String>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> ExitCode {
+    let result = match args.first().map(String::as_str) {
+        None | Some("--help" | "-h") => writeln!(out, "{USAGE}").map_err(|e| e.to_string()),
+        Some(_) => match StoreConfig::from_env(get) {
+            Err(problems) => Err(problems),
+            Ok(store) => match setup::existing_stores(&store).await {
+                Err(e) => Err(e),
+                Ok((outbox, _)) => run(args, outbox.as_ref(), out).await,
+            },
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            let _ = writeln!(err, "outbox: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs one command (`args` without the program name) on `outbox`, writing to `out`.
 pub async fn run(args: &[String], outbox: &dyn Outbox, out: &mut dyn Write) -> Result<(), String> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let io = |e: std::io::Error| e.to_string();

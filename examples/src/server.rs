@@ -7,31 +7,40 @@
 //! answered, and executed afterwards by the bridge's workers.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use kommo_loops_bridge::runtime::health::LogLimiter;
 use kommo_loops_bridge::runtime::{Bridge, MAX_BODY_BYTES, Reply};
 use subtle::ConstantTimeEq;
+
+pub use crate::listener::ConnectionLimits;
 
 /// What the router needs.
 #[derive(Clone)]
 struct AppState {
     bridge: Bridge,
     kommo_token: Arc<str>,
+    body_timeout: Duration,
+    /// Limits the warnings about requests with a wrong path token.
+    wrong_token_log: Arc<Mutex<LogLimiter>>,
 }
 
-/// The routes, over a bridge. `kommo_token` is the secret path segment of the Kommo webhook URL.
-pub fn router(bridge: Bridge, kommo_token: &str) -> Router {
+/// The routes, over a bridge. `kommo_token` is the secret path segment of the Kommo webhook URL;
+/// a request body must arrive within `body_timeout` of its head.
+pub fn router(bridge: Bridge, kommo_token: &str, body_timeout: Duration) -> Router {
     let state = AppState {
         bridge,
         kommo_token: Arc::from(kommo_token),
+        body_timeout,
+        wrong_token_log: Arc::default(),
     };
     Router::new()
         .route("/webhooks/kommo/{token}", post(kommo_webhook))
@@ -69,38 +78,67 @@ fn body_error(rejection: &BytesRejection) -> Reply {
     }
 }
 
+/// Reads the request's body, within the body deadline and the size limit.
+async fn read_body(request: Request, deadline: Duration) -> Result<Bytes, Reply> {
+    match tokio::time::timeout(deadline, Bytes::from_request(request, &())).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(rejection)) => Err(body_error(&rejection)),
+        Err(_) => Err(error(
+            408,
+            format!(
+                "the body did not arrive within {} s",
+                deadline.as_secs_f64()
+            ),
+        )),
+    }
+}
+
 async fn kommo_webhook(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Response {
     // Constant time, so the token cannot be guessed byte by byte from response times.
     let matches: bool = token.as_bytes().ct_eq(state.kommo_token.as_bytes()).into();
-    let answer = if !matches {
-        error(403, "unknown webhook token")
-    } else {
-        match body {
-            Err(rejection) => body_error(&rejection),
-            Ok(body) => {
-                let content_type = headers
-                    .get(header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok());
-                return reply(state.bridge.ingest_kommo(content_type, &body).await);
-            }
+    if !matches {
+        // Not counted by the health guard (Kommo never sees these answers), and logged at most
+        // once a minute: anyone can send them.
+        let allowed = state
+            .wrong_token_log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .allow(std::time::Instant::now());
+        if let Some(held_back) = allowed {
+            tracing::warn!(
+                held_back,
+                "refused a Kommo webhook request with an unknown path token"
+            );
         }
-    };
-    state.bridge.record_kommo_answer(&answer);
-    reply(answer)
+        return reply(error(403, "unknown webhook token"));
+    }
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match read_body(request, state.body_timeout).await {
+        Ok(body) => reply(
+            state
+                .bridge
+                .ingest_kommo(content_type.as_deref(), &body)
+                .await,
+        ),
+        Err(refused) => {
+            state.bridge.record_kommo_answer(&refused);
+            reply(refused)
+        }
+    }
 }
 
-async fn loops_webhook(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    match body {
-        Err(rejection) => reply(body_error(&rejection)),
+async fn loops_webhook(State(state): State<AppState>, request: Request) -> Response {
+    let headers = request.headers().clone();
+    match read_body(request, state.body_timeout).await {
+        Err(refused) => reply(refused),
         Ok(body) => reply(
             state
                 .bridge
@@ -185,7 +223,14 @@ pub async fn run(
 ) -> Result<(), String> {
     let bridge = crate::setup::bridge(config).await?;
     let workers = bridge.spawn_workers(config.workers);
-    let server = match serve(bridge, &config.kommo_webhook_token, config.bind).await {
+    let server = match serve_with(
+        bridge,
+        &config.kommo_webhook_token,
+        config.bind,
+        config.connections,
+    )
+    .await
+    {
         Ok(server) => server,
         Err(e) => {
             workers.shutdown().await;
@@ -199,22 +244,29 @@ pub async fn run(
     Ok(())
 }
 
-/// Serves the router on `addr` (port 0 picks a free one) in the background.
+/// Serves the router on `addr` (port 0 picks a free one) in the background, with the default
+/// [`ConnectionLimits`].
 pub async fn serve(
     bridge: Bridge,
     kommo_token: &str,
     addr: SocketAddr,
 ) -> std::io::Result<RunningServer> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    serve_with(bridge, kommo_token, addr, ConnectionLimits::default()).await
+}
+
+/// Like [`serve`], with these connection limits.
+pub async fn serve_with(
+    bridge: Bridge,
+    kommo_token: &str,
+    addr: SocketAddr,
+    limits: ConnectionLimits,
+) -> std::io::Result<RunningServer> {
+    let listener = crate::listener::bind(addr)?;
     let addr = listener.local_addr()?;
-    let app = router(bridge, kommo_token);
+    let app = router(bridge, kommo_token, limits.body_timeout);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let handle = tokio::spawn(crate::listener::serve(listener, app, limits, async move {
+        let _ = stopped.await;
+    }));
     Ok(RunningServer { addr, stop, handle })
 }

@@ -3,40 +3,67 @@
 use std::sync::Arc;
 
 use kommo_loops_bridge::Rules;
+use kommo_loops_bridge::runtime::outbox::OutboxError;
 use kommo_loops_bridge::runtime::{
-    Bridge, BridgeConfig, MemoryOutbox, MemoryState, Outbox, PostgresOutbox, SqliteDurability,
-    SqliteOutbox, StateStore,
+    Bridge, BridgeConfig, MemoryOutbox, MemoryState, Outbox, PostgresOptions, PostgresOutbox,
+    SqliteDurability, SqliteOutbox, StateStore,
 };
 
 use crate::config::{KommoAuthConfig, ServerConfig, StoreConfig};
 
-/// The outbox and state store a configuration asks for.
-pub async fn stores(
+/// The outbox and state store of a tool that works on the server's store (the `outbox`
+/// example): an existing outbox only. A missing or empty file, or one that is not an outbox,
+/// is refused with a message saying so, and nothing is written to it.
+pub async fn existing_stores(
     config: &StoreConfig,
 ) -> Result<(Arc<dyn Outbox>, Arc<dyn StateStore>), String> {
-    stores_with(config, SqliteDurability::Full).await
+    open_stores(config, SqliteDurability::Full, false).await
 }
 
-/// Like [`stores`], with the durability of an SQLite file (`OUTBOX_SYNC`).
+/// The server's outbox and state store: created when the file (or the PostgreSQL schema) does
+/// not hold one yet; another program's data is refused. `durability` is that of an SQLite
+/// file (`OUTBOX_SYNC`).
 pub async fn stores_with(
     config: &StoreConfig,
     durability: SqliteDurability,
 ) -> Result<(Arc<dyn Outbox>, Arc<dyn StateStore>), String> {
+    open_stores(config, durability, true).await
+}
+
+async fn open_stores(
+    config: &StoreConfig,
+    durability: SqliteDurability,
+    create: bool,
+) -> Result<(Arc<dyn Outbox>, Arc<dyn StateStore>), String> {
     match config {
-        StoreConfig::Memory => Ok((Arc::new(MemoryOutbox::new()), Arc::new(MemoryState::new()))),
+        StoreConfig::Memory if create => {
+            Ok((Arc::new(MemoryOutbox::new()), Arc::new(MemoryState::new())))
+        }
+        StoreConfig::Memory => {
+            Err("OUTBOX=memory: an in-memory outbox lives only inside the server".into())
+        }
         StoreConfig::Sqlite(path) => {
-            let store = Arc::new(
-                SqliteOutbox::open_with(path, durability)
-                    .await
-                    .map_err(|e| format!("cannot open the SQLite outbox {path}: {e}"))?,
-            );
+            let opened = if create {
+                SqliteOutbox::open_with(path, durability).await
+            } else {
+                SqliteOutbox::open_existing(path, durability).await
+            };
+            let store = Arc::new(opened.map_err(|e| match e {
+                // The message names the file and says what it is.
+                OutboxError::NotAnOutbox(message) => message,
+                e => format!("cannot open the SQLite outbox {path}: {e}"),
+            })?);
             Ok((store.clone(), store))
         }
         StoreConfig::Postgres(url) => {
+            let options = PostgresOptions::default();
+            let connected = if create {
+                PostgresOutbox::connect_with(url, options).await
+            } else {
+                PostgresOutbox::connect_existing(url, options).await
+            };
             let store = Arc::new(
-                PostgresOutbox::connect(url)
-                    .await
-                    .map_err(|e| format!("cannot connect to the PostgreSQL outbox: {e}"))?,
+                connected.map_err(|e| format!("cannot connect to the PostgreSQL outbox: {e}"))?,
             );
             Ok((store.clone(), store))
         }
@@ -77,26 +104,112 @@ pub fn loops_client(config: &ServerConfig) -> Result<loops_client::Client, Strin
     builder.build().map_err(|e| format!("Loops client: {e}"))
 }
 
-/// The whole bridge for the configuration.
+/// Reads the server's settings through `get` (e.g. `|k| std::env::var(k).ok()`) and checks
+/// what only the files and the clients can tell (the rules file, the Kommo and Loops client
+/// settings), listing every problem found, one per line, before anything is opened or
+/// listened on.
+pub fn check(get: impl Fn(&str) -> Option<String>) -> Result<ServerConfig, String> {
+    let (config, mut problems) = ServerConfig::read(get, true);
+    if !config.rules_file.is_empty()
+        && let Err(e) = Rules::from_path(&config.rules_file)
+    {
+        problems.push(e.to_string());
+    }
+    // A client whose settings are missing was already reported as such.
+    let kommo_set = match &config.kommo_auth {
+        KommoAuthConfig::LongLived(token) => !token.is_empty(),
+        KommoAuthConfig::OAuth {
+            client_secret,
+            redirect_uri,
+            token_file,
+            ..
+        } => ![client_secret, redirect_uri, token_file]
+            .iter()
+            .any(|v| v.is_empty()),
+    };
+    if !config.kommo_base_url.is_empty()
+        && kommo_set
+        && let Err(e) = kommo_client(&config)
+    {
+        problems.push(e);
+    }
+    if !config.loops_api_key.is_empty()
+        && let Err(e) = loops_client(&config)
+    {
+        problems.push(e);
+    }
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+/// The whole bridge for the configuration. The rules and both clients are checked before the
+/// store is opened, and every problem among them is listed, one per line.
 pub async fn bridge(config: &ServerConfig) -> Result<Bridge, String> {
-    let rules = Rules::from_path(&config.rules_file).map_err(|e| e.to_string())?;
+    let rules = Rules::from_path(&config.rules_file).map_err(|e| e.to_string());
+    let (loops, kommo) = (loops_client(config), kommo_client(config));
+    let (rules, loops, kommo) = match (rules, loops, kommo) {
+        (Ok(rules), Ok(loops), Ok(kommo)) => (rules, loops, kommo),
+        (rules, loops, kommo) => {
+            let problems: Vec<String> = [rules.err(), loops.err(), kommo.err()]
+                .into_iter()
+                .flatten()
+                .collect();
+            return Err(problems.join("\n"));
+        }
+    };
     let (outbox, state) = stores_with(&config.store, config.sqlite_durability).await?;
-    let mut builder = Bridge::builder(
-        rules,
-        Arc::new(loops_client(config)?),
-        Arc::new(kommo_client(config)?),
-    )
-    .outbox(outbox)
-    .state(state)
-    .config(
-        BridgeConfig::default()
-            .mode(config.mode)
-            .lease(std::time::Duration::from_secs(config.lease_secs)),
-    );
+    let mut builder = Bridge::builder(rules, Arc::new(loops), Arc::new(kommo))
+        .outbox(outbox)
+        .state(state)
+        .config(
+            BridgeConfig::default()
+                .mode(config.mode)
+                .lease(std::time::Duration::from_secs(config.lease_secs))
+                .emails_in_logs(config.emails_in_logs),
+        );
     if let Some(secret) = &config.loops_webhook_secret {
         builder = builder.loops_secret(secret.clone());
     }
     builder
         .build()
         .map_err(|e| format!("LOOPS_WEBHOOK_SECRET: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn startup_lists_every_problem() {
+        let env: HashMap<&str, &str> = [
+            ("RULES_FILE", "no/such/rules.toml"),
+            ("KOMMO_BASE_URL", "not a url"),
+            ("KOMMO_TOKEN", "kommo-token"),
+            ("KOMMO_WEBHOOK_TOKEN", "short"),
+            ("LOOPS_API_KEY", "loops-key"),
+            ("LOOPS_WEBHOOK_SECRET", "whsec_not*base64"),
+            ("IDLE_TIMEOUT_SECS", "0"),
+        ]
+        .into_iter()
+        .collect();
+        let problems = check(|k| env.get(k).map(|v| v.to_string())).unwrap_err();
+        for expected in [
+            "KOMMO_WEBHOOK_TOKEN is too short",
+            "LOOPS_WEBHOOK_SECRET: invalid webhook secret",
+            "IDLE_TIMEOUT_SECS",
+            "no/such/rules.toml",
+            "Kommo client",
+        ] {
+            assert!(
+                problems.contains(expected),
+                "{problems}\nshould mention {expected:?}"
+            );
+        }
+        assert!(!problems.contains("not*base64"), "{problems}");
+        assert_eq!(problems.lines().count(), 5, "{problems}");
+    }
 }

@@ -679,7 +679,7 @@ async fn random_bodies_never_get_a_5xx() {
 /// Kommo disables a webhook after more than 100 invalid answers in 2 hours; the server warns
 /// from 50 on, in its log and on `/healthz`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn many_wrong_token_posts_turn_healthz_to_warning() {
+async fn many_refused_deliveries_turn_healthz_to_warning() {
     let stack = stack().await;
     let http = reqwest::Client::new();
     let healthz = || async {
@@ -693,8 +693,26 @@ async fn many_wrong_token_posts_turn_healthz_to_warning() {
     };
     let before = healthz().await;
     assert_eq!(before.body["status"], "ok", "{before:?}");
-    let wrong = format!("{}/webhooks/kommo/not-the-token-at-all", stack.server.url());
+    // Only answers Kommo itself would get count: those to requests with the path token.
     for n in 1..=60u64 {
+        post(
+            &http,
+            &stack.kommo_webhook_url(),
+            Some(FORM),
+            &[],
+            "leads%5Bstatus=1",
+        )
+        .await
+        .refused(400, "malformed webhook key");
+        let health = healthz().await;
+        assert_eq!(health.body["kommoWebhook"]["invalidAnswersLast2h"], n);
+        let expected = if n >= 50 { "warning" } else { "ok" };
+        assert_eq!(health.body["status"], expected, "after {n}: {health:?}");
+        assert_eq!(health.body["kommoWebhook"]["warning"], n >= 50);
+    }
+    // Anyone can post with a wrong token: refused, and not counted.
+    let wrong = format!("{}/webhooks/kommo/not-the-token-at-all", stack.server.url());
+    for _ in 0..30 {
         post(
             &http,
             &wrong,
@@ -704,12 +722,11 @@ async fn many_wrong_token_posts_turn_healthz_to_warning() {
         )
         .await
         .refused(403, "unknown webhook token");
-        let health = healthz().await;
-        assert_eq!(health.body["kommoWebhook"]["invalidAnswersLast2h"], n);
-        let expected = if n >= 50 { "warning" } else { "ok" };
-        assert_eq!(health.body["status"], expected, "after {n}: {health:?}");
-        assert_eq!(health.body["kommoWebhook"]["warning"], n >= 50);
     }
+    assert_eq!(
+        healthz().await.body["kommoWebhook"]["invalidAnswersLast2h"],
+        60
+    );
     // Accepted deliveries do not lower the count (it is a window, not a ratio).
     let ok = post(
         &http,

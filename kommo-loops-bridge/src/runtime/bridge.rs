@@ -9,10 +9,11 @@ use tokio::sync::{Notify, broadcast};
 
 use super::echo::Echoes;
 use super::executor::Executor;
-use super::health::{HealthGuard, WebhookHealth};
+use super::health::{HealthGuard, LogLimiter, WebhookHealth};
 use super::outbox::{Job, NewItem, Outbox, OutboxError};
 use super::planner::Planner;
 use super::ports::{KommoApi, LoopsApi};
+use super::redact::EmailsInLogs;
 use super::state::StateStore;
 use super::worker::{JobReport, RetryPolicy};
 use crate::engine::Mode;
@@ -21,6 +22,13 @@ use crate::text::push_hex;
 
 /// Kommo bodies above this size are refused (413); real deliveries are a few KiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A Loops `webhook-id` longer than this is refused (400): Loops' ids are a few dozen
+/// characters, and the id is stored to refuse replays.
+pub const MAX_WEBHOOK_ID_BYTES: usize = 256;
+
+/// The headers a Loops delivery is signed with.
+const SIGNATURE_HEADERS: [&str; 3] = ["webhook-id", "webhook-timestamp", "webhook-signature"];
 
 /// Settings of a [`Bridge`].
 #[derive(Debug, Clone)]
@@ -36,6 +44,8 @@ pub struct BridgeConfig {
     pub retry: RetryPolicy,
     /// Loops webhook timestamp tolerance.
     pub loops_tolerance: Duration,
+    /// How contact emails appear in log lines (masked by default).
+    pub emails_in_logs: EmailsInLogs,
 }
 
 impl Default for BridgeConfig {
@@ -46,6 +56,7 @@ impl Default for BridgeConfig {
             batch: 8,
             retry: RetryPolicy::default(),
             loops_tolerance: loops_client::webhooks::DEFAULT_TOLERANCE,
+            emails_in_logs: EmailsInLogs::Masked,
         }
     }
 }
@@ -66,6 +77,12 @@ impl BridgeConfig {
     /// Sets the lease.
     pub fn lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
+        self
+    }
+
+    /// Sets how contact emails appear in log lines.
+    pub fn emails_in_logs(mut self, emails: EmailsInLogs) -> Self {
+        self.emails_in_logs = emails;
         self
     }
 }
@@ -143,6 +160,8 @@ pub(crate) struct Inner {
     pub(crate) executor: Executor,
     pub(crate) verifier: Option<WebhookVerifier>,
     pub(crate) health: Mutex<HealthGuard>,
+    /// Limits the health guard's warnings.
+    pub(crate) health_log: Mutex<LogLimiter>,
     pub(crate) work: Notify,
     pub(crate) reports: broadcast::Sender<JobReport>,
 }
@@ -252,6 +271,7 @@ impl BridgeBuilder {
                 state,
                 verifier,
                 health: Mutex::new(HealthGuard::default()),
+                health_log: Mutex::new(LogLimiter::default()),
                 work: Notify::new(),
                 reports,
             }),
@@ -310,18 +330,34 @@ impl Bridge {
         reply
     }
 
-    /// Counts an answer given to Kommo (also the ones given before reaching the bridge, such
-    /// as a wrong path token), and warns before Kommo would disable the webhook.
+    /// Counts an answer given to a request that carried the webhook's path token (also one
+    /// given before reaching the bridge, such as a body too large), and warns before Kommo
+    /// would disable the webhook. Answers to requests with a wrong token are not counted:
+    /// Kommo never receives them, and anyone could send them.
+    ///
+    /// The warning is logged at most once a minute (see [`LOG_EVERY`](super::health::LOG_EVERY)),
+    /// with the number of refusals held back since the last one.
     pub fn record_kommo_answer(&self, reply: &Reply) {
+        let now = super::clock::instant();
         let health = self
             .inner
             .health
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .record(super::clock::instant(), reply.is_success());
-        if health.warning && !reply.is_success() {
+            .record(now, reply.is_success());
+        if !health.warning || reply.is_success() {
+            return;
+        }
+        let allowed = self
+            .inner
+            .health_log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .allow(now);
+        if let Some(held_back) = allowed {
             tracing::warn!(
                 invalid_in_last_2h = health.invalid_in_window,
+                held_back,
                 "Kommo disables a webhook after more than {} invalid answers in 2 hours",
                 super::health::DISABLE_THRESHOLD
             );
@@ -387,6 +423,27 @@ impl Bridge {
             return Reply::error(
                 413,
                 format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+            );
+        }
+        // Told apart from a missing header, which the verifier reports.
+        for name in SIGNATURE_HEADERS {
+            if headers
+                .get(name)
+                .is_some_and(|v| v.as_bytes().iter().all(u8::is_ascii_whitespace))
+            {
+                return Reply::error(400, format!("header `{name}` is blank"));
+            }
+        }
+        if let Some(id) = headers.get("webhook-id")
+            && id.len() > MAX_WEBHOOK_ID_BYTES
+        {
+            return Reply::error(
+                400,
+                format!(
+                    "header `webhook-id` is {} bytes long; at most {MAX_WEBHOOK_ID_BYTES} are \
+                     accepted",
+                    id.len()
+                ),
             );
         }
         let headers = match WebhookHeaders::from_header_map(headers) {

@@ -54,9 +54,79 @@ impl HealthGuard {
     }
 }
 
+/// How often a repeated warning about refused requests may be logged: the first at once, then
+/// at most one a minute, saying how many were held back. Anyone can send refused requests, so
+/// without a limit they could flood the logs.
+pub const LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// Lets a repeated log line through at most once per interval, and counts the ones held back.
+/// Pure: the caller passes `now`.
+#[derive(Debug, Clone)]
+pub struct LogLimiter {
+    every: Duration,
+    last: Option<Instant>,
+    held_back: u64,
+}
+
+impl LogLimiter {
+    /// A limiter letting one line through per `every`.
+    pub const fn new(every: Duration) -> Self {
+        LogLimiter {
+            every,
+            last: None,
+            held_back: 0,
+        }
+    }
+
+    /// Whether to log the line now: `Some(n)` when it may be logged, `n` being how many lines
+    /// were held back since the last one logged; `None` when it is held back.
+    pub fn allow(&mut self, now: Instant) -> Option<u64> {
+        match self.last {
+            Some(last) if now.saturating_duration_since(last) < self.every => {
+                self.held_back += 1;
+                None
+            }
+            _ => {
+                self.last = Some(now);
+                Some(std::mem::take(&mut self.held_back))
+            }
+        }
+    }
+}
+
+impl Default for LogLimiter {
+    fn default() -> Self {
+        LogLimiter::new(LOG_EVERY)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_limiter_table() {
+        let t0 = crate::runtime::clock::instant();
+        let s = |secs: u64| t0 + Duration::from_secs(secs);
+        let mut limiter = LogLimiter::new(Duration::from_secs(60));
+        // (when, expected answer)
+        let table = [
+            (s(0), Some(0)),
+            (s(1), None),
+            (s(30), None),
+            (s(59), None),
+            (s(60), Some(3)),
+            (s(61), None),
+            (s(200), Some(1)),
+            (s(260), Some(0)),
+            // A clock that goes backwards does not open the gate.
+            (s(100), None),
+            (s(320), Some(1)),
+        ];
+        for (n, (now, expected)) in table.into_iter().enumerate() {
+            assert_eq!(limiter.allow(now), expected, "row {n}");
+        }
+    }
 
     #[test]
     fn counts_slide_out_after_two_hours() {

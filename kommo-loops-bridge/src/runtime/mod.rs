@@ -15,10 +15,13 @@ pub mod outbox;
 mod outcome;
 mod planner;
 mod ports;
+mod redact;
 pub mod state;
 mod worker;
 
-pub use bridge::{Bridge, BridgeBuilder, BridgeConfig, MAX_BODY_BYTES, Reply};
+pub use bridge::{
+    Bridge, BridgeBuilder, BridgeConfig, MAX_BODY_BYTES, MAX_WEBHOOK_ID_BYTES, Reply,
+};
 pub use executor::marker;
 pub use health::WebhookHealth;
 pub use kommo_port::classify_kommo_error;
@@ -30,5 +33,6 @@ pub use outbox::{PostgresOptions, PostgresOutbox};
 pub use outbox::{SqliteDurability, SqliteOutbox};
 pub use outcome::Outcome;
 pub use ports::{KommoApi, KommoEntity, LoopsApi, PortError};
+pub use redact::{EmailsInLogs, mask_emails};
 pub use state::{MemoryState, StateStore};
 pub use worker::{JobReport, RetryPolicy, RetryStep, Workers};

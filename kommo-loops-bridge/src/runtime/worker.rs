@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::bridge::Bridge;
 use super::clock;
@@ -223,17 +224,31 @@ impl Bridge {
     }
 
     async fn run(&self, worker: &str, item: Item) -> Result<JobReport, super::outbox::OutboxError> {
-        let now = clock::now();
         let span = tracing::info_span!("kommo_loops.job", id = item.id, job = %Bridge::describe(&item.job), attempt = item.attempts.len() + 1);
-        let _enter = span.enter();
+        // Instrumented, not entered: a span entered across an `.await` stays entered on the
+        // thread while the job is suspended, so every job polled meanwhile would log inside it.
+        self.run_in_span(worker, item).instrument(span).await
+    }
+
+    async fn run_in_span(
+        &self,
+        worker: &str,
+        item: Item,
+    ) -> Result<JobReport, super::outbox::OutboxError> {
+        let now = clock::now();
         let (outcome, plan) = match &item.job {
             Job::Execute { action } => (self.inner.executor.execute(action, now).await, None),
             Job::PlanKommo { body } => self.plan_job(&item, body).await,
         };
 
         let (failures, waits, since_replay) = attempts_since_replay(&item.attempts);
+        let done = match item.job {
+            // Its actions are stored: the delivery body is not needed any more.
+            Job::PlanKommo { .. } => Finish::Planned,
+            Job::Execute { .. } => Finish::Done,
+        };
         let (finish, attempt) = match &outcome {
-            Outcome::Done { detail } => (Finish::Done, Attempt::new(now, "done", detail.clone())),
+            Outcome::Done { detail } => (done, Attempt::new(now, "done", detail.clone())),
             Outcome::Skipped { reason } => {
                 (Finish::Done, Attempt::new(now, "skipped", reason.clone()))
             }
@@ -271,24 +286,23 @@ impl Bridge {
             }
         };
         let state = match &finish {
-            Finish::Done => ItemState::Done,
+            Finish::Done | Finish::Planned => ItemState::Done,
             Finish::AlreadyDone => ItemState::AlreadyDone,
             Finish::RetryAt(_) => ItemState::Pending,
             Finish::Dead(_) => ItemState::Dead,
         };
+        // Details name contacts by email: personal data, masked unless asked otherwise.
+        let detail = self.inner.config.emails_in_logs.apply(outcome.detail());
+        let detail = detail.as_ref();
         match &outcome {
             Outcome::Done { .. } | Outcome::AlreadyDone { .. } | Outcome::Skipped { .. } => {
-                tracing::info!(
-                    outcome = outcome.name(),
-                    detail = outcome.detail(),
-                    "job finished"
-                );
+                tracing::info!(outcome = outcome.name(), detail, "job finished");
             }
             Outcome::Retry { .. } if state == ItemState::Pending => {
-                tracing::warn!(reason = outcome.detail(), "job failed; it will run again");
+                tracing::warn!(reason = detail, "job failed; it will run again");
             }
             _ => tracing::error!(
-                reason = outcome.detail(),
+                reason = detail,
                 "job failed for good; it is now a dead letter"
             ),
         }

@@ -19,6 +19,7 @@ macro_rules! conformance_cases {
             lost_lease_cannot_finish,
             holder_may_finish_after_expiry_if_not_reclaimed,
             dead_letters_and_replay,
+            a_planned_job_drops_its_body_and_keeps_its_key,
             replayed_item_waits_for_running_partition_item,
             stats_count_states,
             next_due_is_the_earliest_pending,

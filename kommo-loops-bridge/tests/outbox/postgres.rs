@@ -141,6 +141,112 @@ async fn a_newer_schema_is_refused() {
     drop_schema(url, schema).await;
 }
 
+/// The tables of a schema, with their column counts, as a fingerprint of what is in it.
+async fn fingerprint(url: &str, schema: &str) -> Vec<(String, i64)> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test database");
+    let connection = tokio::spawn(connection);
+    let rows = client
+        .query(
+            "SELECT table_name::TEXT, COUNT(*) FROM information_schema.columns
+             WHERE table_schema = $1 GROUP BY table_name ORDER BY table_name",
+            &[&schema],
+        )
+        .await
+        .unwrap();
+    drop(client);
+    let _ = connection.await;
+    rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+}
+
+#[tokio::test]
+async fn another_programs_tables_are_refused_and_left_untouched() {
+    let Some(url) = database_url() else { return };
+    let schema = scratch_schema(&url).await;
+    // Another program's outbox, in the schema the bridge is pointed at.
+    admin(
+        &url,
+        &format!(
+            "CREATE SCHEMA {schema};
+             CREATE TABLE {schema}.outbox_items (id BIGINT PRIMARY KEY, payload JSONB);
+             CREATE TABLE {schema}.invoices (id BIGINT PRIMARY KEY);"
+        ),
+    )
+    .await;
+    let before = fingerprint(&url, &schema).await;
+    for existing in [false, true] {
+        let options = PostgresOptions::new().schema(&schema);
+        let result = if existing {
+            PostgresOutbox::connect_existing(&url, options).await
+        } else {
+            PostgresOutbox::connect_with(&url, options).await
+        };
+        match result {
+            Err(OutboxError::NotAnOutbox(message)) => {
+                assert!(message.contains("(outbox_items)"), "{message}");
+                assert!(message.contains("kommo_loops_store"), "{message}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert_eq!(fingerprint(&url, &schema).await, before);
+    }
+    drop_schema(url, schema).await;
+}
+
+#[tokio::test]
+async fn only_connect_creates_a_store() {
+    let Some(url) = database_url() else { return };
+    let schema = scratch_schema(&url).await;
+    let existing =
+        || PostgresOutbox::connect_existing(&url, PostgresOptions::new().schema(&schema));
+    match existing().await {
+        Err(OutboxError::NotAnOutbox(message)) => {
+            assert!(message.contains("holds no bridge store"), "{message}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(fingerprint(&url, &schema).await.is_empty());
+    // Other programs' tables alone do not make the schema foreign: the store can share it.
+    admin(
+        &url,
+        &format!("CREATE SCHEMA {schema}; CREATE TABLE {schema}.invoices (id BIGINT);"),
+    )
+    .await;
+    assert!(existing().await.is_err());
+    let store = connect(&url, &schema).await;
+    store
+        .enqueue(vec![suite::item("k", "p")], suite::t(0))
+        .await
+        .unwrap();
+    drop(store);
+    let store = existing().await.unwrap();
+    assert!(store.get("k").await.unwrap().is_some());
+    drop(store);
+    // As version 0.1.0 left it: schema version 1, no marker. Still the bridge's store.
+    admin(
+        &url,
+        &format!(
+            "DROP TABLE {schema}.kommo_loops_store;
+             DELETE FROM {schema}.store_schema_version WHERE version > 1;"
+        ),
+    )
+    .await;
+    let store = existing().await.unwrap();
+    assert!(store.get("k").await.unwrap().is_some());
+    drop(store);
+    let tables: Vec<String> = fingerprint(&url, &schema)
+        .await
+        .into_iter()
+        .map(|t| t.0)
+        .collect();
+    assert!(
+        tables.contains(&"kommo_loops_store".to_owned()),
+        "{tables:?}"
+    );
+    drop_schema(url, schema).await;
+}
+
 // The tests below need no server.
 
 #[tokio::test]

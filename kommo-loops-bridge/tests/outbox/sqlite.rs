@@ -305,3 +305,113 @@ async fn the_log_is_checkpointed_in_the_background() {
     assert!(grown, "the database file stayed at {before} bytes");
     assert_eq!(store.stats().await.unwrap().pending, 200);
 }
+
+/// The bytes of a file and of the files SQLite may put beside it (`-wal`, `-shm`, `-journal`).
+fn snapshot(path: &Path) -> Vec<Option<Vec<u8>>> {
+    ["", "-wal", "-shm", "-journal"]
+        .iter()
+        .map(|suffix| std::fs::read(format!("{}{suffix}", path.display())).ok())
+        .collect()
+}
+
+#[tokio::test]
+async fn files_that_are_not_outboxes_are_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    // Another program's database: its own tables, no application id.
+    let plain = dir.path().join("other.db");
+    let conn = rusqlite::Connection::open(&plain).unwrap();
+    conn.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('ana');")
+        .unwrap();
+    drop(conn);
+    // Another program's database with its own application id and no table yet.
+    let marked = dir.path().join("marked.db");
+    let conn = rusqlite::Connection::open(&marked).unwrap();
+    conn.pragma_update(None, "application_id", 0x0f05_5112)
+        .unwrap();
+    drop(conn);
+    // Not SQLite at all.
+    let text = dir.path().join("notes.txt");
+    std::fs::write(
+        &text,
+        "SQLite format 3? no: a text file, long enough to have a header.\n".repeat(20),
+    )
+    .unwrap();
+
+    for (path, expected) in [
+        (&plain, "did not create (tables: users)"),
+        (&marked, "another program (application id 0x0f055112)"),
+        (&text, "not an SQLite database"),
+    ] {
+        let before = snapshot(path);
+        for existing in [false, true] {
+            let result = if existing {
+                SqliteOutbox::open_existing(path, SqliteDurability::Full).await
+            } else {
+                SqliteOutbox::open(path).await
+            };
+            match result {
+                Err(OutboxError::NotAnOutbox(message)) => {
+                    assert!(message.contains(expected), "{message}");
+                    assert!(message.contains("is not an outbox"), "{message}");
+                }
+                other => panic!("{}: expected a refusal, got {other:?}", path.display()),
+            }
+            assert_eq!(snapshot(path), before, "{} was changed", path.display());
+        }
+    }
+}
+
+#[tokio::test]
+async fn only_open_creates_an_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.db");
+    match SqliteOutbox::open_existing(&missing, SqliteDurability::Full).await {
+        Err(OutboxError::NotAnOutbox(message)) => {
+            assert!(message.contains("there is no outbox at"), "{message}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(!missing.exists());
+
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    match SqliteOutbox::open_existing(&empty, SqliteDurability::Full).await {
+        Err(OutboxError::NotAnOutbox(message)) => {
+            assert!(message.contains("is empty"), "{message}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(snapshot(&empty), vec![Some(Vec::new()), None, None, None]);
+
+    // `open` makes an outbox of the empty file, marked as one; then both opens take it.
+    let store = SqliteOutbox::open(&empty).await.unwrap();
+    store.enqueue(vec![item("k", "p")], t(1)).await.unwrap();
+    drop(store);
+    let conn = rusqlite::Connection::open(&empty).unwrap();
+    let id: i32 = conn
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .unwrap();
+    assert_eq!(id, 0x4B4C_4F42);
+    drop(conn);
+    let store = SqliteOutbox::open_existing(&empty, SqliteDurability::Full)
+        .await
+        .unwrap();
+    assert_eq!(store.stats().await.unwrap().pending, 1);
+}
+
+#[tokio::test]
+async fn an_outbox_written_before_the_marker_is_still_an_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bridge.db");
+    let store = open(dir.path()).await;
+    store.enqueue(vec![item("k", "p")], t(1)).await.unwrap();
+    drop(store);
+    // As version 0.1.0 left it: schema 1, no application id.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "application_id", 0).unwrap();
+    drop(conn);
+    let store = SqliteOutbox::open_existing(&path, SqliteDurability::Full)
+        .await
+        .unwrap();
+    assert_eq!(store.stats().await.unwrap().pending, 1);
+}

@@ -112,7 +112,7 @@ async fn claim(store: &Store, worker: &str, max: usize, now: SystemTime) -> Vec<
 
 async fn finish(store: &Store, item: &Item, worker: &str, finish: Finish, at: SystemTime) {
     let outcome = match &finish {
-        Finish::Done => "done",
+        Finish::Done | Finish::Planned => "done",
         Finish::AlreadyDone => "already_done",
         Finish::RetryAt(_) => "retry",
         _ => "failed",
@@ -368,6 +368,43 @@ pub async fn holder_may_finish_after_expiry_if_not_reclaimed(store: &Store) {
     let h1 = claim(store, "w1", 1, t(0)).await.remove(0);
     finish(store, &h1, "w1", Finish::Done, t(100)).await;
     assert_eq!(get(store, "h1").await.state, ItemState::Done);
+}
+
+pub async fn a_planned_job_drops_its_body_and_keeps_its_key(store: &Store) {
+    let body = format!(
+        "leads%5Badd%5D%5B0%5D%5Bid%5D=1&pad={}",
+        "a".repeat(100_000)
+    );
+    let planning = || NewItem::plan_kommo("kd-1", "kommo:1:lead:1", body.clone(), "kommo:1");
+    assert_eq!(
+        store.outbox.enqueue(vec![planning()], t(0)).await.unwrap(),
+        1
+    );
+    // A planning job that fails keeps its body for the next attempt.
+    let claimed = claim(store, "w", 1, t(1)).await;
+    assert_eq!(claimed[0].job, Job::PlanKommo { body: body.clone() });
+    finish(store, &claimed[0], "w", Finish::RetryAt(t(2)), t(1)).await;
+    assert_eq!(
+        get(store, "kd-1").await.job,
+        Job::PlanKommo { body: body.clone() }
+    );
+    let claimed = claim(store, "w", 1, t(3)).await;
+    finish(store, &claimed[0], "w", Finish::Planned, t(3)).await;
+    let planned = get(store, "kd-1").await;
+    assert_eq!(planned.state, ItemState::Done);
+    assert_eq!(
+        planned.job,
+        Job::PlanKommo {
+            body: String::new()
+        }
+    );
+    assert_eq!(planned.attempts.len(), 2);
+    assert_eq!(stats(store).await.done, 1);
+    // The same delivery again is still recognised.
+    assert_eq!(
+        store.outbox.enqueue(vec![planning()], t(4)).await.unwrap(),
+        0
+    );
 }
 
 pub async fn dead_letters_and_replay(store: &Store) {

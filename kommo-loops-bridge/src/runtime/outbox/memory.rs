@@ -5,8 +5,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use super::{
-    Attempt, Finish, Item, ItemState, NewItem, Outbox, OutboxError, OutboxStats, from_unix_millis,
-    unix_millis,
+    Attempt, Finish, Item, ItemState, Job, NewItem, Outbox, OutboxError, OutboxStats,
+    from_unix_millis, unix_millis,
 };
 
 /// An outbox that lives in memory (lost when the process ends).
@@ -146,6 +146,12 @@ impl Outbox for MemoryOutbox {
         item.attempts.push(attempt);
         match finish {
             Finish::Done => item.state = ItemState::Done,
+            Finish::Planned => {
+                item.state = ItemState::Done;
+                item.job = Job::PlanKommo {
+                    body: String::new(),
+                };
+            }
             Finish::AlreadyDone => item.state = ItemState::AlreadyDone,
             Finish::RetryAt(at) => {
                 item.state = ItemState::Pending;

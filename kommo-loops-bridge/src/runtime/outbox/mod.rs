@@ -205,6 +205,11 @@ pub struct Item {
 pub enum Finish {
     /// Executed.
     Done,
+    /// A planning job ([`Job::PlanKommo`]) succeeded: done, and the delivery body it kept,
+    /// no longer needed once its actions are stored, is dropped (the item stays, key and
+    /// history included, so a redelivery of the same body is still recognised). The outbox
+    /// then holds what the plan needs, not every body ever received.
+    Planned,
     /// The other side had already done it.
     AlreadyDone,
     /// Try again, not before this time.
@@ -255,6 +260,10 @@ pub enum OutboxError {
     /// The storage failed (database error, IO error).
     #[error("outbox storage: {0}")]
     Storage(String),
+    /// The file or schema named is not a bridge outbox (missing, empty where an existing
+    /// outbox was expected, or another program's data); nothing was written to it.
+    #[error("{0}")]
+    NotAnOutbox(String),
     /// A stored action could not be read back.
     #[error("outbox item {id} holds an unreadable action: {message}")]
     Corrupt {
@@ -304,6 +313,9 @@ pub trait Outbox: Send + Sync + 'static {
     /// The earliest `not_before` of a pending item, so an idle worker knows how long to sleep.
     async fn next_due(&self) -> Result<Option<SystemTime>, OutboxError>;
 }
+
+/// The stored job of a planning job once planned: its body dropped.
+pub(crate) const PLANNED_JOB: &str = r#"{"job":"plan_kommo","body":""}"#;
 
 /// Unix milliseconds of a time (negative before 1970).
 pub(crate) fn unix_millis(t: SystemTime) -> i64 {

@@ -78,17 +78,20 @@ pub(super) fn job_json(job: &Job) -> Result<String, OutboxError> {
         .map_err(|e| OutboxError::Storage(format!("cannot serialize a job: {e}")))
 }
 
-/// What a finish writes: the new state, a new `not_before` (retries) and a dead reason.
+/// What a finish writes: the new state, a new `not_before` (retries), a dead reason, and a new
+/// job (a planned job without its body).
 pub(super) struct Transition {
     pub state: &'static str,
     pub not_before_ms: Option<i64>,
     pub dead_reason: Option<String>,
+    pub job: Option<&'static str>,
 }
 
 impl Transition {
     pub fn of(finish: Finish) -> Self {
+        let job = matches!(finish, Finish::Planned).then_some(super::PLANNED_JOB);
         let (state, not_before_ms, dead_reason) = match finish {
-            Finish::Done => (ItemState::Done, None, None),
+            Finish::Done | Finish::Planned => (ItemState::Done, None, None),
             Finish::AlreadyDone => (ItemState::AlreadyDone, None, None),
             Finish::RetryAt(at) => (ItemState::Pending, Some(unix_millis(at)), None),
             Finish::Dead(reason) => (ItemState::Dead, None, Some(reason)),
@@ -97,6 +100,7 @@ impl Transition {
             state: state.as_str(),
             not_before_ms,
             dead_reason,
+            job,
         }
     }
 }

@@ -123,8 +123,29 @@ impl PostgresOutbox {
     }
 
     /// Connects with explicit options. Fails when the server cannot be reached, or holds a
-    /// schema written by a newer version of the bridge.
+    /// schema written by a newer version of the bridge, and with
+    /// [`OutboxError::NotAnOutbox`] when the schema holds tables named like the bridge's that
+    /// the bridge did not create (its store is marked by a `kommo_loops_store` table); nothing
+    /// is written to the schema then.
     pub async fn connect_with(url: &str, options: PostgresOptions) -> Result<Self, OutboxError> {
+        Self::connect_inner(url, options, true).await
+    }
+
+    /// Connects to a store that already exists, for tools that work on the server's store
+    /// (the operator's CLI): never creates the schema or the tables. Fails with
+    /// [`OutboxError::NotAnOutbox`] when the schema holds no bridge store.
+    pub async fn connect_existing(
+        url: &str,
+        options: PostgresOptions,
+    ) -> Result<Self, OutboxError> {
+        Self::connect_inner(url, options, false).await
+    }
+
+    async fn connect_inner(
+        url: &str,
+        options: PostgresOptions,
+        create: bool,
+    ) -> Result<Self, OutboxError> {
         let config = setup::configure(url, &options)?;
         let target = setup::describe_target(&config);
         let pool = Pool::builder(Manager::new(config, NoTls))
@@ -132,7 +153,8 @@ impl PostgresOutbox {
             .build()
             .map_err(|e| OutboxError::Storage(format!("postgres: connection pool: {e}")))?;
         let mut client = pool.get().await.map_err(pool_error)?;
-        let (schema, lock_space) = setup::migrate(&mut client, options.schema.as_deref()).await?;
+        let (schema, lock_space) =
+            setup::migrate(&mut client, options.schema.as_deref(), create).await?;
         drop(client);
         Ok(PostgresOutbox {
             pool,
@@ -388,6 +410,7 @@ impl Outbox for PostgresOutbox {
                  UPDATE outbox_items
                  SET state = $3, not_before_ms = COALESCE($4, not_before_ms),
                      dead_reason = COALESCE($5, dead_reason),
+                     action = COALESCE($9, action),
                      lease_worker = NULL, lease_until_ms = NULL
                  WHERE id = $1 AND lease_worker = $2 AND state = 'leased'
                  RETURNING id
@@ -403,6 +426,7 @@ impl Outbox for PostgresOutbox {
                 &attempt.at_ms,
                 &attempt.outcome,
                 &attempt.detail,
+                &to.job,
             ],
         )
         .await?;

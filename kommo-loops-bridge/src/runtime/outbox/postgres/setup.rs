@@ -10,7 +10,25 @@ use super::PostgresOptions;
 use crate::runtime::outbox::OutboxError;
 
 /// Schema migrations, applied in order and recorded in `store_schema_version`.
-const MIGRATIONS: &[&str] = &[include_str!("../schema/postgres_001.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../schema/postgres_001.sql"),
+    include_str!("../schema/postgres_002.sql"),
+];
+
+/// The marker table of the bridge's store (migration 2).
+const MARKER: &str = "kommo_loops_store";
+
+/// Every table the bridge creates: a schema holding any of them without the marker is another
+/// program's.
+const TABLES: &[&str] = &[
+    MARKER,
+    "store_schema_version",
+    "outbox_items",
+    "outbox_attempts",
+    "seen_deliveries",
+    "entity_versions",
+    "synced_emails",
+];
 
 /// How long a new connection may take when the connection string sets no `connect_timeout`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -42,12 +60,14 @@ pub(super) fn configure(url: &str, options: &PostgresOptions) -> Result<Config, 
     Ok(config)
 }
 
-/// Creates the schema when asked to, then applies the missing migrations under an advisory
-/// lock (instances starting together migrate one after the other). Returns the schema and the
-/// advisory lock space.
+/// Checks that the schema holds the bridge's store (with `create`, a schema without any of its
+/// tables will do: the schema and the store are created), then applies the missing migrations,
+/// all under an advisory lock (instances starting together migrate one after the other).
+/// Returns the schema and the advisory lock space.
 pub(super) async fn migrate(
     client: &mut deadpool_postgres::Client,
     schema: Option<&str>,
+    create: bool,
 ) -> Result<(String, i32), OutboxError> {
     let schema = match schema {
         Some(schema) => schema.to_owned(),
@@ -80,6 +100,25 @@ pub(super) async fn migrate(
         .await
         .map_err(pg)?
         .is_some();
+    let found = if exists {
+        tables_in(&tx, &schema).await?
+    } else {
+        Vec::new()
+    };
+    if found.is_empty() && !create {
+        return Err(OutboxError::NotAnOutbox(format!(
+            "postgres: schema `{schema}` holds no bridge store (the server creates it on its \
+             first start)"
+        )));
+    }
+    if !found.is_empty() && !is_store(&tx, &found).await? {
+        return Err(OutboxError::NotAnOutbox(format!(
+            "postgres: schema `{schema}` holds tables named like the bridge's ({}) without its \
+             marker table `{MARKER}`: they belong to another program, and nothing was written \
+             to them; give the bridge a schema of its own",
+            found.join(", ")
+        )));
+    }
     if !exists {
         // The name was checked by check_schema_name (an existing search_path schema exists).
         tx.batch_execute(&format!("CREATE SCHEMA {schema}"))
@@ -94,14 +133,7 @@ pub(super) async fn migrate(
     )
     .await
     .map_err(pg)?;
-    let version: i32 = tx
-        .query_one(
-            "SELECT COALESCE(MAX(version), 0) FROM store_schema_version",
-            &[],
-        )
-        .await
-        .map_err(pg)?
-        .get(0);
+    let version = schema_version(&tx).await?;
     let known = i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX);
     if version > known {
         return Err(OutboxError::Storage(format!(
@@ -120,6 +152,51 @@ pub(super) async fn migrate(
     }
     tx.commit().await.map_err(pg)?;
     Ok((schema, lock_space))
+}
+
+/// Which of the bridge's table names exist in `schema`.
+async fn tables_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    schema: &str,
+) -> Result<Vec<String>, OutboxError> {
+    let rows = tx
+        .query(
+            "SELECT c.relname::TEXT FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND c.relname = ANY($2) ORDER BY c.relname",
+            &[&schema, &TABLES],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
+/// Whether the tables `found` are the bridge's store: the marker, or (written by version
+/// 0.1.0, before the marker) schema version 1 with the outbox tables.
+async fn is_store(
+    tx: &deadpool_postgres::Transaction<'_>,
+    found: &[String],
+) -> Result<bool, OutboxError> {
+    let has = |name: &str| found.iter().any(|t| t == name);
+    if has(MARKER) {
+        return Ok(true);
+    }
+    if !(has("store_schema_version") && has("outbox_items")) {
+        return Ok(false);
+    }
+    Ok(schema_version(tx).await? == 1)
+}
+
+/// The highest migration recorded in `store_schema_version`.
+async fn schema_version(tx: &deadpool_postgres::Transaction<'_>) -> Result<i32, OutboxError> {
+    Ok(tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM store_schema_version",
+            &[],
+        )
+        .await
+        .map_err(pg)?
+        .get(0))
 }
 
 /// Accepts plain identifiers only: the name goes into `CREATE SCHEMA` and a `search_path`.

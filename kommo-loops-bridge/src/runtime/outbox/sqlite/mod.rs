@@ -18,7 +18,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::sql::{self, ItemRow, Transition, item_columns};
@@ -27,13 +26,9 @@ use super::{
 };
 use crate::runtime::state::StateStore;
 
-/// Schema migrations, applied in order; the database's `PRAGMA user_version` counts the ones
-/// applied.
-const MIGRATIONS: &[&str] = &[include_str!("schema/sqlite_001.sql")];
+mod setup;
 
-/// How long a statement waits for another process's write lock before failing with "database
-/// is locked" (several processes may open the same file, e.g. an operator's CLI).
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+use setup::{db, spawn_checkpointer};
 
 /// An outbox and state store in one SQLite database (`sqlite` feature).
 ///
@@ -86,11 +81,14 @@ impl SqliteDurability {
 }
 
 impl SqliteOutbox {
-    /// Opens (or creates) the database file at `path` and brings its schema up to date, with
-    /// [`SqliteDurability::Full`].
+    /// Opens the outbox file at `path`, creating it when the file is missing or empty, and
+    /// brings its schema up to date, with [`SqliteDurability::Full`].
     ///
-    /// Fails when the file was written by a newer version of the bridge (a schema this build
-    /// does not know).
+    /// Fails with [`OutboxError::NotAnOutbox`], before writing anything to the file, when it
+    /// holds something else (another program's SQLite database, or not SQLite at all): an
+    /// outbox is marked with its own `PRAGMA application_id`. Fails with
+    /// [`OutboxError::Storage`] when the file was written by a newer version of the bridge (a
+    /// schema this build does not know).
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, OutboxError> {
         SqliteOutbox::open_with(path, SqliteDurability::Full).await
     }
@@ -100,32 +98,28 @@ impl SqliteOutbox {
         path: impl AsRef<Path>,
         durability: SqliteDurability,
     ) -> Result<Self, OutboxError> {
-        let path = path.as_ref().to_path_buf();
+        Self::open_file(path.as_ref(), durability, true).await
+    }
+
+    /// Opens an outbox that already exists, for tools that work on the server's outbox (the
+    /// operator's CLI): never creates one. Fails with [`OutboxError::NotAnOutbox`] when the
+    /// file is missing, empty or not an outbox, and writes nothing to it then.
+    pub async fn open_existing(
+        path: impl AsRef<Path>,
+        durability: SqliteDurability,
+    ) -> Result<Self, OutboxError> {
+        Self::open_file(path.as_ref(), durability, false).await
+    }
+
+    async fn open_file(
+        path: &Path,
+        durability: SqliteDurability,
+        create: bool,
+    ) -> Result<Self, OutboxError> {
         let location = path.display().to_string();
-        let conn = blocking(move || {
-            let conn = Connection::open(&path).map_err(|e| {
-                OutboxError::Storage(format!("sqlite: cannot open {}: {e}", path.display()))
-            })?;
-            let conn = prepare(conn, Some(durability))?;
-            let checkpoint_conn = match durability {
-                SqliteDurability::Full => None,
-                // The checkpointer's own connection, opened before the open returns so that a
-                // file that cannot be opened twice fails here.
-                SqliteDurability::Normal => {
-                    let checkpoint_conn = Connection::open(&path).map_err(|e| {
-                        OutboxError::Storage(format!("sqlite: cannot open {}: {e}", path.display()))
-                    })?;
-                    checkpoint_conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
-                    checkpoint_conn
-                        .pragma_update(None, "synchronous", durability.pragma())
-                        .map_err(db)?;
-                    Some(checkpoint_conn)
-                }
-            };
-            Ok((conn, checkpoint_conn))
-        })
-        .await?;
-        let (conn, checkpoint_conn) = conn;
+        let path = path.to_path_buf();
+        let (conn, checkpoint_conn) =
+            blocking(move || setup::open_file(&path, durability, create)).await?;
         Ok(SqliteOutbox {
             conn: Arc::new(Mutex::new(conn)),
             pending: Arc::default(),
@@ -136,7 +130,7 @@ impl SqliteOutbox {
 
     /// A database in memory (lost when dropped), for tests.
     pub async fn open_in_memory() -> Result<Self, OutboxError> {
-        let conn = blocking(|| prepare(Connection::open_in_memory().map_err(db)?, None)).await?;
+        let conn = blocking(setup::open_in_memory).await?;
         Ok(SqliteOutbox {
             conn: Arc::new(Mutex::new(conn)),
             pending: Arc::default(),
@@ -219,108 +213,6 @@ where
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(e) => Err(OutboxError::Storage(format!("sqlite: blocking task: {e}"))),
     }
-}
-
-/// How often the background checkpointer copies the write-ahead log into the database.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
-
-/// Starts a thread that checkpoints the write-ahead log every [`CHECKPOINT_EVERY`] on its own
-/// connection, in `PASSIVE` mode (it never blocks a writer; what it cannot copy now, it copies
-/// next time). It stops when the returned sender is dropped, that is with the outbox.
-fn spawn_checkpointer(conn: Connection) -> Result<std::sync::mpsc::Sender<()>, OutboxError> {
-    let (stop, stopped) = std::sync::mpsc::channel::<()>();
-    std::thread::Builder::new()
-        .name("sqlite-checkpoint".into())
-        .spawn(move || {
-            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                stopped.recv_timeout(CHECKPOINT_EVERY)
-            {
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::warn!(error = %e, "SQLite outbox: checkpoint failed; retrying");
-                }
-            }
-        })
-        .map_err(|e| OutboxError::Storage(format!("sqlite: cannot start the checkpointer: {e}")))?;
-    Ok(stop)
-}
-
-fn db(e: rusqlite::Error) -> OutboxError {
-    OutboxError::Storage(format!("sqlite: {e}"))
-}
-
-/// Sets the connection up and migrates the schema; `file` is the durability of a file
-/// database (`None` in memory).
-fn prepare(
-    mut conn: Connection,
-    file: Option<SqliteDurability>,
-) -> Result<Connection, OutboxError> {
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
-    // Room for every statement used here (rusqlite keeps 16 by default), so none is evicted
-    // and parsed again under load.
-    conn.set_prepared_statement_cache_capacity(64);
-    // The query planner stability guarantee: plans never depend on the values bound to
-    // parameters. Without it, SQLite (built with STAT4) marks the claim statement as depending
-    // on its time parameter, and recompiles that long statement at every claim because the
-    // time changed; profiling a server under load showed a third of its CPU time in that
-    // recompilation. The plans here do not need the values (the claim names its index).
-    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
-        .map_err(db)?;
-    if file.is_some() {
-        // WAL: readers never block the writer, and a commit appends to the log instead of
-        // rewriting pages through a rollback journal (one fsync per commit instead of several).
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-            .map_err(db)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            // Some file systems (network mounts) cannot share WAL memory. The rollback journal
-            // with synchronous=FULL is just as durable, only slower.
-            tracing::warn!(journal_mode = %mode, "SQLite outbox could not switch to WAL mode");
-        }
-    }
-    // synchronous=FULL by default: the WAL is fsynced at every commit. NORMAL survives a process
-    // kill (the OS still has the written pages) but may lose the last commits on a power loss or
-    // OS crash, and an enqueue is what lets us acknowledge a webhook that will not be
-    // redelivered; it is an explicit choice (`SqliteDurability::Normal`).
-    let durability = file.unwrap_or_default();
-    conn.pragma_update(None, "synchronous", durability.pragma())
-        .map_err(db)?;
-    if durability == SqliteDurability::Normal && file.is_some() {
-        // Checkpoints run on a connection of their own in the background (see
-        // `spawn_checkpointer`): left to the commits, every thousandth page written makes one
-        // commit copy the log into the database and fsync it, which was the slowest
-        // acknowledgements under load. Not with FULL: there every commit already waits for an
-        // fsync, and a large background checkpoint flushing the disk made those waits longer
-        // (measured in docs/performance.md), so the commits keep checkpointing in small steps.
-        conn.pragma_update(None, "wal_autocheckpoint", 0)
-            .map_err(db)?;
-    }
-
-    conn.pragma_update(None, "foreign_keys", true).map_err(db)?;
-    migrate(&mut conn)?;
-    Ok(conn)
-}
-
-fn migrate(conn: &mut Connection) -> Result<(), OutboxError> {
-    // IMMEDIATE: two processes opening a new file at once migrate one after the other.
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db)?;
-    let version: i64 = tx
-        .pragma_query_value(None, "user_version", |row| row.get(0))
-        .map_err(db)?;
-    let known = sql::sql_count(MIGRATIONS.len());
-    if version > known {
-        return Err(OutboxError::Storage(format!(
-            "sqlite: the database has schema version {version}, newer than this build knows \
-             ({known}); upgrade the bridge"
-        )));
-    }
-    let applied = usize::try_from(version).unwrap_or_default();
-    for migration in &MIGRATIONS[applied..] {
-        tx.execute_batch(migration).map_err(db)?;
-    }
-    tx.pragma_update(None, "user_version", known).map_err(db)?;
-    tx.commit().map_err(db)
 }
 
 fn item_row(row: &Row<'_>) -> rusqlite::Result<ItemRow> {
@@ -542,6 +434,7 @@ impl Outbox for SqliteOutbox {
                     "UPDATE outbox_items
                      SET state = ?3, not_before_ms = COALESCE(?4, not_before_ms),
                          dead_reason = COALESCE(?5, dead_reason),
+                         action = COALESCE(?6, action),
                          lease_worker = NULL, lease_until_ms = NULL
                      WHERE id = ?1 AND lease_worker = ?2 AND state = 'leased'",
                 )
@@ -551,7 +444,8 @@ impl Outbox for SqliteOutbox {
                     worker,
                     to.state,
                     to.not_before_ms,
-                    to.dead_reason
+                    to.dead_reason,
+                    to.job
                 ])
                 .map_err(db)?;
             if moved == 0 {
