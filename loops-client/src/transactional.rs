@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::endpoint::{ApiRequest, Endpoint};
 use crate::idempotency::IdempotencyKey;
 use crate::json::{null_as_default, to_json};
-use crate::pagination::{PageRequest, check_page_size};
+use crate::pagination::{PageRequest, list_request};
 use crate::validate::{self, MAX_TRANSACTIONAL_BYTES, ValidationError};
 use crate::value::{DataVariable, DataVariables};
 
@@ -235,15 +235,7 @@ pub fn list_transactional_request(
         TransactionalList::Current => "/v1/transactional-emails",
         TransactionalList::Legacy => "/v1/transactional",
     };
-    let mut request = ApiRequest::new(Endpoint::ListTransactionalEmails, Method::GET, path);
-    if let Some(per_page) = page.per_page {
-        check_page_size(per_page)?;
-        request = request.query("perPage", per_page.to_string());
-    }
-    if let Some(cursor) = &page.cursor {
-        request = request.query("cursor", cursor.clone());
-    }
-    Ok(request)
+    list_request(Endpoint::ListTransactionalEmails, path, page)
 }
 
 #[cfg(feature = "client")]
