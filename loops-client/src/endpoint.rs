@@ -276,6 +276,20 @@ pub(crate) fn id_path(
     Ok(format!("{prefix}/{}{suffix}", encode_segment(id)))
 }
 
+/// `GET {prefix}/{id}`.
+pub(crate) fn get_by_id(
+    endpoint: Endpoint,
+    prefix: &str,
+    field: &'static str,
+    id: &str,
+) -> Result<ApiRequest, ValidationError> {
+    Ok(ApiRequest::new(
+        endpoint,
+        Method::GET,
+        id_path(prefix, field, id, "")?,
+    ))
+}
+
 /// Percent-encodes everything but RFC 3986 unreserved characters, so `/`, `?`, `#` and
 /// spaces in an id or an event name stay inside their path segment.
 pub(crate) fn encode_segment(segment: &str) -> String {
@@ -489,24 +503,77 @@ mod tests {
         for endpoint in Endpoint::ALL {
             let name = endpoint.name();
             assert!(seen.insert(name), "{name} twice");
-            assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{name}");
+            assert!(
+                name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{name}"
+            );
         }
     }
 
     #[test]
     fn safety_and_gates() {
         let table = [
-            (Endpoint::GetCampaign, RetrySafety::Safe, Some(GatedApi::Content), false),
-            (Endpoint::CreateCampaign, RetrySafety::Unsafe, Some(GatedApi::Content), false),
-            (Endpoint::UpdateCampaign, RetrySafety::Safe, Some(GatedApi::Content), false),
-            (Endpoint::UpdateEmailMessage, RetrySafety::Safe, Some(GatedApi::Content), true),
-            (Endpoint::SendEmailMessagePreview, RetrySafety::Unsafe, Some(GatedApi::Content), false),
-            (Endpoint::PublishTransactionalEmail, RetrySafety::Unsafe, Some(GatedApi::Content), false),
-            (Endpoint::DeleteWorkflow, RetrySafety::Safe, Some(GatedApi::Workflows), true),
-            (Endpoint::ListEventPatterns, RetrySafety::Safe, Some(GatedApi::Workflows), false),
-            (Endpoint::CreateWorkflow, RetrySafety::Unsafe, Some(GatedApi::Workflows), false),
+            (
+                Endpoint::GetCampaign,
+                RetrySafety::Safe,
+                Some(GatedApi::Content),
+                false,
+            ),
+            (
+                Endpoint::CreateCampaign,
+                RetrySafety::Unsafe,
+                Some(GatedApi::Content),
+                false,
+            ),
+            (
+                Endpoint::UpdateCampaign,
+                RetrySafety::Safe,
+                Some(GatedApi::Content),
+                false,
+            ),
+            (
+                Endpoint::UpdateEmailMessage,
+                RetrySafety::Safe,
+                Some(GatedApi::Content),
+                true,
+            ),
+            (
+                Endpoint::SendEmailMessagePreview,
+                RetrySafety::Unsafe,
+                Some(GatedApi::Content),
+                false,
+            ),
+            (
+                Endpoint::PublishTransactionalEmail,
+                RetrySafety::Unsafe,
+                Some(GatedApi::Content),
+                false,
+            ),
+            (
+                Endpoint::DeleteWorkflow,
+                RetrySafety::Safe,
+                Some(GatedApi::Workflows),
+                true,
+            ),
+            (
+                Endpoint::ListEventPatterns,
+                RetrySafety::Safe,
+                Some(GatedApi::Workflows),
+                false,
+            ),
+            (
+                Endpoint::CreateWorkflow,
+                RetrySafety::Unsafe,
+                Some(GatedApi::Workflows),
+                false,
+            ),
             (Endpoint::SendEvent, RetrySafety::Unsafe, None, false),
-            (Endpoint::ListTransactionalEmails, RetrySafety::Safe, None, false),
+            (
+                Endpoint::ListTransactionalEmails,
+                RetrySafety::Safe,
+                None,
+                false,
+            ),
             (Endpoint::Raw, RetrySafety::Unsafe, None, false),
         ];
         for (endpoint, safety, gate, guarded) in table {

@@ -58,22 +58,32 @@
 #![deny(missing_docs)]
 
 pub mod api_key;
+pub mod audience_segments;
+pub mod campaigns;
+pub mod components;
 pub mod contact_properties;
 pub mod contacts;
 pub mod dedicated_sending_ips;
+pub mod email_messages;
 pub mod endpoint;
 pub mod error;
+pub mod event_patterns;
 pub mod events;
+pub mod groups;
 pub mod idempotency;
 mod json;
 pub mod mailing_lists;
 pub mod pagination;
 pub mod rate_limit;
 pub mod retry;
+pub mod themes;
 pub mod transactional;
+pub mod uploads;
 pub mod validate;
 pub mod value;
 pub mod webhooks;
+mod wire_enum;
+pub mod workflows;
 
 #[cfg(feature = "client")]
 pub mod client;

@@ -93,6 +93,35 @@ pub(crate) fn list_request(
     Ok(request)
 }
 
+/// `list_page` and `list` for a handle whose list request takes only the page.
+#[cfg(feature = "client")]
+macro_rules! paged_list {
+    ($item:ty, $build:path, $what:literal) => {
+        #[doc = concat!("One page of ", $what, ".")]
+        pub async fn list_page(
+            &self,
+            page: &$crate::pagination::PageRequest,
+        ) -> $crate::Result<$crate::pagination::Page<$item>> {
+            self.client.page(&$build(page)?).await
+        }
+
+        #[doc = concat!(
+            "Every one of the ", $what, ", following `pagination.nextCursor` page by page ",
+            "(`per_page` 10 to 50; `None`: Loops' default of 20). The stream owns a clone of ",
+            "the client."
+        )]
+        pub fn list(
+            &self,
+            per_page: Option<u32>,
+        ) -> impl futures_util::Stream<Item = $crate::Result<$item>> + Send + 'static {
+            self.client.pages(per_page, $build)
+        }
+    };
+}
+
+#[cfg(feature = "client")]
+pub(crate) use paged_list;
+
 /// One page and every page of a list, for the handles.
 #[cfg(feature = "client")]
 impl crate::Client {
@@ -191,16 +220,30 @@ mod tests {
 
     #[test]
     fn list_requests() {
-        let request =
-            list_request(Endpoint::ListThemes, "/v1/themes", &PageRequest::after(Some(20), "abc"))
-                .unwrap();
+        let request = list_request(
+            Endpoint::ListThemes,
+            "/v1/themes",
+            &PageRequest::after(Some(20), "abc"),
+        )
+        .unwrap();
         assert_eq!(request.path_and_query(), "/v1/themes?perPage=20&cursor=abc");
-        let first = list_request(Endpoint::ListThemes, "/v1/themes", &PageRequest::first(None));
+        let first = list_request(
+            Endpoint::ListThemes,
+            "/v1/themes",
+            &PageRequest::first(None),
+        );
         assert_eq!(first.unwrap().path_and_query(), "/v1/themes");
         let empty_cursor = PageRequest::after(None, "");
         let request = list_request(Endpoint::ListThemes, "/v1/themes", &empty_cursor).unwrap();
         assert_eq!(request.path_and_query(), "/v1/themes");
-        assert!(list_request(Endpoint::ListThemes, "/v1/themes", &PageRequest::first(Some(5))).is_err());
+        assert!(
+            list_request(
+                Endpoint::ListThemes,
+                "/v1/themes",
+                &PageRequest::first(Some(5))
+            )
+            .is_err()
+        );
     }
 
     #[test]

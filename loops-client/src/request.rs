@@ -88,7 +88,9 @@ impl Client {
                 endpoint,
                 body,
             }) if endpoint.gated_api().is_some() => {
-                let api = endpoint.gated_api().unwrap_or(crate::endpoint::GatedApi::Content);
+                let api = endpoint
+                    .gated_api()
+                    .unwrap_or(crate::endpoint::GatedApi::Content);
                 if self.key_is_accepted().await {
                     Err(Error::ApiNotEnabled {
                         endpoint,
@@ -306,6 +308,76 @@ impl Client {
             retry_after,
             body,
         })
+    }
+
+    /// `PUT`s an upload's bytes to its presigned URL: no API key (the URL's signature is the
+    /// credential, and a second one makes storage hosts refuse the request), no pacing (the
+    /// storage host is not Loops), the same timeout and retry policy as a safe request.
+    pub(crate) async fn put_presigned(
+        &self,
+        url: url::Url,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), Error> {
+        let inner = &self.inner;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let send = inner
+                .http
+                .put(url.clone())
+                .header(CONTENT_TYPE, content_type)
+                .header(USER_AGENT, inner.user_agent.clone())
+                .body(bytes.clone())
+                .send();
+            let outcome: Result<(), AttemptError> =
+                match tokio::time::timeout(inner.timeout, send).await {
+                    Err(_) => Err((
+                        Some(AttemptFailure::TimedOut),
+                        Error::Transport {
+                            kind: TransportErrorKind::Timeout,
+                            source: Box::new(AttemptTimedOut {
+                                after: inner.timeout,
+                            }),
+                        },
+                    )),
+                    Ok(Err(e)) => Err(transport_failure(e)),
+                    Ok(Ok(response)) => {
+                        let status = response.status().as_u16();
+                        if (200..300).contains(&status) {
+                            return Ok(());
+                        }
+                        let retry_after =
+                            header(response.headers(), "retry-after").and_then(parse_retry_after);
+                        let body = response.bytes().await.unwrap_or_default();
+                        Err((
+                            Some(AttemptFailure::Status {
+                                status,
+                                retry_after,
+                            }),
+                            Error::Api {
+                                status,
+                                endpoint: Endpoint::PutUpload,
+                                body: Box::new(crate::error::ApiErrorBody::parse(&body)),
+                            },
+                        ))
+                    }
+                };
+            let Err((failure, error)) = outcome else {
+                return Ok(());
+            };
+            let Some(failure) = failure else {
+                return Err(error);
+            };
+            let safety = crate::retry::RetrySafety::Safe;
+            match inner
+                .retry
+                .decide(attempt, failure, safety, fastrand::f64())
+            {
+                RetryDecision::RetryAfter(delay) => tokio::time::sleep(delay).await,
+                RetryDecision::GiveUp => return Err(error),
+            }
+        }
     }
 
     fn observe(&self, rate: RateLimitInfo) {

@@ -215,7 +215,10 @@ pub(crate) fn check_group_name(name: &str) -> Result<(), ValidationError> {
 
 /// Like [`require_non_empty`], without the 500-character limit of the core endpoints (names
 /// and LMX on the content endpoints have their own limits).
-pub(crate) fn require_non_empty_any(field: &'static str, value: &str) -> Result<(), ValidationError> {
+pub(crate) fn require_non_empty_any(
+    field: &'static str,
+    value: &str,
+) -> Result<(), ValidationError> {
     if value.trim().is_empty() {
         return Err(ValidationError::EmptyField { field });
     }

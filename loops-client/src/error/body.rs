@@ -260,7 +260,8 @@ mod tests {
         );
         assert_eq!(upload.supported_content_types, ["image/png", "image/gif"]);
         assert_eq!(upload.max_bytes, Some(4_000_000));
-        let cap = ApiErrorBody::parse(br#"{"message":"Upload limit","maxUploads":50,"windowHours":24}"#);
+        let cap =
+            ApiErrorBody::parse(br#"{"message":"Upload limit","maxUploads":50,"windowHours":24}"#);
         assert_eq!((cap.max_uploads, cap.window_hours), (Some(50), Some(24)));
         let lmx = ApiErrorBody::parse(
             br#"{"success":false,"message":"LMX failed to compile","errors":[{"rule":"missingImageSrc","message":"<Image> needs src","path":"lmx:3"},"bare text",{"title":"Guardian title"}],"warnings":[{"rule":"missingAlt","severity":"warning","message":"add alt"}]}"#,
@@ -272,12 +273,17 @@ mod tests {
         assert_eq!(lmx.errors[2].message.as_deref(), Some("Guardian title"));
         assert_eq!(lmx.warnings[0].severity.as_deref(), Some("warning"));
         let shown = lmx.to_string();
-        assert!(shown.contains("missingImageSrc: <Image> needs src"), "{shown}");
+        assert!(
+            shown.contains("missingImageSrc: <Image> needs src"),
+            "{shown}"
+        );
         assert!(shown.contains("warning: missingAlt: add alt"), "{shown}");
         let stale = ApiErrorBody::parse(br#"{"message":"stale","workflowRevisionId":"rev_9"}"#);
         assert_eq!(stale.current_revision_id.as_deref(), Some("rev_9"));
         // Not lists where lists are expected: ignored, never an error.
-        let odd = ApiErrorBody::parse(br#"{"errors":null,"warnings":{"a":1},"supportedContentTypes":"png"}"#);
+        let odd = ApiErrorBody::parse(
+            br#"{"errors":null,"warnings":{"a":1},"supportedContentTypes":"png"}"#,
+        );
         assert!(odd.errors.is_empty() && odd.warnings.is_empty());
         assert!(odd.supported_content_types.is_empty());
     }

@@ -261,10 +261,19 @@ mod tests {
     fn stale_revisions_carry_both_revisions() {
         let body = br#"{"message":"stale","currentRevisionId":"rev_2"}"#;
         let err = classify(&failed(409, Endpoint::UpdateWorkflow, body, None));
-        let Error::StaleRevision { expected, current, maybe_applied_earlier, .. } = &err else {
+        let Error::StaleRevision {
+            expected,
+            current,
+            maybe_applied_earlier,
+            ..
+        } = &err
+        else {
             panic!("{err:?}");
         };
-        assert_eq!((expected.as_deref(), current.as_deref()), (Some("rev_1"), Some("rev_2")));
+        assert_eq!(
+            (expected.as_deref(), current.as_deref()),
+            (Some("rev_1"), Some("rev_2"))
+        );
         assert!(!maybe_applied_earlier);
         assert_eq!(err.current_revision(), Some("rev_2"));
 
@@ -273,19 +282,49 @@ mod tests {
         after_retry.maybe_landed = true;
         assert!(matches!(
             classify(&after_retry),
-            Error::StaleRevision { maybe_applied_earlier: true, current: None, .. }
+            Error::StaleRevision {
+                maybe_applied_earlier: true,
+                current: None,
+                ..
+            }
         ));
     }
 
     #[test]
     fn limits_are_named() {
-        let named = classify(&failed(413, Endpoint::CreateUpload, br#"{"maxBytes":1234}"#, None));
-        assert!(matches!(named, Error::PayloadTooLarge { limit_bytes: Some(1234), .. }));
+        let named = classify(&failed(
+            413,
+            Endpoint::CreateUpload,
+            br#"{"maxBytes":1234}"#,
+            None,
+        ));
+        assert!(matches!(
+            named,
+            Error::PayloadTooLarge {
+                limit_bytes: Some(1234),
+                ..
+            }
+        ));
         let documented = classify(&failed(413, Endpoint::UpdateEmailMessage, b"<html>", None));
-        assert!(matches!(documented, Error::PayloadTooLarge { limit_bytes: Some(102_400), .. }));
-        assert!(documented.to_string().contains("102400 bytes"), "{documented}");
+        assert!(matches!(
+            documented,
+            Error::PayloadTooLarge {
+                limit_bytes: Some(102_400),
+                ..
+            }
+        ));
+        assert!(
+            documented.to_string().contains("102400 bytes"),
+            "{documented}"
+        );
         let unknown = classify(&failed(413, Endpoint::CreateComponent, b"", None));
-        assert!(matches!(unknown, Error::PayloadTooLarge { limit_bytes: None, .. }));
+        assert!(matches!(
+            unknown,
+            Error::PayloadTooLarge {
+                limit_bytes: None,
+                ..
+            }
+        ));
         let quota = classify(&failed(
             429,
             Endpoint::CreateUpload,
@@ -327,13 +366,27 @@ mod tests {
                 "{endpoint} should ask for the current revision"
             );
             let settled = refine_conflict(error, &request, current.clone());
-            assert_eq!(kind(&settled), outcome, "{endpoint} {expected:?} {current:?}");
+            assert_eq!(
+                kind(&settled),
+                outcome,
+                "{endpoint} {expected:?} {current:?}"
+            );
             if outcome == "stale" {
-                assert_eq!(settled.current_revision(), current.as_ref().and_then(|c| c.as_deref()));
+                assert_eq!(
+                    settled.current_revision(),
+                    current.as_ref().and_then(|c| c.as_deref())
+                );
             }
         }
         // Not guarded: nothing to read.
-        let plain = ApiRequest::new(Endpoint::UpdateEmailMessage, Method::POST, "/v1/email-messages/m");
-        assert!(!wants_current_revision(&open(Endpoint::UpdateEmailMessage), &plain));
+        let plain = ApiRequest::new(
+            Endpoint::UpdateEmailMessage,
+            Method::POST,
+            "/v1/email-messages/m",
+        );
+        assert!(!wants_current_revision(
+            &open(Endpoint::UpdateEmailMessage),
+            &plain
+        ));
     }
 }

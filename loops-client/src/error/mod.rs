@@ -14,8 +14,9 @@ use crate::validate::ValidationError;
 mod body;
 mod classify;
 
-pub use body::{ApiErrorBody, ApiIssue};
+#[cfg_attr(not(feature = "client"), allow(unused_imports))]
 pub(crate) use body::raw_body_text;
+pub use body::{ApiErrorBody, ApiIssue};
 #[cfg_attr(not(feature = "client"), allow(unused_imports))]
 pub(crate) use classify::{Failed, classify, refine_conflict, wants_current_revision};
 
@@ -108,7 +109,9 @@ pub enum Error {
     /// `409` on a workflow delete: the workflow is sending or has queued contacts. Send the
     /// delete again with the same revision and `confirm_delete(true)` to stop it and cancel
     /// those contacts.
-    #[error("the workflow is sending or has queued contacts: confirm the delete ({endpoint}): {body}")]
+    #[error(
+        "the workflow is sending or has queued contacts: confirm the delete ({endpoint}): {body}"
+    )]
     ConfirmationRequired {
         /// The endpoint called.
         endpoint: Endpoint,
@@ -430,7 +433,12 @@ mod tests {
         assert!(!not_enabled.is_unauthorized());
         assert!(not_enabled.is_api_not_enabled());
         assert_eq!(not_enabled.status(), Some(401));
-        assert!(not_enabled.to_string().contains("content API is not enabled"), "{not_enabled}");
+        assert!(
+            not_enabled
+                .to_string()
+                .contains("content API is not enabled"),
+            "{not_enabled}"
+        );
     }
 
     #[test]
@@ -452,7 +460,11 @@ mod tests {
                     body: Box::new(ApiErrorBody::parse(br#"{"message":"m"}"#)),
                 };
             }
-            assert_eq!(err.body().and_then(|b| b.message.as_deref()), Some("m"), "{err:?}");
+            assert_eq!(
+                err.body().and_then(|b| b.message.as_deref()),
+                Some("m"),
+                "{err:?}"
+            );
             assert_eq!(err.status(), Some(status));
         }
     }
