@@ -219,10 +219,17 @@ mod tests {
         let names_rev = br#"{"success":false,"message":"x","workflowRevisionId":"rev_2"}"#;
         let cap = br#"{"success":false,"message":"x","maxUploads":50,"windowHours":24}"#;
         #[rustfmt::skip]
-        let cases: Vec<(u16, Endpoint, &[u8], Option<&IdempotencyKey>, &str)> = vec![
+        type Row<'a> = (u16, Endpoint, &'a [u8], Option<&'a IdempotencyKey>, &'a str);
+        let cases: Vec<Row<'_>> = vec![
             (409, Endpoint::CreateContact, any_text, None, "exists"),
             (409, Endpoint::SendEvent, any_text, Some(&key), "done"),
-            (409, Endpoint::SendTransactional, any_text, Some(&key), "done"),
+            (
+                409,
+                Endpoint::SendTransactional,
+                any_text,
+                Some(&key),
+                "done",
+            ),
             (409, Endpoint::UpdateContact, any_text, None, "api"),
             (429, Endpoint::SendEvent, any_text, Some(&key), "rate"),
             (429, Endpoint::FindContact, any_text, None, "rate"),
@@ -232,11 +239,23 @@ mod tests {
             (400, Endpoint::SendEvent, any_text, Some(&key), "api"),
             (404, Endpoint::DeleteContact, any_text, None, "api"),
             (500, Endpoint::CreateContact, any_text, None, "api"),
-            (409, Endpoint::PublishTransactionalEmail, any_text, None, "draft"),
+            (
+                409,
+                Endpoint::PublishTransactionalEmail,
+                any_text,
+                None,
+                "draft",
+            ),
             (409, Endpoint::UpdateCampaign, any_text, None, "draft"),
             (409, Endpoint::UpdateWorkflow, any_text, None, "stale"),
             (409, Endpoint::CreateWorkflowNode, any_text, None, "stale"),
-            (409, Endpoint::DeleteWorkflowNodesRecursive, any_text, None, "stale"),
+            (
+                409,
+                Endpoint::DeleteWorkflowNodesRecursive,
+                any_text,
+                None,
+                "stale",
+            ),
             // Other causes possible: open until the current revision is known.
             (409, Endpoint::UpdateEmailMessage, any_text, None, "api"),
             (409, Endpoint::DeleteWorkflow, any_text, None, "api"),
@@ -244,7 +263,13 @@ mod tests {
             (409, Endpoint::GetEmailMessage, any_text, None, "api"),
             (413, Endpoint::UpdateEmailMessage, any_text, None, "413"),
             (413, Endpoint::SendTransactional, any_text, None, "413"),
-            (422, Endpoint::PublishTransactionalEmail, any_text, None, "422"),
+            (
+                422,
+                Endpoint::PublishTransactionalEmail,
+                any_text,
+                None,
+                "422",
+            ),
             (422, Endpoint::UpdateComponent, any_text, None, "422"),
             (501, Endpoint::UpdateWorkflowNode, any_text, None, "501"),
             (425, Endpoint::CompleteUpload, any_text, None, "api"),
@@ -347,22 +372,47 @@ mod tests {
         let open = |endpoint| classify(&failed(409, endpoint, b"{}", None));
         let some = |s: &str| Some(Some(s.to_owned()));
         #[rustfmt::skip]
-        let table: Vec<(Endpoint, Option<&str>, Option<Option<String>>, &str)> = vec![
-            (Endpoint::DeleteWorkflow, Some("rev_1"), some("rev_1"), "confirm"),
-            (Endpoint::DeleteWorkflow, Some("rev_1"), some("rev_2"), "stale"),
+        type Row<'a> = (Endpoint, Option<&'a str>, Option<Option<String>>, &'a str);
+        let table: Vec<Row<'_>> = vec![
+            (
+                Endpoint::DeleteWorkflow,
+                Some("rev_1"),
+                some("rev_1"),
+                "confirm",
+            ),
+            (
+                Endpoint::DeleteWorkflow,
+                Some("rev_1"),
+                some("rev_2"),
+                "stale",
+            ),
             (Endpoint::DeleteWorkflow, None, Some(None), "confirm"),
             (Endpoint::DeleteWorkflow, None, some("rev_1"), "stale"),
             (Endpoint::DeleteWorkflow, Some("rev_1"), None, "api"),
-            (Endpoint::UpdateEmailMessage, Some("rev_1"), some("rev_2"), "stale"),
-            (Endpoint::UpdateEmailMessage, Some("rev_1"), some("rev_1"), "api"),
-            (Endpoint::UpdateWorkflow, Some("rev_1"), some("rev_3"), "stale"),
+            (
+                Endpoint::UpdateEmailMessage,
+                Some("rev_1"),
+                some("rev_2"),
+                "stale",
+            ),
+            (
+                Endpoint::UpdateEmailMessage,
+                Some("rev_1"),
+                some("rev_1"),
+                "api",
+            ),
+            (
+                Endpoint::UpdateWorkflow,
+                Some("rev_1"),
+                some("rev_3"),
+                "stale",
+            ),
         ];
         for (endpoint, expected, current, outcome) in table {
             let request = guarded(endpoint, expected);
             let error = open(endpoint);
-            assert_eq!(
+            assert!(
                 wants_current_revision(&error, &request),
-                true,
                 "{endpoint} should ask for the current revision"
             );
             let settled = refine_conflict(error, &request, current.clone());
