@@ -445,3 +445,37 @@ async fn transactional_email_management() {
         Some("ctg42l54f20i1la0lfooe3z12")
     );
 }
+
+#[test]
+fn the_readme_maps_every_js_sdk_method() {
+    // The public methods of the npm package `loops` 7.3.0 (`LoopsClient` in its index.d.ts).
+    const JS_7_3_0: &str = "testApiKey createContact updateContact findContact deleteContact \
+        checkContactSuppression removeContactSuppression createContactProperty \
+        listContactProperties listMailingLists sendEvent sendTransactionalEmail \
+        listTransactionalEmails getTransactionalEmail createTransactionalEmail \
+        updateTransactionalEmail ensureTransactionalEmailDraft publishTransactionalEmail \
+        listDedicatedSendingIps listAudienceSegments getAudienceSegment createAudienceSegment \
+        listThemes getTheme createTheme updateTheme listComponents getComponent createComponent \
+        updateComponent listCampaigns createCampaign getCampaign updateCampaign getEmailMessage \
+        updateEmailMessage sendEmailMessagePreview runEmailMessageGuardian listEventPatterns \
+        getEventPattern getEventPatternByName listWorkflows createWorkflow getWorkflow \
+        updateWorkflow deleteWorkflow changeWorkflowMailingList createWorkflowNode \
+        getWorkflowNode updateWorkflowNode deleteWorkflowNode addWorkflowBranch \
+        rerouteWorkflowNode deleteWorkflowNodesRecursive listCampaignGroups createCampaignGroup \
+        getCampaignGroup updateCampaignGroup listTransactionalGroups createTransactionalGroup \
+        getTransactionalGroup updateTransactionalGroup createUpload completeUpload";
+    let readme = include_str!("../../README.md");
+    let start = readme.find("## JavaScript SDK to Rust").expect("the section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let methods: Vec<&str> = JS_7_3_0.split_whitespace().collect();
+    assert_eq!(methods.len(), 64);
+    for method in methods {
+        let row = section
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{method}(")))
+            .unwrap_or_else(|| panic!("{method} is missing from the README table"));
+        assert!(row.contains("c."), "{method} has no Rust method: {row}");
+        assert!(!row.to_lowercase().contains("missing"), "{row}");
+    }
+}
