@@ -8,11 +8,12 @@
 //! | --- | --- |
 //! | starting | [`Sandbox`], [`Config`], [`DEFAULT_API_KEY`], [`DEFAULT_RATE_LIMIT`], [`IDEMPOTENCY_WINDOW`] |
 //! | seeding | [`NewContact`], [`MailingListSeed`], [`TransactionalTemplate`], [`PropertyKind`], [`SeedError`] |
-//! | inspecting | [`Contact`], [`RecordedEvent`], [`RecordedTransactional`], [`IdempotencyConflict`] |
+//! | inspecting | [`Contact`], [`RecordedEvent`], [`RecordedTransactional`], [`IdempotencyConflict`], [`Upload`], [`RecordedPreview`] |
 //! | outgoing webhooks | [`WebhookDelivery`], [`DeliveryOptions`], [`SignatureMode`], [`EmailEventKind`], [`EmailSource`], [`WebhookSendError`] |
 
 mod config;
 mod contacts;
+mod content;
 mod emit;
 mod gate;
 mod inspect;
@@ -28,6 +29,7 @@ pub use config::{
     Config, DEFAULT_API_KEY, DEFAULT_RATE_LIMIT, IDEMPOTENCY_WINDOW, MailingListSeed, PropertyKind,
     TransactionalTemplate,
 };
+pub use content::{RecordedPreview, Upload};
 pub use inspect::{NewContact, SeedError};
 pub use model::{Contact, IdempotencyConflict, RecordedEvent, RecordedTransactional};
 pub use webhooks::{
@@ -231,7 +233,8 @@ fn router(inner: Arc<Inner>) -> Router {
     ));
     Router::new()
         .nest("/api", api)
-        .nest("/_sandbox", inspect_http::router(inner))
+        .nest("/_sandbox", inspect_http::router(inner.clone()))
+        .merge(content::upload_routes().with_state(inner))
         .fallback(|| async {
             (
                 axum::http::StatusCode::NOT_FOUND,
