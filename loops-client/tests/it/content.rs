@@ -465,7 +465,9 @@ fn the_readme_maps_every_js_sdk_method() {
         getCampaignGroup updateCampaignGroup listTransactionalGroups createTransactionalGroup \
         getTransactionalGroup updateTransactionalGroup createUpload completeUpload";
     let readme = include_str!("../../README.md");
-    let start = readme.find("## JavaScript SDK to Rust").expect("the section");
+    let start = readme
+        .find("## JavaScript SDK to Rust")
+        .expect("the section");
     let section = &readme[start..];
     let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
     let methods: Vec<&str> = JS_7_3_0.split_whitespace().collect();
