@@ -199,6 +199,34 @@ impl DeleteWorkflowRequest {
     }
 }
 
+/// `dryRun` and `queuedContactPolicy`, shared by the changes that can drop queued contacts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Impact {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dry_run: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queued_contact_policy: Option<QueuedContactPolicy>,
+}
+
+/// The setters of [`Impact`] on a request that holds one as `impact`.
+macro_rules! impact_setters {
+    () => {
+        /// Only reports the impact: nothing changes.
+        pub fn dry_run(mut self, dry_run: bool) -> Self {
+            self.impact.dry_run = Some(dry_run);
+            self
+        }
+
+        /// What to do with contacts queued where the change reaches (Loops' default:
+        /// [`QueuedContactPolicy::Fail`]).
+        pub fn queued_contact_policy(mut self, policy: QueuedContactPolicy) -> Self {
+            self.impact.queued_contact_policy = Some(policy);
+            self
+        }
+    };
+}
+
 /// Sets or clears a workflow's mailing list (`POST /v1/workflows/{id}/mailing-list`).
 /// Clearing it never drops queued contacts; a new list may, see [`QueuedContactPolicy`].
 ///
@@ -220,10 +248,8 @@ impl DeleteWorkflowRequest {
 pub struct ChangeMailingListRequest {
     expected_revision_id: Option<String>,
     mailing_list_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    dry_run: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    queued_contact_policy: Option<QueuedContactPolicy>,
+    #[serde(flatten)]
+    impact: Impact,
 }
 
 impl ChangeMailingListRequest {
@@ -232,22 +258,11 @@ impl ChangeMailingListRequest {
         ChangeMailingListRequest {
             expected_revision_id,
             mailing_list_id: mailing_list_id.map(str::to_owned),
-            dry_run: None,
-            queued_contact_policy: None,
+            impact: Impact::default(),
         }
     }
 
-    /// Only reports the impact.
-    pub fn dry_run(mut self, dry_run: bool) -> Self {
-        self.dry_run = Some(dry_run);
-        self
-    }
-
-    /// What to do with contacts the change would drop.
-    pub fn queued_contact_policy(mut self, policy: QueuedContactPolicy) -> Self {
-        self.queued_contact_policy = Some(policy);
-        self
-    }
+    impact_setters!();
 
     /// Validates and turns the request into data.
     pub fn to_api_request(&self, workflow_id: &str) -> Result<ApiRequest, ValidationError> {
@@ -278,10 +293,8 @@ impl ChangeMailingListRequest {
 #[serde(rename_all = "camelCase")]
 pub struct DeleteNodesRequest {
     expected_revision_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    dry_run: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    queued_contact_policy: Option<QueuedContactPolicy>,
+    #[serde(flatten)]
+    impact: Impact,
 }
 
 impl DeleteNodesRequest {
@@ -289,22 +302,11 @@ impl DeleteNodesRequest {
     pub fn new(expected_revision_id: Option<String>) -> Self {
         DeleteNodesRequest {
             expected_revision_id,
-            dry_run: None,
-            queued_contact_policy: None,
+            impact: Impact::default(),
         }
     }
 
-    /// Only reports the impact.
-    pub fn dry_run(mut self, dry_run: bool) -> Self {
-        self.dry_run = Some(dry_run);
-        self
-    }
-
-    /// What to do with contacts queued at the nodes.
-    pub fn queued_contact_policy(mut self, policy: QueuedContactPolicy) -> Self {
-        self.queued_contact_policy = Some(policy);
-        self
-    }
+    impact_setters!();
 
     /// `DELETE /v1/workflows/{id}/nodes/{nodeId}`: this node only.
     pub fn to_api_request(

@@ -509,6 +509,13 @@ mod tests {
         }
     }
 
+    /// Inserts a default node of `node_type` after `from`.
+    fn add_after(w: &mut Workflow, from: &str, id: &str, node_type: &str) {
+        let at = w.placement("after", node_type, Some(from), None).unwrap();
+        w.insert(at, id.into(), Node::new(node_type, Map::new()), vec![])
+            .unwrap();
+    }
+
     fn path(w: &Workflow) -> Vec<String> {
         let mut out = vec![w.root.clone()];
         while let [next] = w.nodes[out.last().unwrap()].next.as_slice() {
@@ -520,11 +527,7 @@ mod tests {
     #[test]
     fn inserting_and_deleting_keeps_the_path_whole() {
         let mut w = workflow();
-        let at = w
-            .placement("after", "TimerAction", Some("t"), None)
-            .unwrap();
-        w.insert(at, "a".into(), Node::new("TimerAction", Map::new()), vec![])
-            .unwrap();
+        add_after(&mut w, "t", "a", "TimerAction");
         let at = w
             .placement("before", "SendEmailAction", None, Some("x"))
             .unwrap();
@@ -622,11 +625,7 @@ mod tests {
             .update("e", &payload(json!({"subject": "x"})), &l)
             .unwrap_err();
         assert_eq!(err.status, StatusCode::NOT_IMPLEMENTED);
-        let at = w
-            .placement("after", "TimerAction", Some("t"), None)
-            .unwrap();
-        w.insert(at, "m".into(), Node::new("TimerAction", Map::new()), vec![])
-            .unwrap();
+        add_after(&mut w, "t", "m", "TimerAction");
         w.update("m", &payload(json!({"amount": 2, "unit": "h"})), &l)
             .unwrap();
         assert!(w.update("m", &payload(json!({"unit": "w"})), &l).is_err());
@@ -657,11 +656,7 @@ mod tests {
     #[test]
     fn reroutes_keep_every_node_reachable() {
         let mut w = workflow();
-        let at = w
-            .placement("after", "TimerAction", Some("t"), None)
-            .unwrap();
-        w.insert(at, "a".into(), Node::new("TimerAction", Map::new()), vec![])
-            .unwrap();
+        add_after(&mut w, "t", "a", "TimerAction");
         assert!(w.reroute("t", "x").is_err(), "a would be orphaned");
         assert!(w.reroute("a", "t").is_err(), "not to a trigger");
         w.reroute("a", "x").unwrap();
