@@ -105,7 +105,7 @@ fn campaign_changes(
         }
         match key.as_str() {
             "name" => {
-                if !value.as_str().is_some_and(|n| !n.trim().is_empty()) {
+                if value.as_str().is_none_or(|n| n.trim().is_empty()) {
                     return Err(ApiError::bad_request("`name` must be a non-empty string.")
                         .with("path", json!("name")));
                 }
@@ -156,10 +156,10 @@ fn check_scheduling(value: &Value) -> Result<(), ApiError> {
 
 async fn create_campaign(State(app): App, body: Bytes) -> ApiResult {
     let body = json_object(&body)?;
-    if !body
+    if body
         .get("name")
         .and_then(Value::as_str)
-        .is_some_and(|n| !n.trim().is_empty())
+        .is_none_or(|n| n.trim().is_empty())
     {
         return Err(ApiError::bad_request("`name` is required.").with("path", json!("name")));
     }
