@@ -3,6 +3,7 @@
 
 pub mod backfill;
 pub mod config;
+pub mod content;
 pub mod demo;
 pub mod dry_run;
 pub mod listener;

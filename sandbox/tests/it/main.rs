@@ -3,6 +3,7 @@
 //! One binary to keep link time down. Everything stays on 127.0.0.1 and is bounded in time.
 
 mod contacts;
+mod content;
 mod endpoints;
 mod faults;
 mod inspect;
@@ -15,3 +16,4 @@ mod rate_limit;
 mod sends;
 mod support;
 mod webhooks;
+mod workflows;
