@@ -179,6 +179,23 @@ impl std::fmt::Debug for Bridge {
     }
 }
 
+/// Why [`BridgeBuilder::build`] refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The Loops signing secret cannot be used (the message says what is wrong with its form,
+    /// never the secret).
+    #[error(transparent)]
+    LoopsSecret(#[from] loops_client::webhooks::WebhookError),
+    /// Some rule names a stage or a pipeline (`to = "Demo booked"`) that was not resolved to
+    /// an id against the account: such a rule would never match.
+    #[error(
+        "the rules name stages or pipelines that are not resolved yet: resolve them against \
+         the account's pipelines first (runtime::preflight::resolve_names)"
+    )]
+    UnresolvedNames,
+}
+
 /// Builds a [`Bridge`].
 pub struct BridgeBuilder {
     rules: Rules,
@@ -231,7 +248,16 @@ impl BridgeBuilder {
     }
 
     /// Checks the settings and builds the bridge.
-    pub fn build(self) -> Result<Bridge, loops_client::webhooks::WebhookError> {
+    ///
+    /// # Errors
+    ///
+    /// A Loops signing secret that cannot be used, or rules that name stages or pipelines
+    /// not resolved yet (resolve them first with
+    /// [`preflight::resolve_names`](super::preflight::resolve_names)).
+    pub fn build(self) -> Result<Bridge, BuildError> {
+        if self.rules.has_unresolved_names() {
+            return Err(BuildError::UnresolvedNames);
+        }
         let verifier = match &self.loops_secret {
             Some(secrets) => Some(
                 WebhookVerifier::with_secrets(

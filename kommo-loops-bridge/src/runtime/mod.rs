@@ -15,12 +15,13 @@ pub mod outbox;
 mod outcome;
 mod planner;
 mod ports;
+pub mod preflight;
 mod redact;
 pub mod state;
 mod worker;
 
 pub use bridge::{
-    Bridge, BridgeBuilder, BridgeConfig, MAX_BODY_BYTES, MAX_WEBHOOK_ID_BYTES, Reply,
+    Bridge, BridgeBuilder, BridgeConfig, BuildError, MAX_BODY_BYTES, MAX_WEBHOOK_ID_BYTES, Reply,
 };
 pub use executor::marker;
 pub use health::WebhookHealth;
