@@ -105,7 +105,7 @@ impl Check {
     pub fn to_json(&self) -> serde_json::Value {
         json!({
             "status": self.status.as_str(),
-            "side": self.side.as_str(),
+            "side": self.side.as_str().to_lowercase(),
             "subject": self.subject,
             "message": self.message,
             "fix": self.fix,
