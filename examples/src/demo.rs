@@ -235,6 +235,32 @@ impl Stack {
         format!("{}/webhooks/kommo/{}", self.server.url(), self.kommo_token)
     }
 
+    /// A Loops client on the fake (its own, not the bridge's: its own rate limiter).
+    pub fn loops_client(&self) -> loops_client::Client {
+        loops_client::Client::builder()
+            .api_key(self.loops.api_key())
+            .base_url(self.loops.base_url())
+            .build()
+            .expect("a client for the fake")
+    }
+
+    /// A Kommo client on the fake (its own, not the bridge's).
+    pub fn kommo_client(&self) -> kommo_client::Client {
+        kommo_client::Client::builder()
+            .base_url(&self.kommo.base_url())
+            .long_lived_token(self.kommo.token())
+            .build()
+            .expect("a client for the fake")
+    }
+
+    /// What the preflight needs to recognise this stack's webhooks: its Kommo path token and
+    /// its Loops signing secret.
+    pub fn preflight_options(&self) -> kommo_loops_bridge::runtime::preflight::PreflightOptions {
+        kommo_loops_bridge::runtime::preflight::PreflightOptions::new()
+            .kommo_webhook_token(self.kommo_token.clone())
+            .loops_webhook_secret(self.loops_secret.clone())
+    }
+
     /// The URL Loops posts webhooks to (the fake is registered with it).
     pub fn loops_webhook_url(&self) -> String {
         format!("{}/webhooks/loops", self.server.url())
