@@ -111,7 +111,7 @@ fn mistakes_table() {
         (format!("[[kommo]]\nname = \"a\"\nwhen = {{ event = \"contact_added\", pipeline = 1 }}\n{ACTION}"), "`when.pipeline`: only lead events have a pipeline"),
         (format!("[[kommo]]\nname = \"a\"\nwhen = {{ event = \"lead_added\", pipeline = 0 }}\n{ACTION}"), "`when.pipeline`: expected a positive id or a pipeline name, got 0"),
         (format!("[[kommo]]\nname = \"a\"\nwhen = {{ event = \"lead_added\", pipeline = [\"SaaS\", true] }}\n{ACTION}"), "`when.pipeline`: expected a positive id or a pipeline name, got true"),
-        (format!("[[kommo]]\nname = \"a\"\nwhen = {{ event = \"lead_status\", to = \"Lost\" }}\n{ACTION}"), r#"`when.to`: expected a status id, "won" or "lost", got "Lost" (did you mean "lost"?)"#),
+        (format!("[[kommo]]\nname = \"a\"\nwhen = {{ event = \"lead_status\", to = \"Lst\" }}\n{ACTION}"), r#"`when.to`: expected a status id, "won" or "lost", got "Lst" (did you mean "lost"?)"#),
         (format!("[[kommo]]\nname = \"a\"\nwhen = {{ event = \"lead_status\", from = \" \" }}\n{ACTION}"), r#"`when.from`: expected a status id, "won", "lost" or a stage name, got an empty name"#),
         (format!("[[kommo]]\nname = \"a\"\nwhen = {{ event = \"lead_status\", to = 1.5 }}\n{ACTION}"), r#"`when.to`: expected a status id, "won", "lost" or a stage name, got 1.5"#),
         (format!("[[kommo]]\nname = \"a\"\nwhen = {{ event = \"lead_added\", where = {{ \"lead.nam\" = \"x\" }} }}\n{ACTION}"), "`when.where.lead.nam`: unknown reference `lead.nam`"),

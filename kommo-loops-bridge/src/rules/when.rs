@@ -122,8 +122,8 @@ fn statuses(at: &At<'_>, value: &Value, key: &str) -> Res<IdsAndNames> {
     let (mut ids, mut names) = (Vec::new(), Vec::new());
     for v in at.one_or_many(value, key)? {
         match v {
-            Value::String(s) if s == "won" => ids.push(STATUS_WON),
-            Value::String(s) if s == "lost" => ids.push(STATUS_LOST),
+            Value::String(s) if s.eq_ignore_ascii_case("won") => ids.push(STATUS_WON),
+            Value::String(s) if s.eq_ignore_ascii_case("lost") => ids.push(STATUS_LOST),
             // One letter away from a keyword is a typo far more often than a stage name, and
             // a typo resolved as a name would only fail later, against the account.
             Value::String(s) if near_keyword(s).is_some() => {
@@ -158,11 +158,12 @@ fn statuses(at: &At<'_>, value: &Value, key: &str) -> Res<IdsAndNames> {
     Ok((ids, names))
 }
 
-/// `won` or `lost` when `text` is within one edit of it (case included) without being it.
+/// `won` or `lost` when `text` is within one edit of it (ignoring case) without being it.
 fn near_keyword(text: &str) -> Option<&'static str> {
+    let text = text.to_lowercase();
     ["won", "lost"]
         .into_iter()
-        .find(|keyword| text != *keyword && within_one_edit(text, keyword))
+        .find(|keyword| text != *keyword && within_one_edit(&text, keyword))
 }
 
 fn within_one_edit(a: &str, b: &str) -> bool {
@@ -192,10 +193,11 @@ mod tests {
     fn near_keywords() {
         for (text, near) in [
             ("wonn", Some("won")),
-            ("Won", Some("won")),
+            ("Won", None),
+            ("WONN", Some("won")),
             ("wn", Some("won")),
             ("lots", None),
-            ("Lost", Some("lost")),
+            ("Lost", None),
             ("lst", Some("lost")),
             ("won", None),
             ("Trial", None),
