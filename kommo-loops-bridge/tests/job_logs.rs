@@ -357,8 +357,8 @@ impl LoopsApi for RefusingLoops {
 
     async fn send_event(&self, _: &SendEvent) -> Result<(), PortError> {
         Err(PortError::Permanent {
-            reason: "Loops refused POST /v1/events/send (400): Contact property `plan` does \
-                     not exist. Create it first."
+            reason: "Loops returned 400 for send_event: Contact property `plan` does not \
+                     exist. Create it first. (at `plan`)"
                 .into(),
         })
     }
