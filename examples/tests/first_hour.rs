@@ -25,6 +25,17 @@ use kommo_loops_sandbox::loops;
 /// The onboarding rules' custom contact properties, as the preflight names them.
 const PROPERTIES: [&str; 4] = ["companyName", "kommoPipeline", "kommoStage", "plan"];
 
+/// The onboarding stack on a Loops team where none of the rules' custom properties exist yet.
+async fn new_loops_team() -> Stack {
+    Stack::start_with(
+        onboarding(),
+        fast_bridge(),
+        fast_options(loops::Config::default()).without_loops_properties(),
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribing_with_what_the_rules_return_delivers_their_events() {
     let rules = onboarding();
@@ -86,13 +97,7 @@ async fn subscribing_with_what_the_rules_return_delivers_their_events() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_preflight_names_each_missing_property_fix_creates_them_and_nothing_dead_letters() {
-    let stack = Stack::start_with(
-        onboarding(),
-        fast_bridge(),
-        fast_options(loops::Config::default()).without_loops_properties(),
-    )
-    .await
-    .unwrap();
+    let stack = new_loops_team().await;
     let (loops_client, kommo_client) = (stack.loops_client(), stack.kommo_client());
     let options = stack.preflight_options();
     let report = preflight::check(&onboarding(), &loops_client, &kommo_client, &options).await;
@@ -151,13 +156,7 @@ async fn the_preflight_names_each_missing_property_fix_creates_them_and_nothing_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_property_dead_letters_and_healthz_says_why() {
-    let stack = Stack::start_with(
-        onboarding(),
-        fast_bridge(),
-        fast_options(loops::Config::default()).without_loops_properties(),
-    )
-    .await
-    .unwrap();
+    let stack = new_loops_team().await;
     let customers = new_customers(&stack, "missing", 1);
     settle(&stack).await;
     assert!(dead_letters(&stack).await > 0);

@@ -21,11 +21,7 @@ fn check(status: Status, subject: impl Into<String>, message: impl Into<String>)
 }
 
 fn unreadable(subject: &str, what: &str, failure: &Failure) -> Check {
-    check(
-        Status::Failed,
-        subject,
-        format!("cannot read {what}: {}", failure.message),
-    )
+    super::unreadable(Side::Kommo, subject, what, failure)
 }
 
 /// Appends the Kommo checks; returns the types of the custom fields found, for the Loops

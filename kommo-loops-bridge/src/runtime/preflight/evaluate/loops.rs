@@ -19,11 +19,7 @@ fn check(status: Status, subject: impl Into<String>, message: impl Into<String>)
 }
 
 fn unreadable(subject: &str, what: &str, failure: &Failure) -> Check {
-    check(
-        Status::Failed,
-        subject,
-        format!("cannot read {what}: {}", failure.message),
-    )
+    super::unreadable(Side::Loops, subject, what, failure)
 }
 
 pub(super) fn evaluate(

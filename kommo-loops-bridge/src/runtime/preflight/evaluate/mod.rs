@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use kommo_client::custom_fields::FieldType;
 
 use super::PreflightOptions;
-use super::fetch::Facts;
+use super::fetch::{Facts, Failure};
 use super::needs::{FieldEntity, Needs};
-use super::report::Report;
+use super::report::{Check, Report, Side, Status};
 use crate::facts::PipelineFacts;
 use crate::rules::Rules;
 use crate::template::FieldKey;
@@ -37,6 +37,16 @@ pub(crate) fn evaluate(rules: &Rules, facts: &Facts, options: &PreflightOptions)
     let types = kommo::evaluate(&needs, &names, facts, options, &mut report.checks);
     loops::evaluate(&needs, facts, &types, options, &mut report);
     report
+}
+
+/// A failed check: `what` could not be read.
+fn unreadable(side: Side, subject: &str, what: &str, failure: &Failure) -> Check {
+    Check::new(
+        Status::Failed,
+        side,
+        subject,
+        format!("cannot read {what}: {}", failure.message),
+    )
 }
 
 /// `a, b, c` (at most [`MAX_LISTED`], then how many more); `none` when empty.
