@@ -100,7 +100,18 @@ async fn the_preflight_names_each_missing_property_fix_creates_them_and_nothing_
     let stack = new_loops_team().await;
     let (loops_client, kommo_client) = (stack.loops_client(), stack.kommo_client());
     let options = stack.preflight_options();
+    let before = (
+        stack.kommo.request_stats().total,
+        stack.loops.request_stats().total,
+    );
     let report = preflight::check(&onboarding(), &loops_client, &kommo_client, &options).await;
+    // What it costs: the account, the pipelines, the lead fields and the subscriptions in
+    // Kommo; the key, the properties and the transactional emails in Loops.
+    let cost = (
+        stack.kommo.request_stats().total - before.0,
+        stack.loops.request_stats().total - before.1,
+    );
+    assert_eq!(cost, (4, 3), "requests to Kommo and to Loops");
     let failed: Vec<&str> = report
         .with_status(Status::Failed)
         .map(|c| c.subject.as_str())
