@@ -187,12 +187,15 @@ fn stages(
             .iter()
             .filter(|p| scope.as_ref().is_none_or(|s| s.contains(&p.id.0)))
             .collect();
-        let choices = listed(scope_pipelines.iter().flat_map(|p| {
-            p.embedded
-                .statuses
-                .iter()
-                .map(move |s| format!("{} {:?} ({:?})", s.id.0, s.name, p.name))
-        }));
+        let choices = scope_pipelines
+            .iter()
+            .map(|p| {
+                let stages = p.embedded.statuses.iter();
+                let stages = listed(stages.map(|s| format!("{} {:?}", s.id.0, s.name)));
+                format!("in {}: {stages}", pipeline_label(p))
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
         let message = if holding.is_empty() {
             format!(
                 "stage {id} does not exist ({}): the rule never matches",

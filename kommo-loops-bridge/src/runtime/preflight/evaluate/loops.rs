@@ -259,8 +259,8 @@ fn transactional(needs: &Needs, facts: &Facts, out: &mut Vec<Check>) {
                     ),
                 )
                 .fix(format!(
-                    "add them to the action's data, e.g. {} = \"{{contact.first_name}}\"",
-                    missing[0]
+                    "add {} to the action's `data`",
+                    listed(missing.iter().map(|v| v.to_string()))
                 )),
             );
         } else {
