@@ -2,6 +2,7 @@
 //! and the pieces of them worth testing.
 
 pub mod backfill;
+pub mod check;
 pub mod config;
 pub mod content;
 pub mod demo;

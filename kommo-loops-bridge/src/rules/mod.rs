@@ -30,18 +30,23 @@
 //! "#).unwrap_err();
 //! assert_eq!(
 //!     err.to_string(),
-//!     r#"rules.toml: [[kommo]] "won": `when.to`: expected a status id, "won" or "lost", got "wonn""#
+//!     r#"rules.toml: [[kommo]] "won": `when.to`: expected a status id, "won" or "lost", got "wonn" (did you mean "won"?)"#
 //! );
 //! ```
 
 mod error;
+mod names;
 mod parse;
+mod settings;
+mod when;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 pub use error::RulesError;
+#[cfg_attr(not(feature = "runtime"), allow(unused_imports))]
+pub(crate) use names::{ResolvedName, resolve};
 
 use crate::template::{Reference, Template};
 
@@ -74,7 +79,7 @@ pub struct Rules {
     pub(crate) inner: Arc<RulesInner>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct RulesInner {
     pub(crate) file: String,
     pub(crate) identity: Identity,
@@ -92,14 +97,14 @@ pub(crate) enum EmailChoice {
     First,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Identity {
     pub(crate) email: EmailChoice,
     pub(crate) user_id: Option<Template>,
 }
 
 /// Fills every upsert.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct ContactDefaults {
     pub(crate) source: Option<Template>,
     pub(crate) user_group: Option<Template>,
@@ -131,7 +136,7 @@ impl KommoAction {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct KommoRule {
     /// Shared with every explanation that names the rule.
     pub(crate) name: Arc<str>,
@@ -160,7 +165,7 @@ impl Uses {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct KommoWhen {
     pub(crate) events: Vec<String>,
     /// The events, listed for explanations.
@@ -169,6 +174,23 @@ pub(crate) struct KommoWhen {
     pub(crate) to: Option<Ids>,
     pub(crate) from: Option<Ids>,
     pub(crate) conditions: Vec<Condition>,
+    /// Pipelines and stages given by name. They are resolved to ids against the account's
+    /// pipelines ([`Rules::resolve_names`]); until then the rule never matches.
+    pub(crate) names: StageNames,
+}
+
+/// The names in a rule's `when.pipeline`, `when.to` and `when.from`, still to be resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct StageNames {
+    pub(crate) pipeline: Vec<String>,
+    pub(crate) to: Vec<String>,
+    pub(crate) from: Vec<String>,
+}
+
+impl StageNames {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pipeline.is_empty() && self.to.is_empty() && self.from.is_empty()
+    }
 }
 
 /// Pipeline or status ids of a condition, with their listing for explanations written once
@@ -181,12 +203,23 @@ pub(crate) struct Ids {
 
 impl Ids {
     pub(crate) fn new(ids: Vec<u64>) -> Self {
+        Ids::labeled(ids.into_iter().map(|id| (id, None)).collect())
+    }
+
+    /// Ids with the names they were resolved from, listed as `5010 "Demo booked"`.
+    pub(crate) fn labeled(ids: Vec<(u64, Option<String>)>) -> Self {
         let listed = ids
             .iter()
-            .map(u64::to_string)
+            .map(|(id, name)| match name {
+                Some(name) => format!("{id} {name:?}"),
+                None => id.to_string(),
+            })
             .collect::<Vec<_>>()
             .join(", ");
-        Ids { ids, listed }
+        Ids {
+            ids: ids.into_iter().map(|(id, _)| id).collect(),
+            listed,
+        }
     }
 
     /// `1, 2, 3`.
@@ -204,13 +237,13 @@ impl std::ops::Deref for Ids {
 }
 
 /// `where = { "lead.cf.PLAN" = "pro" }`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Condition {
     pub(crate) reference: Reference,
     pub(crate) any_of: Vec<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum KommoAction {
     UpsertContact(UpsertSpec),
     SendEvent {
@@ -224,7 +257,7 @@ pub(crate) enum KommoAction {
     },
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct UpsertSpec {
     pub(crate) source: Option<Template>,
     pub(crate) user_group: Option<Template>,
@@ -234,7 +267,7 @@ pub(crate) struct UpsertSpec {
     pub(crate) subscribed: Option<bool>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct LoopsRule {
     /// Shared with every explanation that names the rule.
     pub(crate) name: Arc<str>,
@@ -255,7 +288,7 @@ pub enum TargetEntity {
     Lead,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum LoopsAction {
     Note {
         text: Template,
@@ -320,7 +353,9 @@ impl Rules {
         self.inner.loops.iter().map(|r| &*r.name).collect()
     }
 
-    /// The Kommo events some rule listens to (to subscribe only to what is needed).
+    /// The rules' own names of the Kommo events some rule listens to (`lead_status`), for
+    /// display. These are not Kommo's subscription settings: subscribe with
+    /// [`kommo_webhook_settings`](Self::kommo_webhook_settings).
     pub fn kommo_events(&self) -> Vec<&str> {
         let mut events: Vec<&str> = self
             .inner

@@ -1,15 +1,17 @@
 //! Executing one action: Loops calls through [`LoopsApi`], Kommo writes through [`KommoApi`]
 //! after finding where they land.
 //!
-//! Every Kommo write is safe to repeat: a note or task carries a marker with the action's
-//! idempotency key and is not added again when the entity already has it; adding or removing a
-//! tag twice changes nothing. So a retry after a crash or a lost answer never doubles a write.
+//! Every Kommo write is safe to repeat: a note or task carries a short marker derived from the
+//! action's idempotency key and is not added again when the entity already has it; adding or
+//! removing a tag twice changes nothing. So a retry after a crash or a lost answer never
+//! doubles a write.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use kommo_client::contacts::Contact;
 use kommo_client::leads::Lead;
+use sha2::{Digest, Sha256};
 
 use super::echo::Echoes;
 use super::outcome::Outcome;
@@ -17,13 +19,30 @@ use super::ports::{KommoApi, KommoEntity, LoopsApi, PortError};
 use super::state::StateStore;
 use crate::plan::{Action, Target, TargetEntity};
 use crate::rules::{STATUS_LOST, STATUS_WON};
+use crate::text::push_hex;
 
 /// How many leads of a contact are looked at to find the one a note goes on.
 const MAX_LEADS_LOOKED_AT: usize = 20;
 
-/// The marker that makes a note or task written for `key` recognisable.
+/// The service name the bridge's notes are written under (Kommo shows notes of type
+/// `service_message` as a system message from this service, apart from what people wrote).
+pub const NOTE_SERVICE: &str = "kommo-loops";
+
+/// The marker that makes a note or task written for `key` recognisable, e.g.
+/// `ref kl-3f9a2c1b7d4e`: 12 hex digits of the key's SHA-256. Kommo notes and tasks have no
+/// hidden field, so the marker is visible; it is kept this short so that it reads as a
+/// reference, not as noise (a key can be 100 characters long).
 pub fn marker(key: &str) -> String {
-    format!("[kommo-loops {key}]")
+    let mut marker = String::from("ref kl-");
+    push_hex(&mut marker, &Sha256::digest(key.as_bytes())[..6]);
+    marker
+}
+
+/// Whether a note or task text carries the marker of `key`, in its current form or in the
+/// `[kommo-loops <key>]` form of 0.1.0 (so that a retry right after an upgrade does not write
+/// again).
+fn carries(text: &str, key: &str) -> bool {
+    text.contains(&marker(key)) || text.contains(&format!("[kommo-loops {key}]"))
 }
 
 /// Executes actions against the two APIs.
@@ -85,7 +104,7 @@ impl Executor {
                             .recent_notes(entity)
                             .await?
                             .iter()
-                            .any(|n| n.contains(&marker(&key)))
+                            .any(|n| carries(n, &key))
                         {
                             return Ok(Step::Already);
                         }
@@ -96,7 +115,7 @@ impl Executor {
                 .await
             }
             Action::AddTask(a) => {
-                let text = format!("{} {}", a.text, marker(&a.idempotency_key));
+                let text = format!("{} ({})", a.text, marker(&a.idempotency_key));
                 let from = a.event_time.unwrap_or_else(|| unix_seconds(now));
                 let due = from + i64::from(a.due_in_hours) * 3600;
                 self.on_targets(&a.target, "task", |kommo, entity| {
@@ -107,7 +126,7 @@ impl Executor {
                             .open_tasks(entity)
                             .await?
                             .iter()
-                            .any(|t| t.contains(&marker(&key)))
+                            .any(|t| carries(t, &key))
                         {
                             return Ok(Step::Already);
                         }
@@ -247,4 +266,25 @@ fn unix_seconds(t: SystemTime) -> i64 {
 
 fn clock_instant() -> Instant {
     super::clock::instant()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_are_short_distinct_and_recognise_the_old_form() {
+        let key = "l-msg_2ZtHb0unce-hard-bounce-0-8ff0d0521954b1aa1448e3af";
+        let m = marker(key);
+        assert_eq!(m.len(), "ref kl-".len() + 12, "{m}");
+        assert_ne!(
+            m,
+            marker("l-msg_2ZtHb0unce-hard-bounce-1-8ff0d0521954b1aa1448e3af")
+        );
+        let note = format!("Loops: email not delivered\n{m}");
+        assert!(carries(&note, key));
+        assert!(!carries(&note, "another-key"));
+        assert!(carries(&format!("Loops: bounce\n[kommo-loops {key}]"), key));
+        assert!(!carries("Loops: bounce", key));
+    }
 }
