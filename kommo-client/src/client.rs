@@ -520,6 +520,102 @@ impl Client {
         }
     }
 
+    /// Loss reasons of leads (`/api/v4/leads/loss_reasons`).
+    #[must_use]
+    pub fn loss_reasons(&self) -> crate::loss_reasons::LossReasonsApi {
+        crate::loss_reasons::LossReasonsApi {
+            client: self.clone(),
+        }
+    }
+
+    /// User roles (`/api/v4/roles`).
+    #[must_use]
+    pub fn roles(&self) -> crate::roles::RolesApi {
+        crate::roles::RolesApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Currencies (`/api/v4/currencies`).
+    #[must_use]
+    pub fn currencies(&self) -> crate::currencies::CurrenciesApi {
+        crate::currencies::CurrenciesApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Lead sources (`/api/v4/sources`).
+    #[must_use]
+    pub fn sources(&self) -> crate::sources::SourcesApi {
+        crate::sources::SourcesApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Website buttons (`/api/v4/website_buttons`).
+    #[must_use]
+    pub fn website_buttons(&self) -> crate::website_buttons::WebsiteButtonsApi {
+        crate::website_buttons::WebsiteButtonsApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Widgets (`/api/v4/widgets`).
+    #[must_use]
+    pub fn widgets(&self) -> crate::widgets::WidgetsApi {
+        crate::widgets::WidgetsApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Short links (`/api/v4/short_links`).
+    #[must_use]
+    pub fn short_links(&self) -> crate::short_links::ShortLinksApi {
+        crate::short_links::ShortLinksApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Calls (`/api/v4/calls`).
+    #[must_use]
+    pub fn calls(&self) -> crate::calls::CallsApi {
+        crate::calls::CallsApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Followers of entities (`/api/v4/{entity}/{id}/subscriptions`).
+    #[must_use]
+    pub fn entity_subscriptions(&self) -> crate::entity_subscriptions::EntitySubscriptionsApi {
+        crate::entity_subscriptions::EntitySubscriptionsApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Files attached to entities (`/api/v4/{entity}/{id}/files`).
+    #[must_use]
+    pub fn entity_files(&self) -> crate::entity_files::EntityFilesApi {
+        crate::entity_files::EntityFilesApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Talks (`/api/v4/talks`).
+    #[must_use]
+    pub fn talks(&self) -> crate::talks::TalksApi {
+        crate::talks::TalksApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Chat templates (`/api/v4/chats/templates`).
+    #[must_use]
+    pub fn chat_templates(&self) -> crate::chat_templates::ChatTemplatesApi {
+        crate::chat_templates::ChatTemplatesApi {
+            client: self.clone(),
+        }
+    }
+
     /// Turns a `_links.next.href` into a `GET` on our own base URL. The host of the link is
     /// ignored on purpose: the token is only ever sent to the configured account.
     pub(crate) fn relative_to_base(&self, href: &str) -> Option<ApiRequest> {

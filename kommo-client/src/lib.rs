@@ -81,28 +81,40 @@
 
 pub mod account;
 pub mod breaker;
+pub mod calls;
+pub mod chat_templates;
 pub mod common;
 pub mod companies;
 pub mod contacts;
+pub mod currencies;
 pub mod custom_fields;
+pub mod entity_files;
+pub mod entity_subscriptions;
 pub mod error;
 pub mod events;
 pub mod field_values;
 pub mod ids;
 pub mod leads;
 pub mod links;
+pub mod loss_reasons;
 pub mod notes;
 pub mod pagination;
 pub mod pipelines;
 pub mod rate_limit;
 pub mod retry;
+pub mod roles;
 mod serde_util;
+pub mod short_links;
+pub mod sources;
 mod string_enum;
 pub mod tags;
+pub mod talks;
 pub mod tasks;
 pub mod users;
 pub mod webhook_subscriptions;
 pub mod webhooks;
+pub mod website_buttons;
+pub mod widgets;
 
 #[cfg(feature = "client")]
 pub mod auth;
@@ -110,6 +122,8 @@ pub mod auth;
 mod batch;
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "client")]
+mod crud;
 #[cfg(feature = "client")]
 mod raw;
 #[cfg(feature = "client")]

@@ -267,6 +267,38 @@ impl Client {
         self.json(ApiRequest::get(path).queries(query)).await
     }
 
+    /// `DELETE path` (with a JSON body when given); any 2xx is success. Not re-sent after an
+    /// ambiguous failure: a second delete of what the first removed would fail.
+    pub(crate) async fn delete<B: serde::Serialize + ?Sized>(
+        &self,
+        path: impl Into<String>,
+        body: Option<&B>,
+    ) -> Result<()> {
+        let mut request = ApiRequest::raw(http::Method::DELETE, path);
+        if let Some(body) = body {
+            request = request.json_body(body)?;
+        }
+        self.execute(&request).await.map(drop)
+    }
+
+    /// A JSON write (`POST`, `PATCH`, `PUT`) whose answer is parsed as `T`.
+    pub(crate) async fn send_json<B, T>(
+        &self,
+        method: http::Method,
+        path: impl Into<String>,
+        body: &B,
+        safe_to_retry: bool,
+    ) -> Result<Option<T>>
+    where
+        B: serde::Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        let request = ApiRequest::raw(method, path)
+            .json_body(body)?
+            .safe_to_retry(safe_to_retry);
+        self.json(request).await
+    }
+
     /// A single-entity write returning `{id, updated_at, ...}`.
     pub(crate) async fn write_one(&self, request: ApiRequest) -> Result<WriteResult> {
         self.json(request)
