@@ -616,6 +616,66 @@ impl Client {
         }
     }
 
+    /// Incoming leads (`/api/v4/leads/unsorted`).
+    #[must_use]
+    pub fn unsorted(&self) -> crate::unsorted::UnsortedApi {
+        crate::unsorted::UnsortedApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Catalogs (lists), including products (`/api/v4/catalogs`).
+    #[must_use]
+    pub fn catalogs(&self) -> crate::catalogs::CatalogsApi {
+        crate::catalogs::CatalogsApi {
+            client: self.clone(),
+        }
+    }
+
+    /// The elements of a catalog (`/api/v4/catalogs/{id}/elements`).
+    #[must_use]
+    pub fn catalog_elements(
+        &self,
+        catalog: crate::ids::CatalogId,
+    ) -> crate::catalogs::CatalogElementsApi {
+        crate::catalogs::CatalogElementsApi {
+            client: self.clone(),
+            catalog,
+        }
+    }
+
+    /// Customers, the recurring-revenue module (`/api/v4/customers`).
+    #[must_use]
+    pub fn customers(&self) -> crate::customers::CustomersApi {
+        crate::customers::CustomersApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Customer statuses (`/api/v4/customers/statuses`).
+    #[must_use]
+    pub fn customer_statuses(&self) -> crate::customers::statuses::CustomerStatusesApi {
+        crate::customers::statuses::CustomerStatusesApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Customer segments (`/api/v4/customers/segments`).
+    #[must_use]
+    pub fn customer_segments(&self) -> crate::customers::segments::SegmentsApi {
+        crate::customers::segments::SegmentsApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Customer transactions (`/api/v4/customers/transactions`).
+    #[must_use]
+    pub fn customer_transactions(&self) -> crate::customers::transactions::TransactionsApi {
+        crate::customers::transactions::TransactionsApi {
+            client: self.clone(),
+        }
+    }
+
     /// Turns a `_links.next.href` into a `GET` on our own base URL. The host of the link is
     /// ignored on purpose: the token is only ever sent to the configured account.
     pub(crate) fn relative_to_base(&self, href: &str) -> Option<ApiRequest> {
