@@ -47,6 +47,9 @@ macro_rules! identified_by_id {
 identified_by_id!(
     crate::leads::LeadWrite,
     crate::contacts::ContactWrite,
+    crate::companies::CompanyWrite,
+    crate::custom_fields::CustomFieldWrite,
+    crate::notes::NoteUpdate,
     crate::tasks::TaskWrite,
 );
 

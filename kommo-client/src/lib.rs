@@ -128,6 +128,8 @@ pub mod client;
 #[cfg(feature = "client")]
 mod crud;
 #[cfg(feature = "client")]
+mod handles;
+#[cfg(feature = "client")]
 mod raw;
 #[cfg(feature = "client")]
 mod request;
