@@ -246,6 +246,24 @@ pub struct UnsortedDecision {
     pub status_id: Option<StatusId>,
 }
 
+impl UnsortedDecision {
+    /// Made by `user`.
+    #[must_use]
+    pub fn by(user: UserId) -> Self {
+        Self {
+            user_id: Some(user),
+            status_id: None,
+        }
+    }
+
+    /// The accepted lead goes to `status`.
+    #[must_use]
+    pub fn to_status(mut self, status: StatusId) -> Self {
+        self.status_id = Some(status);
+        self
+    }
+}
+
 /// Counts of incoming leads per category (`forms`, `sip`, `chats`, `mail`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
