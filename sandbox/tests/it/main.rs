@@ -7,6 +7,7 @@ mod endpoints;
 mod faults;
 mod inspect;
 mod kommo_api;
+mod kommo_definitions;
 mod kommo_errors;
 mod kommo_events;
 mod kommo_inspect;

@@ -5,6 +5,7 @@
 //! the rate limit and the faults.
 
 mod activity;
+mod definitions;
 mod entities;
 mod events;
 mod settings;
@@ -62,12 +63,25 @@ pub(crate) fn api_router(inner: Arc<Inner>) -> Router {
         .route("/api/v4/events", get(events::events_list))
         .route("/api/v4/events/types", get(events::event_types))
         .route("/api/v4/events/{id}", get(events::event_get))
-        .route("/api/v4/leads/pipelines", get(pipelines_list))
-        .route("/api/v4/leads/pipelines/{id}", get(pipeline_get))
-        .route("/api/v4/leads/pipelines/{id}/statuses", get(statuses_list))
+        .route(
+            "/api/v4/leads/pipelines",
+            get(pipelines_list).post(definitions::pipelines_add),
+        )
+        .route(
+            "/api/v4/leads/pipelines/{id}",
+            get(pipeline_get)
+                .patch(definitions::pipeline_update)
+                .delete(definitions::pipeline_delete),
+        )
+        .route(
+            "/api/v4/leads/pipelines/{id}/statuses",
+            get(statuses_list).post(definitions::statuses_add),
+        )
         .route(
             "/api/v4/leads/pipelines/{id}/statuses/{status}",
-            get(status_get),
+            get(status_get)
+                .patch(definitions::status_update)
+                .delete(definitions::status_delete),
         )
         .route(
             "/api/v4/tasks",
@@ -88,11 +102,21 @@ pub(crate) fn api_router(inner: Arc<Inner>) -> Router {
         router = router
             .route(
                 &format!("/api/v4/{name}/custom_fields"),
-                get(move |app: App, q: RawQuery| fields_list(app, entity, q)),
+                get(move |app: App, q: RawQuery| fields_list(app, entity, q))
+                    .post(move |app: App, body: Bytes| definitions::fields_add(app, entity, body))
+                    .patch(move |app: App, body: Bytes| {
+                        definitions::fields_update(app, entity, body)
+                    }),
             )
             .route(
                 &format!("/api/v4/{name}/custom_fields/{{id}}"),
-                get(move |app: App, id: Path<String>| field_get(app, entity, id)),
+                get(move |app: App, id: Path<String>| field_get(app, entity, id))
+                    .patch(move |app: App, Path(id): Path<String>, body: Bytes| {
+                        definitions::field_update(app, entity, id, body)
+                    })
+                    .delete(move |app: App, Path(id): Path<String>| {
+                        definitions::field_delete(app, entity, id)
+                    }),
             )
             .route(
                 &format!("/api/v4/{name}/notes"),
