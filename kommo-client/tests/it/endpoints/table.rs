@@ -11,6 +11,9 @@ use wiremock::{MockServer, ResponseTemplate};
 use super::mount;
 use crate::support::client;
 
+/// A call under test: it asserts on what it got and returns the error, if any.
+pub type Call = fn(Client) -> BoxFuture<'static, Result<()>>;
+
 /// One endpoint.
 pub struct Case {
     pub method: &'static str,
@@ -20,8 +23,8 @@ pub struct Case {
     /// The success answer: a status and a JSON body (`Value::Null` for none).
     pub status: u16,
     pub answer: Value,
-    /// The call; it asserts on what it got and returns the error, if any.
-    pub call: fn(Client) -> BoxFuture<'static, Result<()>>,
+    /// The call.
+    pub call: Call,
 }
 
 /// The documented error statuses, one per case in turn.
@@ -106,7 +109,7 @@ pub fn written(key: &str, n: u64) -> Value {
 }
 
 /// Calls refused before sending: each must be [`Error::InvalidRequest`] and reach no server.
-pub async fn refused(calls: Vec<(&'static str, fn(Client) -> BoxFuture<'static, Result<()>>)>) {
+pub async fn refused(calls: Vec<(&'static str, Call)>) {
     let server = MockServer::start().await;
     for (what, call) in calls {
         let err = call(client(&server)).await.expect_err(what);
