@@ -47,7 +47,6 @@ macro_rules! identified_by_id {
 identified_by_id!(
     crate::leads::LeadWrite,
     crate::contacts::ContactWrite,
-    crate::companies::CompanyWrite,
     crate::custom_fields::CustomFieldWrite,
     crate::notes::NoteUpdate,
     crate::tasks::TaskWrite,

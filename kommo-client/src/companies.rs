@@ -242,24 +242,15 @@ pub use api::CompaniesApi;
 #[cfg(feature = "client")]
 mod api {
     use futures_util::Stream;
-    use http::Method;
 
     use super::{Company, CompanyWith, CompanyWrite};
-    use crate::ApiRequest;
-    use crate::batch::Batch;
     use crate::client::Client;
-    use crate::common::{Page, WriteResult};
+    use crate::common::Page;
     use crate::error::Result;
     use crate::ids::CompanyId;
     use crate::pagination::{ListQuery, with_param};
 
     const PATH: &str = "/api/v4/companies";
-
-    const COMPANIES: Batch = Batch {
-        path: PATH,
-        key: "companies",
-        noun: "company",
-    };
 
     /// Companies. Get it with [`Client::companies`].
     ///
@@ -311,40 +302,17 @@ mod api {
         ) -> impl Stream<Item = Result<Company>> + Send + 'static {
             self.client.paginate(PATH, query, "companies")
         }
+    }
 
-        /// `POST /api/v4/companies` in chunks of the client's batch size.
-        ///
-        /// # Errors
-        ///
-        /// As [`crate::leads::LeadsApi::add`].
-        pub async fn add(&self, companies: Vec<CompanyWrite>) -> Result<Vec<WriteResult>> {
-            self.client.batch_add(COMPANIES, companies).await
-        }
-
-        /// `PATCH /api/v4/companies` in chunks; every item needs `id`.
-        ///
-        /// # Errors
-        ///
-        /// As [`crate::leads::LeadsApi::update`].
-        pub async fn update(&self, companies: Vec<CompanyWrite>) -> Result<Vec<WriteResult>> {
-            self.client.batch_update(COMPANIES, companies).await
-        }
-
-        /// `PATCH /api/v4/companies/{id}`.
-        ///
-        /// # Errors
-        ///
-        /// Any [`Error`](crate::Error) of the request.
-        pub async fn update_one(
-            &self,
-            id: CompanyId,
-            mut company: CompanyWrite,
-        ) -> Result<WriteResult> {
-            company.id = None;
-            let request = ApiRequest::raw(Method::PATCH, format!("{PATH}/{id}"))
-                .json_body(&company)?
-                .safe_to_retry(true);
-            self.client.write_one(request).await
+    impl CompaniesApi {
+        fn path(&self) -> String {
+            PATH.to_owned()
         }
     }
+
+    impl crate::crud::Checked for CompanyWrite {}
+
+    crate::crud::add_call!(CompaniesApi, CompanyWrite, "companies", "companies");
+    crate::crud::update_call!(CompaniesApi, CompanyWrite, "companies", "company");
+    crate::crud::update_one_call!(CompaniesApi, CompanyWrite, CompanyId, "the companies");
 }
