@@ -95,6 +95,7 @@ pub mod entity_subscriptions;
 pub mod error;
 pub mod events;
 pub mod field_values;
+pub mod files;
 pub mod ids;
 pub mod leads;
 pub mod links;

@@ -77,9 +77,10 @@ impl Client {
         path_and_query: &str,
         token: Option<&SecretString>,
     ) -> Result<RawResponse> {
-        let url = self
-            .inner
-            .base
+        let url = request
+            .origin
+            .as_ref()
+            .unwrap_or(&self.inner.base)
             .join(path_and_query)
             .map_err(|e| Error::invalid_request(format!("not a path on the account: {e}")))?;
         let mut req = self
@@ -97,9 +98,11 @@ impl Client {
             req = req.header(AUTHORIZATION, value);
         }
         if let Some(body) = request.body() {
-            req = req
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.to_vec());
+            let content_type = request
+                .content_type
+                .as_deref()
+                .unwrap_or("application/json");
+            req = req.header(CONTENT_TYPE, content_type).body(body.to_vec());
         }
         let response = req.send().await.map_err(transport_error)?;
         let status = response.status().as_u16();

@@ -7,6 +7,7 @@ mod companies;
 mod contacts;
 mod custom_fields;
 mod events;
+mod files;
 mod leads;
 mod links;
 mod notes;
