@@ -203,6 +203,25 @@ async fn catalogs_elements_and_customers_keep_state() {
             .len(),
         1
     );
+    let logged: Vec<_> = api
+        .events()
+        .list(EventsQuery::new().entity("customer").entity_ids([acme.0]))
+        .try_collect()
+        .await
+        .unwrap();
+    let added = logged
+        .iter()
+        .filter(|e| e.event_type == EventType::CustomerAdded)
+        .count();
+    let bought = logged
+        .iter()
+        .filter(|e| e.event_type == EventType::TransactionAdded)
+        .count();
+    assert_eq!(
+        (added, bought),
+        (1, 2),
+        "the customers module logs its changes"
+    );
     let bad = api
         .customers()
         .update(vec![CustomerWrite::update(CustomerId(1))])

@@ -6,6 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use kommo_client::ids::UserId;
 use serde_json::{Map, Value, json};
 
+use super::super::event_log;
 use super::super::model::ValidationIssue;
 use super::super::render::{self, Ctx};
 use super::super::request::{
@@ -400,6 +401,16 @@ pub(super) async fn customers_write(State(app): App, adding: bool, body: Bytes) 
             c.responsible_user_id = UserId(user);
         }
         c.updated_at = now;
+        let name = c.name.clone();
+        if adding {
+            event_log::customer_event(
+                &mut state,
+                "customer_added",
+                id,
+                actor,
+                json!({"name_field_value": {"name": name}}),
+            );
+        }
         out.push(written(id, item, i, now));
     }
     Ok(hal(written_json(&app.ctx(), "customers", &out, true)))
@@ -480,6 +491,8 @@ pub(super) async fn transactions_add(
                 created_at: now,
             },
         );
+        let after = json!({"transaction": {"id": id, "price": price}});
+        event_log::customer_event(&mut state, "transaction_added", customer, created_by, after);
         if accrue {
             // The fake's choice: one bonus point per whole unit of the price.
             let c = state
