@@ -13,6 +13,7 @@ mod links;
 mod notes;
 mod pagination;
 mod parity_crm;
+mod parity_crm_refused;
 mod parity_misc;
 mod parity_sales;
 mod pipelines;
