@@ -1,6 +1,6 @@
 //! Customers (`/api/v4/customers`): Kommo's recurring-revenue module. A customer buys again
-//! and again; its purchases are [transactions](transactions), its stage a
-//! [status](statuses) (in "periodicity" mode) or [segments](segments) (in "segments" mode),
+//! and again; its purchases are [`transactions`], its stage a
+//! [status](statuses) (in "periodicity" mode) or [`segments`] (in "segments" mode),
 //! and it may collect bonus points.
 
 pub mod segments;
