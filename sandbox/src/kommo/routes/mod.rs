@@ -5,13 +5,13 @@
 //! the rate limit and the faults.
 
 mod activity;
-mod catalogs;
 mod definitions;
 mod entities;
 mod events;
 mod sales;
 mod settings;
 mod subscriptions;
+mod unsorted;
 
 use std::sync::Arc;
 
@@ -62,83 +62,83 @@ pub(crate) fn api_router(inner: Arc<Inner>) -> Router {
         .route("/api/v4/users", get(users_list))
         .route("/api/v4/users/{id}", get(user_get))
         .route("/api/v4/leads/complex", post(leads_complex))
-        .route("/api/v4/leads/unsorted", get(sales::unsorted_list))
+        .route("/api/v4/leads/unsorted", get(unsorted::unsorted_list))
         .route(
             "/api/v4/leads/unsorted/summary",
-            get(sales::unsorted_summary),
+            get(unsorted::unsorted_summary),
         )
         .route(
             "/api/v4/leads/unsorted/forms",
-            post(|app: App, body: Bytes| sales::unsorted_add(app, "forms", body)),
+            post(|app: App, body: Bytes| unsorted::unsorted_add(app, "forms", body)),
         )
         .route(
             "/api/v4/leads/unsorted/sip",
-            post(|app: App, body: Bytes| sales::unsorted_add(app, "sip", body)),
+            post(|app: App, body: Bytes| unsorted::unsorted_add(app, "sip", body)),
         )
-        .route("/api/v4/leads/unsorted/{uid}", get(sales::unsorted_get))
+        .route("/api/v4/leads/unsorted/{uid}", get(unsorted::unsorted_get))
         .route(
             "/api/v4/leads/unsorted/{uid}/accept",
-            post(sales::unsorted_accept),
+            post(unsorted::unsorted_accept),
         )
         .route(
             "/api/v4/leads/unsorted/{uid}/decline",
-            delete(sales::unsorted_decline),
+            delete(unsorted::unsorted_decline),
         )
         .route(
             "/api/v4/leads/unsorted/{uid}/link",
-            post(sales::unsorted_link),
+            post(unsorted::unsorted_link),
         )
         .route(
             "/api/v4/catalogs",
-            get(catalogs::catalogs_list)
-                .post(catalogs::catalogs_add)
-                .patch(|app: App, body: Bytes| catalogs::catalogs_update(app, None, body)),
+            get(sales::catalogs_list)
+                .post(sales::catalogs_add)
+                .patch(|app: App, body: Bytes| sales::catalogs_update(app, None, body)),
         )
         .route(
             "/api/v4/catalogs/{id}",
-            get(catalogs::catalog_get).patch(|app: App, id: Path<String>, body: Bytes| {
-                catalogs::catalogs_update(app, Some(id), body)
+            get(sales::catalog_get).patch(|app: App, id: Path<String>, body: Bytes| {
+                sales::catalogs_update(app, Some(id), body)
             }),
         )
         .route(
             "/api/v4/catalogs/{id}/elements",
-            get(catalogs::elements_list)
+            get(sales::elements_list)
                 .post(|app: App, id: Path<String>, body: Bytes| {
-                    catalogs::elements_write(app, id, true, body)
+                    sales::elements_write(app, id, true, body)
                 })
                 .patch(|app: App, id: Path<String>, body: Bytes| {
-                    catalogs::elements_write(app, id, false, body)
+                    sales::elements_write(app, id, false, body)
                 }),
         )
         .route(
             "/api/v4/catalogs/{id}/elements/{element}",
-            get(catalogs::element_get),
+            get(sales::element_get),
         )
         .route(
             "/api/v4/customers",
-            get(catalogs::customers_list)
-                .post(|app: App, body: Bytes| catalogs::customers_write(app, true, body))
-                .patch(|app: App, body: Bytes| catalogs::customers_write(app, false, body)),
+            get(sales::customers_list)
+                .post(|app: App, body: Bytes| sales::customers_write(app, true, body))
+                .patch(|app: App, body: Bytes| sales::customers_write(app, false, body)),
         )
         .route(
             "/api/v4/customers/transactions",
-            get(|app: App, q: RawQuery| catalogs::transactions_list(app, None, q)),
+            get(|app: App, q: RawQuery| sales::transactions_list(app, None, q)),
         )
         .route(
             "/api/v4/customers/transactions/{id}",
-            delete(catalogs::transaction_delete),
+            delete(sales::transaction_delete),
         )
-        .route("/api/v4/customers/{id}", get(catalogs::customer_get))
+        .route("/api/v4/customers/{id}", get(sales::customer_get))
         .route(
             "/api/v4/customers/{id}/transactions",
             get(|app: App, id: Path<String>, q: RawQuery| {
-                catalogs::transactions_list(app, Some(id), q)
+                sales::transactions_list(app, Some(id), q)
             })
-            .post(catalogs::transactions_add),
+            .post(sales::transactions_add),
         )
         .route(
             "/api/v4/customers/{id}/bonus_points",
-            post(catalogs::bonus_points),
+            post(sales::bonus_points),
         )
         .route("/api/v4/events", get(events::events_list))
         .route("/api/v4/events/types", get(events::event_types))
