@@ -46,9 +46,19 @@
 //! client: [`Client::account`], [`Client::leads`], [`Client::contacts`],
 //! [`Client::companies`], [`Client::pipelines`], [`Client::custom_fields`],
 //! [`Client::notes`], [`Client::tasks`], [`Client::tags`], [`Client::links`],
-//! [`Client::users`], [`Client::webhook_subscriptions`] and [`Client::events`] (the
-//! activity log). Every listable resource has
-//! `list_page` (one [`Page`](common::Page)) and `list` (a `Stream` of every item).
+//! [`Client::users`], [`Client::roles`], [`Client::webhook_subscriptions`],
+//! [`Client::events`] (the activity log), [`Client::unsorted`] (incoming leads),
+//! [`Client::catalogs`] and [`Client::catalog_elements`], [`Client::customers`] (with
+//! [`Client::customer_statuses`], [`Client::customer_segments`] and
+//! [`Client::customer_transactions`]), [`Client::loss_reasons`], [`Client::sources`],
+//! [`Client::website_buttons`], [`Client::calls`], [`Client::short_links`],
+//! [`Client::talks`], [`Client::chat_templates`], [`Client::entity_files`],
+//! [`Client::files`] (the drive), [`Client::entity_subscriptions`], [`Client::widgets`] and
+//! [`Client::currencies`]: every service of Kommo's PHP library (the README has the table).
+//! Every listable resource has `list_page` (one [`Page`](common::Page)) and `list` (a
+//! `Stream` of every item). What the API would refuse (deleting stages 142/143, batches over
+//! Kommo's limits, blank required fields) is refused before sending, as
+//! [`Error::InvalidRequest`].
 //!
 //! The client:
 //! - authenticates with a long-lived token or OAuth 2.0 ([`auth`]); OAuth tokens live in a
