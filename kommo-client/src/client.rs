@@ -512,6 +512,14 @@ impl Client {
         }
     }
 
+    /// The events log (`/api/v4/events`).
+    #[must_use]
+    pub fn events(&self) -> crate::events::EventsApi {
+        crate::events::EventsApi {
+            client: self.clone(),
+        }
+    }
+
     /// Turns a `_links.next.href` into a `GET` on our own base URL. The host of the link is
     /// ignored on purpose: the token is only ever sent to the configured account.
     pub(crate) fn relative_to_base(&self, href: &str) -> Option<ApiRequest> {

@@ -46,7 +46,8 @@
 //! client: [`Client::account`], [`Client::leads`], [`Client::contacts`],
 //! [`Client::companies`], [`Client::pipelines`], [`Client::custom_fields`],
 //! [`Client::notes`], [`Client::tasks`], [`Client::tags`], [`Client::links`],
-//! [`Client::users`] and [`Client::webhook_subscriptions`]. Every listable resource has
+//! [`Client::users`], [`Client::webhook_subscriptions`] and [`Client::events`] (the
+//! activity log). Every listable resource has
 //! `list_page` (one [`Page`](common::Page)) and `list` (a `Stream` of every item).
 //!
 //! The client:
@@ -85,6 +86,7 @@ pub mod companies;
 pub mod contacts;
 pub mod custom_fields;
 pub mod error;
+pub mod events;
 pub mod field_values;
 pub mod ids;
 pub mod leads;

@@ -8,6 +8,7 @@ mod faults;
 mod inspect;
 mod kommo_api;
 mod kommo_errors;
+mod kommo_events;
 mod kommo_inspect;
 mod kommo_support;
 mod kommo_webhooks;

@@ -6,6 +6,7 @@ mod batches;
 mod companies;
 mod contacts;
 mod custom_fields;
+mod events;
 mod leads;
 mod links;
 mod notes;

@@ -6,6 +6,7 @@
 
 mod activity;
 mod entities;
+mod events;
 mod settings;
 mod subscriptions;
 
@@ -58,6 +59,9 @@ pub(crate) fn api_router(inner: Arc<Inner>) -> Router {
         .route("/api/v4/users", get(users_list))
         .route("/api/v4/users/{id}", get(user_get))
         .route("/api/v4/leads/complex", post(leads_complex))
+        .route("/api/v4/events", get(events::events_list))
+        .route("/api/v4/events/types", get(events::event_types))
+        .route("/api/v4/events/{id}", get(events::event_get))
         .route("/api/v4/leads/pipelines", get(pipelines_list))
         .route("/api/v4/leads/pipelines/{id}", get(pipeline_get))
         .route("/api/v4/leads/pipelines/{id}/statuses", get(statuses_list))
