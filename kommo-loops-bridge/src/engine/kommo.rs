@@ -46,7 +46,7 @@ pub(super) fn plan(
             Decimal::new(event.subject.id()).as_str(),
         ])
         .into();
-        let keys = key_base(delivery.account.id, event);
+        let keys = key_base(delivery.account.id, event, snapshot);
         if !seen.insert(keys.identity()) {
             explain.push(note(
                 label,
@@ -238,20 +238,27 @@ fn entry(
 }
 
 /// The key base of an event: everything that tells this change apart from another change of
-/// the same entity.
-fn key_base(account: Option<u64>, event: &KommoEvent) -> KeyBase {
+/// the same entity. When the runtime resolved which occurrence of its change this is (the
+/// same whether the change came by webhook or from Kommo's events log), that identity is the
+/// fingerprint; otherwise the event's own fields and timestamp are.
+fn key_base(account: Option<u64>, event: &KommoEvent, snapshot: &Snapshot) -> KeyBase {
     let kind = event.subject.kind();
     let id = event.subject.id();
-    let mut keys = KeyBase::new(
-        concat(&[
-            "k-",
-            Decimal::new(account.unwrap_or(0)).as_str(),
-            "-",
-            kind,
-            Decimal::new(id).as_str(),
-        ]),
-        &[event.name, kind],
-    );
+    let prefix = concat(&[
+        "k-",
+        Decimal::new(account.unwrap_or(0)).as_str(),
+        "-",
+        kind,
+        Decimal::new(id).as_str(),
+    ]);
+    if let Some(change) = super::change_key(account, event)
+        && let Some(&occurrence) = snapshot.occurrences.get(&change.text)
+    {
+        let mut keys = KeyBase::new(prefix, &[event.name, "change", &change.text]);
+        keys.number(Some(u64::from(occurrence)));
+        return keys;
+    }
+    let mut keys = KeyBase::new(prefix, &[event.name, kind]);
     let t = &event.transition;
     keys.number(Some(id));
     for part in [

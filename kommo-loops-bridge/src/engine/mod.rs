@@ -3,6 +3,7 @@
 //! Pure: no IO, no clock, no randomness. The same rules and inputs always give the same plan.
 
 mod actions;
+mod change;
 mod context;
 mod kommo;
 mod loops;
@@ -15,6 +16,7 @@ use crate::plan::{Plan, Planning};
 use crate::rules::Rules;
 use crate::snapshot::Snapshot;
 
+pub(crate) use change::{ChangeKey, change_key};
 pub(crate) use context::is_plausible_email;
 
 /// How sends are treated.
