@@ -175,8 +175,12 @@ mod planning {
         lead.pipeline_id = Some(PipelineId(7001));
         lead.responsible_user_id = responsible.map(UserId);
         lead.updated_at = Some(updated_at);
-        WebhookPayload::new(WebhookAccount::new(AccountId(1), "acme", "https://acme.kommo.com"))
-            .with_event(EventKind::LeadStatusChanged, WebhookEntity::Lead(lead))
+        WebhookPayload::new(WebhookAccount::new(
+            AccountId(1),
+            "acme",
+            "https://acme.kommo.com",
+        ))
+        .with_event(EventKind::LeadStatusChanged, WebhookEntity::Lead(lead))
     }
 
     fn keys(payload: &WebhookPayload, occurrence: Option<u32>) -> Vec<String> {

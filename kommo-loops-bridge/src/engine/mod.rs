@@ -97,6 +97,24 @@ pub(crate) struct KommoDelivery {
     pub(crate) events: Vec<Result<KommoEvent, String>>,
 }
 
+/// The change key of each event of a delivery (aligned with `payload.events`), with the
+/// event's time (`updated_at`, else `last_modified`): what the runtime resolves to an
+/// occurrence before planning.
+#[cfg_attr(not(feature = "runtime"), allow(dead_code))]
+pub(crate) fn event_changes(
+    payload: &kommo_client::webhooks::WebhookPayload,
+) -> Vec<Option<(ChangeKey, Option<i64>)>> {
+    let delivery = crate::facts::delivery_from_payload(payload);
+    delivery
+        .events
+        .iter()
+        .map(|event| {
+            let event = event.as_ref().ok()?;
+            Some((change_key(delivery.account.id, event)?, event.changed_at))
+        })
+        .collect()
+}
+
 impl Rules {
     /// Plans a parsed Kommo webhook delivery against the fetched data in `snapshot`.
     ///

@@ -3,11 +3,14 @@
 use kommo_client::common::{EntityType, TagRef};
 use kommo_client::companies::{Company, CompanyWith};
 use kommo_client::contacts::{Contact, ContactWith, ContactWrite};
+use kommo_client::events::{Event, EventsQuery};
 use kommo_client::ids::{CompanyId, ContactId, LeadId, TaskTypeId};
 use kommo_client::leads::{Lead, LeadWith, LeadWrite};
 use kommo_client::notes::NewNote;
+use kommo_client::pagination::ListQuery;
 use kommo_client::pipelines::Pipeline;
 use kommo_client::tasks::TaskWrite;
+use kommo_client::webhook_subscriptions::{Subscribe, WebhookSubscription};
 use kommo_client::{ApiRequest, Error, Method};
 use serde_json::Value;
 
@@ -178,6 +181,52 @@ impl KommoApi for kommo_client::Client {
             }
         };
         result.map(|r| r.updated_at).map_err(classify_kommo_error)
+    }
+
+    async fn events(&self, query: EventsQuery) -> Result<(Vec<Event>, bool), PortError> {
+        let page = self
+            .events()
+            .list_page(query)
+            .await
+            .map_err(classify_kommo_error)?;
+        let more = page.next_href().is_some();
+        Ok((page.items, more))
+    }
+
+    async fn account(&self) -> Result<(u64, String), PortError> {
+        let account = self
+            .account()
+            .get(&[])
+            .await
+            .map_err(classify_kommo_error)?;
+        Ok((account.id.0, account.subdomain))
+    }
+
+    async fn webhook_subscription(
+        &self,
+        destination: &str,
+    ) -> Result<Option<WebhookSubscription>, PortError> {
+        let page = self
+            .webhook_subscriptions()
+            .list_page(ListQuery::new().filter("destination", destination))
+            .await
+            .map_err(classify_kommo_error)?;
+        // The filter is exact in Kommo; compared again so that a looser server cannot hand
+        // over another integration's subscription.
+        Ok(page
+            .items
+            .into_iter()
+            .find(|s| s.destination == destination))
+    }
+
+    async fn subscribe_webhook(
+        &self,
+        subscription: &Subscribe,
+    ) -> Result<WebhookSubscription, PortError> {
+        self.webhook_subscriptions()
+            .subscribe(subscription)
+            .await
+            .map_err(classify_kommo_error)
     }
 }
 

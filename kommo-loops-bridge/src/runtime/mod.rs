@@ -5,6 +5,8 @@
 //! and easy to fake in tests.
 
 mod bridge;
+pub mod catch_up;
+pub mod changes;
 mod clock;
 mod echo;
 mod executor;
@@ -20,8 +22,10 @@ pub mod state;
 mod worker;
 
 pub use bridge::{
-    Bridge, BridgeBuilder, BridgeConfig, MAX_BODY_BYTES, MAX_WEBHOOK_ID_BYTES, Reply,
+    Bridge, BridgeBuilder, BridgeConfig, DEFAULT_CHANGE_TOLERANCE, MAX_BODY_BYTES,
+    MAX_WEBHOOK_ID_BYTES, Reply,
 };
+pub use catch_up::{CatchUpConfig, CatchUpStatus, CatchUpTask};
 pub use executor::marker;
 pub use health::WebhookHealth;
 pub use kommo_port::classify_kommo_error;
@@ -32,7 +36,7 @@ pub use outbox::{PostgresOptions, PostgresOutbox};
 #[cfg(feature = "sqlite")]
 pub use outbox::{SqliteDurability, SqliteOutbox};
 pub use outcome::Outcome;
-pub use ports::{KommoApi, KommoEntity, LoopsApi, PortError};
+pub use ports::{KommoApi, KommoEntity, LoopsApi, LoopsContactStatus, PortError};
 pub use redact::{EmailsInLogs, mask_emails};
 pub use state::{MemoryState, StateStore};
 pub use worker::{JobReport, RetryPolicy, RetryStep, Workers};
