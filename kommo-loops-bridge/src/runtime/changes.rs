@@ -177,6 +177,9 @@ pub struct Resolution {
     /// Whether its source saw the change first, so plans it; `false` when the other source
     /// did (and planned it).
     pub first: bool,
+    /// Whether this sighting was new to the store; `false` when the store held it already (a
+    /// redelivery, a re-read of the log), so its planning may already have happened.
+    pub recorded: bool,
 }
 
 /// Resolves `observations` against the stored `records` of their keys (records of other keys
@@ -221,6 +224,7 @@ pub fn resolve_changes(
             resolved[i] = Some(Resolution {
                 occurrence: r.occurrence,
                 first: r.first == o.source,
+                recorded: false,
             });
         }
     }
@@ -259,6 +263,7 @@ pub fn resolve_changes(
         resolved[i] = Some(Resolution {
             occurrence: records[j].occurrence,
             first: false,
+            recorded: true,
         });
     }
 
@@ -281,6 +286,7 @@ pub fn resolve_changes(
         resolved[i] = Some(Resolution {
             occurrence,
             first: true,
+            recorded: true,
         });
     }
 
@@ -290,6 +296,7 @@ pub fn resolve_changes(
             resolved[slot].unwrap_or(Resolution {
                 occurrence: 0,
                 first: true,
+                recorded: false,
             })
         })
         .collect();

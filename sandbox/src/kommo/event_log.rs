@@ -14,8 +14,9 @@
 //! | note added | `common_note_added`, `attachment_note_added`, `incoming_call`, `outgoing_call`, `incoming_sms`, `outgoing_sms`, `service_note_added`, `geo_note_added` (value after: `note`), on the note's entity |
 //! | task added, changed | `task_added`, `task_completed`, `task_text_changed`, `task_deadline_changed`, `task_type_changed`, `entity_responsible_changed` (entity `task`) |
 //!
-//! Each event carries the change's time (the entity's new `updated_at`) and author (its
-//! `updated_by`); a deletion is made by the UI user. The shapes of `value_before` /
+//! Each event carries the change's time (the entity's new `updated_at`, plus
+//! [`Config::event_log_skew`](super::Config::event_log_skew)) and author (its `updated_by`); a
+//! deletion is made by the UI user. The shapes of `value_before` /
 //! `value_after` for task events (`task_deadline`, `task_type`, `text`) are the fake's
 //! choice: Kommo's documentation shows none.
 
@@ -420,8 +421,8 @@ fn drafts(state: &State, changes: &[Change], deleter: UserId, now: i64) -> Vec<D
     out
 }
 
-/// Appends the events of `changes` to the log.
-pub(crate) fn append(state: &mut State, changes: &[Change], deleter: UserId) {
+/// Appends the events of `changes` to the log, each `skew` seconds after its change.
+pub(crate) fn append(state: &mut State, changes: &[Change], deleter: UserId, skew: i64) {
     let now = state.now();
     for draft in drafts(state, changes, deleter, now) {
         state.event_seq += 1;
@@ -432,7 +433,7 @@ pub(crate) fn append(state: &mut State, changes: &[Change], deleter: UserId) {
             entity_type: draft.entity_type.to_owned(),
             entity_id: draft.entity_id,
             created_by: draft.created_by,
-            created_at: draft.created_at,
+            created_at: draft.created_at + skew,
             value_before: Value::Array(draft.before),
             value_after: Value::Array(draft.after),
         });

@@ -128,16 +128,20 @@ impl Bridge {
                 out.suppressed += u64::from(status.suppressed);
                 let now = super::unix_secs(crate::runtime::clock::now());
                 let resolution = self.resolve_unsubscribe(&email, now, dry_run).await?;
-                if !resolution.first {
+                // Not first: a webhook reported it. First but not new: an earlier recovery
+                // planned it (planned again below, harmless: the same keys).
+                if !resolution.first || (!resolution.recorded && !dry_run) {
                     out.known += 1;
-                    progress(&out);
-                    continue;
+                    if !resolution.first {
+                        progress(&out);
+                        continue;
+                    }
                 }
                 let Some(event) = unsubscribed_event(&email, &status, now) else {
                     progress(&out);
                     continue;
                 };
-                out.recovered += 1;
+                out.recovered += u64::from(resolution.recorded || dry_run);
                 let id = recovered_id(&email);
                 let plan = self.inner.rules.plan_loops(&id, &event);
                 if dry_run {
@@ -177,6 +181,7 @@ impl Bridge {
         Ok(resolutions.first().copied().unwrap_or(Resolution {
             occurrence: 1,
             first: true,
+            recorded: true,
         }))
     }
 

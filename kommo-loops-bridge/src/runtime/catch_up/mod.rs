@@ -267,8 +267,9 @@ impl Bridge {
     }
 
     async fn catch_up_inner(&self, config: &CatchUpConfig) -> Result<CatchUpReport, CatchUpError> {
+        let mut requests = 0;
         if let Some(url) = &config.webhook_url {
-            self.check_subscription(url, config.resubscribe).await;
+            requests += self.check_subscription(url, config.resubscribe).await;
         }
         let now = super::clock::now();
         let oldest = self.inner.outbox.oldest_unplanned_delivery().await?;
@@ -284,6 +285,7 @@ impl Bridge {
             return Ok(CatchUpReport {
                 from: to,
                 to,
+                kommo_requests: requests,
                 first_start: true,
                 ..CatchUpReport::default()
             });
@@ -293,13 +295,15 @@ impl Bridge {
             return Ok(CatchUpReport {
                 from,
                 to,
+                kommo_requests: requests,
                 ..CatchUpReport::default()
             });
         }
-        let (report, _) = self
+        let (mut report, _) = self
             .recover(LogWindow { from, to }, false, &mut |_| {})
             .await?;
         self.inner.state.advance_watermark(WATERMARK, to).await?;
+        report.kommo_requests += requests;
         if report.recovered > 0 {
             tracing::warn!(
                 recovered = report.recovered,
@@ -370,7 +374,7 @@ impl Bridge {
         }
         let kommo = &self.inner.planner.kommo;
         let (account, subdomain) = kommo.account().await.map_err(CatchUpError::Kommo)?;
-        report.kommo_reads += 1;
+        report.kommo_requests += 1;
         let mut state = RecoverProgress::default();
         let events = self
             .read_log(window, types, &mut report, &mut state, progress)
@@ -423,7 +427,10 @@ impl Bridge {
                     });
                     continue;
                 }
-                report.recovered += 1;
+                // A sighting recorded before (the overlap, another instance) was counted by
+                // whoever recorded it; its job is enqueued again in case that one stopped
+                // before storing it (the key makes it harmless).
+                report.recovered += u64::from(resolution.recorded);
                 let plan = if dry_run {
                     Some(
                         self.inner
@@ -483,13 +490,13 @@ impl Bridge {
                     Ok(answer) => break answer,
                     Err(PortError::Transient { after, .. }) if attempt < PAGE_ATTEMPTS => {
                         attempt += 1;
-                        report.kommo_reads += 1;
+                        report.kommo_requests += 1;
                         tokio::time::sleep(after.unwrap_or(Duration::from_secs(1))).await;
                     }
                     Err(e) => return Err(CatchUpError::Kommo(e)),
                 }
             };
-            report.kommo_reads += 1;
+            report.kommo_requests += 1;
             state.pages += 1;
             let read = items.len();
             // Kommo lists newest first by page number: events logged meanwhile push older

@@ -75,15 +75,17 @@ pub struct CatchUpReport {
     pub from: i64,
     /// See `from`.
     pub to: i64,
-    /// Requests to Kommo: pages of the events log, plus the account.
-    pub kommo_reads: u64,
+    /// Requests to Kommo: the subscription check (and its save), the account, the pages of
+    /// the events log.
+    pub kommo_requests: u64,
     /// Log events read.
     pub events: u64,
     /// Changes the rules can react to among them.
     pub changes: u64,
     /// Changes already seen (by webhook, or by an earlier catch-up): nothing to do.
     pub seen: u64,
-    /// Changes no webhook brought: recovered, planned from the log.
+    /// Changes no webhook brought, found by this run: recovered, planned from the log (a
+    /// change an earlier run or another instance recovered is not counted again).
     pub recovered: u64,
     /// Planning jobs new to the outbox (fewer than `recovered` when another instance stored
     /// them first).

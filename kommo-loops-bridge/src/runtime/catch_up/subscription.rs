@@ -10,8 +10,9 @@ use crate::runtime::bridge::Bridge;
 impl Bridge {
     /// Looks up the subscription whose destination is `url`, saves it again when Kommo
     /// disabled it and `resubscribe` is on, and records what it found. Never fails: a check
-    /// that cannot be made (no admin rights, Kommo down) is recorded as unreadable.
-    pub(crate) async fn check_subscription(&self, url: &str, resubscribe: bool) {
+    /// that cannot be made (no admin rights, Kommo down) is recorded as unreadable. Returns
+    /// the requests it made to Kommo.
+    pub(crate) async fn check_subscription(&self, url: &str, resubscribe: bool) -> u64 {
         let kommo = &self.inner.planner.kommo;
         let now = unix_secs(crate::runtime::clock::now());
         let found = match kommo.webhook_subscription(url).await {
@@ -22,7 +23,7 @@ impl Bridge {
                     s.subscription = SubscriptionState::Unreadable(e.to_string());
                     s.subscription_checked_at = Some(now);
                 });
-                return;
+                return 1;
             }
         };
         let state = match &found {
@@ -35,7 +36,7 @@ impl Bridge {
                 s.subscription = state;
                 s.subscription_checked_at = Some(now);
             });
-            return;
+            return 1;
         }
         // The URL holds the path token: it is never logged.
         tracing::error!(
@@ -49,7 +50,9 @@ impl Bridge {
             resubscribed_at: None,
         };
         let mut current = state;
+        let mut requests = 1;
         if let (Some(sub), true) = (found, resubscribe) {
+            requests += 1;
             let mut again = Subscribe::new(url, sub.settings.clone());
             again.sort = sub.sort;
             match kommo.subscribe_webhook(&again).await {
@@ -78,5 +81,6 @@ impl Bridge {
             s.subscription_checked_at = Some(now);
             s.last_outage = Some(outage);
         });
+        requests
     }
 }

@@ -29,8 +29,21 @@ fn rec(
     )
 }
 
+/// A resolution whose sighting is new to the store.
 fn r(occurrence: u32, first: bool) -> Resolution {
-    Resolution { occurrence, first }
+    Resolution {
+        occurrence,
+        first,
+        recorded: true,
+    }
+}
+
+/// A resolution of a sighting the store held already.
+fn again(occurrence: u32, first: bool) -> Resolution {
+    Resolution {
+        recorded: false,
+        ..r(occurrence, first)
+    }
 }
 
 use ChangeSource::{Log, Webhook};
@@ -57,7 +70,7 @@ fn resolution_table() {
             "the same webhook again (a redelivery, a replanned job) is the same change",
             vec![rec(1, Webhook, Some(100), None)],
             vec![w(100)],
-            vec![r(1, true)],
+            vec![again(1, true)],
             vec![],
         ),
         (
@@ -71,7 +84,7 @@ fn resolution_table() {
             "the log entry read again (overlap, another instance) changes nothing",
             vec![rec(1, Webhook, Some(100), Some((100, "a")))],
             vec![l(100, "a")],
-            vec![r(1, false)],
+            vec![again(1, false)],
             vec![],
         ),
         (
@@ -170,8 +183,8 @@ fn additions_match_whatever_their_time() {
     assert_eq!(first, vec![r(1, true)]);
     let (later, writes) = resolve_changes(&writes, &[added(Log, 100 + 10 * TOL)], TOL);
     assert_eq!(later, vec![r(1, false)]);
-    let (again, none) = resolve_changes(&writes, &[added(Webhook, 5)], TOL);
-    assert_eq!(again, vec![r(1, true)]);
+    let (repeated, none) = resolve_changes(&writes, &[added(Webhook, 5)], TOL);
+    assert_eq!(repeated, vec![again(1, true)]);
     assert!(none.is_empty());
 }
 
