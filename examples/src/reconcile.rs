@@ -4,11 +4,17 @@
 //! rate limits hold and a second run adds nothing.
 
 use std::fmt::Write as _;
-use std::time::SystemTime;
+use std::io::Write;
+use std::time::{Duration, SystemTime};
 
+use indicatif::{ProgressBar, ProgressStyle};
 use kommo_loops_bridge::Plan;
-use kommo_loops_bridge::runtime::catch_up::{FoundChange, LogWindow, LoggedChange};
+use kommo_loops_bridge::runtime::catch_up::{
+    CatchUpReport, FoundChange, LogWindow, LoggedChange, LoopsRecovery,
+};
 use kommo_loops_bridge::runtime::{Bridge, EmailsInLogs};
+
+use crate::config::{ServerConfig, StoreConfig};
 
 /// What to reconcile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,8 +263,164 @@ pub async fn drain(
         if stats.unfinished() == 0 {
             return Ok((finished, stats.dead));
         }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// What a reconcile found and did.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// The Kommo side.
+    pub kommo: CatchUpReport,
+    /// The Loops side, with `--loops`.
+    pub loops: Option<LoopsRecovery>,
+    /// Outbox jobs finished and dead letters, when this run executed them.
+    pub outbox: Option<(u64, u64)>,
+}
+
+/// A spinner with a message, or a hidden one.
+fn spinner(visible: bool) -> ProgressBar {
+    if !visible {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// Runs a reconcile on the server's store (`config.store`, which must be set explicitly: the
+/// record of changes there tells what the webhooks brought), printing what it finds to `out`
+/// and, with `progress`, a progress bar to the terminal.
+pub async fn run(
+    config: &ServerConfig,
+    options: &ReconcileOptions,
+    out: &mut (dyn Write + Send),
+    progress: bool,
+) -> Result<Summary, String> {
+    if config.store == StoreConfig::Sqlite("backfill.db".into()) {
+        return Err(
+            "set OUTBOX_PATH or DATABASE_URL to the server's store: its record of changes \
+             tells which changes their webhooks brought"
+                .into(),
+        );
+    }
+    let bridge = crate::setup::bridge(config).await?;
+    let emails = config.emails_in_logs;
+    let io = |e: std::io::Error| e.to_string();
+    writeln!(
+        out,
+        "Kommo's events log from {} to {}{}",
+        format_rfc3339(options.since),
+        format_rfc3339(options.until),
+        if options.dry_run {
+            " (dry run: nothing is stored)"
+        } else {
+            ""
+        }
+    )
+    .map_err(io)?;
+    let bar = spinner(progress);
+    let result = bridge
+        .recover(window(options), options.dry_run, &mut |p| {
+            bar.set_message(format!(
+                "log pages {} | events {} | changes {} | resolved {}",
+                p.pages, p.events, p.changes, p.resolved
+            ));
+        })
+        .await;
+    bar.finish_and_clear();
+    let (report, found) = result.map_err(|e| e.to_string())?;
+    for change in &found {
+        writeln!(out, "{}", describe(change, emails)).map_err(io)?;
+    }
+    writeln!(
+        out,
+        "{} events read, {} Kommo requests: {} changes the rules react to, {} brought by their \
+         webhooks (or recovered before), {} recovered{}",
+        report.events,
+        report.kommo_requests,
+        report.changes,
+        report.changes - report.recovered,
+        report.recovered,
+        if options.dry_run {
+            String::new()
+        } else {
+            format!(" ({} planning jobs new to the outbox)", report.enqueued)
+        }
+    )
+    .map_err(io)?;
+
+    let loops = if options.loops {
+        let bar = spinner(progress);
+        let result = bridge
+            .recover_loops(options.dry_run, &mut |p| {
+                bar.set_message(format!(
+                    "Loops contacts checked {} | unsubscribed or suppressed {} | recovered {}",
+                    p.checked, p.unsubscribed, p.recovered
+                ));
+            })
+            .await;
+        bar.finish_and_clear();
+        let loops = result.map_err(|e| e.to_string())?;
+        for (email, plan) in &loops.plans {
+            let mut line = format!(
+                "{}: unsubscribed, no webhook; would plan",
+                emails.apply(email)
+            );
+            push_plan(&mut line, plan, emails);
+            writeln!(out, "{line}").map_err(io)?;
+        }
+        writeln!(
+            out,
+            "Loops: {} synced contacts checked ({} unknown to Loops): {} unsubscribed or \
+             suppressed ({} suppressed), {} already on record, {} recovered as \
+             contact.unsubscribed{}",
+            loops.checked,
+            loops.unknown,
+            loops.unsubscribed,
+            loops.suppressed,
+            loops.known,
+            loops.recovered,
+            if options.dry_run {
+                String::new()
+            } else {
+                format!(" ({} actions new to the outbox)", loops.enqueued)
+            }
+        )
+        .map_err(io)?;
+        Some(loops)
+    } else {
+        None
+    };
+
+    let mut summary = Summary {
+        kommo: report,
+        loops,
+        outbox: None,
+    };
+    if options.dry_run || options.enqueue_only {
+        return Ok(summary);
+    }
+    let workers = bridge.spawn_workers(config.workers);
+    let bar = spinner(progress);
+    let drained = drain(&bridge, |finished, dead| {
+        bar.set_message(format!("outbox: finished {finished} | dead {dead}"));
+    })
+    .await;
+    bar.finish_and_clear();
+    workers.shutdown().await;
+    let (finished, dead) = drained?;
+    writeln!(out, "outbox: {finished} jobs finished, {dead} dead letters").map_err(io)?;
+    summary.outbox = Some((finished, dead));
+    if dead > 0 {
+        return Err(format!(
+            "{dead} jobs failed; see them with the outbox example (`outbox dead`)"
+        ));
+    }
+    Ok(summary)
 }
 
 #[cfg(test)]
