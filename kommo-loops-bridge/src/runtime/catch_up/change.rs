@@ -245,7 +245,9 @@ mod tests {
     #[test]
     fn the_fixture_becomes_changes_oldest_first() {
         let changes = changes_from_log(&events(), &ONBOARDING, 1);
-        let summary: Vec<(&str, u64, i64, Option<u64>, Option<u64>, usize)> = changes
+        /// Event, entity, time, statuses before and after, log events.
+        type Row<'a> = (&'a str, u64, i64, Option<u64>, Option<u64>, usize);
+        let summary: Vec<Row<'_>> = changes
             .iter()
             .map(|c| {
                 (
