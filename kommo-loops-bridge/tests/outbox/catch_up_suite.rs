@@ -47,14 +47,20 @@ async fn observe(store: &Store, observations: &[Observation]) -> Vec<Resolution>
 
 pub async fn observe_changes_resolves_and_stores(store: &Store) {
     let webhook = Observation::webhook(KEY, true, 1_000);
-    assert_eq!(observe(store, std::slice::from_ref(&webhook)).await, [r(1, true)]);
+    assert_eq!(
+        observe(store, std::slice::from_ref(&webhook)).await,
+        [r(1, true)]
+    );
     assert_eq!(
         observe(store, &[webhook]).await,
         [again(1, true)],
         "the same webhook again"
     );
     let logged = Observation::log(KEY, true, 1_002, "01abc");
-    assert_eq!(observe(store, std::slice::from_ref(&logged)).await, [r(1, false)]);
+    assert_eq!(
+        observe(store, std::slice::from_ref(&logged)).await,
+        [r(1, false)]
+    );
     assert_eq!(observe(store, &[logged]).await, [again(1, false)]);
     let later = Observation::log(KEY, true, 1_500, "01abd");
     assert_eq!(observe(store, &[later]).await, [r(2, true)]);
