@@ -124,7 +124,11 @@ async fn run() -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let hook = format!("{}/webhooks/kommo/{token}", server.url());
     let workers = bridge.spawn_workers(args.workers);
-    let config = CatchUpConfig::new().settle(Duration::ZERO);
+    // No overlap: the window starts where the outage did, so the leads seeded (silently)
+    // just before it are not part of what is measured.
+    let config = CatchUpConfig::new()
+        .settle(Duration::ZERO)
+        .overlap(Duration::ZERO);
 
     eprintln!("seeding {} leads with their contacts", args.changes);
     let mut leads = Vec::with_capacity(args.changes);
@@ -145,9 +149,10 @@ async fn run() -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         leads.push(lead);
     }
-    // The bridge was running: the watermark is set before the outage.
-    bridge.catch_up(&config).await.map_err(|e| e.to_string())?;
+    // The bridge was running: the watermark is set before the outage, in a second of its own.
     tokio::time::sleep(Duration::from_secs(1)).await;
+    bridge.catch_up(&config).await.map_err(|e| e.to_string())?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
     eprintln!(
         "moving {} leads to Trial with no webhook reaching the bridge",
         leads.len()

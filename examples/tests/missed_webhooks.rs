@@ -131,11 +131,32 @@ async fn the_bridge_down_for_an_outage_catches_up_every_send_once() {
 
     stack.bring_back().await.unwrap();
     wait_past_log(&stack).await;
+    let kommo_before = stack.kommo.request_stats();
     // What the server does on start.
     let report = stack.bridge.catch_up(&config).await.unwrap();
     let health = healthz(&stack).await;
     settle(&stack).await;
     ledger.take(&mut reports);
+    let kommo_after = stack.kommo.request_stats();
+    let reads = |stats: &kommo_loops_sandbox::RequestStats, endpoint: &str| {
+        stats.by_endpoint.get(endpoint).map_or(0, |e| e.total)
+    };
+    for one_by_one in ["GET /api/v4/leads/{id}", "GET /api/v4/contacts/{id}"] {
+        assert_eq!(
+            reads(&kommo_after, one_by_one),
+            reads(&kommo_before, one_by_one),
+            "the recovered changes were planned with what the catch-up read in bulk"
+        );
+    }
+    // Besides the catch-up's own requests, planning read only the pipelines (once per
+    // worker that found them uncached).
+    let pipelines = "GET /api/v4/leads/pipelines";
+    assert_eq!(
+        kommo_after.total - reads(&kommo_after, pipelines),
+        kommo_before.total - reads(&kommo_before, pipelines) + report.kommo_requests,
+        "{:#?}",
+        kommo_after.by_endpoint
+    );
 
     // Every change the rules react to came from the log: per customer its contact, its lead
     // and three moves.

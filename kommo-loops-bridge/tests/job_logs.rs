@@ -211,6 +211,15 @@ impl KommoApi for NoKommo {
     ) -> Result<Option<i64>, PortError> {
         unused()
     }
+    async fn leads_by_id(&self, _: &[u64]) -> Result<Vec<Lead>, PortError> {
+        unused()
+    }
+    async fn contacts_by_id(&self, _: &[u64]) -> Result<Vec<Contact>, PortError> {
+        unused()
+    }
+    async fn companies_by_id(&self, _: &[u64]) -> Result<Vec<Company>, PortError> {
+        unused()
+    }
     async fn events(
         &self,
         _: kommo_client::events::EventsQuery,

@@ -275,6 +275,7 @@ impl BridgeBuilder {
                     echoes: echoes.clone(),
                     pipelines: Mutex::new(None),
                     tolerance: self.config.change_tolerance,
+                    prefetched: Mutex::default(),
                 },
                 executor: Executor {
                     loops: self.loops,

@@ -183,6 +183,30 @@ impl KommoApi for kommo_client::Client {
         result.map(|r| r.updated_at).map_err(classify_kommo_error)
     }
 
+    async fn leads_by_id(&self, ids: &[u64]) -> Result<Vec<Lead>, PortError> {
+        self.leads()
+            .list_page(by_id(ids).with(["contacts"]))
+            .await
+            .map(|page| page.items)
+            .map_err(classify_kommo_error)
+    }
+
+    async fn contacts_by_id(&self, ids: &[u64]) -> Result<Vec<Contact>, PortError> {
+        self.contacts()
+            .list_page(by_id(ids).with(["leads"]))
+            .await
+            .map(|page| page.items)
+            .map_err(classify_kommo_error)
+    }
+
+    async fn companies_by_id(&self, ids: &[u64]) -> Result<Vec<Company>, PortError> {
+        self.companies()
+            .list_page(by_id(ids).with(["contacts"]))
+            .await
+            .map(|page| page.items)
+            .map_err(classify_kommo_error)
+    }
+
     async fn events(&self, query: EventsQuery) -> Result<(Vec<Event>, bool), PortError> {
         let page = self
             .events()
@@ -228,6 +252,13 @@ impl KommoApi for kommo_client::Client {
             .await
             .map_err(classify_kommo_error)
     }
+}
+
+/// One page of at most 250 entities by id.
+fn by_id(ids: &[u64]) -> ListQuery {
+    ListQuery::new()
+        .limit(250)
+        .filter_ids("id", ids.iter().take(250))
 }
 
 /// A read kept as loose JSON: these answers feed conditions, and one odd note or task must

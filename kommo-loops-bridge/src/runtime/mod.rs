@@ -17,6 +17,7 @@ pub mod outbox;
 mod outcome;
 mod planner;
 mod ports;
+mod prefetch;
 mod redact;
 pub mod state;
 mod worker;

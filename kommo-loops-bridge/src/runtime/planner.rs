@@ -12,6 +12,7 @@ use super::catch_up::LoggedChange;
 use super::changes::Observation;
 use super::echo::Echoes;
 use super::ports::{KommoApi, PortError};
+use super::prefetch::{Known, Prefetched};
 use super::state::StateStore;
 use crate::engine::Mode;
 use crate::plan::{Explain, Plan, Planning};
@@ -37,6 +38,8 @@ pub(crate) struct Planner {
     pub(crate) pipelines: Mutex<Option<(Instant, Vec<Pipeline>)>>,
     /// How far apart a webhook's time and its log entry's may be.
     pub(crate) tolerance: Duration,
+    /// Entities the catch-up read in bulk for the changes it recovered.
+    pub(crate) prefetched: Mutex<Prefetched>,
 }
 
 /// Where a payload's events come from, which decides how their changes are identified.
@@ -123,22 +126,26 @@ impl Planner {
                     "still missing data after {MAX_ROUNDS} rounds: {needs:?}"
                 )));
             }
-            self.fetch(&needs, &mut snapshot)
+            let bulk = matches!(origin, Origin::Log | Origin::DryRun);
+            self.fetch(&needs, &mut snapshot, bulk)
                 .await
                 .map_err(PlanFailure::Retry)?;
             planning = self.rules.plan_kommo(&payload, &snapshot, self.mode);
         }
 
         // Events older than a change already planned keep their sends but not their upserts.
+        // A dry run records no version, so it leaves the guard as it found it.
         let account = payload.account.id.map_or(0, |a| a.0);
         let mut stale = false;
-        for event in &payload.events {
+        let guarded = if origin == Origin::DryRun {
+            &[][..]
+        } else {
+            &payload.events[..]
+        };
+        for event in guarded {
             let (Some(id), Some(version)) = (event.entity_id(), event.updated_at()) else {
                 continue;
             };
-            if origin == Origin::DryRun {
-                break;
-            }
             let kind = entity_kind(&event.kind);
             let fresh = self
                 .state
@@ -262,19 +269,48 @@ impl Planner {
         explained
     }
 
+    /// Fetches what the engine asked for; with `bulk`, takes what the catch-up read in bulk
+    /// first.
     async fn fetch(
         &self,
         needs: &crate::plan::Needs,
         snapshot: &mut Snapshot,
+        bulk: bool,
     ) -> Result<(), PortError> {
+        let now = super::clock::instant();
+        let cached = || {
+            self.prefetched
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        };
         for &id in &needs.leads {
-            match self.kommo.lead(id).await? {
+            let known = if bulk {
+                cached().lead(id, now)
+            } else {
+                Known::Unknown
+            };
+            let found = match known {
+                Known::Found(lead) => Some(lead),
+                Known::Missing => None,
+                Known::Unknown => self.kommo.lead(id).await?,
+            };
+            match found {
                 Some(lead) => snapshot.add_lead(&lead),
                 None => snapshot.mark_lead_missing(id),
             }
         }
         for &id in &needs.contacts {
-            match self.kommo.contact(id).await? {
+            let known = if bulk {
+                cached().contact(id, now)
+            } else {
+                Known::Unknown
+            };
+            let found = match known {
+                Known::Found(contact) => Some(contact),
+                Known::Missing => None,
+                Known::Unknown => self.kommo.contact(id).await?,
+            };
+            match found {
                 Some(contact) => snapshot.add_contact(&contact),
                 None => snapshot.mark_contact_missing(id),
             }
@@ -283,7 +319,17 @@ impl Planner {
             }
         }
         for &id in &needs.companies {
-            match self.kommo.company(id).await? {
+            let known = if bulk {
+                cached().company(id, now)
+            } else {
+                Known::Unknown
+            };
+            let found = match known {
+                Known::Found(company) => Some(company),
+                Known::Missing => None,
+                Known::Unknown => self.kommo.company(id).await?,
+            };
+            match found {
                 Some(company) => snapshot.add_company(&company),
                 None => snapshot.mark_company_missing(id),
             }

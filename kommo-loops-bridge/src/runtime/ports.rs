@@ -160,6 +160,14 @@ pub trait KommoApi: Send + Sync + 'static {
         add: &[String],
         remove: &[String],
     ) -> Result<Option<i64>, PortError>;
+    /// Leads by id with their contacts (`GET /api/v4/leads?filter[id][]=...&with=contacts`), at
+    /// most 250 ids; leads Kommo does not have are not in the answer.
+    async fn leads_by_id(&self, ids: &[u64]) -> Result<Vec<Lead>, PortError>;
+    /// Contacts by id (`GET /api/v4/contacts?filter[id][]=...&with=leads`), at most 250.
+    async fn contacts_by_id(&self, ids: &[u64]) -> Result<Vec<Contact>, PortError>;
+    /// Companies by id with their contacts (`GET /api/v4/companies?filter[id][]=...`), at
+    /// most 250.
+    async fn companies_by_id(&self, ids: &[u64]) -> Result<Vec<Company>, PortError>;
     /// One page of the events log (`GET /api/v4/events`), and whether another page follows.
     async fn events(&self, query: EventsQuery) -> Result<(Vec<Event>, bool), PortError>;
     /// The account's id and subdomain (`GET /api/v4/account`).

@@ -9,6 +9,7 @@
 //! [`Bridge::recover`] reads any window (the `reconcile` example), and can plan without
 //! storing anything.
 
+mod bulk;
 mod change;
 mod loops;
 mod status;
@@ -414,6 +415,16 @@ impl Bridge {
                     .observe_changes(&observations, tolerance)
                     .await?
             };
+            // What the recovered changes will be planned with, read in bulk first.
+            let recovered: Vec<&LoggedChange> = keyed
+                .iter()
+                .zip(&resolutions)
+                .filter(|(_, r)| r.first)
+                .map(|((i, _), _)| &chunk[*i])
+                .collect();
+            if !recovered.is_empty() {
+                report.kommo_requests += self.prefetch(&recovered).await?;
+            }
             let mut jobs = Vec::new();
             for ((i, key), resolution) in keyed.into_iter().zip(resolutions) {
                 let change = &mut chunk[i];
