@@ -12,7 +12,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,11 +22,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use common::*;
 use kommo_loops_bridge::runtime::catch_up::CatchUpReport;
-use kommo_loops_bridge::runtime::{
-    Bridge, CatchUpConfig, PostgresOptions, PostgresOutbox, SqliteOutbox,
-};
+use kommo_loops_bridge::runtime::{CatchUpConfig, SqliteOutbox};
 use kommo_loops_examples::demo::Stack;
-use kommo_loops_examples::server::serve;
 use kommo_loops_sandbox::kommo::{self, LeadUpdate, saas_onboarding};
 use kommo_loops_sandbox::loops;
 
@@ -315,41 +311,18 @@ async fn start_proxy(proxy: LossyProxy) -> (String, tokio::task::JoinHandle<()>)
     (url, handle)
 }
 
-const URL_VAR: &str = "KOMMO_LOOPS_TEST_POSTGRES_URL";
-
-async fn admin(url: &str, sql: &str) {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .expect("connect to the test database");
-    let connection = tokio::spawn(connection);
-    client.batch_execute(sql).await.expect("admin SQL");
-    drop(client);
-    let _ = connection.await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_catching_up_at_once_send_each_lost_change_once() {
-    let url = match std::env::var(URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => url,
-        _ => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "two-instance catch-up test skipped: set {URL_VAR} to a database URL to run it"
-            );
-            return;
-        }
+    let Some(url) = postgres_url("two-instance catch-up test") else {
+        return;
     };
     let started = Instant::now();
     let schema = format!("missed_webhooks_{}", std::process::id());
     admin(&url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
-    let store = || async {
-        Arc::new(
-            PostgresOutbox::connect_with(&url, PostgresOptions::new().schema(&schema))
-                .await
-                .unwrap(),
-        )
-    };
-    let (store_a, store_b) = (store().await, store().await);
+    let (store_a, store_b) = (
+        instance_store(&url, &schema).await,
+        instance_store(&url, &schema).await,
+    );
     let stack = Stack::start_with(
         onboarding(),
         fast_bridge(),
@@ -357,39 +330,7 @@ async fn two_instances_catching_up_at_once_send_each_lost_change_once() {
     )
     .await
     .unwrap();
-    let bridge_b = Bridge::builder(
-        onboarding(),
-        Arc::new(
-            loops_client::Client::builder()
-                .api_key(stack.loops.api_key())
-                .base_url(stack.loops.base_url())
-                .retry_policy(fast_loops_retry())
-                .build()
-                .unwrap(),
-        ),
-        Arc::new(
-            kommo_client::Client::builder()
-                .base_url(&stack.kommo.base_url())
-                .long_lived_token(stack.kommo.token())
-                .rate_limit(kommo_client::RateLimit::per_second(FAST_RATE))
-                .build()
-                .unwrap(),
-        ),
-    )
-    .outbox(store_b.clone())
-    .state(store_b)
-    .config(fast_bridge())
-    .loops_secret(stack.loops_secret.clone())
-    .build()
-    .unwrap();
-    let server_b = serve(
-        bridge_b.clone(),
-        &stack.kommo_token,
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-    )
-    .await
-    .unwrap();
-    let workers_b = bridge_b.spawn_workers(2);
+    let (bridge_b, server_b, workers_b) = second_instance(&stack, store_b).await;
     let proxy = LossyProxy {
         targets: Arc::new(vec![
             stack.kommo_webhook_url(),

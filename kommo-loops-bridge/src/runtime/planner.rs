@@ -289,12 +289,7 @@ impl Planner {
             } else {
                 Known::Unknown
             };
-            let found = match known {
-                Known::Found(lead) => Some(lead),
-                Known::Missing => None,
-                Known::Unknown => self.kommo.lead(id).await?,
-            };
-            match found {
+            match known.or_read(self.kommo.lead(id)).await? {
                 Some(lead) => snapshot.add_lead(&lead),
                 None => snapshot.mark_lead_missing(id),
             }
@@ -305,12 +300,7 @@ impl Planner {
             } else {
                 Known::Unknown
             };
-            let found = match known {
-                Known::Found(contact) => Some(contact),
-                Known::Missing => None,
-                Known::Unknown => self.kommo.contact(id).await?,
-            };
-            match found {
+            match known.or_read(self.kommo.contact(id)).await? {
                 Some(contact) => snapshot.add_contact(&contact),
                 None => snapshot.mark_contact_missing(id),
             }
@@ -324,12 +314,7 @@ impl Planner {
             } else {
                 Known::Unknown
             };
-            let found = match known {
-                Known::Found(company) => Some(company),
-                Known::Missing => None,
-                Known::Unknown => self.kommo.company(id).await?,
-            };
-            match found {
+            match known.or_read(self.kommo.company(id)).await? {
                 Some(company) => snapshot.add_company(&company),
                 None => snapshot.mark_company_missing(id),
             }

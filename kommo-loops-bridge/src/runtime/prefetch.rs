@@ -42,6 +42,20 @@ pub(crate) enum Known<T> {
     Unknown,
 }
 
+impl<T> Known<T> {
+    /// The entity, from the bulk read when it knows, else from `read` (one request).
+    pub(crate) async fn or_read(
+        self,
+        read: impl std::future::Future<Output = Result<Option<T>, crate::runtime::PortError>>,
+    ) -> Result<Option<T>, crate::runtime::PortError> {
+        match self {
+            Known::Found(found) => Ok(Some(found)),
+            Known::Missing => Ok(None),
+            Known::Unknown => read.await,
+        }
+    }
+}
+
 fn get<T: Clone>(map: &HashMap<u64, Entry<T>>, id: u64, now: Instant) -> Known<T> {
     match map.get(&id) {
         Some((at, found)) if now.saturating_duration_since(*at) < TTL => match found {
