@@ -9,6 +9,8 @@
 //!    (needs `KOMMO_LOOPS_TEST_POSTGRES_URL`, else skipped with a printed line).
 //! 4. A change logged while its lead has since moved on: the plan follows the log's transition
 //!    with the lead's current fields.
+//!
+//! And a long outage is read a slice at a time.
 
 mod common;
 
@@ -22,7 +24,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use common::*;
 use kommo_loops_bridge::runtime::catch_up::CatchUpReport;
-use kommo_loops_bridge::runtime::{CatchUpConfig, SqliteOutbox};
+use kommo_loops_bridge::runtime::{CatchUpConfig, SqliteOutbox, StateStore};
 use kommo_loops_examples::demo::Stack;
 use kommo_loops_sandbox::kommo::{self, LeadUpdate, saas_onboarding};
 use kommo_loops_sandbox::loops;
@@ -502,5 +504,45 @@ async fn a_recovered_move_follows_the_log_with_the_leads_current_fields() {
         0,
         "5001 -> 5003 is no upgrade"
     );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_outage_is_read_six_hours_at_a_time() {
+    let (mut stack, dir) = sqlite_stack(kommo::Config::saas_onboarding()).await;
+    let config = CatchUpConfig::new().settle(Duration::ZERO);
+    // The bridge last read the log 13 hours ago (written through a second connection to the
+    // store's file, as an operator's tool would).
+    let now = kommo_loops_examples::reconcile::now();
+    let watermark = now - 13 * 3600;
+    let store = SqliteOutbox::open(dir.path().join("outbox.db"))
+        .await
+        .unwrap();
+    StateStore::advance_watermark(&store, "kommo-events", watermark)
+        .await
+        .unwrap();
+    drop(store);
+    stack.take_down().await;
+    let customers = new_customers(&stack, "long", 2);
+    stack.kommo.flush_webhooks().await;
+    let deliveries = stack.kommo.webhook_deliveries();
+    assert!(
+        deliveries.iter().all(|d| !d.acknowledged()),
+        "{:#?}",
+        deliveries.iter().map(|d| (&d.events, &d.outcome)).collect::<Vec<_>>()
+    );
+    stack.bring_back().await.unwrap();
+    wait_past_log(&stack).await;
+    let report = stack.bridge.catch_up(&config).await.unwrap();
+    settle(&stack).await;
+    assert_eq!(report.from, watermark - 600);
+    assert!(report.to >= now);
+    // Three slices (13 h 10 min): each reads the account and one page of the log; the last
+    // one also the recovered changes' leads, contacts and companies, in bulk.
+    assert_eq!(report.kommo_requests, 3 * 2 + 3, "{report:?}");
+    assert_eq!((report.recovered, report.enqueued), (4, 4), "{report:?}");
+    for c in &customers {
+        assert_eq!(count(&stack, &c.email, "lead_created"), 1);
+    }
     stack.stop().await;
 }

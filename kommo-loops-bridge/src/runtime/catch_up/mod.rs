@@ -44,6 +44,9 @@ const PAGE_SIZE: u32 = kommo_client::events::EVENTS_MAX_LIMIT;
 /// Changes resolved (and enqueued) per store transaction.
 const CHUNK: usize = 1000;
 
+/// The longest window one read holds in memory: six hours of the log.
+const MAX_SLICE_SECS: i64 = 6 * 60 * 60;
+
 /// Attempts at one page of the log when Kommo answers with a transient failure.
 const PAGE_ATTEMPTS: u32 = 3;
 
@@ -300,11 +303,28 @@ impl Bridge {
                 ..CatchUpReport::default()
             });
         }
-        let (mut report, _) = self
-            .recover(LogWindow { from, to }, false, &mut |_| {})
-            .await?;
-        self.inner.state.advance_watermark(WATERMARK, to).await?;
-        report.kommo_requests += requests;
+        // A long outage is read a slice at a time, each slice's events held in memory only
+        // while it is resolved, and the watermark moved after each.
+        let mut report = CatchUpReport {
+            from,
+            to,
+            kommo_requests: requests,
+            ..CatchUpReport::default()
+        };
+        let mut start = from;
+        loop {
+            let end = to.min(start.saturating_add(MAX_SLICE_SECS));
+            let (slice, _) = self
+                .recover(LogWindow::new(start, end), false, &mut |_| {})
+                .await?;
+            self.inner.state.advance_watermark(WATERMARK, end).await?;
+            report.add(&slice);
+            if end >= to {
+                break;
+            }
+            // Both ends are included: the last second is read again, and resolved as seen.
+            start = end;
+        }
         if report.recovered > 0 {
             tracing::warn!(
                 recovered = report.recovered,

@@ -94,6 +94,18 @@ pub struct CatchUpReport {
     pub first_start: bool,
 }
 
+impl CatchUpReport {
+    /// Adds the counts of a slice of the same run.
+    pub(crate) fn add(&mut self, slice: &CatchUpReport) {
+        self.kommo_requests += slice.kommo_requests;
+        self.events += slice.events;
+        self.changes += slice.changes;
+        self.seen += slice.seen;
+        self.recovered += slice.recovered;
+        self.enqueued += slice.enqueued;
+    }
+}
+
 /// What the catch-up knows, for `/healthz` ([`Bridge::catch_up_status`]).
 ///
 /// [`Bridge::catch_up_status`]: crate::runtime::Bridge::catch_up_status
