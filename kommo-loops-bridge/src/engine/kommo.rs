@@ -4,12 +4,12 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::actions::{ActionsBuilder, Recipient};
+use super::actions::{ActionsBuilder, Origin, Recipient};
 use super::context::{KommoContext, choose_email};
 use super::{KommoDelivery, KommoEvent, Mode, Subject};
 use crate::facts::{CompanyFacts, ContactFacts, LeadFacts};
 use crate::keys::KeyBase;
-use crate::plan::{Explain, Needs, Plan, Planning};
+use crate::plan::{Explain, Needs, Plan, Planning, Reason};
 use crate::rules::{KommoRule, Rules, Uses};
 use crate::snapshot::Snapshot;
 use crate::template::Resolve;
@@ -26,14 +26,14 @@ pub(super) fn plan(
     let mut needs = Needs::default();
     // One entry per rule and event, give or take a note: sized once.
     let mut explain = Vec::with_capacity(delivery.events.len() * inner.kommo.len().max(1));
-    let mut builder = ActionsBuilder::new(inner, mode);
+    let mut builder = ActionsBuilder::new(inner, mode, rules.merge_upserts);
     let mut seen = BTreeSet::new();
 
     for (index, event) in delivery.events.iter().enumerate() {
         let event = match event {
             Ok(event) => event,
             Err(reason) => {
-                explain.push(note(format!("event #{index}"), reason.clone()));
+                explain.push(Explain::note(format!("event #{index}"), reason.clone()));
                 continue;
             }
         };
@@ -48,9 +48,9 @@ pub(super) fn plan(
         .into();
         let keys = key_base(delivery.account.id, event);
         if !seen.insert(keys.identity()) {
-            explain.push(note(
+            explain.push(Explain::note(
                 label,
-                "the same event appears earlier in this delivery; planned once".into(),
+                "the same event appears earlier in this delivery; planned once",
             ));
             continue;
         }
@@ -83,7 +83,7 @@ pub(super) fn plan(
                         &label,
                         rule,
                         false,
-                        format!("waiting for data: {what}"),
+                        format!("waiting for data: {what}").into(),
                         Vec::new(),
                     ));
                 }
@@ -112,12 +112,18 @@ pub(super) fn plan(
             })
             .collect();
 
+        // This event's lines of the trace start here, one per rule.
+        let first_slot = explain.len();
         for (i, rule) in candidates {
+            let origin = Origin {
+                rule: &rule.name,
+                explain_slot: first_slot + i,
+            };
             let mut notes = gathered.notes.clone();
             let mut matched = 0usize;
             let mut reasons = Vec::new();
             if gathered.people.is_empty() {
-                reasons.push(no_people_reason(&event.subject));
+                reasons.push(no_people_reason(&event.subject).into());
             }
             for (person, (user_id, user_id_notes)) in gathered.people.iter().zip(&user_ids) {
                 let ctx = context(person);
@@ -126,7 +132,7 @@ pub(super) fn plan(
                     continue;
                 }
                 let Some(email) = person.email.as_deref() else {
-                    reasons.push(person.no_email_reason.clone());
+                    reasons.push(person.no_email_reason.clone().into());
                     notes.extend(person.notes.iter().cloned());
                     continue;
                 };
@@ -147,7 +153,7 @@ pub(super) fn plan(
                 };
                 let stale = snapshot.is_stale(event.subject.kind(), event.subject.id());
                 builder.add_rule(
-                    &rule.name,
+                    origin,
                     &rule.actions,
                     &recipient,
                     &keys,
@@ -159,12 +165,20 @@ pub(super) fn plan(
             }
             let reason = if matched > 0 {
                 match gathered.people.len() {
-                    1 => "matched".to_owned(),
-                    n => format!("matched for {matched} of {n} contacts"),
+                    1 => Reason::from("matched"),
+                    n => format!("matched for {matched} of {n} contacts").into(),
                 }
             } else {
                 reasons.dedup();
-                reasons.join("; ")
+                match reasons.len() {
+                    1 => reasons.swap_remove(0),
+                    _ => reasons
+                        .iter()
+                        .map(Reason::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                        .into(),
+                }
             };
             entries[i] = Some(entry(&label, rule, matched > 0, reason, unique(notes)));
         }
@@ -172,8 +186,14 @@ pub(super) fn plan(
     }
 
     if needs.is_empty() {
+        let finished = builder.finish();
+        for (slot, note) in finished.notes {
+            if let Some(entry) = explain.get_mut(slot) {
+                entry.notes.push(note);
+            }
+        }
         Planning::Ready(Plan {
-            actions: builder.finish(),
+            actions: finished.actions,
             explain,
         })
     } else {
@@ -211,21 +231,11 @@ fn unique(notes: Vec<String>) -> Vec<String> {
     kept
 }
 
-fn note(event: impl Into<Arc<str>>, reason: String) -> Explain {
-    Explain {
-        event: event.into(),
-        rule: None,
-        matched: false,
-        reason,
-        notes: Vec::new(),
-    }
-}
-
 fn entry(
     label: &Arc<str>,
     rule: &KommoRule,
     matched: bool,
-    reason: String,
+    reason: Reason,
     notes: Vec<String>,
 ) -> Explain {
     Explain {
@@ -273,15 +283,10 @@ fn key_base(account: Option<u64>, event: &KommoEvent) -> KeyBase {
 }
 
 /// What the webhook alone can rule out, before anything is fetched.
-fn pre_gate(rule: &KommoRule, event: &KommoEvent) -> Result<(), String> {
+fn pre_gate(rule: &KommoRule, event: &KommoEvent) -> Result<(), Reason> {
     let when = &rule.when;
     if !when.events.iter().any(|e| e == event.name) {
-        return Err(concat(&[
-            "listens to ",
-            &when.events_listed,
-            ", not ",
-            event.name,
-        ]));
+        return Err(Reason::listens_to(&when.events_listed, event.name));
     }
     let webhook_lead = match &event.subject {
         Subject::Lead(lead) => Some(lead),
@@ -294,12 +299,7 @@ fn pre_gate(rule: &KommoRule, event: &KommoEvent) -> Result<(), String> {
     if let (Some(pipelines), Some(pipeline)) = (&when.pipelines, pipeline)
         && !pipelines.contains(&pipeline)
     {
-        return Err(concat(&[
-            "pipeline ",
-            Decimal::new(pipeline).as_str(),
-            " is not ",
-            pipelines.listed(),
-        ]));
+        return Err(Reason::pipeline(pipeline, pipelines.listed()));
     }
     let status = event
         .transition
@@ -308,24 +308,12 @@ fn pre_gate(rule: &KommoRule, event: &KommoEvent) -> Result<(), String> {
     if let (Some(to), Some(status)) = (&when.to, status)
         && !to.contains(&status)
     {
-        return Err(concat(&[
-            "moved to status ",
-            Decimal::new(status).as_str(),
-            ", not ",
-            to.listed(),
-        ]));
+        return Err(Reason::moved("to", status, to.listed()));
     }
     if let Some(from) = &when.from {
         match event.transition.old_status_id {
             Some(old) if from.contains(&old) => {}
-            Some(old) => {
-                return Err(concat(&[
-                    "moved from status ",
-                    Decimal::new(old).as_str(),
-                    ", not ",
-                    from.listed(),
-                ]));
-            }
+            Some(old) => return Err(Reason::moved("from", old, from.listed())),
             None => return Err("the webhook does not say which status the lead came from".into()),
         }
     }
@@ -343,12 +331,12 @@ fn pre_gate(rule: &KommoRule, event: &KommoEvent) -> Result<(), String> {
 }
 
 /// The rest of the conditions, once the data is there.
-fn post_gate(rule: &KommoRule, event: &KommoEvent, ctx: &KommoContext<'_>) -> Result<(), String> {
+fn post_gate(rule: &KommoRule, event: &KommoEvent, ctx: &KommoContext<'_>) -> Result<(), Reason> {
     let when = &rule.when;
     if let Some(pipelines) = &when.pipelines {
         match ctx.resolve(&crate::template::Reference::LeadPipelineId) {
             Some(Val::Number(n)) if n.as_u64().is_some_and(|n| pipelines.contains(&n)) => {}
-            Some(v) => return Err(format!("pipeline {v} is not {}", pipelines.listed())),
+            Some(v) => return Err(format!("pipeline {v} is not {}", pipelines.listed()).into()),
             None => return Err("the lead's pipeline is unknown".into()),
         }
     }
@@ -359,14 +347,7 @@ fn post_gate(rule: &KommoRule, event: &KommoEvent, ctx: &KommoContext<'_>) -> Re
             .or(ctx.lead.and_then(|l| l.status_id))
         {
             Some(status) if to.contains(&status) => {}
-            Some(status) => {
-                return Err(concat(&[
-                    "moved to status ",
-                    Decimal::new(status).as_str(),
-                    ", not ",
-                    to.listed(),
-                ]));
-            }
+            Some(status) => return Err(Reason::moved("to", status, to.listed())),
             None => return Err("the lead's status is unknown".into()),
         }
     }
@@ -380,14 +361,12 @@ fn post_gate(rule: &KommoRule, event: &KommoEvent, ctx: &KommoContext<'_>) -> Re
                         condition.reference,
                         condition.any_of.join("|"),
                         text
-                    ));
+                    )
+                    .into());
                 }
             }
             None => {
-                return Err(format!(
-                    "where {}: the value is missing",
-                    condition.reference
-                ));
+                return Err(format!("where {}: the value is missing", condition.reference).into());
             }
         }
     }
@@ -735,7 +714,7 @@ mod tests {
             match (&got, expected) {
                 (Ok(()), Ok(())) => {}
                 (Err(reason), Err(fragment)) => {
-                    assert!(reason.contains(fragment), "{when}: {reason}")
+                    assert!(reason.to_string().contains(fragment), "{when}: {reason}")
                 }
                 _ => panic!("{when}: got {got:?}, expected {expected:?}"),
             }
@@ -774,7 +753,9 @@ mod tests {
             price: crate::value::Val::float(999.5),
             ..lead.clone()
         };
-        let err = post_gate(&rules.inner.kommo[0], &event, &ctx(&cheaper)).unwrap_err();
+        let err = post_gate(&rules.inner.kommo[0], &event, &ctx(&cheaper))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains(r#"where lead.price = "1200|1500" does not hold ("999.5")"#),
             "{err}"
@@ -786,6 +767,7 @@ mod tests {
         assert!(
             post_gate(&rules.inner.kommo[0], &event, &ctx(&unpriced))
                 .unwrap_err()
+                .to_string()
                 .contains("missing")
         );
     }

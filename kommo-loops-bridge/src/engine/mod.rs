@@ -6,6 +6,7 @@ mod actions;
 mod context;
 mod kommo;
 mod loops;
+mod merge;
 
 use std::fmt;
 use std::str::FromStr;

@@ -39,15 +39,7 @@ impl Executor {
         match action {
             Action::UpsertContact(a) => match self.loops.upsert_contact(a).await {
                 Ok(()) => {
-                    if let Some(contact) = a.kommo_contact_id
-                        && let Err(e) = self
-                            .state
-                            .set_synced_email(&contact.to_string(), &a.email)
-                            .await
-                    {
-                        // The upsert happened; only the email-change detection is weakened.
-                        tracing::warn!(contact, error = %e, "could not remember the synced email");
-                    }
+                    self.synced(a.kommo_contact_id, &a.email).await;
                     Outcome::Done {
                         detail: format!("contact {} upserted in Loops", a.email),
                     }
@@ -55,6 +47,15 @@ impl Executor {
                 Err(e) => e.into(),
             },
             Action::SendEvent(a) => match self.loops.send_event(a).await {
+                Ok(()) if a.carries_upsert() => {
+                    self.synced(a.kommo_contact_id, &a.email).await;
+                    Outcome::Done {
+                        detail: format!(
+                            "event {} sent for {}, with the contact's properties",
+                            a.event_name, a.email
+                        ),
+                    }
+                }
                 Ok(()) => Outcome::Done {
                     detail: format!("event {} sent for {}", a.event_name, a.email),
                 },
@@ -142,6 +143,19 @@ impl Executor {
     }
 
     /// Runs `write` on every entity the target resolves to.
+    /// Remembers the email a Kommo contact was last synced under, for email-change detection.
+    async fn synced(&self, contact: Option<u64>, email: &str) {
+        if let Some(contact) = contact
+            && let Err(e) = self
+                .state
+                .set_synced_email(&contact.to_string(), email)
+                .await
+        {
+            // The upsert happened; only the email-change detection is weakened.
+            tracing::warn!(contact, error = %e, "could not remember the synced email");
+        }
+    }
+
     async fn on_targets<F, Fut>(&self, target: &Target, what: &str, write: F) -> Outcome
     where
         F: Fn(Arc<dyn KommoApi>, KommoEntity) -> Fut,

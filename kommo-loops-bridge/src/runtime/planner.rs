@@ -131,19 +131,15 @@ impl Planner {
                 _ => false,
             };
             if is_echo {
-                explained.push(Explain {
-                    event: format!(
+                explained.push(Explain::note(
+                    format!(
                         "{}[{}] {kind} {}",
                         event.kind.group(),
                         event.kind.action(),
                         event.entity_id().unwrap_or(0)
-                    )
-                    .into(),
-                    rule: None,
-                    matched: false,
-                    reason: "the echo of the bridge's own write to Kommo; ignored".into(),
-                    notes: Vec::new(),
-                });
+                    ),
+                    "the echo of the bridge's own write to Kommo; ignored",
+                ));
             }
             echo.push(is_echo);
         }
