@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::text::Decimal;
+
 /// One line of the explain trace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -109,24 +111,54 @@ impl Reason {
         match &self.0 {
             Repr::Static(s) => Cow::Borrowed(s),
             Repr::Text(s) => Cow::Borrowed(s),
-            _ => Cow::Owned(self.to_string()),
+            _ => {
+                let mut text = String::with_capacity(64);
+                self.pieces(&mut |piece| {
+                    text.push_str(piece);
+                    Ok(())
+                })
+                .unwrap_or_default();
+                Cow::Owned(text)
+            }
+        }
+    }
+
+    /// The text's pieces in order (the dry run writes thousands of these: no formatter).
+    fn pieces(&self, put: &mut dyn FnMut(&str) -> fmt::Result) -> fmt::Result {
+        match &self.0 {
+            Repr::Static(s) => put(s),
+            Repr::Text(s) => put(s),
+            Repr::ListensTo { listed, event } => {
+                for piece in ["listens to ", listed, ", not ", event] {
+                    put(piece)?;
+                }
+                Ok(())
+            }
+            Repr::Moved {
+                direction,
+                status,
+                listed,
+            } => {
+                let status = Decimal::new(*status);
+                for piece in ["moved ", direction, " status ", status.as_str(), ", not ", listed] {
+                    put(piece)?;
+                }
+                Ok(())
+            }
+            Repr::Pipeline { pipeline, listed } => {
+                let pipeline = Decimal::new(*pipeline);
+                for piece in ["pipeline ", pipeline.as_str(), " is not ", listed] {
+                    put(piece)?;
+                }
+                Ok(())
+            }
         }
     }
 }
 
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            Repr::Static(s) => f.write_str(s),
-            Repr::Text(s) => f.write_str(s),
-            Repr::ListensTo { listed, event } => write!(f, "listens to {listed}, not {event}"),
-            Repr::Moved {
-                direction,
-                status,
-                listed,
-            } => write!(f, "moved {direction} status {status}, not {listed}"),
-            Repr::Pipeline { pipeline, listed } => write!(f, "pipeline {pipeline} is not {listed}"),
-        }
+        self.pieces(&mut |piece| f.write_str(piece))
     }
 }
 
@@ -158,7 +190,7 @@ impl From<String> for Reason {
 
 impl Serialize for Reason {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        serializer.serialize_str(&self.text())
     }
 }
 

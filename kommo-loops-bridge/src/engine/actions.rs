@@ -11,10 +11,12 @@ use super::Mode;
 use super::context::KommoContext;
 use super::merge::{self, Decision, SUBSCRIBED};
 use crate::keys::{KeyBase, PendingKey};
-use crate::plan::{Action, DataValue, DeleteContact, SendEvent, SendTransactional, UpsertContact};
+use crate::plan::{
+    Action, DataValue, DeleteContact, Explain, SendEvent, SendTransactional, UpsertContact,
+};
 use crate::rules::{ContactDefaults, KommoAction, RulesInner, UpsertSpec};
 use crate::template::{Resolve, Template};
-use crate::text::Decimal;
+use crate::text::{Decimal, concat_quoted};
 use crate::value::Val;
 
 /// Contact properties the engine names itself, shared by every plan.
@@ -67,13 +69,6 @@ enum MergeKey {
 pub(crate) struct Origin<'a> {
     pub(crate) rule: &'a Arc<str>,
     pub(crate) explain_slot: usize,
-}
-
-/// The actions of a plan, and notes for explain lines (by slot) about how they were merged.
-#[derive(Debug)]
-pub(crate) struct Finished {
-    pub(crate) actions: Vec<Action>,
-    pub(crate) notes: Vec<(usize, String)>,
 }
 
 /// Collects the actions of one plan in order.
@@ -134,9 +129,9 @@ impl<'r> ActionsBuilder<'r> {
         self.slots.push(slot);
     }
 
-    pub(crate) fn finish(mut self) -> Finished {
-        let mut notes = Vec::new();
-        let mut merged_away = Vec::new();
+    /// The plan's actions; notes about merges go to the rules' lines in `explain`.
+    pub(crate) fn finish(mut self, explain: &mut [Explain]) -> Vec<Action> {
+        let mut merges = 0;
         for merged in self.upserts {
             let index = merged.index;
             if let Action::UpsertContact(upsert) = &mut self.actions[index] {
@@ -149,17 +144,22 @@ impl<'r> ActionsBuilder<'r> {
             } else {
                 Decision::Keep(None)
             };
+            let mut note = |slot: usize, text: String| {
+                if let Some(line) = explain.get_mut(slot) {
+                    line.notes.push(text);
+                }
+            };
             match decision {
                 Decision::Merge(event) => {
                     if merge::apply(&mut self.actions, index, event) {
-                        merged_away.push(index);
+                        merges += 1;
                         if let Action::SendEvent(carrier) = &self.actions[event] {
-                            merge_notes(carrier, self.slots[index], self.slots[event], &mut notes);
+                            merge_notes(carrier, self.slots[index], self.slots[event], note);
                         }
                         continue;
                     }
                 }
-                Decision::Keep(Some(why)) => notes.push((self.slots[index], why)),
+                Decision::Keep(Some(why)) => note(self.slots[index], why),
                 Decision::Keep(None) => {}
             }
             if let Action::UpsertContact(upsert) = &mut self.actions[index] {
@@ -167,15 +167,13 @@ impl<'r> ActionsBuilder<'r> {
             }
         }
         let mut actions = self.actions;
-        if !merged_away.is_empty() {
-            let mut position = 0;
-            actions.retain(|_| {
-                let keep = !merged_away.contains(&position);
-                position += 1;
-                keep
-            });
+        if merges > 0 {
+            // Every kept upsert has its key by now; the merged ones are the empty shells.
+            actions.retain(
+                |a| !matches!(a, Action::UpsertContact(u) if u.idempotency_key.is_empty()),
+            );
         }
-        Finished { actions, notes }
+        actions
     }
 
     /// Adds the actions of one matched rule for one recipient; `notes` explain drops.
@@ -311,10 +309,10 @@ impl<'r> ActionsBuilder<'r> {
             merged.own.extend(own);
             if let Action::UpsertContact(existing) = &mut self.actions[merged.index] {
                 existing.mailing_lists.extend(mailing_lists);
-                notes.push(format!(
-                    "upsert merged into the one from rule {:?}",
-                    existing.rule
-                ));
+                notes.push(concat_quoted(&[
+                    ("upsert merged into the one from rule ", false),
+                    (&existing.rule, true),
+                ]));
             }
             return;
         }
@@ -379,30 +377,34 @@ fn merge_notes(
     event: &SendEvent,
     upsert_slot: usize,
     event_slot: usize,
-    notes: &mut Vec<(usize, String)>,
+    mut note: impl FnMut(usize, String),
 ) {
-    let name = &event.event_name;
+    // On most plans now, so written without the formatter.
+    let name: &str = &event.event_name;
     if upsert_slot == event_slot {
-        notes.push((
-            upsert_slot,
-            format!("upsert merged into send_event {name:?}: one call to Loops"),
-        ));
+        let text = concat_quoted(&[
+            ("upsert merged into send_event ", false),
+            (name, true),
+            (": one call to Loops", false),
+        ]);
+        note(upsert_slot, text);
         return;
     }
-    notes.push((
-        upsert_slot,
-        format!(
-            "upsert merged into send_event {name:?} of rule {:?}: one call to Loops",
-            event.rule
-        ),
-    ));
-    notes.push((
-        event_slot,
-        format!(
-            "send_event {name:?} carries the upsert of rule {:?}",
-            event.upsert_rule.as_deref().unwrap_or_default()
-        ),
-    ));
+    let text = concat_quoted(&[
+        ("upsert merged into send_event ", false),
+        (name, true),
+        (" of rule ", false),
+        (&event.rule, true),
+        (": one call to Loops", false),
+    ]);
+    note(upsert_slot, text);
+    let text = concat_quoted(&[
+        ("send_event ", false),
+        (name, true),
+        (" carries the upsert of rule ", false),
+        (event.upsert_rule.as_deref().unwrap_or_default(), true),
+    ]);
+    note(event_slot, text);
 }
 
 /// The names of the contact and the `[contact]` defaults.

@@ -13,7 +13,7 @@ use crate::plan::{Explain, Needs, Plan, Planning, Reason};
 use crate::rules::{KommoRule, Rules, Uses};
 use crate::snapshot::Snapshot;
 use crate::template::Resolve;
-use crate::text::{Decimal, concat};
+use crate::text::{Decimal, concat, concat_shared};
 use crate::value::Val;
 
 pub(super) fn plan(
@@ -27,7 +27,9 @@ pub(super) fn plan(
     // One entry per rule and event, give or take a note: sized once.
     let mut explain = Vec::with_capacity(delivery.events.len() * inner.kommo.len().max(1));
     let mut builder = ActionsBuilder::new(inner, mode, rules.merge_upserts);
+    // Only a delivery of several events can repeat one.
     let mut seen = BTreeSet::new();
+    let several = delivery.events.len() > 1;
 
     for (index, event) in delivery.events.iter().enumerate() {
         let event = match event {
@@ -38,16 +40,15 @@ pub(super) fn plan(
             }
         };
         builder.start_event(index);
-        let label: Arc<str> = concat(&[
+        let label = concat_shared(&[
             event.name,
             " ",
             event.subject.kind(),
             " ",
             Decimal::new(event.subject.id()).as_str(),
-        ])
-        .into();
+        ]);
         let keys = key_base(delivery.account.id, event);
-        if !seen.insert(keys.identity()) {
+        if several && !seen.insert(keys.identity()) {
             explain.push(Explain::note(
                 label,
                 "the same event appears earlier in this delivery; planned once",
@@ -55,17 +56,21 @@ pub(super) fn plan(
             continue;
         }
 
-        // One entry per rule, in file order, whatever stage decided it.
-        let mut entries: Vec<Option<Explain>> = vec![None; inner.kommo.len()];
+        // One entry per rule, in file order, whatever stage decided it: a candidate's entry
+        // is held in place and written once the rule is decided.
+        let first_slot = explain.len();
         let mut candidates = Vec::new();
         for (i, rule) in inner.kommo.iter().enumerate() {
-            match pre_gate(rule, event) {
-                Ok(()) => candidates.push((i, rule)),
-                Err(reason) => entries[i] = Some(entry(&label, rule, false, reason, Vec::new())),
-            }
+            let reason = match pre_gate(rule, event) {
+                Ok(()) => {
+                    candidates.push((i, rule));
+                    Reason::from("")
+                }
+                Err(reason) => reason,
+            };
+            explain.push(entry(&label, rule, false, reason, Vec::new()));
         }
         if candidates.is_empty() {
-            explain.extend(entries.into_iter().flatten());
             continue;
         }
         let mut uses = Uses::default();
@@ -78,16 +83,9 @@ pub(super) fn plan(
             Ok(gathered) => gathered,
             Err(missing) => {
                 let what = describe(&missing);
-                for (i, rule) in &candidates {
-                    entries[*i] = Some(entry(
-                        &label,
-                        rule,
-                        false,
-                        format!("waiting for data: {what}").into(),
-                        Vec::new(),
-                    ));
+                for (i, _) in &candidates {
+                    explain[first_slot + i].reason = format!("waiting for data: {what}").into();
                 }
-                explain.extend(entries.into_iter().flatten());
                 needs.merge(missing);
                 continue;
             }
@@ -112,8 +110,6 @@ pub(super) fn plan(
             })
             .collect();
 
-        // This event's lines of the trace start here, one per rule.
-        let first_slot = explain.len();
         for (i, rule) in candidates {
             let origin = Origin {
                 rule: &rule.name,
@@ -160,7 +156,11 @@ pub(super) fn plan(
                     stale,
                     &mut person_notes,
                 );
-                notes.extend(person_notes);
+                if notes.is_empty() {
+                    notes = person_notes;
+                } else {
+                    notes.extend(person_notes);
+                }
                 matched += 1;
             }
             let reason = if matched > 0 {
@@ -180,22 +180,16 @@ pub(super) fn plan(
                         .into(),
                 }
             };
-            entries[i] = Some(entry(&label, rule, matched > 0, reason, unique(notes)));
+            let line = &mut explain[first_slot + i];
+            line.matched = matched > 0;
+            line.reason = reason;
+            line.notes = unique(notes);
         }
-        explain.extend(entries.into_iter().flatten());
     }
 
     if needs.is_empty() {
-        let finished = builder.finish();
-        for (slot, note) in finished.notes {
-            if let Some(entry) = explain.get_mut(slot) {
-                entry.notes.push(note);
-            }
-        }
-        Planning::Ready(Plan {
-            actions: finished.actions,
-            explain,
-        })
+        let actions = builder.finish(&mut explain);
+        Planning::Ready(Plan { actions, explain })
     } else {
         Planning::NeedsData { needs, explain }
     }
@@ -221,14 +215,17 @@ fn context_for<'a>(
 }
 
 /// Drops repeated notes (one per contact of a company, say), keeping the first of each.
-fn unique(notes: Vec<String>) -> Vec<String> {
-    let mut kept: Vec<String> = Vec::with_capacity(notes.len());
-    for note in notes {
-        if !kept.contains(&note) {
-            kept.push(note);
+fn unique(mut notes: Vec<String>) -> Vec<String> {
+    // A handful of notes, rarely a repeat: in place.
+    let mut i = 1;
+    while i < notes.len() {
+        if notes[..i].contains(&notes[i]) {
+            notes.remove(i);
+        } else {
+            i += 1;
         }
     }
-    kept
+    notes
 }
 
 fn entry(
