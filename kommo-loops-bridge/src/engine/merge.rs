@@ -10,8 +10,9 @@
 //!   upsert for a duplicate Kommo contact with the same email): moving the update past it
 //!   would change what that action meets in Loops;
 //! - the event names the contact differently (another email, another or no `userId`);
-//! - it sets `subscribed`: Loops documents it for contact updates, not for events, so a
-//!   rule's explicit (un)subscription never depends on an undocumented behaviour;
+//! - it sets `subscribed`: Loops documents what it does (re-subscribing someone who
+//!   unsubscribed) for contact updates only, so a rule's explicit (un)subscription never
+//!   depends on behaviour the events endpoint does not promise;
 //! - it changes the contact's email (the old address is deleted, or the `userId` moves the
 //!   contact to the new one): that stays on the contact update, as documented.
 
@@ -52,7 +53,7 @@ pub(super) fn decide(actions: &[Action], index: usize, email_change: bool) -> De
         return Decision::Keep(None);
     }
     let why = if upsert.properties.contains_key(SUBSCRIBED) {
-        "it sets `subscribed`, which Loops documents for contact updates and not for events".into()
+        "it sets `subscribed`, whose effect Loops documents for contact updates only".into()
     } else if email_change {
         "it changes the contact's email, which stays on the contact update".into()
     } else {
