@@ -70,11 +70,7 @@ async fn run(rules: Rules) -> (Outcome, Vec<(u64, u64, u64)>) {
         stack.kommo.move_lead(lead, stage).unwrap();
         settle(&stack).await;
         let after = calls(&stack);
-        per_change.push((
-            after.0 - before.0,
-            after.1 - before.1,
-            after.2 - before.2,
-        ));
+        per_change.push((after.0 - before.0, after.1 - before.1, after.2 - before.2));
     }
 
     let mut contacts = stack.loops.contacts();
@@ -124,7 +120,12 @@ async fn merged_and_separate_calls_leave_loops_in_the_same_state() {
     let names: Vec<&str> = merged.events.iter().map(|e| e.1.as_str()).collect();
     assert_eq!(
         names,
-        ["lead_created", "trial_started", "account_activated", "deal_won"]
+        [
+            "lead_created",
+            "trial_started",
+            "account_activated",
+            "deal_won"
+        ]
     );
 
     // (upserts, events, transactional sends) per stage change: Trial, Activated, Won.

@@ -77,7 +77,10 @@ enum Repr {
         listed: Arc<str>,
     },
     /// `pipeline {pipeline} is not {listed}`.
-    Pipeline { pipeline: u64, listed: Arc<str> },
+    Pipeline {
+        pipeline: u64,
+        listed: Arc<str>,
+    },
 }
 
 impl Reason {
@@ -140,7 +143,14 @@ impl Reason {
                 listed,
             } => {
                 let status = Decimal::new(*status);
-                for piece in ["moved ", direction, " status ", status.as_str(), ", not ", listed] {
+                for piece in [
+                    "moved ",
+                    direction,
+                    " status ",
+                    status.as_str(),
+                    ", not ",
+                    listed,
+                ] {
                     put(piece)?;
                 }
                 Ok(())
@@ -240,7 +250,10 @@ mod tests {
                 Reason::moved("from", 4, &statuses),
                 "moved from status 4, not 5001, 5002",
             ),
-            (Reason::pipeline(7, &statuses), "pipeline 7 is not 5001, 5002"),
+            (
+                Reason::pipeline(7, &statuses),
+                "pipeline 7 is not 5001, 5002",
+            ),
         ];
         for (reason, text) in table {
             assert_eq!(reason.to_string(), text);

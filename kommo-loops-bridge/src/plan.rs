@@ -225,10 +225,7 @@ impl SendEvent {
 }
 
 fn contact_properties(properties: &BTreeMap<Arc<str>, PropertyValue>) -> ContactProperties {
-    properties
-        .iter()
-        .map(|(k, v)| (&**k, v.clone()))
-        .collect()
+    properties.iter().map(|(k, v)| (&**k, v.clone())).collect()
 }
 
 /// Send a Loops transactional email.

@@ -25,7 +25,9 @@ pub(crate) fn concat_shared(parts: &[&str]) -> std::sync::Arc<str> {
         at += part.len();
     }
     // Whole `str`s joined: valid UTF-8, so this never falls back.
-    std::str::from_utf8(&buffer[..len]).unwrap_or_default().into()
+    std::str::from_utf8(&buffer[..len])
+        .unwrap_or_default()
+        .into()
 }
 
 /// Appends `"text"` as `{text:?}` writes it: without the formatter when nothing needs
@@ -47,7 +49,12 @@ pub(crate) fn push_quoted(out: &mut String, text: &str) {
 /// Joins parts into one string, allocated once; the parts marked `true` are quoted as by
 /// [`push_quoted`].
 pub(crate) fn concat_quoted(parts: &[(&str, bool)]) -> String {
-    let mut text = String::with_capacity(parts.iter().map(|(p, q)| p.len() + 2 * usize::from(*q)).sum());
+    let mut text = String::with_capacity(
+        parts
+            .iter()
+            .map(|(p, q)| p.len() + 2 * usize::from(*q))
+            .sum(),
+    );
     for (part, quote) in parts {
         if *quote {
             push_quoted(&mut text, part);
@@ -113,14 +120,27 @@ mod tests {
             "moved to status 142, not 5001"
         );
         assert_eq!(concat(&[]), "");
-        assert_eq!(&*concat_shared(&["lead_status", " lead ", "42"]), "lead_status lead 42");
+        assert_eq!(
+            &*concat_shared(&["lead_status", " lead ", "42"]),
+            "lead_status lead 42"
+        );
         let long = "x".repeat(200);
         assert_eq!(&*concat_shared(&["a", &long]), format!("a{long}"));
     }
 
     #[test]
     fn quoting_matches_the_formatter() {
-        for text in ["won", "nurture stages", "", "a \"b\"", "back\\slash", "tab\t", "ünï", "\u{7f}", "it's"] {
+        for text in [
+            "won",
+            "nurture stages",
+            "",
+            "a \"b\"",
+            "back\\slash",
+            "tab\t",
+            "ünï",
+            "\u{7f}",
+            "it's",
+        ] {
             let mut out = String::from("rule ");
             push_quoted(&mut out, text);
             assert_eq!(out, format!("rule {text:?}"), "{text}");

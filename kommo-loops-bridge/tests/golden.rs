@@ -112,7 +112,11 @@ fn keys_follow_the_transition() {
     let won = keys_with("lead_status_won", false);
     assert_eq!(won.len(), 3);
     let merged = keys("lead_status_won");
-    assert_eq!(merged, won[1..], "the event and the transactional keep their keys");
+    assert_eq!(
+        merged,
+        won[1..],
+        "the event and the transactional keep their keys"
+    );
     let mut unique = won.clone();
     unique.sort();
     unique.dedup();

@@ -64,12 +64,19 @@ fn tricky_rules() -> Rules {
     .unwrap()
 }
 
+/// A contact in the model: its properties and lists, as `(name, value)` texts.
+type ModelContact = Vec<(String, String)>;
+
+/// A send: email, event name or transactional id, idempotency key, and the contact as it
+/// was when the send started.
+type ModelSend = (String, String, String, ModelContact);
+
 /// What Loops holds after a plan's Loops actions, in order: each contact's properties and
 /// lists, and every send with the contact as it was when the send started.
 #[derive(Debug, Default, PartialEq)]
 struct LoopsModel {
-    contacts: BTreeMap<String, Vec<(String, String)>>,
-    sends: Vec<(String, String, String, Vec<(String, String)>)>,
+    contacts: BTreeMap<String, ModelContact>,
+    sends: Vec<ModelSend>,
 }
 
 impl LoopsModel {
@@ -200,13 +207,7 @@ fn body() -> impl Strategy<Value = String> {
 /// A well-formed delivery of a few lead and contact events on a small pool of ids, so that
 /// one contact often has several events (and rules) in one plan.
 fn structured_body() -> impl Strategy<Value = String> {
-    let status = prop_oneof![
-        Just(5000u64),
-        Just(5001),
-        Just(5002),
-        Just(142),
-        Just(143)
-    ];
+    let status = prop_oneof![Just(5000u64), Just(5001), Just(5002), Just(142), Just(143)];
     let event = (0u8..5, 1u64..5, status.clone(), status);
     proptest::collection::vec(event, 1..5).prop_map(|events| {
         let mut s = form_urlencoded::Serializer::new(String::new());

@@ -169,9 +169,8 @@ impl<'r> ActionsBuilder<'r> {
         let mut actions = self.actions;
         if merges > 0 {
             // Every kept upsert has its key by now; the merged ones are the empty shells.
-            actions.retain(
-                |a| !matches!(a, Action::UpsertContact(u) if u.idempotency_key.is_empty()),
-            );
+            actions
+                .retain(|a| !matches!(a, Action::UpsertContact(u) if u.idempotency_key.is_empty()));
         }
         actions
     }

@@ -140,7 +140,8 @@ mod tests {
     fn subscribing(email: &str) -> Action {
         let mut action = upsert(email, None);
         if let Action::UpsertContact(u) = &mut action {
-            u.properties.insert(SUBSCRIBED.into(), PropertyValue::Bool(true));
+            u.properties
+                .insert(SUBSCRIBED.into(), PropertyValue::Bool(true));
         }
         action
     }
@@ -183,10 +184,20 @@ mod tests {
     /// The decision for the plan's first action, and a fragment of the reason when kept.
     #[test]
     fn decision_table() {
-        type Row = (&'static str, Vec<Action>, bool, Result<usize, Option<&'static str>>);
+        type Row = (
+            &'static str,
+            Vec<Action>,
+            bool,
+            Result<usize, Option<&'static str>>,
+        );
         let ada = "ada@acme.io";
         let table: Vec<Row> = vec![
-            ("upsert then its event", vec![upsert(ada, None), event(ada, None)], false, Ok(1)),
+            (
+                "upsert then its event",
+                vec![upsert(ada, None), event(ada, None)],
+                false,
+                Ok(1),
+            ),
             (
                 "with a userId on both",
                 vec![upsert(ada, Some("u1")), event(ada, Some("u1"))],
@@ -204,7 +215,12 @@ mod tests {
                 false,
                 Ok(3),
             ),
-            ("no event follows", vec![upsert(ada, None)], false, Err(None)),
+            (
+                "no event follows",
+                vec![upsert(ada, None)],
+                false,
+                Err(None),
+            ),
             (
                 "only another contact's event follows",
                 vec![upsert(ada, None), event("bob@acme.io", None)],
@@ -221,7 +237,9 @@ mod tests {
                 "a transactional in between",
                 vec![upsert(ada, None), transactional(ada), event(ada, None)],
                 false,
-                Err(Some("a loops.send_transactional for the contact comes before")),
+                Err(Some(
+                    "a loops.send_transactional for the contact comes before",
+                )),
             ),
             (
                 "a delete of the same address in between",
@@ -304,7 +322,7 @@ mod tests {
             panic!()
         };
         assert_eq!(event.contact_properties["plan"], PropertyValue::from("pro"));
-        assert_eq!(event.mailing_lists["list_1"], true);
+        assert!(event.mailing_lists["list_1"]);
         assert_eq!(event.kommo_contact_id, Some(7));
         assert_eq!(event.upsert_rule.as_deref(), Some("trial"));
         assert_eq!(event.idempotency_key, "k-event", "the event's key");
