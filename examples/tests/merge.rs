@@ -5,11 +5,11 @@
 
 mod common;
 
-use common::{onboarding, settle};
+use common::{new_customers, onboarding, settle};
 use kommo_loops_bridge::Rules;
 use kommo_loops_bridge::runtime::BridgeConfig;
 use kommo_loops_examples::demo::Stack;
-use kommo_loops_sandbox::kommo::{ContactUpdate, NewCompany, NewContact, NewLead, saas_onboarding};
+use kommo_loops_sandbox::kommo::{ContactUpdate, NewContact, NewLead, saas_onboarding};
 use kommo_loops_sandbox::loops::Contact;
 
 const UPDATE: &str = "PUT /v1/contacts/update";
@@ -28,28 +28,7 @@ struct Outcome {
 
 async fn run(rules: Rules) -> (Outcome, Vec<(u64, u64, u64)>) {
     let stack = Stack::start(rules, BridgeConfig::default()).await.unwrap();
-    let company = stack
-        .kommo
-        .create_company(NewCompany::new("Acme Inc"))
-        .unwrap();
-    let ada = stack
-        .kommo
-        .create_contact(
-            NewContact::new("Ada Lovelace")
-                .email_kind("ada@acme.io", "WORK")
-                .company(company),
-        )
-        .unwrap();
-    let lead = stack
-        .kommo
-        .create_lead(
-            NewLead::new("Acme")
-                .status(saas_onboarding::PIPELINE_ID, saas_onboarding::INCOMING)
-                .contact(ada)
-                .company(company)
-                .field("PLAN", "pro"),
-        )
-        .unwrap();
+    let lead = new_customers(&stack, "merge", 1)[0].lead;
     settle(&stack).await;
 
     let calls = |stack: &Stack| {
