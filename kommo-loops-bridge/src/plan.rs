@@ -496,3 +496,54 @@ impl Serialize for Planning {
         s.end()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Actions as 0.1.0 stored them in the outbox still read, and write back the same.
+    #[test]
+    fn stored_actions_of_the_first_release_still_read() {
+        let stored = [
+            r#"{"type":"loops.upsert_contact","idempotencyKey":"k-1-lead2-aa","email":"ada@acme.io","userId":"u1","properties":{"firstName":"Ada","kommoStage":"Won"},"mailingLists":{},"kommoContactId":5101,"rule":"won"}"#,
+            r#"{"type":"loops.send_event","idempotencyKey":"k-1-lead2-bb","email":"ada@acme.io","userId":"u1","eventName":"deal_won","eventProperties":{"deal_value":1200},"rule":"won"}"#,
+            r#"{"type":"loops.send_transactional","idempotencyKey":"k-1-lead2-cc","email":"ada@acme.io","transactionalId":"cl_welcome","dataVariables":{"name":"Ada"},"rule":"won"}"#,
+        ];
+        for json in stored {
+            let action: Action = serde_json::from_str(json).unwrap();
+            assert_eq!(serde_json::to_string(&action).unwrap(), json);
+        }
+        let Action::SendEvent(event) = serde_json::from_str(stored[1]).unwrap() else {
+            panic!("not an event")
+        };
+        assert!(!event.carries_upsert());
+        assert!(event.contact_properties.is_empty());
+    }
+
+    #[test]
+    fn a_merged_event_sends_the_contact_properties_at_the_top_level() {
+        let json = r#"{"type":"loops.send_event","idempotencyKey":"k-1-lead2-bb","email":"ada@acme.io","eventName":"deal_won","eventProperties":{"deal_value":1200},"contactProperties":{"userGroup":"customers"},"mailingLists":{"cl_customers":true},"kommoContactId":5101,"upsertRule":"won","rule":"won"}"#;
+        let action: Action = serde_json::from_str(json).unwrap();
+        assert_eq!(serde_json::to_string(&action).unwrap(), json);
+        let Action::SendEvent(event) = action else {
+            panic!("not an event")
+        };
+        assert!(event.carries_upsert());
+        let request = event.to_request().unwrap().to_api_request().unwrap();
+        assert_eq!(
+            request.idempotency_key_value().unwrap().as_str(),
+            "k-1-lead2-bb"
+        );
+        let body: serde_json::Value = serde_json::from_slice(request.body().unwrap()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "email": "ada@acme.io",
+                "eventName": "deal_won",
+                "eventProperties": {"deal_value": 1200},
+                "userGroup": "customers",
+                "mailingLists": {"cl_customers": true}
+            })
+        );
+    }
+}
