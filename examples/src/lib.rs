@@ -2,7 +2,9 @@
 //! and the pieces of them worth testing.
 
 pub mod backfill;
+pub mod check;
 pub mod config;
+pub mod content;
 pub mod demo;
 pub mod dry_run;
 pub mod listener;

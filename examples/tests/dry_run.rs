@@ -285,3 +285,36 @@ fn the_binary_exits_0_or_2() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("dry_run: "));
 }
+
+#[test]
+fn stage_names_are_resolved_against_the_snapshots_pipelines() {
+    let dir = tempfile::tempdir().unwrap();
+    let named = dir.path().join("named.toml");
+    std::fs::write(
+        &named,
+        r#"[[kommo]]
+name = "won by name"
+when = { event = "lead_status", pipeline = "SaaS sales", from = "activated", to = "Won" }
+do = [ { send_event = { event = "deal_won" } } ]
+"#,
+    )
+    .unwrap();
+    let case = "kommo-loops-bridge/tests/golden/lead_status_won";
+    let cli = |snapshot: bool| {
+        let mut cli = args(&["--rules", named.to_str().unwrap(), "--kommo"]);
+        cli.push(arg(&format!("{case}/body.form")));
+        if snapshot {
+            cli.extend(["--snapshot".into(), arg(&format!("{case}/snapshot.json"))]);
+        }
+        run(cli, &mut std::io::empty())
+    };
+    let json: serde_json::Value = serde_json::from_str(&cli(true).unwrap()).unwrap();
+    let actions = json["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 1, "{json}");
+    assert_eq!(actions[0]["eventName"], "deal_won");
+    let err = cli(false).unwrap_err();
+    assert!(
+        err.contains("the rules name stages or pipelines: give a --snapshot with \"pipelines\""),
+        "{err}"
+    );
+}

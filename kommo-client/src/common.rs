@@ -230,6 +230,188 @@ impl<T: serde::de::DeserializeOwned> Page<T> {
     }
 }
 
+impl<T: serde::de::DeserializeOwned> Page<T> {
+    /// Parses a HAL page straight from the response bytes, without building a JSON tree
+    /// first: only the items under `_embedded.<key>` are decoded, every other member is
+    /// skipped. What the client's lists use; the same result as [`Page::from_hal`].
+    ///
+    /// ```
+    /// use kommo_client::common::{LinkedEntity, Page};
+    /// let body = br#"{"_page": 2, "_embedded": {"leads": [{"id": 1}], "other": [1, 2]}}"#;
+    /// let page: Page<LinkedEntity> = Page::from_hal_slice(body, "leads").unwrap();
+    /// assert_eq!((page.items.len(), page.page), (1, Some(2)));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The JSON error when the body or an item does not match.
+    pub fn from_hal_slice(body: &[u8], key: &str) -> Result<Self, serde_json::Error> {
+        use serde::de::DeserializeSeed;
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let page = hal::PageSeed::<T>::new(key).deserialize(&mut de)?;
+        de.end()?;
+        Ok(page)
+    }
+}
+
+/// The seeds that pick `_embedded.<key>` out of a HAL body while it is read.
+mod hal {
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+    use super::{Links, Page};
+    use crate::serde_util;
+
+    pub(super) struct PageSeed<'k, T> {
+        key: &'k str,
+        item: PhantomData<T>,
+    }
+
+    impl<'k, T> PageSeed<'k, T> {
+        pub(super) fn new(key: &'k str) -> Self {
+            Self {
+                key,
+                item: PhantomData,
+            }
+        }
+    }
+
+    impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for PageSeed<'_, T> {
+        type Value = Page<T>;
+
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Page<T>, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de, T: DeserializeOwned> Visitor<'de> for PageSeed<'_, T> {
+        type Value = Page<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a HAL collection object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Page<T>, A::Error> {
+            let mut page = Page::default();
+            while let Some(name) = map.next_key::<HalKey>()? {
+                match name {
+                    HalKey::Page => {
+                        let v = map.next_value_seed(Lenient)?;
+                        page.page = v.and_then(|p| u64::try_from(p).ok());
+                    }
+                    HalKey::Total => {
+                        let v = map.next_value_seed(Lenient)?;
+                        page.total_items = v.and_then(|p| u64::try_from(p).ok());
+                    }
+                    HalKey::Links => {
+                        page.links = map.next_value::<Option<Links>>()?.unwrap_or_default();
+                    }
+                    HalKey::Embedded => {
+                        page.items = map.next_value_seed(EmbeddedSeed::<T> {
+                            key: self.key,
+                            item: PhantomData,
+                        })?;
+                    }
+                    HalKey::Other => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(page)
+        }
+    }
+
+    enum HalKey {
+        Page,
+        Total,
+        Links,
+        Embedded,
+        Other,
+    }
+
+    impl<'de> de::Deserialize<'de> for HalKey {
+        fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl Visitor<'_> for V {
+                type Value = HalKey;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a member name")
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<HalKey, E> {
+                    Ok(match v {
+                        "_page" => HalKey::Page,
+                        "_total_items" => HalKey::Total,
+                        "_links" => HalKey::Links,
+                        "_embedded" => HalKey::Embedded,
+                        _ => HalKey::Other,
+                    })
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+
+    /// `_page` and `_total_items`: numbers or numeric strings.
+    struct Lenient;
+
+    impl<'de> DeserializeSeed<'de> for Lenient {
+        type Value = Option<i64>;
+
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Option<i64>, D::Error> {
+            serde_util::lenient_i64(d)
+        }
+    }
+
+    struct EmbeddedSeed<'k, T> {
+        key: &'k str,
+        item: PhantomData<T>,
+    }
+
+    impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for EmbeddedSeed<'_, T> {
+        type Value = Vec<T>;
+
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Vec<T>, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de, T: DeserializeOwned> Visitor<'de> for EmbeddedSeed<'_, T> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("the _embedded object")
+        }
+
+        // Kommo sends `[]` or `null` for an empty `_embedded` now and then.
+        fn visit_unit<E: de::Error>(self) -> Result<Vec<T>, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Vec<T>, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(Vec::new())
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<T>, A::Error> {
+            let mut items = Vec::new();
+            while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if name == self.key {
+                    items = map.next_value::<Option<Vec<T>>>()?.unwrap_or_default();
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(items)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -205,10 +205,10 @@ mod stream {
             key: &str,
         ) -> Result<Page<T>> {
             let response = self.execute(&request).await?;
-            let Some(value) = response.json::<serde_json::Value>()? else {
+            if response.status == 204 || response.body.iter().all(u8::is_ascii_whitespace) {
                 return Ok(Page::default());
-            };
-            Page::from_hal(value, key).map_err(|source| Error::Decode {
+            }
+            Page::from_hal_slice(&response.body, key).map_err(|source| Error::Decode {
                 source,
                 body: RawBody::from_bytes(&response.body),
             })
@@ -235,9 +235,21 @@ mod stream {
         where
             T: DeserializeOwned + Send + 'static,
         {
+            self.paginate_request(ApiRequest::get(path).queries(query.into_pairs()), key)
+        }
+
+        /// Streams every item of a HAL collection from a first request, page after page.
+        pub(crate) fn paginate_request<T>(
+            &self,
+            first: ApiRequest,
+            key: &'static str,
+        ) -> impl Stream<Item = Result<T>> + Send + 'static
+        where
+            T: DeserializeOwned + Send + 'static,
+        {
             let state = State {
                 client: self.clone(),
-                next: Some(ApiRequest::get(path).queries(query.into_pairs())),
+                next: Some(first),
                 seen: HashSet::new(),
                 key,
             };

@@ -4,6 +4,7 @@
 mod endpoints;
 #[cfg(feature = "client")]
 mod errors;
+mod events_prop;
 mod models;
 #[cfg(feature = "client")]
 mod oauth;

@@ -4,6 +4,7 @@
 
 mod actions;
 mod context;
+mod gather;
 mod kommo;
 mod loops;
 mod merge;

@@ -30,18 +30,23 @@
 //! "#).unwrap_err();
 //! assert_eq!(
 //!     err.to_string(),
-//!     r#"rules.toml: [[kommo]] "won": `when.to`: expected a status id, "won" or "lost", got "wonn""#
+//!     r#"rules.toml: [[kommo]] "won": `when.to`: expected a status id, "won" or "lost", got "wonn" (did you mean "won"?)"#
 //! );
 //! ```
 
 mod error;
+mod names;
 mod parse;
+mod settings;
+mod when;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 pub use error::RulesError;
+#[cfg_attr(not(feature = "runtime"), allow(unused_imports))]
+pub(crate) use names::{ResolvedName, resolve};
 
 use crate::template::{Reference, Template};
 
@@ -77,7 +82,7 @@ pub struct Rules {
     pub(crate) merge_upserts: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct RulesInner {
     pub(crate) file: String,
     pub(crate) identity: Identity,
@@ -95,14 +100,14 @@ pub(crate) enum EmailChoice {
     First,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Identity {
     pub(crate) email: EmailChoice,
     pub(crate) user_id: Option<Template>,
 }
 
 /// Fills every upsert.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct ContactDefaults {
     pub(crate) source: Option<Template>,
     pub(crate) user_group: Option<Template>,
@@ -134,7 +139,7 @@ impl KommoAction {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct KommoRule {
     /// Shared with every explanation that names the rule.
     pub(crate) name: Arc<str>,
@@ -163,7 +168,7 @@ impl Uses {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct KommoWhen {
     pub(crate) events: Vec<String>,
     /// The events, listed for explanations (shared with every reason that names them).
@@ -172,6 +177,23 @@ pub(crate) struct KommoWhen {
     pub(crate) to: Option<Ids>,
     pub(crate) from: Option<Ids>,
     pub(crate) conditions: Vec<Condition>,
+    /// Pipelines and stages given by name. They are resolved to ids against the account's
+    /// pipelines ([`Rules::resolve_names`]); until then the rule never matches.
+    pub(crate) names: StageNames,
+}
+
+/// The names in a rule's `when.pipeline`, `when.to` and `when.from`, still to be resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct StageNames {
+    pub(crate) pipeline: Vec<String>,
+    pub(crate) to: Vec<String>,
+    pub(crate) from: Vec<String>,
+}
+
+impl StageNames {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pipeline.is_empty() && self.to.is_empty() && self.from.is_empty()
+    }
 }
 
 /// Pipeline or status ids of a condition, with their listing for explanations written once
@@ -184,13 +206,24 @@ pub(crate) struct Ids {
 
 impl Ids {
     pub(crate) fn new(ids: Vec<u64>) -> Self {
+        Ids::labeled(ids.into_iter().map(|id| (id, None)).collect())
+    }
+
+    /// Ids with the names they were resolved from, listed as `5010 "Demo booked"`.
+    pub(crate) fn labeled(ids: Vec<(u64, Option<String>)>) -> Self {
         let listed = ids
             .iter()
-            .map(u64::to_string)
+            .map(|(id, name)| match name {
+                Some(name) => format!("{id} {name:?}"),
+                None => id.to_string(),
+            })
             .collect::<Vec<_>>()
             .join(", ")
             .into();
-        Ids { ids, listed }
+        Ids {
+            ids: ids.into_iter().map(|(id, _)| id).collect(),
+            listed,
+        }
     }
 
     /// `1, 2, 3`, shared with every reason that names the ids.
@@ -208,13 +241,13 @@ impl std::ops::Deref for Ids {
 }
 
 /// `where = { "lead.cf.PLAN" = "pro" }`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Condition {
     pub(crate) reference: Reference,
     pub(crate) any_of: Vec<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum KommoAction {
     UpsertContact(UpsertSpec),
     /// Names are shared with the actions planned from them.
@@ -229,7 +262,7 @@ pub(crate) enum KommoAction {
     },
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct UpsertSpec {
     pub(crate) source: Option<Template>,
     pub(crate) user_group: Option<Template>,
@@ -239,7 +272,7 @@ pub(crate) struct UpsertSpec {
     pub(crate) subscribed: Option<bool>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct LoopsRule {
     /// Shared with every explanation that names the rule.
     pub(crate) name: Arc<str>,
@@ -260,7 +293,7 @@ pub enum TargetEntity {
     Lead,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum LoopsAction {
     Note {
         text: Template,
@@ -325,7 +358,9 @@ impl Rules {
         self.inner.loops.iter().map(|r| &*r.name).collect()
     }
 
-    /// The Kommo events some rule listens to (to subscribe only to what is needed).
+    /// The rules' own names of the Kommo events some rule listens to (`lead_status`), for
+    /// display. These are not Kommo's subscription settings: subscribe with
+    /// [`kommo_webhook_settings`](Self::kommo_webhook_settings).
     pub fn kommo_events(&self) -> Vec<&str> {
         let mut events: Vec<&str> = self
             .inner

@@ -180,6 +180,11 @@ impl Sandbox {
         self.inner.lock().requests.records.iter().cloned().collect()
     }
 
+    /// The events log, oldest first: what `GET /api/v4/events` serves (newest first there).
+    pub fn events_log(&self) -> Vec<super::LoggedEvent> {
+        self.inner.lock().events.clone()
+    }
+
     /// Every webhook delivery attempt, in order.
     pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
         self.inner.lock().deliveries.clone()

@@ -42,6 +42,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/companies", get(list::<Company>).post(seed_company))
         .route("/companies/{id}", get(one::<Company>).patch(update_company))
         .route("/notes", get(notes))
+        .route("/events", get(events_log))
         .route("/tasks", get(tasks))
         .route("/tags", get(tags))
         .route("/links", get(links))
@@ -167,6 +168,22 @@ impl AttachedTo {
 }
 
 /// `GET /notes[?entity_type=&entity_id=]`.
+/// The events log, oldest first; `?entity_type=lead&entity_id=…` narrows it.
+async fn events_log(State(app): App, RawQuery(q): RawQuery) -> Response {
+    let query = super::request::Query::parse(q.as_deref());
+    let entity = query.get("entity_type");
+    let id = query.get("entity_id").and_then(|v| v.parse::<u64>().ok());
+    let state = app.lock();
+    let found: Vec<_> = state
+        .events
+        .iter()
+        .filter(|e| {
+            entity.is_none_or(|t| e.entity_type == t) && id.is_none_or(|i| e.entity_id == i)
+        })
+        .collect();
+    json_ok(&found)
+}
+
 async fn notes(State(app): App, RawQuery(q): RawQuery) -> Response {
     let filter = match AttachedTo::parse(q.as_deref()) {
         Ok(filter) => filter,
@@ -323,10 +340,7 @@ async fn subscribe(State(app): App, body: Bytes) -> Response {
         Value::Array(list) => list
             .iter()
             .filter_map(Value::as_str)
-            .map(|s| {
-                s.parse()
-                    .unwrap_or_else(|never: std::convert::Infallible| match never {})
-            })
+            .map(WebhookSetting::other)
             .collect(),
         _ => {
             return refused(

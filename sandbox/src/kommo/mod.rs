@@ -10,13 +10,14 @@
 //! | starting | [`Sandbox`], [`Config`], [`DEFAULT_TOKEN`], [`DEFAULT_RATE_LIMIT`], [`DEFAULT_RATE_TOLERANCE`], [`WebhookPolicy`], [`OAuthApp`], [`IdBases`] |
 //! | account settings | [`PipelineSeed`], [`StatusSeed`], [`CustomFieldSeed`], [`EnumSeed`], [`UserSeed`], [`TaskTypeSeed`], [`defaults`], [`saas_onboarding`] |
 //! | scenario actions | [`NewContact`], [`NewCompany`], [`NewLead`], [`NewTask`], [`ContactUpdate`], [`CompanyUpdate`], [`LeadUpdate`], [`FieldSet`], [`FieldKey`], [`ScenarioError`] |
-//! | inspecting | [`Lead`], [`Contact`], [`Company`], [`Note`], [`Task`], [`Tag`], [`Link`], [`FieldValues`], [`FieldValue`], [`Subscription`], [`Conditions`], [`TokenPair`] |
+//! | inspecting | [`LoggedEvent`], [`Lead`], [`Contact`], [`Company`], [`Note`], [`Task`], [`Tag`], [`Link`], [`FieldValues`], [`FieldValue`], [`Subscription`], [`Conditions`], [`TokenPair`] |
 //! | outgoing webhooks | [`WebhookDelivery`], [`all_webhook_settings`] |
 
 mod activity;
 mod config;
 mod delivery;
 mod entity;
+mod event_log;
 mod events;
 mod fields;
 mod gate;
@@ -27,6 +28,7 @@ mod oauth;
 mod render;
 mod request;
 mod routes;
+mod sales;
 mod scenario;
 mod seeds;
 mod state;
@@ -37,6 +39,7 @@ pub use config::{
     DEFAULT_RATE_LIMIT, DEFAULT_RATE_TOLERANCE, DEFAULT_TOKEN, IdBases, OAuthApp, WebhookPolicy,
     all_webhook_settings,
 };
+pub use event_log::LoggedEvent;
 pub use inspect::Conditions;
 pub use model::{
     Company, Contact, FieldValue, FieldValues, Lead, LeadContactLink, Link, Note, Subscription,
@@ -196,6 +199,7 @@ impl Inner {
     /// them. Called with the store locked, right after the change, so queue order is change
     /// order.
     pub(crate) fn commit(&self, state: &mut State, changes: &[Change]) {
+        self.log_events(state, changes);
         if changes.is_empty() || state.subscriptions.is_empty() {
             return;
         }
@@ -221,6 +225,11 @@ impl Inner {
                 });
             }
         }
+    }
+
+    /// Appends what `changes` did to the events log (deletions are made by the UI user).
+    pub(crate) fn log_events(&self, state: &mut State, changes: &[Change]) {
+        event_log::append(state, changes, self.config.ui_user);
     }
 
     /// Everything back to how the configuration started it.

@@ -407,7 +407,19 @@ pub(crate) fn account(ctx: &Ctx, config: &Config, state: &State, query: &Query) 
 /// `_links.next` when more items follow, `_links.prev` after the first page, 204 when the page
 /// is empty.
 pub(crate) fn page(ctx: &Ctx, path: &str, query: &Query, items: Vec<Value>, key: &str) -> Response {
-    let (page, limit) = query.page_limit();
+    page_with_max(ctx, path, query, items, key, 250)
+}
+
+/// [`page`] with another largest `limit` (the events list allows 100).
+pub(crate) fn page_with_max(
+    ctx: &Ctx,
+    path: &str,
+    query: &Query,
+    items: Vec<Value>,
+    key: &str,
+    max: usize,
+) -> Response {
+    let (page, limit) = query.page_limit_max(max);
     let start = (page - 1).saturating_mul(limit);
     if start >= items.len() {
         return no_content();

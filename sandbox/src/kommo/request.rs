@@ -133,6 +133,11 @@ impl Query {
         }
     }
 
+    /// Every pair, in order.
+    pub(crate) fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
     /// The first value of `key`.
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.pairs
@@ -175,6 +180,11 @@ impl Query {
 
     /// `page` (1-based, default 1) and `limit` (default 50, at most 250).
     pub(crate) fn page_limit(&self) -> (usize, usize) {
+        self.page_limit_max(250)
+    }
+
+    /// `page` and `limit` (default 50, at most `max`).
+    pub(crate) fn page_limit_max(&self, max: usize) -> (usize, usize) {
         let page = self
             .get("page")
             .and_then(|p| p.trim().parse::<usize>().ok())
@@ -183,7 +193,7 @@ impl Query {
         let limit = self
             .get("limit")
             .and_then(|l| l.trim().parse::<usize>().ok())
-            .map_or(50, |l| l.clamp(1, 250));
+            .map_or(50.min(max), |l| l.clamp(1, max));
         (page, limit)
     }
 

@@ -55,6 +55,11 @@ pub(crate) struct State {
     pub(crate) users: Vec<UserSeed>,
     pub(crate) task_types: Vec<TaskTypeSeed>,
     pub(crate) subscriptions: Vec<Subscription>,
+    /// Incoming leads, catalogs, customers.
+    pub(crate) sales: super::sales::Sales,
+    /// The events log, oldest first.
+    pub(crate) events: Vec<super::event_log::LoggedEvent>,
+    pub(crate) event_seq: u64,
     pub(crate) deliveries: Vec<WebhookDelivery>,
     /// Failed deliveries per subscription (tokio time), for disabling after too many.
     pub(crate) failures: HashMap<WebhookId, VecDeque<Instant>>,
@@ -107,6 +112,9 @@ impl State {
             users: config.users.clone(),
             task_types,
             subscriptions: Vec::new(),
+            sales: super::sales::Sales::default(),
+            events: Vec::new(),
+            event_seq: 0,
             deliveries: Vec::new(),
             failures: HashMap::new(),
             requests: RequestLog::default(),

@@ -88,6 +88,8 @@ impl Inner {
         let (value, changes) = f(&mut state)?;
         if emit {
             self.commit(&mut state, &changes);
+        } else {
+            self.log_events(&mut state, &changes);
         }
         Ok(value)
     }
