@@ -66,6 +66,7 @@ pub struct StackOptions {
     loops_client: ClientTweak<loops_client::ClientBuilder>,
     kommo_client: ClientTweak<kommo_client::ClientBuilder>,
     connections: ConnectionLimits,
+    loops_properties: bool,
 }
 
 type ClientTweak<B> = Box<dyn FnOnce(B) -> B + Send>;
@@ -80,6 +81,7 @@ impl Default for StackOptions {
             loops_client: Box::new(|b| b),
             kommo_client: Box::new(|b| b),
             connections: ConnectionLimits::default(),
+            loops_properties: true,
         }
     }
 }
@@ -101,6 +103,14 @@ impl StackOptions {
     /// two workers, default clients.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Starts the Loops fake without the onboarding rules' custom contact properties, as a new
+    /// Loops team is: every upsert setting them is refused until they are created (the
+    /// preflight's `fix` does).
+    pub fn without_loops_properties(mut self) -> Self {
+        self.loops_properties = false;
+        self
     }
 
     /// Starts the Loops fake with this configuration (its rate limit, faults, seed); the
@@ -169,7 +179,8 @@ impl Stack {
         config: BridgeConfig,
         options: StackOptions,
     ) -> Result<Stack, String> {
-        let (loops, kommo) = fakes(options.loops, options.kommo).await?;
+        let (loops, kommo) =
+            fakes_with(options.loops, options.kommo, options.loops_properties).await?;
         let loops_client = (options.loops_client)(
             loops_client::Client::builder()
                 .api_key(loops.api_key())
@@ -259,6 +270,32 @@ impl Stack {
         format!("{}/webhooks/kommo/{}", self.server.url(), self.kommo_token)
     }
 
+    /// A Loops client on the fake (its own, not the bridge's: its own rate limiter).
+    pub fn loops_client(&self) -> loops_client::Client {
+        loops_client::Client::builder()
+            .api_key(self.loops.api_key())
+            .base_url(self.loops.base_url())
+            .build()
+            .expect("a client for the fake")
+    }
+
+    /// A Kommo client on the fake (its own, not the bridge's).
+    pub fn kommo_client(&self) -> kommo_client::Client {
+        kommo_client::Client::builder()
+            .base_url(&self.kommo.base_url())
+            .long_lived_token(self.kommo.token())
+            .build()
+            .expect("a client for the fake")
+    }
+
+    /// What the preflight needs to recognise this stack's webhooks: its Kommo path token and
+    /// its Loops signing secret.
+    pub fn preflight_options(&self) -> kommo_loops_bridge::runtime::preflight::PreflightOptions {
+        kommo_loops_bridge::runtime::preflight::PreflightOptions::new()
+            .kommo_webhook_token(self.kommo_token.clone())
+            .loops_webhook_secret(self.loops_secret.clone())
+    }
+
     /// The URL Loops posts webhooks to (the fake is registered with it).
     pub fn loops_webhook_url(&self) -> String {
         format!("{}/webhooks/loops", self.server.url())
@@ -283,15 +320,24 @@ pub async fn fakes(
     loops: loops::Config,
     kommo: kommo::Config,
 ) -> Result<(loops::Sandbox, kommo::Sandbox), String> {
+    fakes_with(loops, kommo, true).await
+}
+
+/// [`fakes`], with or without the onboarding rules' custom contact properties in Loops.
+pub async fn fakes_with(
+    loops: loops::Config,
+    kommo: kommo::Config,
+    properties: bool,
+) -> Result<(loops::Sandbox, kommo::Sandbox), String> {
     let loops = loops::Sandbox::start(loops)
         .await
         .map_err(|e| format!("Loops fake: {e}"))?;
-    for (name, kind) in [
-        ("companyName", PropertyKind::String),
-        ("kommoStage", PropertyKind::String),
-        ("kommoPipeline", PropertyKind::String),
-        ("plan", PropertyKind::String),
-    ] {
+    let onboarding_properties = if properties {
+        ONBOARDING_PROPERTIES
+    } else {
+        &[]
+    };
+    for (name, kind) in onboarding_properties.iter().copied() {
         loops
             .add_contact_property(name, kind)
             .map_err(|e| format!("Loops fake: {e}"))?;
@@ -305,6 +351,14 @@ pub async fn fakes(
 
     Ok((loops, kommo))
 }
+
+/// The custom contact properties the onboarding rules set.
+const ONBOARDING_PROPERTIES: &[(&str, PropertyKind)] = &[
+    ("companyName", PropertyKind::String),
+    ("kommoStage", PropertyKind::String),
+    ("kommoPipeline", PropertyKind::String),
+    ("plan", PropertyKind::String),
+];
 
 fn random_bytes() -> Vec<u8> {
     (0..24).map(|_| fastrand::u8(..)).collect()

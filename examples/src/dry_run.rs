@@ -8,8 +8,15 @@ use std::time::{Duration, UNIX_EPOCH};
 use kommo_loops_bridge::{Mode, Planning, Rules, Snapshot};
 use loops_client::webhooks::{WebhookHeaders, WebhookVerifier};
 
+/// The `pipelines` of a snapshot file, as Kommo returns them (already checked by
+/// `Snapshot::from_json`).
+fn snapshot_pipelines(text: &str) -> Option<Vec<kommo_client::pipelines::Pipeline>> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    serde_json::from_value(value.get("pipelines")?.clone()).ok()
+}
+
 /// The command line, for error messages.
-pub const USAGE: &str = "usage: dry_run --rules FILE (--kommo BODY [--snapshot FILE] [--mode live|backfill] | \
+pub const USAGE: &str = "usage: dry_run --rules FILE (--kommo BODY [--snapshot FILE] [--mode live|backfill] [--merge on|off] | \
 --loops BODY --secret whsec_... --webhook-id ID --webhook-timestamp TS --webhook-signature SIG --now UNIX)";
 
 /// Runs the dry run with these arguments (without the program name); `stdin` backs `-`.
@@ -37,19 +44,45 @@ pub fn run(args: impl IntoIterator<Item = String>, stdin: &mut dyn Read) -> Resu
             let body = read_body(body, stdin)?;
             let payload = kommo_client::webhooks::parse(&body)
                 .map_err(|e| format!("Kommo webhook body: {e}"))?;
-            let snapshot = match args.get("snapshot") {
+            let (snapshot, pipelines) = match args.get("snapshot") {
                 Some(path) => {
                     let text = std::fs::read_to_string(path)
                         .map_err(|e| format!("cannot read {path}: {e}"))?;
-                    Snapshot::from_json(&text).map_err(|e| format!("{path}: {e}"))?
+                    let snapshot =
+                        Snapshot::from_json(&text).map_err(|e| format!("{path}: {e}"))?;
+                    (snapshot, snapshot_pipelines(&text))
                 }
-                None => Snapshot::new(),
+                None => (Snapshot::new(), None),
+            };
+            // Stage and pipeline names are resolved as the server does at startup, here
+            // against the snapshot's pipelines.
+            let rules = match (rules.has_unresolved_names(), pipelines) {
+                (false, _) => rules,
+                (true, Some(pipelines)) => {
+                    rules.resolve_names(&pipelines).map_err(|e| e.to_string())?
+                }
+                (true, None) => {
+                    return Err(
+                        "the rules name stages or pipelines: give a --snapshot with \
+                                \"pipelines\" to resolve them"
+                            .into(),
+                    );
+                }
             };
             let mode: Mode = args.get("mode").map_or(Ok(Mode::Live), |m| m.parse())?;
-            rules.plan_kommo(&payload, &snapshot, mode)
+            let merge = match args.get("merge").map(String::as_str) {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(other) => {
+                    return Err(format!("unknown --merge {other:?} (expected on or off)"));
+                }
+            };
+            rules
+                .merging_upserts_into_events(merge)
+                .plan_kommo(&payload, &snapshot, mode)
         }
         (None, Some(body)) => {
-            for flag in ["snapshot", "mode"] {
+            for flag in ["snapshot", "mode", "merge"] {
                 if args.contains_key(flag) {
                     return Err(format!("--{flag} only goes with --kommo"));
                 }
@@ -80,11 +113,12 @@ pub fn run(args: impl IntoIterator<Item = String>, stdin: &mut dyn Read) -> Resu
 }
 
 fn parse_args(args: impl Iterator<Item = String>) -> Result<BTreeMap<String, String>, String> {
-    const FLAGS: [&str; 11] = [
+    const FLAGS: [&str; 12] = [
         "rules",
         "kommo",
         "snapshot",
         "mode",
+        "merge",
         "loops",
         "secret",
         "webhook-id",

@@ -3,7 +3,9 @@
 
 pub mod backfill;
 pub mod catch_up;
+pub mod check;
 pub mod config;
+pub mod content;
 pub mod demo;
 pub mod dry_run;
 pub mod listener;

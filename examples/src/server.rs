@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kommo_loops_bridge::runtime::health::LogLimiter;
+use kommo_loops_bridge::runtime::preflight::{self, Status};
 use kommo_loops_bridge::runtime::{Bridge, MAX_BODY_BYTES, Reply};
 use subtle::ConstantTimeEq;
 
@@ -51,11 +52,6 @@ pub fn router(bridge: Bridge, kommo_token: &str, body_timeout: Duration) -> Rout
         // One byte over the limit is enough to refuse; the handlers turn it into a JSON 413.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
-}
-
-fn reply(r: Reply) -> Response {
-    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, Json(r.body)).into_response()
 }
 
 fn error(status: u16, message: impl Into<String>) -> Reply {
@@ -114,7 +110,7 @@ async fn kommo_webhook(
                 "refused a Kommo webhook request with an unknown path token"
             );
         }
-        return reply(error(403, "unknown webhook token"));
+        return error(403, "unknown webhook token").into_response();
     }
     let content_type = request
         .headers()
@@ -122,15 +118,14 @@ async fn kommo_webhook(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     match read_body(request, state.body_timeout).await {
-        Ok(body) => reply(
-            state
-                .bridge
-                .ingest_kommo(content_type.as_deref(), &body)
-                .await,
-        ),
+        Ok(body) => state
+            .bridge
+            .ingest_kommo(content_type.as_deref(), &body)
+            .await
+            .into_response(),
         Err(refused) => {
             state.bridge.record_kommo_answer(&refused);
-            reply(refused)
+            refused.into_response()
         }
     }
 }
@@ -138,34 +133,62 @@ async fn kommo_webhook(
 async fn loops_webhook(State(state): State<AppState>, request: Request) -> Response {
     let headers = request.headers().clone();
     match read_body(request, state.body_timeout).await {
-        Err(refused) => reply(refused),
-        Ok(body) => reply(
-            state
-                .bridge
-                .ingest_loops(&headers, &body, std::time::SystemTime::now())
-                .await,
-        ),
+        Err(refused) => refused.into_response(),
+        Ok(body) => state
+            .bridge
+            .ingest_loops(&headers, &body, std::time::SystemTime::now())
+            .await
+            .into_response(),
     }
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
-    let kommo = state.bridge.kommo_webhook_health();
-    let outbox = state.bridge.outbox().stats().await;
-    let (catch_up, catch_up_warning) = catch_up_health(&state.bridge);
-    let body = match outbox {
-        Ok(stats) => serde_json::json!({
-            "status": if kommo.warning || catch_up_warning.is_some() { "warning" } else { "ok" },
-            "outbox": {
-                "pending": stats.pending,
-                "running": stats.leased,
-                "done": stats.done + stats.already_done,
-                "dead": stats.dead,
-            },
-            "kommoWebhook": { "invalidAnswersLast2h": kommo.invalid_in_window, "warning": kommo.warning },
-            "kommoCatchUp": catch_up,
-        }),
-        Err(e) => return reply(error(503, format!("the outbox is unavailable: {e}"))),
+    let bridge = &state.bridge;
+    let kommo = bridge.kommo_webhook_health();
+    let (stats, dead) = match tokio::try_join!(bridge.outbox().stats(), bridge.dead_letters()) {
+        Ok(found) => found,
+        Err(e) => return error(503, format!("the outbox is unavailable: {e}")).into_response(),
     };
+    let preflight = bridge.preflight();
+    let preflight_failed = preflight.as_ref().is_some_and(|r| !r.passed());
+    let (catch_up, catch_up_warning) = catch_up_health(bridge);
+    let status =
+        if kommo.warning || dead.count > 0 || preflight_failed || catch_up_warning.is_some() {
+            "warning"
+        } else {
+            "ok"
+        };
+    let body = serde_json::json!({
+        "status": status,
+        "outbox": {
+            "pending": stats.pending,
+            "running": stats.leased,
+            "done": stats.done + stats.already_done,
+            "dead": stats.dead,
+        },
+        "deadLetters": {
+            "count": dead.count,
+            "latest": dead.latest.map(|d| serde_json::json!({
+                "item": d.item_id,
+                "key": d.key,
+                "job": d.job,
+                "reason": d.reason,
+            })),
+        },
+        "kommoWebhook": { "invalidAnswersLast2h": kommo.invalid_in_window, "warning": kommo.warning },
+        "kommoCatchUp": catch_up,
+        "loopsWebhook": {
+            "lastVerifiedDelivery": bridge.last_loops_delivery().map(|(at, event)| serde_json::json!({
+                "at": at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+                "event": event,
+            })),
+        },
+        "preflight": preflight.map(|report| serde_json::json!({
+            "ok": report.passed(),
+            "failed": report.with_status(Status::Failed).map(ToString::to_string).collect::<Vec<_>>(),
+            "warnings": report.with_status(Status::Warning).map(ToString::to_string).collect::<Vec<_>>(),
+        })),
+    });
     (StatusCode::OK, Json(body)).into_response()
 }
 
@@ -178,7 +201,7 @@ fn catch_up_health(bridge: &Bridge) -> (serde_json::Value, Option<String>) {
 }
 
 async fn not_found() -> Response {
-    reply(error(404, "no such route"))
+    error(404, "no such route").into_response()
 }
 
 /// A route that exists, asked with another method (`GET /webhooks/loops`): JSON like every
@@ -189,10 +212,11 @@ async fn method_not_allowed(uri: axum::http::Uri) -> Response {
     } else {
         "POST"
     };
-    let mut response = reply(error(
+    let mut response = error(
         405,
         format!("method not allowed: this route takes {allowed}"),
-    ));
+    )
+    .into_response();
     response
         .headers_mut()
         .insert(header::ALLOW, axum::http::HeaderValue::from_static(allowed));
@@ -241,11 +265,12 @@ pub async fn run(
     ready: impl FnOnce(SocketAddr),
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), String> {
-    let bridge = crate::setup::bridge(config).await?;
+    let started = crate::setup::bridge_and_clients(config).await?;
+    let bridge = started.bridge.clone();
     let workers = bridge.spawn_workers(config.workers);
     let catch_up = spawn_catch_up(&bridge, config);
     let server = match serve_with(
-        bridge,
+        bridge.clone(),
         &config.kommo_webhook_token,
         config.bind,
         config.connections,
@@ -261,8 +286,17 @@ pub async fn run(
             return Err(format!("cannot listen on {}: {e}", config.bind));
         }
     };
+    // After listening, so that no webhook waits for it; /healthz shows it once it is done.
+    let options = crate::setup::preflight_options(config);
+    let preflight = tokio::spawn(async move {
+        let report =
+            preflight::check(&started.rules, &started.loops, &started.kommo, &options).await;
+        crate::check::log(&report);
+        started.bridge.record_preflight(report);
+    });
     ready(server.addr);
     stop.await;
+    preflight.abort();
     server.shutdown(Duration::from_secs(5)).await;
     if let Some(catch_up) = catch_up {
         catch_up.shutdown().await;

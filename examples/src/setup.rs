@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use kommo_loops_bridge::Rules;
 use kommo_loops_bridge::runtime::outbox::OutboxError;
+use kommo_loops_bridge::runtime::preflight::{self, PreflightOptions};
 use kommo_loops_bridge::runtime::{
-    Bridge, BridgeConfig, MemoryOutbox, MemoryState, Outbox, PostgresOptions, PostgresOutbox,
-    SqliteDurability, SqliteOutbox, StateStore,
+    Bridge, BridgeConfig, BuildError, MemoryOutbox, MemoryState, Outbox, PostgresOptions,
+    PostgresOutbox, SqliteDurability, SqliteOutbox, StateStore,
 };
 
 use crate::config::{KommoAuthConfig, ServerConfig, StoreConfig};
@@ -146,8 +147,29 @@ pub fn check(get: impl Fn(&str) -> Option<String>) -> Result<ServerConfig, Strin
 }
 
 /// The whole bridge for the configuration. The rules and both clients are checked before the
-/// store is opened, and every problem among them is listed, one per line.
+/// store is opened, and every problem among them is listed, one per line; stage and pipeline
+/// names in the rules are then resolved against the account (a name that is unknown or
+/// ambiguous stops the start).
 pub async fn bridge(config: &ServerConfig) -> Result<Bridge, String> {
+    Ok(bridge_and_clients(config).await?.bridge)
+}
+
+/// A started bridge and what the preflight needs besides: the rules (with their names
+/// resolved) and the two clients, which share their rate limits with the bridge's.
+#[derive(Debug)]
+pub struct Started {
+    /// The bridge.
+    pub bridge: Bridge,
+    /// The rules it runs.
+    pub rules: Rules,
+    /// Its Loops client.
+    pub loops: loops_client::Client,
+    /// Its Kommo client.
+    pub kommo: kommo_client::Client,
+}
+
+/// [`bridge`], keeping the rules and the clients for the preflight.
+pub async fn bridge_and_clients(config: &ServerConfig) -> Result<Started, String> {
     let rules = Rules::from_path(&config.rules_file).map_err(|e| e.to_string());
     let (loops, kommo) = (loops_client(config), kommo_client(config));
     let (rules, loops, kommo) = match (rules, loops, kommo) {
@@ -160,23 +182,46 @@ pub async fn bridge(config: &ServerConfig) -> Result<Bridge, String> {
             return Err(problems.join("\n"));
         }
     };
+    let rules = preflight::resolve_names(&rules, &kommo)
+        .await
+        .map_err(|e| e.to_string())?;
     let (outbox, state) = stores_with(&config.store, config.sqlite_durability).await?;
-    let mut builder = Bridge::builder(rules, Arc::new(loops), Arc::new(kommo))
-        .outbox(outbox)
-        .state(state)
-        .config(
-            BridgeConfig::default()
-                .mode(config.mode)
-                .lease(std::time::Duration::from_secs(config.lease_secs))
-                .emails_in_logs(config.emails_in_logs)
-                .change_tolerance(config.catch_up.tolerance),
-        );
+    // Clones share the client's connection pool, rate limiter and breaker.
+    let mut builder = Bridge::builder(
+        rules.clone(),
+        Arc::new(loops.clone()),
+        Arc::new(kommo.clone()),
+    )
+    .outbox(outbox)
+    .state(state)
+    .config(
+        BridgeConfig::default()
+            .mode(config.mode)
+            .lease(std::time::Duration::from_secs(config.lease_secs))
+            .emails_in_logs(config.emails_in_logs)
+            .change_tolerance(config.catch_up.tolerance),
+    );
     if let Some(secret) = &config.loops_webhook_secret {
         builder = builder.loops_secret(secret.clone());
     }
-    builder
-        .build()
-        .map_err(|e| format!("LOOPS_WEBHOOK_SECRET: {e}"))
+    let bridge = builder.build().map_err(|e| match e {
+        BuildError::LoopsSecret(e) => format!("LOOPS_WEBHOOK_SECRET: {e}"),
+        other => other.to_string(),
+    })?;
+    Ok(Started {
+        bridge,
+        rules,
+        loops,
+        kommo,
+    })
+}
+
+/// What the preflight compares the accounts with: the server's webhook token and signing
+/// secret.
+pub fn preflight_options(config: &ServerConfig) -> PreflightOptions {
+    PreflightOptions::new()
+        .kommo_webhook_token(config.kommo_webhook_token.clone())
+        .loops_webhook_secret(config.loops_webhook_secret.clone())
 }
 
 #[cfg(test)]

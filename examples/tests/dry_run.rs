@@ -82,6 +82,33 @@ fn backfill_mode_and_stdin() {
     );
 }
 
+#[test]
+fn merging_can_be_turned_off() {
+    let dir = root().join("kommo-loops-bridge/tests/golden/lead_status_won_unmerged");
+    let cli = |merge: &str| {
+        args(&[
+            "--rules",
+            &rules(),
+            "--kommo",
+            &dir.join("body.form").display().to_string(),
+            "--snapshot",
+            &dir.join("snapshot.json").display().to_string(),
+            "--merge",
+            merge,
+        ])
+    };
+    let off = run(cli("off"), &mut std::io::empty()).unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&off).unwrap(),
+        golden("lead_status_won_unmerged")
+    );
+    let on = run(cli("on"), &mut std::io::empty()).unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&on).unwrap(),
+        golden("lead_status_won")
+    );
+}
+
 fn signed_loops_args(body: &str, secret: &WebhookSecret, ts: i64, now: i64) -> Vec<String> {
     let signature = secret.sign("msg_1", ts, body.as_bytes());
     args(&[
@@ -175,6 +202,10 @@ fn bad_input_is_one_line_and_names_the_problem() {
             "unknown mode",
         ),
         (
+            args(&["--rules", &rules(), "--kommo", "a=b", "--merge", "maybe"]),
+            "unknown --merge \"maybe\"",
+        ),
+        (
             args(&[
                 "--rules",
                 &rules(),
@@ -253,4 +284,37 @@ fn the_binary_exits_0_or_2() {
     let stderr = String::from_utf8(bad.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("dry_run: "));
+}
+
+#[test]
+fn stage_names_are_resolved_against_the_snapshots_pipelines() {
+    let dir = tempfile::tempdir().unwrap();
+    let named = dir.path().join("named.toml");
+    std::fs::write(
+        &named,
+        r#"[[kommo]]
+name = "won by name"
+when = { event = "lead_status", pipeline = "SaaS sales", from = "activated", to = "Won" }
+do = [ { send_event = { event = "deal_won" } } ]
+"#,
+    )
+    .unwrap();
+    let case = "kommo-loops-bridge/tests/golden/lead_status_won";
+    let cli = |snapshot: bool| {
+        let mut cli = args(&["--rules", named.to_str().unwrap(), "--kommo"]);
+        cli.push(arg(&format!("{case}/body.form")));
+        if snapshot {
+            cli.extend(["--snapshot".into(), arg(&format!("{case}/snapshot.json"))]);
+        }
+        run(cli, &mut std::io::empty())
+    };
+    let json: serde_json::Value = serde_json::from_str(&cli(true).unwrap()).unwrap();
+    let actions = json["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 1, "{json}");
+    assert_eq!(actions[0]["eventName"], "deal_won");
+    let err = cli(false).unwrap_err();
+    assert!(
+        err.contains("the rules name stages or pipelines: give a --snapshot with \"pipelines\""),
+        "{err}"
+    );
 }

@@ -488,14 +488,16 @@ async fn a_recovered_move_follows_the_log_with_the_leads_current_fields() {
         .find(|e| e.rule.as_deref() == Some("trial"))
         .unwrap();
     assert!(explained.matched, "{explained:?}");
-    let upsert = trial_plan
+    // The upsert travels with the trial's event (one Loops call).
+    let event = trial_plan
         .actions
         .iter()
-        .find(|a| a.kind() == "loops.upsert_contact")
-        .expect("the trial upsert");
-    let upsert = serde_json::to_value(upsert).unwrap();
-    assert_eq!(upsert["properties"]["kommoStage"], "Trial", "{upsert:#}");
-    assert_eq!(upsert["properties"]["plan"], "team", "{upsert:#}");
+        .find(|a| a.kind() == "loops.send_event")
+        .expect("the trial event, carrying the upsert");
+    let event = serde_json::to_value(event).unwrap();
+    let upsert = &event["contactProperties"];
+    assert_eq!(upsert["kommoStage"], "Trial", "{event:#}");
+    assert_eq!(upsert["plan"], "team", "{event:#}");
     // Later changes were planned after it: the contact shows the stage the lead is in now.
     let contact = stack.loops.contact(&ada.email).unwrap();
     assert_eq!(contact.properties["kommoStage"], "Upgrade offered");
@@ -529,7 +531,10 @@ async fn a_long_outage_is_read_six_hours_at_a_time() {
     assert!(
         deliveries.iter().all(|d| !d.acknowledged()),
         "{:#?}",
-        deliveries.iter().map(|d| (&d.events, &d.outcome)).collect::<Vec<_>>()
+        deliveries
+            .iter()
+            .map(|d| (&d.events, &d.outcome))
+            .collect::<Vec<_>>()
     );
     stack.bring_back().await.unwrap();
     wait_past_log(&stack).await;

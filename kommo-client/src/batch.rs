@@ -47,6 +47,8 @@ macro_rules! identified_by_id {
 identified_by_id!(
     crate::leads::LeadWrite,
     crate::contacts::ContactWrite,
+    crate::custom_fields::CustomFieldWrite,
+    crate::notes::NoteUpdate,
     crate::tasks::TaskWrite,
 );
 
@@ -58,7 +60,17 @@ impl Client {
         batch: Batch,
         items: Vec<B>,
     ) -> Result<Vec<WriteResult>> {
-        self.batch_write(Method::POST, batch.path, items, batch.key, false)
+        self.batch_add_at(batch.path, batch.key, items).await
+    }
+
+    /// [`Client::batch_add`] to a path built at run time (`/api/v4/{entity}/custom_fields`).
+    pub(crate) async fn batch_add_at<B: Serialize>(
+        &self,
+        path: &str,
+        key: &'static str,
+        items: Vec<B>,
+    ) -> Result<Vec<WriteResult>> {
+        self.batch_write(Method::POST, path, items, key, false)
             .await
     }
 
@@ -69,13 +81,24 @@ impl Client {
         batch: Batch,
         items: Vec<B>,
     ) -> Result<Vec<WriteResult>> {
+        self.batch_update_at(batch.path, batch.key, batch.noun, items)
+            .await
+    }
+
+    /// [`Client::batch_update`] to a path built at run time.
+    pub(crate) async fn batch_update_at<B: Serialize + Identified>(
+        &self,
+        path: &str,
+        key: &'static str,
+        noun: &str,
+        items: Vec<B>,
+    ) -> Result<Vec<WriteResult>> {
         if items.iter().any(|item| !item.has_id()) {
             return Err(Error::invalid_request(format!(
-                "every {} in a batch update needs an id",
-                batch.noun
+                "every {noun} in a batch update needs an id"
             )));
         }
-        self.batch_write(Method::PATCH, batch.path, items, batch.key, true)
+        self.batch_write(Method::PATCH, path, items, key, true)
             .await
     }
 

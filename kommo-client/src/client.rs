@@ -8,7 +8,6 @@ use url::Url;
 
 use crate::auth::{Auth, AuthState};
 use crate::breaker::{BreakerConfig, BreakerState, CircuitBreaker};
-use crate::common::EntityType;
 use crate::error::{Error, Result};
 use crate::rate_limit::{RateLimit, RateLimiter};
 use crate::raw::ApiRequest;
@@ -411,113 +410,6 @@ impl Client {
             .breaker
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The account: `client.account().get(&[])` is the cheapest "who am I" call.
-    #[must_use]
-    pub fn account(&self) -> crate::account::AccountApi {
-        crate::account::AccountApi {
-            client: self.clone(),
-        }
-    }
-
-    /// Leads.
-    #[must_use]
-    pub fn leads(&self) -> crate::leads::LeadsApi {
-        crate::leads::LeadsApi {
-            client: self.clone(),
-        }
-    }
-
-    /// Contacts.
-    #[must_use]
-    pub fn contacts(&self) -> crate::contacts::ContactsApi {
-        crate::contacts::ContactsApi {
-            client: self.clone(),
-        }
-    }
-
-    /// Companies.
-    #[must_use]
-    pub fn companies(&self) -> crate::companies::CompaniesApi {
-        crate::companies::CompaniesApi {
-            client: self.clone(),
-        }
-    }
-
-    /// Pipelines and statuses.
-    #[must_use]
-    pub fn pipelines(&self) -> crate::pipelines::PipelinesApi {
-        crate::pipelines::PipelinesApi {
-            client: self.clone(),
-        }
-    }
-
-    /// Custom field definitions of an entity type.
-    #[must_use]
-    pub fn custom_fields(&self, entity: EntityType) -> crate::custom_fields::CustomFieldsApi {
-        crate::custom_fields::CustomFieldsApi {
-            client: self.clone(),
-            entity,
-        }
-    }
-
-    /// Notes on an entity type.
-    #[must_use]
-    pub fn notes(&self, entity: EntityType) -> crate::notes::NotesApi {
-        crate::notes::NotesApi {
-            client: self.clone(),
-            entity,
-        }
-    }
-
-    /// Tasks.
-    #[must_use]
-    pub fn tasks(&self) -> crate::tasks::TasksApi {
-        crate::tasks::TasksApi {
-            client: self.clone(),
-        }
-    }
-
-    /// Tags.
-    #[must_use]
-    pub fn tags(&self) -> crate::tags::TagsApi {
-        crate::tags::TagsApi {
-            client: self.clone(),
-        }
-    }
-
-    /// Entity links.
-    #[must_use]
-    pub fn links(&self) -> crate::links::LinksApi {
-        crate::links::LinksApi {
-            client: self.clone(),
-        }
-    }
-
-    /// Users.
-    #[must_use]
-    pub fn users(&self) -> crate::users::UsersApi {
-        crate::users::UsersApi {
-            client: self.clone(),
-        }
-    }
-
-    /// Webhook subscriptions (`/api/v4/webhooks`): which URLs Kommo posts events to. The
-    /// events themselves are parsed by [`crate::webhooks`].
-    #[must_use]
-    pub fn webhook_subscriptions(&self) -> crate::webhook_subscriptions::WebhookSubscriptionsApi {
-        crate::webhook_subscriptions::WebhookSubscriptionsApi {
-            client: self.clone(),
-        }
-    }
-
-    /// The events log (`/api/v4/events`).
-    #[must_use]
-    pub fn events(&self) -> crate::events::EventsApi {
-        crate::events::EventsApi {
-            client: self.clone(),
-        }
     }
 
     /// Turns a `_links.next.href` into a `GET` on our own base URL. The host of the link is

@@ -129,10 +129,29 @@ impl AsRef<str> for CompanyWith {
     }
 }
 
-/// A company write (used inside complex lead adds). Only the fields set are sent.
+/// `_embedded` of a company write.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[non_exhaustive]
+pub struct CompanyWriteEmbedded {
+    /// Replaces the whole tag set (prefer `tags_to_add`/`tags_to_delete`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<TagRef>>,
+}
+
+impl CompanyWriteEmbedded {
+    fn is_empty(&self) -> bool {
+        self.tags.is_none()
+    }
+}
+
+/// A company write (create, or update with `id`; also inside complex lead adds). Only the
+/// fields set are sent.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[non_exhaustive]
 pub struct CompanyWrite {
+    /// The company to update (batch updates).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<CompanyId>,
     /// The name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -142,9 +161,24 @@ pub struct CompanyWrite {
     /// Custom field values.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub custom_fields_values: Vec<FieldValueUpdate>,
-    /// Tags to add.
+    /// Tags to add without touching the others.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags_to_add: Vec<TagRef>,
+    /// Tags to remove without touching the others.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags_to_delete: Vec<TagRef>,
+    /// Who created it (imports).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<UserId>,
+    /// Echoed back in the response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Tags (replace).
+    #[serde(
+        rename = "_embedded",
+        skip_serializing_if = "CompanyWriteEmbedded::is_empty"
+    )]
+    pub embedded: CompanyWriteEmbedded,
 }
 
 impl CompanyWrite {
@@ -157,10 +191,47 @@ impl CompanyWrite {
         }
     }
 
+    /// An update of company `id`.
+    #[must_use]
+    pub fn update(id: CompanyId) -> Self {
+        Self {
+            id: Some(id),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the name.
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the responsible user.
+    #[must_use]
+    pub fn responsible(mut self, user: UserId) -> Self {
+        self.responsible_user_id = Some(user);
+        self
+    }
+
     /// Adds a custom field write.
     #[must_use]
     pub fn field(mut self, value: FieldValueUpdate) -> Self {
         self.custom_fields_values.push(value);
+        self
+    }
+
+    /// Adds a tag, keeping the others.
+    #[must_use]
+    pub fn add_tag(mut self, tag: impl Into<TagRef>) -> Self {
+        self.tags_to_add.push(tag.into());
+        self
+    }
+
+    /// Removes a tag, keeping the others.
+    #[must_use]
+    pub fn remove_tag(mut self, tag: impl Into<TagRef>) -> Self {
+        self.tags_to_delete.push(tag.into());
         self
     }
 }
@@ -172,7 +243,7 @@ pub use api::CompaniesApi;
 mod api {
     use futures_util::Stream;
 
-    use super::{Company, CompanyWith};
+    use super::{Company, CompanyWith, CompanyWrite};
     use crate::client::Client;
     use crate::common::Page;
     use crate::error::Result;
@@ -192,6 +263,10 @@ mod api {
     /// # async fn run(client: Client) -> kommo_client::Result<()> {
     /// let company = client.companies().get(CompanyId(7), &[CompanyWith::Contacts]).await?;
     /// let page = client.companies().list_page(ListQuery::new().query("Acme")).await?;
+    /// client
+    ///     .companies()
+    ///     .update(vec![kommo_client::companies::CompanyWrite::update(CompanyId(7)).add_tag("partner")])
+    ///     .await?;
     /// # let _ = (company, page); Ok(()) }
     /// ```
     #[derive(Debug, Clone)]
@@ -228,4 +303,16 @@ mod api {
             self.client.paginate(PATH, query, "companies")
         }
     }
+
+    impl CompaniesApi {
+        fn path(&self) -> String {
+            PATH.to_owned()
+        }
+    }
+
+    impl crate::crud::Checked for CompanyWrite {}
+
+    crate::crud::add_call!(CompaniesApi, CompanyWrite, "companies", "companies");
+    crate::crud::update_call!(CompaniesApi, CompanyWrite, "companies", "company");
+    crate::crud::update_one_call!(CompaniesApi, CompanyWrite, CompanyId, "the companies");
 }

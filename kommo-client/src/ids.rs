@@ -56,6 +56,11 @@ impl Visitor<'_> for U64Visitor {
     }
 }
 
+/// A bare id that may arrive as a number or a numeric string.
+pub(crate) fn deserialize_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    d.deserialize_any(U64Visitor)
+}
+
 macro_rules! id_type {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
@@ -184,6 +189,51 @@ id_type!(
 id_type!(
     /// A catalog (list) id.
     CatalogId
+);
+
+id_type!(
+    /// A lead source id (`/api/v4/sources`).
+    SourceId
+);
+id_type!(
+    /// A user role id.
+    RoleId
+);
+id_type!(
+    /// An element of a catalog (list), e.g. a product.
+    CatalogElementId
+);
+id_type!(
+    /// A customer id (the recurring-revenue module).
+    CustomerId
+);
+id_type!(
+    /// A customer status id.
+    CustomerStatusId
+);
+id_type!(
+    /// A customer segment id.
+    SegmentId
+);
+id_type!(
+    /// A customer transaction (purchase) id.
+    TransactionId
+);
+id_type!(
+    /// A chat template id.
+    ChatTemplateId
+);
+id_type!(
+    /// A talk (chat conversation) id.
+    TalkId
+);
+id_type!(
+    /// A call id.
+    CallId
+);
+id_type!(
+    /// A widget id.
+    WidgetId
 );
 
 impl StatusId {

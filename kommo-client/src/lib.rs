@@ -46,9 +46,19 @@
 //! client: [`Client::account`], [`Client::leads`], [`Client::contacts`],
 //! [`Client::companies`], [`Client::pipelines`], [`Client::custom_fields`],
 //! [`Client::notes`], [`Client::tasks`], [`Client::tags`], [`Client::links`],
-//! [`Client::users`], [`Client::webhook_subscriptions`] and [`Client::events`] (the
-//! activity log). Every listable resource has
-//! `list_page` (one [`Page`](common::Page)) and `list` (a `Stream` of every item).
+//! [`Client::users`], [`Client::roles`], [`Client::webhook_subscriptions`],
+//! [`Client::events`] (the activity log), [`Client::unsorted`] (incoming leads),
+//! [`Client::catalogs`] and [`Client::catalog_elements`], [`Client::customers`] (with
+//! [`Client::customer_statuses`], [`Client::customer_segments`] and
+//! [`Client::customer_transactions`]), [`Client::loss_reasons`], [`Client::sources`],
+//! [`Client::website_buttons`], [`Client::calls`], [`Client::short_links`],
+//! [`Client::talks`], [`Client::chat_templates`], [`Client::entity_files`],
+//! [`Client::files`] (the drive), [`Client::entity_subscriptions`], [`Client::widgets`] and
+//! [`Client::currencies`]: every service of Kommo's PHP library (the README has the table).
+//! Every listable resource has `list_page` (one [`Page`](common::Page)) and `list` (a
+//! `Stream` of every item). What the API would refuse (deleting stages 142/143, batches over
+//! Kommo's limits, blank required fields) is refused before sending, as
+//! [`Error::InvalidRequest`].
 //!
 //! The client:
 //! - authenticates with a long-lived token or OAuth 2.0 ([`auth`]); OAuth tokens live in a
@@ -81,28 +91,44 @@
 
 pub mod account;
 pub mod breaker;
+pub mod calls;
+pub mod catalogs;
+pub mod chat_templates;
 pub mod common;
 pub mod companies;
 pub mod contacts;
+pub mod currencies;
 pub mod custom_fields;
+pub mod customers;
+pub mod entity_files;
+pub mod entity_subscriptions;
 pub mod error;
 pub mod events;
 pub mod field_values;
+pub mod files;
 pub mod ids;
 pub mod leads;
 pub mod links;
+pub mod loss_reasons;
 pub mod notes;
 pub mod pagination;
 pub mod pipelines;
 pub mod rate_limit;
 pub mod retry;
+pub mod roles;
 mod serde_util;
+pub mod short_links;
+pub mod sources;
 mod string_enum;
 pub mod tags;
+pub mod talks;
 pub mod tasks;
+pub mod unsorted;
 pub mod users;
 pub mod webhook_subscriptions;
 pub mod webhooks;
+pub mod website_buttons;
+pub mod widgets;
 
 #[cfg(feature = "client")]
 pub mod auth;
@@ -110,6 +136,10 @@ pub mod auth;
 mod batch;
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "client")]
+mod crud;
+#[cfg(feature = "client")]
+mod handles;
 #[cfg(feature = "client")]
 mod raw;
 #[cfg(feature = "client")]

@@ -37,6 +37,13 @@ pub struct LinkMetadata {
         deserialize_with = "serde_util::lenient_i64"
     )]
     pub catalog_id: Option<i64>,
+    /// The price field used (catalog elements).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "serde_util::lenient_i64"
+    )]
+    pub price_id: Option<i64>,
 }
 
 impl LinkMetadata {
@@ -88,6 +95,37 @@ impl EntityLink {
                 ..LinkMetadata::default()
             }),
         }
+    }
+
+    /// A link to an element of a catalog (a product on a lead), with its quantity and, when
+    /// the catalog has several price fields, the one to use.
+    #[must_use]
+    pub fn catalog_element(
+        catalog: crate::ids::CatalogId,
+        element: crate::ids::CatalogElementId,
+        quantity: f64,
+        price_id: Option<crate::ids::CustomFieldId>,
+    ) -> Self {
+        Self {
+            entity_id: None,
+            entity_type: None,
+            to_entity_id: element.0,
+            to_entity_type: "catalog_elements".into(),
+            metadata: Some(LinkMetadata {
+                quantity: Some(quantity),
+                catalog_id: i64::try_from(catalog.0).ok(),
+                price_id: price_id.and_then(|p| i64::try_from(p.0).ok()),
+                ..LinkMetadata::default()
+            }),
+        }
+    }
+
+    /// This link made from `entity_id` (for the mass calls, which name the source in each
+    /// item).
+    #[must_use]
+    pub fn from_entity(mut self, entity_id: u64) -> Self {
+        self.entity_id = Some(entity_id);
+        self
     }
 
     /// A link to a company.
@@ -235,6 +273,51 @@ mod api {
             self.unlink(EntityType::Leads, lead.0, vec![link]).await
         }
 
+        /// `POST /api/v4/{entity}/link`: links of several entities at once; every item names
+        /// its source with [`EntityLink::from_entity`].
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) for an item without its
+        /// source (nothing is sent), otherwise any [`Error`](crate::Error) of the request.
+        pub async fn link_many(
+            &self,
+            entity: EntityType,
+            links: Vec<EntityLink>,
+        ) -> Result<Vec<EntityLink>> {
+            sources_named(&links)?;
+            self.send(format!("/api/v4/{}/link", entity.as_str()), links)
+                .await
+        }
+
+        /// `POST /api/v4/{entity}/unlink` for several entities at once.
+        ///
+        /// # Errors
+        ///
+        /// As [`LinksApi::link_many`].
+        pub async fn unlink_many(&self, entity: EntityType, links: Vec<EntityLink>) -> Result<()> {
+            sources_named(&links)?;
+            self.send(format!("/api/v4/{}/unlink", entity.as_str()), links)
+                .await
+                .map(drop)
+        }
+
+        /// One page of `GET /api/v4/{entity}/links`: the links of the entities named by
+        /// `filter[entity_id][]` in the query.
+        ///
+        /// # Errors
+        ///
+        /// Any [`Error`](crate::Error) of the request.
+        pub async fn list_many_page(
+            &self,
+            entity: EntityType,
+            query: ListQuery,
+        ) -> Result<Page<EntityLink>> {
+            self.client
+                .list_page(format!("/api/v4/{}/links", entity.as_str()), query, "links")
+                .await
+        }
+
         async fn post(
             &self,
             entity: EntityType,
@@ -242,12 +325,25 @@ mod api {
             verb: &str,
             links: Vec<EntityLink>,
         ) -> Result<Vec<EntityLink>> {
-            let request = ApiRequest::raw(Method::POST, path(entity, id, verb))
+            self.send(path(entity, id, verb), links).await
+        }
+
+        async fn send(&self, path: String, links: Vec<EntityLink>) -> Result<Vec<EntityLink>> {
+            let request = ApiRequest::raw(Method::POST, path)
                 .json_body(&links)?
                 .safe_to_retry(true);
             let page: Page<EntityLink> = self.client.page(request, "links").await?;
             Ok(page.items)
         }
+    }
+
+    fn sources_named(links: &[EntityLink]) -> Result<()> {
+        if links.is_empty() || links.iter().any(|l| l.entity_id.is_none()) {
+            return Err(crate::Error::InvalidRequest(
+                "mass links need at least one link, each naming its source entity".into(),
+            ));
+        }
+        Ok(())
     }
 
     fn path(entity: EntityType, id: u64, last: &str) -> String {

@@ -165,19 +165,166 @@ impl PipelineList {
     }
 }
 
+/// The most statuses a pipeline holds.
+pub const MAX_STATUSES: usize = 100;
+
+/// A stage to add, or (with `id`) to change. Only the fields set are sent.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[non_exhaustive]
+pub struct StatusWrite {
+    /// The status to change (updates only; not sent).
+    #[serde(skip)]
+    pub id: Option<StatusId>,
+    /// The name (required to add).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The sort order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// The color, one of Kommo's palette (e.g. `#fffeb2`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Echoed back in the response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl StatusWrite {
+    /// A new stage.
+    #[must_use]
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: Some(name.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the sort order.
+    #[must_use]
+    pub fn sort(mut self, sort: i64) -> Self {
+        self.sort = Some(sort);
+        self
+    }
+
+    /// Sets the color.
+    #[must_use]
+    pub fn color(mut self, color: impl Into<String>) -> Self {
+        self.color = Some(color.into());
+        self
+    }
+}
+
+/// `_embedded` of a pipeline write.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[non_exhaustive]
+pub struct PipelineWriteEmbedded {
+    /// The stages of a new pipeline (Kommo adds the incoming column, 142 and 143).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub statuses: Vec<StatusWrite>,
+}
+
+impl PipelineWriteEmbedded {
+    fn is_empty(&self) -> bool {
+        self.statuses.is_empty()
+    }
+}
+
+/// A pipeline to add, or to change. Only the fields set are sent.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[non_exhaustive]
+pub struct PipelineWrite {
+    /// The name (required to add).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The sort order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Whether it becomes the main pipeline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_main: Option<bool>,
+    /// Whether the incoming-leads column is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_unsorted_on: Option<bool>,
+    /// Echoed back in the response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The stages (adds only).
+    #[serde(
+        rename = "_embedded",
+        skip_serializing_if = "PipelineWriteEmbedded::is_empty"
+    )]
+    pub embedded: PipelineWriteEmbedded,
+}
+
+impl PipelineWrite {
+    /// A new pipeline with these stages.
+    #[must_use]
+    pub fn new(name: impl Into<String>, statuses: Vec<StatusWrite>) -> Self {
+        Self {
+            name: Some(name.into()),
+            embedded: PipelineWriteEmbedded { statuses },
+            ..Self::default()
+        }
+    }
+
+    /// A change (set the fields to change).
+    #[must_use]
+    pub fn change() -> Self {
+        Self::default()
+    }
+
+    /// Sets the name.
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the sort order.
+    #[must_use]
+    pub fn sort(mut self, sort: i64) -> Self {
+        self.sort = Some(sort);
+        self
+    }
+}
+
 #[cfg(feature = "client")]
 pub use api::PipelinesApi;
 
 #[cfg(feature = "client")]
 mod api {
     use futures_util::Stream;
+    use http::Method;
 
-    use super::{Pipeline, Status};
+    use super::{MAX_STATUSES, Pipeline, PipelineWrite, Status, StatusWrite};
+    use crate::ApiRequest;
     use crate::client::Client;
     use crate::common::Page;
-    use crate::error::Result;
+    use crate::error::{Error, Result};
     use crate::ids::{PipelineId, StatusId};
     use crate::pagination::ListQuery;
+
+    /// Statuses the API refuses to delete or rename: "Closed - won" and "Closed - lost".
+    fn refuse_system(status: StatusId, what: &str) -> Result<()> {
+        if status.is_closed() {
+            return Err(Error::invalid_request(format!(
+                "the system status {status} cannot be {what}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_new_statuses(statuses: &[StatusWrite]) -> Result<()> {
+        if statuses.len() > MAX_STATUSES {
+            return Err(Error::invalid_request(format!(
+                "a pipeline holds at most {MAX_STATUSES} statuses"
+            )));
+        }
+        for status in statuses {
+            crate::crud::required(status.name.as_deref(), "a status's name")?;
+        }
+        Ok(())
+    }
 
     const PATH: &str = "/api/v4/leads/pipelines";
 
@@ -254,6 +401,123 @@ mod api {
         ) -> Result<Option<Status>> {
             self.client
                 .get_json(format!("{PATH}/{pipeline}/statuses/{status}"), None)
+                .await
+        }
+
+        /// `POST /api/v4/leads/pipelines`: new pipelines with their stages (Kommo adds the
+        /// incoming column, 142 and 143 itself). Answers the new pipelines.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidRequest`] for no pipeline, a pipeline or stage without a name, or
+        /// more than 100 stages (nothing is sent), otherwise any [`Error`] of the request.
+        pub async fn add(&self, pipelines: Vec<PipelineWrite>) -> Result<Vec<Pipeline>> {
+            if pipelines.is_empty() {
+                return Err(Error::invalid_request("name at least one pipeline"));
+            }
+            for p in &pipelines {
+                crate::crud::required(p.name.as_deref(), "a pipeline's name")?;
+                check_new_statuses(&p.embedded.statuses)?;
+            }
+            let request = ApiRequest::raw(Method::POST, PATH).json_body(&pipelines)?;
+            Ok(self.client.page(request, "pipelines").await?.items)
+        }
+
+        /// `PATCH /api/v4/leads/pipelines/{id}` (stages are changed with
+        /// [`PipelinesApi::update_status`]).
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidRequest`] for a write carrying stages (nothing is sent), otherwise
+        /// any [`Error`] of the request.
+        pub async fn update(
+            &self,
+            id: PipelineId,
+            write: &PipelineWrite,
+        ) -> Result<Option<Pipeline>> {
+            if !write.embedded.statuses.is_empty() {
+                return Err(Error::invalid_request(
+                    "change stages with update_status, not in a pipeline update",
+                ));
+            }
+            self.client
+                .send_json(Method::PATCH, format!("{PATH}/{id}"), write, true)
+                .await
+        }
+
+        /// `DELETE /api/v4/leads/pipelines/{id}` (the main pipeline cannot be deleted).
+        ///
+        /// # Errors
+        ///
+        /// Any [`Error`] of the request.
+        pub async fn delete(&self, id: PipelineId) -> Result<()> {
+            self.client.delete::<()>(format!("{PATH}/{id}"), None).await
+        }
+
+        /// `POST /api/v4/leads/pipelines/{id}/statuses`: new stages.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidRequest`] for no stage, a stage without a name, or more than 100
+        /// (nothing is sent), otherwise any [`Error`] of the request.
+        pub async fn add_statuses(
+            &self,
+            pipeline: PipelineId,
+            statuses: Vec<StatusWrite>,
+        ) -> Result<Vec<Status>> {
+            if statuses.is_empty() {
+                return Err(Error::invalid_request("name at least one status"));
+            }
+            check_new_statuses(&statuses)?;
+            let request = ApiRequest::raw(Method::POST, format!("{PATH}/{pipeline}/statuses"))
+                .json_body(&statuses)?;
+            Ok(self.client.page(request, "statuses").await?.items)
+        }
+
+        /// `PATCH /api/v4/leads/pipelines/{id}/statuses/{status}`.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidRequest`] for 142 or 143, which cannot be edited (nothing is sent),
+        /// otherwise any [`Error`] of the request.
+        pub async fn update_status(
+            &self,
+            pipeline: PipelineId,
+            status: StatusId,
+            write: &StatusWrite,
+        ) -> Result<Option<Status>> {
+            refuse_system(status, "edited")?;
+            self.client
+                .send_json(
+                    Method::PATCH,
+                    format!("{PATH}/{pipeline}/statuses/{status}"),
+                    write,
+                    true,
+                )
+                .await
+        }
+
+        /// `DELETE /api/v4/leads/pipelines/{id}/statuses/{status}`.
+        ///
+        /// ```
+        /// # async fn run() {
+        /// use kommo_client::Client;
+        /// use kommo_client::ids::{PipelineId, StatusId};
+        ///
+        /// let client = Client::new("acme.kommo.com", "token").unwrap();
+        /// let refused = client.pipelines().delete_status(PipelineId(7), StatusId::WON).await;
+        /// assert!(matches!(refused, Err(kommo_client::Error::InvalidRequest(_))));
+        /// # }
+        /// ```
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidRequest`] for 142 or 143, which every pipeline keeps (nothing is
+        /// sent), otherwise any [`Error`] of the request.
+        pub async fn delete_status(&self, pipeline: PipelineId, status: StatusId) -> Result<()> {
+            refuse_system(status, "deleted")?;
+            self.client
+                .delete::<()>(format!("{PATH}/{pipeline}/statuses/{status}"), None)
                 .await
         }
     }

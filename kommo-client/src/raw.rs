@@ -37,6 +37,10 @@ pub struct ApiRequest {
     safe_to_retry: bool,
     /// Off only for the OAuth token endpoint, which authenticates with the client secret.
     pub(crate) authenticated: bool,
+    /// Another origin of the same account (its file drive); the client's base URL when `None`.
+    pub(crate) origin: Option<url::Url>,
+    /// The body's type when it is not JSON (file uploads).
+    pub(crate) content_type: Option<String>,
 }
 
 impl ApiRequest {
@@ -54,7 +58,22 @@ impl ApiRequest {
             query: Vec::new(),
             body: None,
             authenticated: true,
+            origin: None,
+            content_type: None,
         }
+    }
+
+    /// Sends the request to another origin of the account (its drive) instead of the base URL.
+    pub(crate) fn at_origin(mut self, origin: url::Url) -> Self {
+        self.origin = Some(origin);
+        self
+    }
+
+    /// A body that is not JSON, with its type.
+    pub(crate) fn bytes_body(mut self, bytes: Vec<u8>, content_type: impl Into<String>) -> Self {
+        self.body = Some(bytes);
+        self.content_type = Some(content_type.into());
+        self
     }
 
     /// `GET path`.

@@ -77,9 +77,10 @@ impl Client {
         path_and_query: &str,
         token: Option<&SecretString>,
     ) -> Result<RawResponse> {
-        let url = self
-            .inner
-            .base
+        let url = request
+            .origin
+            .as_ref()
+            .unwrap_or(&self.inner.base)
             .join(path_and_query)
             .map_err(|e| Error::invalid_request(format!("not a path on the account: {e}")))?;
         let mut req = self
@@ -97,9 +98,11 @@ impl Client {
             req = req.header(AUTHORIZATION, value);
         }
         if let Some(body) = request.body() {
-            req = req
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.to_vec());
+            let content_type = request
+                .content_type
+                .as_deref()
+                .unwrap_or("application/json");
+            req = req.header(CONTENT_TYPE, content_type).body(body.to_vec());
         }
         let response = req.send().await.map_err(transport_error)?;
         let status = response.status().as_u16();
@@ -265,6 +268,38 @@ impl Client {
         query: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Option<T>> {
         self.json(ApiRequest::get(path).queries(query)).await
+    }
+
+    /// `DELETE path` (with a JSON body when given); any 2xx is success. Not re-sent after an
+    /// ambiguous failure: a second delete of what the first removed would fail.
+    pub(crate) async fn delete<B: serde::Serialize + ?Sized>(
+        &self,
+        path: impl Into<String>,
+        body: Option<&B>,
+    ) -> Result<()> {
+        let mut request = ApiRequest::raw(http::Method::DELETE, path);
+        if let Some(body) = body {
+            request = request.json_body(body)?;
+        }
+        self.execute(&request).await.map(drop)
+    }
+
+    /// A JSON write (`POST`, `PATCH`, `PUT`) whose answer is parsed as `T`.
+    pub(crate) async fn send_json<B, T>(
+        &self,
+        method: http::Method,
+        path: impl Into<String>,
+        body: &B,
+        safe_to_retry: bool,
+    ) -> Result<Option<T>>
+    where
+        B: serde::Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        let request = ApiRequest::raw(method, path)
+            .json_body(body)?
+            .safe_to_retry(safe_to_retry);
+        self.json(request).await
     }
 
     /// A single-entity write returning `{id, updated_at, ...}`.

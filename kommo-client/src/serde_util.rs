@@ -71,6 +71,11 @@ pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<S
     }
 }
 
+/// A required string that may arrive as a number (ids such as `01pz58…` or `leads_1623`).
+pub(crate) fn lenient_string_required<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    lenient_string(d)?.ok_or_else(|| de::Error::custom("a required string is null"))
+}
+
 pub(crate) fn value_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",

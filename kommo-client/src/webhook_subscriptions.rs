@@ -8,8 +8,27 @@ use crate::serde_util;
 use crate::string_enum::string_enum;
 
 string_enum! {
-    /// An event a subscription delivers (`settings[]`). The names of incoming-message and
-    /// unsorted events are not documented; use [`WebhookSetting::Other`] for them.
+    strict
+    /// An event a subscription delivers (`settings[]`).
+    ///
+    /// Kommo accepts any name in a subscription and then never delivers an event for a name
+    /// it does not know, so a misspelt setting fails in silence. Parsing is therefore strict:
+    /// [`FromStr`](std::str::FromStr) refuses a name this crate does not know (with a hint
+    /// for the bridge's rule event names, `lead_status` → `status_lead`). A setting Kommo
+    /// added after this crate was written is built on purpose with [`WebhookSetting::other`].
+    /// Reading subscriptions back from Kommo keeps unknown names in `Other`.
+    ///
+    /// ```
+    /// use kommo_client::webhook_subscriptions::WebhookSetting;
+    ///
+    /// assert_eq!("status_lead".parse::<WebhookSetting>(), Ok(WebhookSetting::StatusLead));
+    /// let err = "lead_status".parse::<WebhookSetting>().unwrap_err();
+    /// assert!(err.to_string().contains("did you mean \"status_lead\""), "{err}");
+    /// // The names of incoming-message and unsorted events are not documented.
+    /// let message = WebhookSetting::other("add_message");
+    /// assert_eq!(message.as_str(), "add_message");
+    /// assert_eq!(WebhookSetting::other("add_lead"), WebhookSetting::AddLead);
+    /// ```
     pub enum WebhookSetting {
         /// Lead added.
         AddLead => "add_lead",
@@ -63,6 +82,89 @@ string_enum! {
         UpdateTalk => "update_talk",
     }
 }
+
+impl WebhookSetting {
+    /// A setting by its wire name, known or not: the explicit way to subscribe to an event
+    /// this crate does not list (a known name gives its own variant).
+    #[must_use]
+    pub fn other(name: impl AsRef<str>) -> Self {
+        Self::from_wire(name.as_ref())
+    }
+
+    /// Every setting this crate knows, in the order Kommo's settings page lists them.
+    #[must_use]
+    pub fn known() -> &'static [WebhookSetting] {
+        use WebhookSetting::*;
+        &[
+            AddLead,
+            UpdateLead,
+            DeleteLead,
+            RestoreLead,
+            StatusLead,
+            ResponsibleLead,
+            NoteLead,
+            AddContact,
+            UpdateContact,
+            DeleteContact,
+            RestoreContact,
+            ResponsibleContact,
+            NoteContact,
+            AddCompany,
+            UpdateCompany,
+            DeleteCompany,
+            RestoreCompany,
+            ResponsibleCompany,
+            NoteCompany,
+            AddTask,
+            UpdateTask,
+            DeleteTask,
+            ResponsibleTask,
+            AddTalk,
+            UpdateTalk,
+        ]
+    }
+}
+
+impl std::str::FromStr for WebhookSetting {
+    type Err = UnknownWebhookSetting;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match Self::from_wire(s) {
+            WebhookSetting::Other(name) => Err(UnknownWebhookSetting { name }),
+            known => Ok(known),
+        }
+    }
+}
+
+/// A webhook setting name this crate does not know, refused by
+/// `str::parse::<WebhookSetting>()`. Use [`WebhookSetting::other`] to send it anyway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnknownWebhookSetting {
+    /// The name as given.
+    pub name: String,
+}
+
+impl std::fmt::Display for UnknownWebhookSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown Kommo webhook setting {:?}", self.name)?;
+        // `lead_status` is what the bridge's rules call `status_lead`: the words swapped.
+        let swapped = self
+            .name
+            .split_once('_')
+            .map(|(a, b)| format!("{b}_{a}"))
+            .filter(|s| WebhookSetting::known().iter().any(|k| k.as_str() == s));
+        match swapped {
+            Some(hint) => write!(f, " (did you mean {hint:?}?)"),
+            None => f.write_str(
+                " (Kommo would accept it and never deliver anything; use \
+                 WebhookSetting::other for a setting this crate does not list)",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for UnknownWebhookSetting {}
 
 /// A webhook subscription.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,5 +314,51 @@ mod api {
                 .safe_to_retry(true);
             self.client.raw(request).await.map(drop)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_settings_round_trip_and_unknown_ones_are_refused() {
+        for setting in WebhookSetting::known() {
+            assert_eq!(
+                setting.as_str().parse::<WebhookSetting>().as_ref(),
+                Ok(setting)
+            );
+            assert_eq!(&WebhookSetting::other(setting.as_str()), setting);
+        }
+        // The bridge's rule event names, the trap this guards against: each has a hint.
+        for (rule_name, setting) in [
+            ("lead_status", "status_lead"),
+            ("lead_added", ""),
+            ("lead_updated", ""),
+            ("contact_deleted", ""),
+            ("lead_responsible", "responsible_lead"),
+        ] {
+            let err = rule_name.parse::<WebhookSetting>().unwrap_err();
+            assert_eq!(err.name, rule_name);
+            let shown = err.to_string();
+            if setting.is_empty() {
+                assert!(shown.contains("WebhookSetting::other"), "{shown}");
+            } else {
+                assert!(
+                    shown.contains(&format!("did you mean {setting:?}")),
+                    "{shown}"
+                );
+            }
+        }
+        // Read back from Kommo, an unknown name is kept rather than refused.
+        let read: Vec<WebhookSetting> =
+            serde_json::from_str(r#"["add_lead", "add_message"]"#).unwrap();
+        assert_eq!(
+            read,
+            [
+                WebhookSetting::AddLead,
+                WebhookSetting::Other("add_message".into())
+            ]
+        );
     }
 }

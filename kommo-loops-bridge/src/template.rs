@@ -251,6 +251,18 @@ enum Segment {
     Ref(RefExpr),
 }
 
+/// What a template renders to: its type is known before anything is rendered.
+#[cfg_attr(not(feature = "runtime"), allow(dead_code))]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Shape<'a> {
+    /// A number or boolean written without quotes.
+    Constant(&'a Val),
+    /// Exactly one reference: the value keeps its type, or takes the cast.
+    Lone(&'a RefExpr),
+    /// Anything else renders as text.
+    Text,
+}
+
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Template {
@@ -351,6 +363,27 @@ impl Template {
             Segment::Ref(r) => Some(&r.reference),
             Segment::Literal(_) => None,
         })
+    }
+
+    /// Every reference with its cast, for checks made before the rules are used.
+    #[cfg_attr(not(feature = "runtime"), allow(dead_code))]
+    pub(crate) fn expressions(&self) -> impl Iterator<Item = &RefExpr> {
+        self.segments.iter().filter_map(|s| match s {
+            Segment::Ref(r) => Some(r),
+            Segment::Literal(_) => None,
+        })
+    }
+
+    /// What the template renders to, as [`render_value`](Self::render_value) decides it.
+    #[cfg_attr(not(feature = "runtime"), allow(dead_code))]
+    pub(crate) fn shape(&self) -> Shape<'_> {
+        if let Some(constant) = &self.constant {
+            return Shape::Constant(constant);
+        }
+        match self.segments.as_slice() {
+            [Segment::Ref(expr)] => Shape::Lone(expr),
+            _ => Shape::Text,
+        }
     }
 
     /// Renders a typed value: a lone reference keeps its type (or takes its cast), anything

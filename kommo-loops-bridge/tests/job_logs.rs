@@ -37,9 +37,12 @@ const JOBS: usize = 24;
 /// spans around it.
 #[derive(Debug, Clone)]
 struct Line {
+    level: tracing::Level,
     message: String,
     key: Option<String>,
     detail: Option<String>,
+    reason: Option<String>,
+    item: Option<i64>,
     job_spans: Vec<i64>,
 }
 
@@ -48,7 +51,9 @@ struct Fields {
     message: Option<String>,
     key: Option<String>,
     detail: Option<String>,
+    reason: Option<String>,
     id: Option<i64>,
+    item: Option<i64>,
 }
 
 impl Visit for Fields {
@@ -61,14 +66,17 @@ impl Visit for Fields {
             "message" => &mut self.message,
             "key" => &mut self.key,
             "detail" => &mut self.detail,
+            "reason" => &mut self.reason,
             _ => return,
         };
         *slot = Some(value.to_owned());
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        if field.name() == "id" {
-            self.id = Some(value);
+        match field.name() {
+            "id" => self.id = Some(value),
+            "item" => self.item = Some(value),
+            _ => {}
         }
     }
 
@@ -113,9 +121,12 @@ where
             })
             .unwrap_or_default();
         self.0.lock().unwrap().push(Line {
+            level: *event.metadata().level(),
             message: fields.message.unwrap_or_default(),
             key: fields.key,
             detail: fields.detail,
+            reason: fields.reason,
+            item: fields.item,
             job_spans,
         });
     }
@@ -364,5 +375,92 @@ async fn emails_are_masked_in_job_lines_unless_asked() {
     assert!(
         full.iter().any(|d| d.contains("person3@example.com")),
         "{full:?}"
+    );
+}
+
+/// Loops refusing every send, as it refuses an upsert naming a property that was never
+/// created.
+struct RefusingLoops;
+
+#[async_trait::async_trait]
+impl LoopsApi for RefusingLoops {
+    async fn upsert_contact(&self, _: &UpsertContact) -> Result<(), PortError> {
+        Ok(())
+    }
+
+    async fn send_event(&self, _: &SendEvent) -> Result<(), PortError> {
+        Err(PortError::Permanent {
+            reason: "Loops returned 400 for send_event: Contact property `plan` does not \
+                     exist. Create it first. (at `plan`)"
+                .into(),
+        })
+    }
+
+    async fn send_transactional(&self, _: &SendTransactional) -> Result<(), PortError> {
+        Ok(())
+    }
+
+    async fn delete_contact(&self, _: &DeleteContact) -> Result<(), PortError> {
+        Ok(())
+    }
+
+    async fn contact_status(&self, _: &str) -> Result<Option<LoopsContactStatus>, PortError> {
+        Ok(None)
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_dead_letter_is_an_error_line_naming_the_item_its_key_and_the_reason() {
+    let capture = Capture::default();
+    let _subscriber =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let rules = Rules::from_toml_str(
+        "rules.toml",
+        "[[kommo]]\nname = \"x\"\nwhen = { event = \"lead_added\" }\ndo = [{ upsert_contact = {} }]\n",
+    )
+    .unwrap();
+    let bridge = Bridge::builder(rules, Arc::new(RefusingLoops), Arc::new(NoKommo))
+        .build()
+        .unwrap();
+    let none = bridge.dead_letters().await.unwrap();
+    assert_eq!((none.count, none.latest), (0, None));
+    let action = send_event(3);
+    let key = action.idempotency_key().to_owned();
+    bridge
+        .enqueue(vec![NewItem::action(action, "test")])
+        .await
+        .unwrap();
+    bridge.drain(Duration::from_secs(5)).await.unwrap();
+    let item = bridge.outbox().get(&key).await.unwrap().unwrap();
+
+    let lines = capture.0.lock().unwrap().clone();
+    let errors: Vec<&Line> = lines
+        .iter()
+        .filter(|l| l.level == tracing::Level::ERROR)
+        .collect();
+    assert_eq!(errors.len(), 1, "{lines:#?}");
+    let line = errors[0];
+    assert!(line.message.contains("dead letter"), "{line:?}");
+    assert_eq!(line.key.as_deref(), Some(key.as_str()));
+    assert_eq!(line.item, Some(item.id));
+    assert!(
+        line.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("Contact property `plan` does not exist")),
+        "{line:?}"
+    );
+
+    let dead = bridge.dead_letters().await.unwrap();
+    assert_eq!(dead.count, 1);
+    let latest = dead.latest.unwrap();
+    assert_eq!(
+        (latest.item_id, latest.key.as_str()),
+        (item.id, key.as_str())
+    );
+    assert_eq!(latest.job, "loops.send_event (signups)");
+    assert!(
+        latest.reason.contains("does not exist"),
+        "{}",
+        latest.reason
     );
 }

@@ -151,9 +151,83 @@ impl Client {
         }
     }
 
-    /// Transactional emails: send, and list.
+    /// Transactional emails: send, list, and manage them (create, get, update, ensure a
+    /// draft, publish).
     pub fn transactional(&self) -> crate::transactional::TransactionalApi {
         crate::transactional::TransactionalApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Transactional groups: list, create, get, update.
+    pub fn transactional_groups(&self) -> crate::groups::GroupsApi {
+        crate::groups::GroupsApi {
+            client: self.clone(),
+            kind: crate::groups::GroupKind::Transactional,
+        }
+    }
+
+    /// Campaign groups: list, create, get, update.
+    pub fn campaign_groups(&self) -> crate::groups::GroupsApi {
+        crate::groups::GroupsApi {
+            client: self.clone(),
+            kind: crate::groups::GroupKind::Campaign,
+        }
+    }
+
+    /// Campaigns: list, create (a draft with its email message), get, update (drafts only).
+    pub fn campaigns(&self) -> crate::campaigns::CampaignsApi {
+        crate::campaigns::CampaignsApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Audience segments: list, get, create.
+    pub fn audience_segments(&self) -> crate::audience_segments::AudienceSegmentsApi {
+        crate::audience_segments::AudienceSegmentsApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Email messages (the content of campaigns, transactional emails and workflow emails):
+    /// get, update with `expectedRevisionId`, send a preview, run the Guardian checks.
+    pub fn email_messages(&self) -> crate::email_messages::EmailMessagesApi {
+        crate::email_messages::EmailMessagesApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Themes: list, get, create, update.
+    pub fn themes(&self) -> crate::themes::ThemesApi {
+        crate::themes::ThemesApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Reusable LMX components: list, get, create, update.
+    pub fn components(&self) -> crate::components::ComponentsApi {
+        crate::components::ComponentsApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Image uploads: create a slot, `PUT` the bytes, complete, or all three in one call.
+    pub fn uploads(&self) -> crate::uploads::UploadsApi {
+        crate::uploads::UploadsApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Event patterns, for workflow event triggers: list, get by id or by event name.
+    pub fn event_patterns(&self) -> crate::event_patterns::EventPatternsApi {
+        crate::event_patterns::EventPatternsApi {
+            client: self.clone(),
+        }
+    }
+
+    /// Workflows and their nodes.
+    pub fn workflows(&self) -> crate::workflows::WorkflowsApi {
+        crate::workflows::WorkflowsApi {
             client: self.clone(),
         }
     }

@@ -10,89 +10,248 @@ use http::Method;
 
 use crate::idempotency::IdempotencyKey;
 use crate::retry::RetrySafety;
+use crate::validate::ValidationError;
 
-/// The endpoints this crate models. Responses are classified by endpoint and status code,
-/// never by message text, because Loops rewords its messages.
+/// Which gated part of the Loops API an endpoint belongs to.
+///
+/// Loops enables the content API and the workflow API per team; until then their endpoints
+/// answer 401 even for a valid key. The client tells the two apart from a bad key (see
+/// [`Error::ApiNotEnabled`](crate::Error::ApiNotEnabled)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Endpoint {
+pub enum GatedApi {
+    /// Campaigns, groups, segments, email messages, themes, components, uploads and the
+    /// transactional-email management endpoints.
+    Content,
+    /// Workflows and event patterns.
+    Workflows,
+}
+
+impl fmt::Display for GatedApi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GatedApi::Content => "content API",
+            GatedApi::Workflows => "workflow API",
+        })
+    }
+}
+
+/// How repeating a write behaves, which decides whether it is retried after an ambiguous
+/// failure (a 5xx, a timeout, a lost connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    /// A read, or a write whose repeat leaves the same state (set semantics, an upsert).
+    Harmless,
+    /// A write guarded by `expectedRevisionId`: a repeat of a write that landed is refused
+    /// as stale, never applied twice.
+    Guarded,
+    /// A create or a send: a repeat could do it twice.
+    Unsafe,
+}
+
+macro_rules! endpoints {
+    ($( $(#[doc = $doc:literal])* $variant:ident = $name:literal, $repeat:ident, $gate:expr; )*) => {
+        /// The endpoints this crate models. Responses are classified by endpoint and status
+        /// code, never by message text, because Loops rewords its messages.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Endpoint {
+            $( $(#[doc = $doc])* $variant, )*
+        }
+
+        impl Endpoint {
+            /// Every endpoint, in declaration order.
+            pub const ALL: &'static [Endpoint] = &[ $( Endpoint::$variant, )* ];
+
+            /// A short stable name, used in errors and tracing.
+            pub fn name(self) -> &'static str {
+                match self { $( Endpoint::$variant => $name, )* }
+            }
+
+            fn repeat(self) -> Repeat {
+                match self { $( Endpoint::$variant => Repeat::$repeat, )* }
+            }
+
+            /// The gated part of the API this endpoint belongs to, if any.
+            pub fn gated_api(self) -> Option<GatedApi> {
+                match self { $( Endpoint::$variant => $gate, )* }
+            }
+        }
+    };
+}
+
+const CONTENT: Option<GatedApi> = Some(GatedApi::Content);
+const WORKFLOWS: Option<GatedApi> = Some(GatedApi::Workflows);
+
+endpoints! {
     /// `GET /v1/api-key`
-    TestApiKey,
+    TestApiKey = "test_api_key", Harmless, None;
     /// `POST /v1/contacts/create`
-    CreateContact,
-    /// `PUT /v1/contacts/update`
-    UpdateContact,
+    CreateContact = "create_contact", Unsafe, None;
+    /// `PUT /v1/contacts/update` (an upsert: applying it twice leaves the same contact)
+    UpdateContact = "update_contact", Harmless, None;
     /// `GET /v1/contacts/find`
-    FindContact,
-    /// `POST /v1/contacts/delete`
-    DeleteContact,
+    FindContact = "find_contact", Harmless, None;
+    /// `POST /v1/contacts/delete` (a repeat after a delete that landed answers 404, which the
+    /// client reads as done)
+    DeleteContact = "delete_contact", Harmless, None;
     /// `GET /v1/contacts/suppression`
-    CheckSuppression,
-    /// `DELETE /v1/contacts/suppression`
-    RemoveSuppression,
+    CheckSuppression = "check_suppression", Harmless, None;
+    /// `DELETE /v1/contacts/suppression` (a repeat is refused with 400, without effect)
+    RemoveSuppression = "remove_suppression", Harmless, None;
     /// `GET /v1/contacts/properties`
-    ListContactProperties,
+    ListContactProperties = "list_contact_properties", Harmless, None;
     /// `POST /v1/contacts/properties`
-    CreateContactProperty,
+    CreateContactProperty = "create_contact_property", Unsafe, None;
     /// `GET /v1/lists`
-    ListMailingLists,
-    /// `POST /v1/events/send`
-    SendEvent,
-    /// `POST /v1/transactional`
-    SendTransactional,
+    ListMailingLists = "list_mailing_lists", Harmless, None;
+    /// `POST /v1/events/send` (safe only with the idempotency key the client always adds)
+    SendEvent = "send_event", Unsafe, None;
+    /// `POST /v1/transactional` (safe only with the idempotency key the client always adds)
+    SendTransactional = "send_transactional", Unsafe, None;
     /// `GET /v1/transactional-emails` (or the legacy `GET /v1/transactional`)
-    ListTransactionalEmails,
+    ListTransactionalEmails = "list_transactional_emails", Harmless, None;
+    /// `GET /v1/transactional-emails/{id}`
+    GetTransactionalEmail = "get_transactional_email", Harmless, CONTENT;
+    /// `POST /v1/transactional-emails`
+    CreateTransactionalEmail = "create_transactional_email", Unsafe, CONTENT;
+    /// `POST /v1/transactional-emails/{id}`
+    UpdateTransactionalEmail = "update_transactional_email", Harmless, CONTENT;
+    /// `POST /v1/transactional-emails/{id}/draft` (returns the existing draft when there is one)
+    EnsureTransactionalDraft = "ensure_transactional_draft", Harmless, CONTENT;
+    /// `POST /v1/transactional-emails/{id}/publish` (a repeat after a publish that landed finds
+    /// no draft: not retried)
+    PublishTransactionalEmail = "publish_transactional_email", Unsafe, CONTENT;
+    /// `GET /v1/transactional-groups`
+    ListTransactionalGroups = "list_transactional_groups", Harmless, CONTENT;
+    /// `POST /v1/transactional-groups`
+    CreateTransactionalGroup = "create_transactional_group", Unsafe, CONTENT;
+    /// `GET /v1/transactional-groups/{id}`
+    GetTransactionalGroup = "get_transactional_group", Harmless, CONTENT;
+    /// `POST /v1/transactional-groups/{id}`
+    UpdateTransactionalGroup = "update_transactional_group", Harmless, CONTENT;
+    /// `GET /v1/campaign-groups`
+    ListCampaignGroups = "list_campaign_groups", Harmless, CONTENT;
+    /// `POST /v1/campaign-groups`
+    CreateCampaignGroup = "create_campaign_group", Unsafe, CONTENT;
+    /// `GET /v1/campaign-groups/{id}`
+    GetCampaignGroup = "get_campaign_group", Harmless, CONTENT;
+    /// `POST /v1/campaign-groups/{id}`
+    UpdateCampaignGroup = "update_campaign_group", Harmless, CONTENT;
+    /// `GET /v1/audience-segments`
+    ListAudienceSegments = "list_audience_segments", Harmless, CONTENT;
+    /// `GET /v1/audience-segments/{id}`
+    GetAudienceSegment = "get_audience_segment", Harmless, CONTENT;
+    /// `POST /v1/audience-segments`
+    CreateAudienceSegment = "create_audience_segment", Unsafe, CONTENT;
+    /// `GET /v1/themes`
+    ListThemes = "list_themes", Harmless, CONTENT;
+    /// `GET /v1/themes/{id}`
+    GetTheme = "get_theme", Harmless, CONTENT;
+    /// `POST /v1/themes`
+    CreateTheme = "create_theme", Unsafe, CONTENT;
+    /// `POST /v1/themes/{id}`
+    UpdateTheme = "update_theme", Harmless, CONTENT;
+    /// `GET /v1/components`
+    ListComponents = "list_components", Harmless, CONTENT;
+    /// `GET /v1/components/{id}`
+    GetComponent = "get_component", Harmless, CONTENT;
+    /// `POST /v1/components`
+    CreateComponent = "create_component", Unsafe, CONTENT;
+    /// `POST /v1/components/{id}`
+    UpdateComponent = "update_component", Harmless, CONTENT;
+    /// `GET /v1/campaigns`
+    ListCampaigns = "list_campaigns", Harmless, CONTENT;
+    /// `POST /v1/campaigns`
+    CreateCampaign = "create_campaign", Unsafe, CONTENT;
+    /// `GET /v1/campaigns/{id}`
+    GetCampaign = "get_campaign", Harmless, CONTENT;
+    /// `POST /v1/campaigns/{id}`
+    UpdateCampaign = "update_campaign", Harmless, CONTENT;
+    /// `GET /v1/email-messages/{id}`
+    GetEmailMessage = "get_email_message", Harmless, CONTENT;
+    /// `POST /v1/email-messages/{id}` (guarded by `expectedRevisionId` when one is sent;
+    /// otherwise it sets fields, which a repeat leaves the same)
+    UpdateEmailMessage = "update_email_message", Guarded, CONTENT;
+    /// `POST /v1/email-messages/{id}/preview` (sends email: never repeated)
+    SendEmailMessagePreview = "send_email_message_preview", Unsafe, CONTENT;
+    /// `GET /v1/email-messages/{id}/guardian`
+    RunEmailMessageGuardian = "run_email_message_guardian", Harmless, CONTENT;
+    /// `POST /v1/uploads`
+    CreateUpload = "create_upload", Unsafe, CONTENT;
+    /// The `PUT` of the bytes to the presigned URL an upload slot names (not under the API
+    /// base; sent without the API key). Repeating it writes the same object.
+    PutUpload = "put_upload", Harmless, CONTENT;
+    /// `POST /v1/uploads/{id}/complete`
+    CompleteUpload = "complete_upload", Harmless, CONTENT;
+    /// `GET /v1/event-patterns`
+    ListEventPatterns = "list_event_patterns", Harmless, WORKFLOWS;
+    /// `GET /v1/event-patterns/{id}`
+    GetEventPattern = "get_event_pattern", Harmless, WORKFLOWS;
+    /// `GET /v1/event-patterns/by-name/{eventName}`
+    GetEventPatternByName = "get_event_pattern_by_name", Harmless, WORKFLOWS;
+    /// `GET /v1/workflows`
+    ListWorkflows = "list_workflows", Harmless, WORKFLOWS;
+    /// `POST /v1/workflows`
+    CreateWorkflow = "create_workflow", Unsafe, WORKFLOWS;
+    /// `GET /v1/workflows/{id}`
+    GetWorkflow = "get_workflow", Harmless, WORKFLOWS;
+    /// `POST /v1/workflows/{id}`
+    UpdateWorkflow = "update_workflow", Guarded, WORKFLOWS;
+    /// `DELETE /v1/workflows/{id}` with a JSON body (a repeat after a delete that landed
+    /// answers 404, which the client reads as done)
+    DeleteWorkflow = "delete_workflow", Guarded, WORKFLOWS;
+    /// `POST /v1/workflows/{id}/mailing-list`
+    ChangeWorkflowMailingList = "change_workflow_mailing_list", Guarded, WORKFLOWS;
+    /// `POST /v1/workflows/{id}/nodes`
+    CreateWorkflowNode = "create_workflow_node", Guarded, WORKFLOWS;
+    /// `GET /v1/workflows/{id}/nodes/{nodeId}`
+    GetWorkflowNode = "get_workflow_node", Harmless, WORKFLOWS;
+    /// `POST /v1/workflows/{id}/nodes/{nodeId}`
+    UpdateWorkflowNode = "update_workflow_node", Guarded, WORKFLOWS;
+    /// `DELETE /v1/workflows/{id}/nodes/{nodeId}` with a JSON body
+    DeleteWorkflowNode = "delete_workflow_node", Guarded, WORKFLOWS;
+    /// `POST /v1/workflows/{id}/nodes/{nodeId}/add-branch`
+    AddWorkflowBranch = "add_workflow_branch", Guarded, WORKFLOWS;
+    /// `POST /v1/workflows/{id}/nodes/{nodeId}/reroute`
+    RerouteWorkflowNode = "reroute_workflow_node", Guarded, WORKFLOWS;
+    /// `DELETE /v1/workflows/{id}/nodes/{nodeId}/recursive` with a JSON body
+    DeleteWorkflowNodesRecursive = "delete_workflow_nodes_recursive", Guarded, WORKFLOWS;
     /// `GET /v1/dedicated-sending-ips`
-    ListDedicatedSendingIps,
+    ListDedicatedSendingIps = "list_dedicated_sending_ips", Harmless, None;
     /// Any other path, sent through the raw escape hatch.
-    Raw,
+    Raw = "raw", Unsafe, None;
 }
 
 impl Endpoint {
-    /// A short stable name, used in errors and tracing.
-    pub fn name(self) -> &'static str {
-        match self {
-            Endpoint::TestApiKey => "test_api_key",
-            Endpoint::CreateContact => "create_contact",
-            Endpoint::UpdateContact => "update_contact",
-            Endpoint::FindContact => "find_contact",
-            Endpoint::DeleteContact => "delete_contact",
-            Endpoint::CheckSuppression => "check_suppression",
-            Endpoint::RemoveSuppression => "remove_suppression",
-            Endpoint::ListContactProperties => "list_contact_properties",
-            Endpoint::CreateContactProperty => "create_contact_property",
-            Endpoint::ListMailingLists => "list_mailing_lists",
-            Endpoint::SendEvent => "send_event",
-            Endpoint::SendTransactional => "send_transactional",
-            Endpoint::ListTransactionalEmails => "list_transactional_emails",
-            Endpoint::ListDedicatedSendingIps => "list_dedicated_sending_ips",
-            Endpoint::Raw => "raw",
+    /// Whether a repeat of this request with the same body cannot do anything twice, so a
+    /// retry after an ambiguous failure (5xx, lost connection) is allowed.
+    ///
+    /// Writes guarded by `expectedRevisionId` count as safe: when the first attempt landed,
+    /// the repeat carries a revision that is no longer current and Loops refuses it (the
+    /// caller then gets [`Error::StaleRevision`](crate::Error::StaleRevision) with
+    /// `maybe_applied_earlier` set), so nothing is applied twice.
+    pub(crate) fn natural_safety(self) -> RetrySafety {
+        match self.repeat() {
+            Repeat::Harmless | Repeat::Guarded => RetrySafety::Safe,
+            Repeat::Unsafe => RetrySafety::Unsafe,
         }
     }
 
-    /// Whether a repeat of this request with the same body has the same effect, so a
-    /// retry after an ambiguous failure (5xx, lost connection) cannot do anything twice.
-    pub(crate) fn natural_safety(self) -> RetrySafety {
+    /// Whether this write carries `expectedRevisionId` (email messages, workflow mutations).
+    pub fn is_revision_guarded(self) -> bool {
+        self.repeat() == Repeat::Guarded
+    }
+
+    /// The size limit Loops documents for this endpoint's 413, in bytes.
+    pub fn documented_size_limit(self) -> Option<u64> {
         match self {
-            Endpoint::TestApiKey
-            | Endpoint::FindContact
-            | Endpoint::CheckSuppression
-            | Endpoint::ListContactProperties
-            | Endpoint::ListMailingLists
-            | Endpoint::ListTransactionalEmails
-            | Endpoint::ListDedicatedSendingIps
-            // An upsert: applying it twice leaves the same contact.
-            | Endpoint::UpdateContact
-            // Deleting twice deletes once; the second answer (404) is mapped to success
-            // when it follows an attempt that may have landed.
-            | Endpoint::DeleteContact
-            // Removing a suppression twice: the second is refused with 400, no side effect.
-            | Endpoint::RemoveSuppression => RetrySafety::Safe,
-            // Sends are only safe with an idempotency key, which the client always adds.
-            Endpoint::SendEvent | Endpoint::SendTransactional => RetrySafety::Unsafe,
-            Endpoint::CreateContact | Endpoint::CreateContactProperty | Endpoint::Raw => {
-                RetrySafety::Unsafe
+            Endpoint::UpdateEmailMessage => Some(crate::validate::MAX_LMX_BYTES as u64),
+            Endpoint::CreateUpload | Endpoint::PutUpload => {
+                Some(crate::validate::MAX_UPLOAD_BYTES as u64)
             }
+            Endpoint::SendTransactional => Some(crate::validate::MAX_TRANSACTIONAL_BYTES as u64),
+            _ => None,
         }
     }
 }
@@ -101,6 +260,48 @@ impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// Builds `/v1/{prefix}/{id}{suffix}` with the id percent-encoded as one path segment, and
+/// refuses an empty id (which would silently address the collection instead).
+pub(crate) fn id_path(
+    prefix: &str,
+    field: &'static str,
+    id: &str,
+    suffix: &str,
+) -> Result<String, ValidationError> {
+    if id.trim().is_empty() {
+        return Err(ValidationError::EmptyField { field });
+    }
+    Ok(format!("{prefix}/{}{suffix}", encode_segment(id)))
+}
+
+/// `GET {prefix}/{id}`.
+pub(crate) fn get_by_id(
+    endpoint: Endpoint,
+    prefix: &str,
+    field: &'static str,
+    id: &str,
+) -> Result<ApiRequest, ValidationError> {
+    Ok(ApiRequest::new(
+        endpoint,
+        Method::GET,
+        id_path(prefix, field, id, "")?,
+    ))
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters, so `/`, `?`, `#` and
+/// spaces in an id or an event name stay inside their path segment.
+pub(crate) fn encode_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// One request to the Loops API, as data.
@@ -124,6 +325,8 @@ pub struct ApiRequest {
     body: Option<Vec<u8>>,
     idempotency_key: Option<IdempotencyKey>,
     safety: RetrySafety,
+    /// `Some` when the body carries `expectedRevisionId` (whose value may be `null`).
+    revision_guard: Option<Option<String>>,
 }
 
 impl ApiRequest {
@@ -136,6 +339,7 @@ impl ApiRequest {
             body: None,
             idempotency_key: None,
             safety: endpoint.natural_safety(),
+            revision_guard: None,
         }
     }
 
@@ -201,6 +405,20 @@ impl ApiRequest {
         self
     }
 
+    /// Records the `expectedRevisionId` the body carries, so that a 409 can be reported with
+    /// both revisions.
+    pub(crate) fn with_revision_guard(mut self, expected: Option<String>) -> Self {
+        self.revision_guard = Some(expected);
+        self
+    }
+
+    /// Overrides the endpoint's natural retry safety (e.g. a node create that is only safe to
+    /// repeat when a revision guards it).
+    pub(crate) fn with_safety(mut self, safety: RetrySafety) -> Self {
+        self.safety = safety;
+        self
+    }
+
     pub(crate) fn set_idempotency_key(&mut self, key: IdempotencyKey) {
         self.idempotency_key = Some(key);
         self.safety = RetrySafety::Safe;
@@ -252,6 +470,12 @@ impl ApiRequest {
     pub fn retry_safety(&self) -> RetrySafety {
         self.safety
     }
+
+    /// The `expectedRevisionId` the body carries: `None` when the request is not guarded by a
+    /// revision, `Some(None)` when it sends `null` (a workflow that has no revision yet).
+    pub fn expected_revision(&self) -> Option<Option<&str>> {
+        self.revision_guard.as_ref().map(Option::as_deref)
+    }
 }
 
 impl fmt::Debug for ApiRequest {
@@ -264,6 +488,118 @@ impl fmt::Debug for ApiRequest {
             .field("query_params", &self.query.len())
             .field("body_bytes", &self.body.as_ref().map(Vec::len))
             .field("idempotency_key", &self.idempotency_key)
+            .field("revision_guard", &self.revision_guard)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for endpoint in Endpoint::ALL {
+            let name = endpoint.name();
+            assert!(seen.insert(name), "{name} twice");
+            assert!(
+                name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn safety_and_gates() {
+        let table = [
+            (
+                Endpoint::GetCampaign,
+                RetrySafety::Safe,
+                Some(GatedApi::Content),
+                false,
+            ),
+            (
+                Endpoint::CreateCampaign,
+                RetrySafety::Unsafe,
+                Some(GatedApi::Content),
+                false,
+            ),
+            (
+                Endpoint::UpdateCampaign,
+                RetrySafety::Safe,
+                Some(GatedApi::Content),
+                false,
+            ),
+            (
+                Endpoint::UpdateEmailMessage,
+                RetrySafety::Safe,
+                Some(GatedApi::Content),
+                true,
+            ),
+            (
+                Endpoint::SendEmailMessagePreview,
+                RetrySafety::Unsafe,
+                Some(GatedApi::Content),
+                false,
+            ),
+            (
+                Endpoint::PublishTransactionalEmail,
+                RetrySafety::Unsafe,
+                Some(GatedApi::Content),
+                false,
+            ),
+            (
+                Endpoint::DeleteWorkflow,
+                RetrySafety::Safe,
+                Some(GatedApi::Workflows),
+                true,
+            ),
+            (
+                Endpoint::ListEventPatterns,
+                RetrySafety::Safe,
+                Some(GatedApi::Workflows),
+                false,
+            ),
+            (
+                Endpoint::CreateWorkflow,
+                RetrySafety::Unsafe,
+                Some(GatedApi::Workflows),
+                false,
+            ),
+            (Endpoint::SendEvent, RetrySafety::Unsafe, None, false),
+            (
+                Endpoint::ListTransactionalEmails,
+                RetrySafety::Safe,
+                None,
+                false,
+            ),
+            (Endpoint::Raw, RetrySafety::Unsafe, None, false),
+        ];
+        for (endpoint, safety, gate, guarded) in table {
+            assert_eq!(endpoint.natural_safety(), safety, "{endpoint}");
+            assert_eq!(endpoint.gated_api(), gate, "{endpoint}");
+            assert_eq!(endpoint.is_revision_guarded(), guarded, "{endpoint}");
+        }
+    }
+
+    #[test]
+    fn ids_stay_in_their_segment() {
+        let table = [
+            ("abc", Ok("/v1/themes/abc")),
+            ("a/b?c#d", Ok("/v1/themes/a%2Fb%3Fc%23d")),
+            ("Payment Received", Ok("/v1/themes/Payment%20Received")),
+            ("é", Ok("/v1/themes/%C3%A9")),
+            ("", Err(())),
+            ("  ", Err(())),
+        ];
+        for (id, expected) in table {
+            let got = id_path("/v1/themes", "themeId", id, "").map_err(|_| ());
+            assert_eq!(got.as_deref().map_err(|_| ()), expected, "{id:?}");
+        }
+        assert_eq!(
+            id_path("/v1/uploads", "emailAssetId", "x1", "/complete").unwrap(),
+            "/v1/uploads/x1/complete"
+        );
     }
 }

@@ -3,8 +3,10 @@
 //! A handle's `list_page(..)` returns one [`Page`]; its `list(..)` returns a `Stream` of every
 //! item, page after page.
 
+use http::Method;
 use serde::{Deserialize, Serialize};
 
+use crate::endpoint::{ApiRequest, Endpoint};
 use crate::json::null_as_default;
 use crate::validate::ValidationError;
 
@@ -54,6 +56,96 @@ pub struct PageRequest {
     pub per_page: Option<u32>,
     /// The cursor from the previous page's `nextCursor`.
     pub cursor: Option<String>,
+}
+
+impl PageRequest {
+    /// The first page, with `per_page` items (10 to 50; `None`: Loops' default of 20).
+    pub fn first(per_page: Option<u32>) -> Self {
+        PageRequest {
+            per_page,
+            cursor: None,
+        }
+    }
+
+    /// The page after the one that answered with this `nextCursor`.
+    pub fn after(per_page: Option<u32>, cursor: impl Into<String>) -> Self {
+        PageRequest {
+            per_page,
+            cursor: Some(cursor.into()),
+        }
+    }
+}
+
+/// `GET {path}?perPage=..&cursor=..` for one page of a cursor-paged list.
+pub(crate) fn list_request(
+    endpoint: Endpoint,
+    path: &'static str,
+    page: &PageRequest,
+) -> Result<ApiRequest, ValidationError> {
+    let mut request = ApiRequest::new(endpoint, Method::GET, path);
+    if let Some(per_page) = page.per_page {
+        check_page_size(per_page)?;
+        request = request.query("perPage", per_page.to_string());
+    }
+    if let Some(cursor) = page.cursor.as_deref().filter(|c| !c.is_empty()) {
+        request = request.query("cursor", cursor);
+    }
+    Ok(request)
+}
+
+/// `list_page` and `list` for a handle whose list request takes only the page.
+#[cfg(feature = "client")]
+macro_rules! paged_list {
+    ($item:ty, $build:path, $what:literal) => {
+        #[doc = concat!("One page of ", $what, ".")]
+        pub async fn list_page(
+            &self,
+            page: &$crate::pagination::PageRequest,
+        ) -> $crate::Result<$crate::pagination::Page<$item>> {
+            self.client.page(&$build(page)?).await
+        }
+
+        #[doc = concat!(
+            "Every one of the ", $what, ", following `pagination.nextCursor` page by page ",
+            "(`per_page` 10 to 50; `None`: Loops' default of 20). The stream owns a clone of ",
+            "the client."
+        )]
+        pub fn list(
+            &self,
+            per_page: Option<u32>,
+        ) -> impl futures_util::Stream<Item = $crate::Result<$item>> + Send + 'static {
+            self.client.pages(per_page, $build)
+        }
+    };
+}
+
+#[cfg(feature = "client")]
+pub(crate) use paged_list;
+
+/// One page and every page of a list, for the handles.
+#[cfg(feature = "client")]
+impl crate::Client {
+    pub(crate) async fn page<T: serde::de::DeserializeOwned>(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Page<T>, crate::Error> {
+        self.execute(request).await?.json()
+    }
+
+    pub(crate) fn pages<T>(
+        &self,
+        per_page: Option<u32>,
+        build: fn(&PageRequest) -> Result<ApiRequest, ValidationError>,
+    ) -> impl futures_util::Stream<Item = Result<T, crate::Error>> + Send + 'static
+    where
+        T: serde::de::DeserializeOwned + Send + 'static,
+    {
+        let client = self.clone();
+        paginate(per_page, move |page| {
+            let client = client.clone();
+            async move { client.page(&build(&page)?).await }
+        })
+    }
 }
 
 pub(crate) fn check_page_size(per_page: u32) -> Result<(), ValidationError> {
@@ -124,6 +216,34 @@ mod tests {
         ] {
             assert_eq!(check_page_size(n).is_ok(), ok, "{n}");
         }
+    }
+
+    #[test]
+    fn list_requests() {
+        let request = list_request(
+            Endpoint::ListThemes,
+            "/v1/themes",
+            &PageRequest::after(Some(20), "abc"),
+        )
+        .unwrap();
+        assert_eq!(request.path_and_query(), "/v1/themes?perPage=20&cursor=abc");
+        let first = list_request(
+            Endpoint::ListThemes,
+            "/v1/themes",
+            &PageRequest::first(None),
+        );
+        assert_eq!(first.unwrap().path_and_query(), "/v1/themes");
+        let empty_cursor = PageRequest::after(None, "");
+        let request = list_request(Endpoint::ListThemes, "/v1/themes", &empty_cursor).unwrap();
+        assert_eq!(request.path_and_query(), "/v1/themes");
+        assert!(
+            list_request(
+                Endpoint::ListThemes,
+                "/v1/themes",
+                &PageRequest::first(Some(5))
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -10,7 +10,10 @@ use tracing::Instrument;
 
 use crate::client::Client;
 use crate::endpoint::{ApiRequest, Endpoint};
-use crate::error::{Error, TransportErrorKind, classify, raw_body_text};
+use crate::error::{
+    Error, Failed, TransportErrorKind, classify, raw_body_text, refine_conflict,
+    wants_current_revision,
+};
 use crate::rate_limit::{RateLimitInfo, parse_retry_after};
 use crate::retry::{AttemptFailure, RetryDecision};
 
@@ -74,7 +77,68 @@ struct Answer {
 
 impl Client {
     /// Sends a request with pacing and retries, and returns the successful answer.
+    ///
+    /// A 401 from a content or workflow endpoint is followed by one `GET /v1/api-key`: if Loops
+    /// accepts the key there, the 401 means that part of the API is not enabled for the team
+    /// ([`Error::ApiNotEnabled`]); otherwise it is the bad key it looks like.
     pub(crate) async fn execute(&self, request: &ApiRequest) -> Result<Response, Error> {
+        match self.execute_with_retries(request).await {
+            Err(Error::Api {
+                status: 401,
+                endpoint,
+                body,
+            }) if endpoint.gated_api().is_some() => {
+                let api = endpoint
+                    .gated_api()
+                    .unwrap_or(crate::endpoint::GatedApi::Content);
+                if self.key_is_accepted().await {
+                    Err(Error::ApiNotEnabled {
+                        endpoint,
+                        api,
+                        body,
+                    })
+                } else {
+                    Err(Error::Api {
+                        status: 401,
+                        endpoint,
+                        body,
+                    })
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Sends a write guarded by `expectedRevisionId`. After a 409 whose cause the answer leaves
+    /// open, `read_current` reads the resource's current revision, which settles it: a stale
+    /// revision (with both revisions), a workflow delete that needs confirming, or the 409 as
+    /// Loops sent it when the read fails.
+    pub(crate) async fn execute_guarded<F, Fut>(
+        &self,
+        request: &ApiRequest,
+        read_current: F,
+    ) -> Result<Response, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<String>, Error>>,
+    {
+        match self.execute(request).await {
+            Err(error) if wants_current_revision(&error, request) => {
+                let current = read_current().await.ok();
+                Err(refine_conflict(error, request, current))
+            }
+            other => other,
+        }
+    }
+
+    /// One unretried `GET /v1/api-key`: whether Loops accepts the key.
+    async fn key_is_accepted(&self) -> bool {
+        self.inner.pacer.acquire().await;
+        let probe = crate::api_key::test_api_key_request();
+        matches!(self.attempt(&probe).await, Ok(answer) if (200..300).contains(&answer.status))
+    }
+
+    async fn execute_with_retries(&self, request: &ApiRequest) -> Result<Response, Error> {
         let inner = &self.inner;
         let endpoint = request.endpoint();
         let key = request.idempotency_key_value();
@@ -122,14 +186,20 @@ impl Client {
                         status: answer.status,
                         retry_after: answer.retry_after,
                     };
-                    let error = classify(
+                    let error = classify(&Failed {
                         endpoint,
-                        answer.status,
-                        answer.rate,
-                        answer.retry_after,
-                        &answer.body,
-                        key,
-                    );
+                        status: answer.status,
+                        rate: answer.rate,
+                        retry_after: answer.retry_after,
+                        body: &answer.body,
+                        idempotency_key: key,
+                        expected_revision: request.expected_revision(),
+                        maybe_landed,
+                    });
+                    if matches!(error, Error::QuotaExceeded { .. }) {
+                        tracing::debug!(parent: &span, "giving up: a daily quota is used up");
+                        return Err(error);
+                    }
                     (failure, error)
                 }
                 Err((Some(failure), error)) => (failure, error),
@@ -240,6 +310,76 @@ impl Client {
         })
     }
 
+    /// `PUT`s an upload's bytes to its presigned URL: no API key (the URL's signature is the
+    /// credential, and a second one makes storage hosts refuse the request), no pacing (the
+    /// storage host is not Loops), the same timeout and retry policy as a safe request.
+    pub(crate) async fn put_presigned(
+        &self,
+        url: url::Url,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), Error> {
+        let inner = &self.inner;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let send = inner
+                .http
+                .put(url.clone())
+                .header(CONTENT_TYPE, content_type)
+                .header(USER_AGENT, inner.user_agent.clone())
+                .body(bytes.clone())
+                .send();
+            let outcome: Result<(), AttemptError> =
+                match tokio::time::timeout(inner.timeout, send).await {
+                    Err(_) => Err((
+                        Some(AttemptFailure::TimedOut),
+                        Error::Transport {
+                            kind: TransportErrorKind::Timeout,
+                            source: Box::new(AttemptTimedOut {
+                                after: inner.timeout,
+                            }),
+                        },
+                    )),
+                    Ok(Err(e)) => Err(transport_failure(e)),
+                    Ok(Ok(response)) => {
+                        let status = response.status().as_u16();
+                        if (200..300).contains(&status) {
+                            return Ok(());
+                        }
+                        let retry_after =
+                            header(response.headers(), "retry-after").and_then(parse_retry_after);
+                        let body = response.bytes().await.unwrap_or_default();
+                        Err((
+                            Some(AttemptFailure::Status {
+                                status,
+                                retry_after,
+                            }),
+                            Error::Api {
+                                status,
+                                endpoint: Endpoint::PutUpload,
+                                body: Box::new(crate::error::ApiErrorBody::parse(&body)),
+                            },
+                        ))
+                    }
+                };
+            let Err((failure, error)) = outcome else {
+                return Ok(());
+            };
+            let Some(failure) = failure else {
+                return Err(error);
+            };
+            let safety = crate::retry::RetrySafety::Safe;
+            match inner
+                .retry
+                .decide(attempt, failure, safety, fastrand::f64())
+            {
+                RetryDecision::RetryAfter(delay) => tokio::time::sleep(delay).await,
+                RetryDecision::GiveUp => return Err(error),
+            }
+        }
+    }
+
     fn observe(&self, rate: RateLimitInfo) {
         if !rate.is_known() {
             return;
@@ -298,7 +438,7 @@ fn is_ambiguous(failure: AttemptFailure) -> bool {
 fn landed_earlier(endpoint: Endpoint, status: u16, keyed: bool) -> bool {
     match (endpoint, status) {
         (_, 409) if keyed && endpoint != Endpoint::CreateContact => true,
-        (Endpoint::DeleteContact, 404) => true,
+        (Endpoint::DeleteContact | Endpoint::DeleteWorkflow, 404) => true,
         _ => false,
     }
 }
@@ -355,6 +495,8 @@ mod tests {
             (Endpoint::SendEvent, 409, false, false),
             (Endpoint::CreateContact, 409, true, false),
             (Endpoint::DeleteContact, 404, false, true),
+            (Endpoint::DeleteWorkflow, 404, false, true),
+            (Endpoint::GetWorkflow, 404, false, false),
             (Endpoint::FindContact, 404, false, false),
             (Endpoint::SendEvent, 400, true, false),
         ];

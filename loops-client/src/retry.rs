@@ -228,8 +228,9 @@ impl RetryPolicy {
 }
 
 /// Statuses that say "try again later" rather than "this request is wrong".
+/// 425 is Loops' "uploaded object not yet visible, retry shortly" on completing an upload.
 fn is_transient(status: u16) -> bool {
-    matches!(status, 408 | 500 | 502 | 503 | 504)
+    matches!(status, 408 | 425 | 500 | 502 | 503 | 504)
 }
 
 #[cfg(test)]
@@ -277,6 +278,8 @@ mod tests {
             (1, status(404), Safe, 0.0, GiveUp),
             (1, status(409), Safe, 0.0, GiveUp),
             (1, status(408), Safe, 0.0, RetryAfter(ms(125))),
+            (1, status(425), Safe, 0.0, RetryAfter(ms(125))),
+            (1, status(425), Unsafe, 0.0, GiveUp),
             // Connections.
             (1, ConnectFailed, Unsafe, 0.0, RetryAfter(ms(125))),
             (1, ConnectionLost, Safe, 0.0, RetryAfter(ms(125))),

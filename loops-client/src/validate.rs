@@ -26,6 +26,23 @@ pub const MAX_VALUE_CHARS: usize = 500;
 /// The largest transactional request body Loops accepts (strictly less than 4 MB).
 pub const MAX_TRANSACTIONAL_BYTES: usize = 4_000_000;
 
+/// The largest LMX body an email-message update may carry. Loops documents "100 KB"; the
+/// larger reading (100 × 1024 bytes) is used so that nothing Loops accepts is refused here.
+pub const MAX_LMX_BYTES: usize = 100 * 1024;
+
+/// The largest upload Loops accepts: 4,000,000 bytes.
+pub const MAX_UPLOAD_BYTES: usize = 4_000_000;
+
+/// The longest audience-segment name Loops accepts, in characters.
+pub const MAX_SEGMENT_NAME_CHARS: usize = 255;
+
+/// The longest audience-segment description Loops accepts, in characters.
+pub const MAX_SEGMENT_DESCRIPTION_CHARS: usize = 1000;
+
+/// The group name Loops reserves for its default group; groups cannot be created or renamed
+/// to it.
+pub const RESERVED_GROUP_NAME: &str = "Unsorted";
+
 /// A request that was refused before it was sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -84,6 +101,32 @@ pub enum ValidationError {
         /// The value given.
         value: u32,
     },
+    /// A size or length over a limit Loops documents (LMX, uploads, segment names).
+    #[error("`{field}` is {size} {unit}; Loops accepts at most {max}")]
+    LimitExceeded {
+        /// The field's name in the Loops API.
+        field: &'static str,
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
+        /// `bytes` or `characters`.
+        unit: &'static str,
+    },
+    /// An update that sets nothing; Loops requires at least one field.
+    #[error("nothing to update: set at least one field of the {request}")]
+    EmptyUpdate {
+        /// The request type.
+        request: &'static str,
+    },
+    /// A value Loops would refuse for a documented reason.
+    #[error("invalid `{field}`: {reason}")]
+    InvalidValue {
+        /// The field's name in the Loops API.
+        field: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
     /// A transactional body that would exceed the 4 MB limit.
     #[error("the transactional request is {bytes} bytes; Loops accepts less than {max}")]
     PayloadTooLarge {
@@ -114,6 +157,70 @@ pub(crate) fn check_len(field: &str, value: &str) -> Result<(), ValidationError>
             chars,
             max: MAX_VALUE_CHARS,
         });
+    }
+    Ok(())
+}
+
+/// Refuses a value longer than `max` characters (no quotes counted: the content endpoints
+/// state their limits in characters of the value).
+pub(crate) fn check_chars(
+    field: &'static str,
+    value: &str,
+    max: usize,
+) -> Result<(), ValidationError> {
+    if value.len() <= max {
+        return Ok(());
+    }
+    let chars = value.chars().count();
+    if chars > max {
+        return Err(ValidationError::LimitExceeded {
+            field,
+            size: chars,
+            max,
+            unit: "characters",
+        });
+    }
+    Ok(())
+}
+
+/// Refuses more than `max` bytes.
+pub(crate) fn check_bytes(
+    field: &'static str,
+    bytes: usize,
+    max: usize,
+) -> Result<(), ValidationError> {
+    if bytes > max {
+        return Err(ValidationError::LimitExceeded {
+            field,
+            size: bytes,
+            max,
+            unit: "bytes",
+        });
+    }
+    Ok(())
+}
+
+/// Refuses the reserved group name, compared as Loops' UI shows it (case and surrounding
+/// spaces ignored, so "unsorted " is refused too).
+pub(crate) fn check_group_name(name: &str) -> Result<(), ValidationError> {
+    require_non_empty_any("name", name)?;
+    if name.trim().eq_ignore_ascii_case(RESERVED_GROUP_NAME) {
+        return Err(ValidationError::InvalidValue {
+            field: "name",
+            reason: "\"Unsorted\" is reserved for Loops' default group",
+        });
+    }
+    Ok(())
+}
+
+/// Like [`require_non_empty`], without the 500-character limit of the core endpoints (names
+/// and LMX on the content endpoints have their own limits).
+pub(crate) fn require_non_empty_any(
+    field: &'static str,
+    value: &str,
+) -> Result<(), ValidationError> {
+    if value.trim().is_empty() {
+        return Err(ValidationError::EmptyField { field });
     }
     Ok(())
 }
@@ -247,6 +354,31 @@ mod tests {
                 max: MAX_VALUE_CHARS
             })
         );
+    }
+
+    #[test]
+    fn content_limits() {
+        assert!(check_chars("name", &"é".repeat(255), MAX_SEGMENT_NAME_CHARS).is_ok());
+        assert_eq!(
+            check_chars("name", &"a".repeat(256), MAX_SEGMENT_NAME_CHARS),
+            Err(ValidationError::LimitExceeded {
+                field: "name",
+                size: 256,
+                max: 255,
+                unit: "characters"
+            })
+        );
+        assert!(check_bytes("lmx", MAX_LMX_BYTES, MAX_LMX_BYTES).is_ok());
+        assert!(check_bytes("lmx", MAX_LMX_BYTES + 1, MAX_LMX_BYTES).is_err());
+        for (name, ok) in [
+            ("Onboarding", true),
+            ("Unsorted", false),
+            ("unsorted ", false),
+            ("Unsorted 2", true),
+            ("", false),
+        ] {
+            assert_eq!(check_group_name(name).is_ok(), ok, "{name:?}");
+        }
     }
 
     #[test]

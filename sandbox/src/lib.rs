@@ -6,8 +6,9 @@
 //! status, which webhooks it delivered.
 //!
 //! - [`loops::Sandbox`]: the Loops REST API v1 (contacts, events, transactional sends, lists,
-//!   properties, suppression), its rate limit and idempotency keys, and signed outgoing
-//!   webhooks.
+//!   properties, suppression), its rate limit and idempotency keys, signed outgoing webhooks,
+//!   and the content and workflow APIs (campaigns, email messages with revisions, uploads,
+//!   workflow graphs, ...).
 //! - [`kommo::Sandbox`]: the Kommo API v4 (leads, contacts, companies, pipelines, custom
 //!   fields, notes, tasks, tags, links, webhook subscriptions, OAuth), its limits and IP
 //!   block, and the form-encoded webhooks Kommo sends, with a scenario API for what a person

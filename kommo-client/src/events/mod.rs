@@ -83,7 +83,7 @@ pub struct EventEmbedded {
 #[non_exhaustive]
 pub struct Event {
     /// The id (a string such as `01pz58t6p04vx7s1q2cy4tzd2g`).
-    #[serde(deserialize_with = "lenient_id")]
+    #[serde(deserialize_with = "serde_util::lenient_string_required")]
     pub id: String,
     /// What happened.
     #[serde(rename = "type")]
@@ -112,10 +112,6 @@ pub struct Event {
     /// The embedded entity.
     #[serde(rename = "_embedded", default)]
     pub embedded: EventEmbedded,
-}
-
-fn lenient_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    serde_util::lenient_string(d)?.ok_or_else(|| serde::de::Error::custom("an event without an id"))
 }
 
 fn stage(values: &[EventValue]) -> Option<(PipelineId, StatusId)> {

@@ -5,8 +5,10 @@
 mod actions;
 mod change;
 mod context;
+mod gather;
 mod kommo;
 mod loops;
+mod merge;
 
 use std::fmt;
 use std::str::FromStr;

@@ -30,18 +30,23 @@
 //! "#).unwrap_err();
 //! assert_eq!(
 //!     err.to_string(),
-//!     r#"rules.toml: [[kommo]] "won": `when.to`: expected a status id, "won" or "lost", got "wonn""#
+//!     r#"rules.toml: [[kommo]] "won": `when.to`: expected a status id, "won" or "lost", got "wonn" (did you mean "won"?)"#
 //! );
 //! ```
 
 mod error;
+mod names;
 mod parse;
+mod settings;
+mod when;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 pub use error::RulesError;
+#[cfg_attr(not(feature = "runtime"), allow(unused_imports))]
+pub(crate) use names::{ResolvedName, resolve};
 
 use crate::template::{Reference, Template};
 
@@ -72,9 +77,12 @@ pub const KOMMO_EVENTS: [&str; 14] = [
 #[derive(Debug, Clone)]
 pub struct Rules {
     pub(crate) inner: Arc<RulesInner>,
+    /// Whether a contact's upsert travels with the event that follows it (one call instead
+    /// of two); see [`Rules::merging_upserts_into_events`].
+    pub(crate) merge_upserts: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct RulesInner {
     pub(crate) file: String,
     pub(crate) identity: Identity,
@@ -92,18 +100,18 @@ pub(crate) enum EmailChoice {
     First,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Identity {
     pub(crate) email: EmailChoice,
     pub(crate) user_id: Option<Template>,
 }
 
 /// Fills every upsert.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct ContactDefaults {
     pub(crate) source: Option<Template>,
     pub(crate) user_group: Option<Template>,
-    pub(crate) properties: BTreeMap<String, Template>,
+    pub(crate) properties: BTreeMap<Arc<str>, Template>,
     pub(crate) mailing_lists: BTreeMap<String, bool>,
 }
 
@@ -131,7 +139,7 @@ impl KommoAction {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct KommoRule {
     /// Shared with every explanation that names the rule.
     pub(crate) name: Arc<str>,
@@ -160,15 +168,32 @@ impl Uses {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct KommoWhen {
     pub(crate) events: Vec<String>,
-    /// The events, listed for explanations.
-    pub(crate) events_listed: String,
+    /// The events, listed for explanations (shared with every reason that names them).
+    pub(crate) events_listed: Arc<str>,
     pub(crate) pipelines: Option<Ids>,
     pub(crate) to: Option<Ids>,
     pub(crate) from: Option<Ids>,
     pub(crate) conditions: Vec<Condition>,
+    /// Pipelines and stages given by name. They are resolved to ids against the account's
+    /// pipelines ([`Rules::resolve_names`]); until then the rule never matches.
+    pub(crate) names: StageNames,
+}
+
+/// The names in a rule's `when.pipeline`, `when.to` and `when.from`, still to be resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct StageNames {
+    pub(crate) pipeline: Vec<String>,
+    pub(crate) to: Vec<String>,
+    pub(crate) from: Vec<String>,
+}
+
+impl StageNames {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pipeline.is_empty() && self.to.is_empty() && self.from.is_empty()
+    }
 }
 
 /// Pipeline or status ids of a condition, with their listing for explanations written once
@@ -176,21 +201,33 @@ pub(crate) struct KommoWhen {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Ids {
     ids: Vec<u64>,
-    listed: String,
+    listed: Arc<str>,
 }
 
 impl Ids {
     pub(crate) fn new(ids: Vec<u64>) -> Self {
-        let listed = ids
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        Ids { ids, listed }
+        Ids::labeled(ids.into_iter().map(|id| (id, None)).collect())
     }
 
-    /// `1, 2, 3`.
-    pub(crate) fn listed(&self) -> &str {
+    /// Ids with the names they were resolved from, listed as `5010 "Demo booked"`.
+    pub(crate) fn labeled(ids: Vec<(u64, Option<String>)>) -> Self {
+        let listed = ids
+            .iter()
+            .map(|(id, name)| match name {
+                Some(name) => format!("{id} {name:?}"),
+                None => id.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+            .into();
+        Ids {
+            ids: ids.into_iter().map(|(id, _)| id).collect(),
+            listed,
+        }
+    }
+
+    /// `1, 2, 3`, shared with every reason that names the ids.
+    pub(crate) fn listed(&self) -> &Arc<str> {
         &self.listed
     }
 }
@@ -204,37 +241,38 @@ impl std::ops::Deref for Ids {
 }
 
 /// `where = { "lead.cf.PLAN" = "pro" }`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Condition {
     pub(crate) reference: Reference,
     pub(crate) any_of: Vec<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum KommoAction {
     UpsertContact(UpsertSpec),
+    /// Names are shared with the actions planned from them.
     SendEvent {
-        event: String,
-        properties: BTreeMap<String, Template>,
+        event: Arc<str>,
+        properties: BTreeMap<Arc<str>, Template>,
     },
     SendTransactional {
-        id: String,
-        data: BTreeMap<String, Template>,
+        id: Arc<str>,
+        data: BTreeMap<Arc<str>, Template>,
         add_to_audience: Option<bool>,
     },
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct UpsertSpec {
     pub(crate) source: Option<Template>,
     pub(crate) user_group: Option<Template>,
-    pub(crate) properties: BTreeMap<String, Template>,
+    pub(crate) properties: BTreeMap<Arc<str>, Template>,
     pub(crate) mailing_lists: BTreeMap<String, bool>,
     /// Only an explicit rule can subscribe a contact.
     pub(crate) subscribed: Option<bool>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct LoopsRule {
     /// Shared with every explanation that names the rule.
     pub(crate) name: Arc<str>,
@@ -255,7 +293,7 @@ pub enum TargetEntity {
     Lead,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum LoopsAction {
     Note {
         text: Template,
@@ -320,7 +358,9 @@ impl Rules {
         self.inner.loops.iter().map(|r| &*r.name).collect()
     }
 
-    /// The Kommo events some rule listens to (to subscribe only to what is needed).
+    /// The rules' own names of the Kommo events some rule listens to (`lead_status`), for
+    /// display. These are not Kommo's subscription settings: subscribe with
+    /// [`kommo_webhook_settings`](Self::kommo_webhook_settings).
     pub fn kommo_events(&self) -> Vec<&str> {
         let mut events: Vec<&str> = self
             .inner
@@ -342,6 +382,40 @@ impl Rules {
     /// Whether the rules configure a `userId` for Loops contacts.
     pub fn uses_user_id(&self) -> bool {
         self.inner.identity.user_id.is_some()
+    }
+
+    /// Turns merging of upserts into events on (the default) or off.
+    ///
+    /// On, a contact upsert followed by an event for the same contact travels with that
+    /// event: one `POST /v1/events/send` carrying the contact properties, instead of a
+    /// `PUT /v1/contacts/update` and then the event (see `docs/rules.md`, "Fewer calls").
+    /// Off, every upsert is its own call, as a hand-written integration would do it; the
+    /// idempotency key of every event is the same either way.
+    ///
+    /// ```
+    /// use kommo_loops_bridge::Rules;
+    ///
+    /// let rules = Rules::from_toml_str("rules.toml", r#"
+    ///     [[kommo]]
+    ///     name = "won"
+    ///     when = { event = "lead_status", to = "won" }
+    ///     do = [ { upsert_contact = {} }, { send_event = { event = "deal_won" } } ]
+    /// "#).unwrap();
+    /// assert!(rules.merges_upserts_into_events());
+    /// let baseline = rules.clone().merging_upserts_into_events(false);
+    /// assert!(!baseline.merges_upserts_into_events());
+    /// assert!(rules.merges_upserts_into_events(), "the original is unchanged");
+    /// ```
+    #[must_use]
+    pub fn merging_upserts_into_events(mut self, on: bool) -> Rules {
+        self.merge_upserts = on;
+        self
+    }
+
+    /// Whether upserts travel with the event that follows them
+    /// ([`Rules::merging_upserts_into_events`]).
+    pub fn merges_upserts_into_events(&self) -> bool {
+        self.merge_upserts
     }
 }
 

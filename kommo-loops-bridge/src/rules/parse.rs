@@ -6,23 +6,22 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::{
-    Condition, ContactDefaults, EmailChoice, Identity, Ids, KOMMO_EVENTS, KommoAction, KommoRule,
-    KommoWhen, LoopsAction, LoopsRule, Rules, RulesError, RulesInner, STATUS_LOST, STATUS_WON,
-    TargetEntity, UpsertSpec,
+    ContactDefaults, EmailChoice, Identity, KommoAction, KommoRule, LoopsAction, LoopsRule, Rules,
+    RulesError, RulesInner, TargetEntity, UpsertSpec,
 };
-use crate::template::{Entity, Reference, Scope, Template};
+use crate::template::{Entity, Scope, Template};
 use crate::value::Val;
 
 /// Where in the file we are, for error messages.
-struct At<'a> {
-    file: &'a str,
-    rule: Option<String>,
+pub(super) struct At<'a> {
+    pub(super) file: &'a str,
+    pub(super) rule: Option<String>,
 }
 
-type Res<T> = Result<T, RulesError>;
+pub(super) type Res<T> = Result<T, RulesError>;
 
 impl At<'_> {
-    fn err(&self, key: &str, message: impl Into<String>) -> RulesError {
+    pub(super) fn err(&self, key: &str, message: impl Into<String>) -> RulesError {
         RulesError {
             file: self.file.to_owned(),
             rule: self.rule.clone(),
@@ -31,13 +30,18 @@ impl At<'_> {
         }
     }
 
-    fn table<'v>(&self, value: &'v Value, key: &str) -> Res<&'v Map<String, Value>> {
+    pub(super) fn table<'v>(&self, value: &'v Value, key: &str) -> Res<&'v Map<String, Value>> {
         value
             .as_object()
             .ok_or_else(|| self.err(key, format!("expected a table, got {}", kind(value))))
     }
 
-    fn check_keys(&self, map: &Map<String, Value>, allowed: &[&str], key: &str) -> Res<()> {
+    pub(super) fn check_keys(
+        &self,
+        map: &Map<String, Value>,
+        allowed: &[&str],
+        key: &str,
+    ) -> Res<()> {
         for name in map.keys() {
             if !allowed.contains(&name.as_str()) {
                 return Err(self.err(
@@ -49,7 +53,7 @@ impl At<'_> {
         Ok(())
     }
 
-    fn string<'v>(&self, value: &'v Value, key: &str) -> Res<&'v str> {
+    pub(super) fn string<'v>(&self, value: &'v Value, key: &str) -> Res<&'v str> {
         match value {
             Value::String(s) if !s.trim().is_empty() => Ok(s),
             Value::String(_) => Err(self.err(key, "must not be empty")),
@@ -82,13 +86,13 @@ impl At<'_> {
         key: &str,
         scope: Scope,
         check_name: fn(&str) -> Result<(), String>,
-    ) -> Res<BTreeMap<String, Template>> {
+    ) -> Res<BTreeMap<Arc<str>, Template>> {
         let map = self.table(value, key)?;
         let mut out = BTreeMap::new();
         for (name, v) in map {
             let k = join(key, name);
             check_name(name).map_err(|e| self.err(&k, e))?;
-            out.insert(name.clone(), self.template(v, &k, scope)?);
+            out.insert(Arc::from(name.as_str()), self.template(v, &k, scope)?);
         }
         Ok(out)
     }
@@ -106,7 +110,7 @@ impl At<'_> {
     }
 
     /// One item or a list of items.
-    fn one_or_many<'v>(&self, value: &'v Value, key: &str) -> Res<Vec<&'v Value>> {
+    pub(super) fn one_or_many<'v>(&self, value: &'v Value, key: &str) -> Res<Vec<&'v Value>> {
         match value {
             Value::Array(items) if items.is_empty() => {
                 Err(self.err(key, "the list must not be empty"))
@@ -116,7 +120,7 @@ impl At<'_> {
         }
     }
 
-    fn ids(&self, value: &Value, key: &str) -> Res<Vec<u64>> {
+    pub(super) fn ids(&self, value: &Value, key: &str) -> Res<Vec<u64>> {
         self.one_or_many(value, key)?
             .into_iter()
             .map(|v| {
@@ -127,27 +131,7 @@ impl At<'_> {
             .collect()
     }
 
-    fn statuses(&self, value: &Value, key: &str) -> Res<Vec<u64>> {
-        self.one_or_many(value, key)?
-            .into_iter()
-            .map(|v| match v {
-                Value::String(s) if s == "won" => Ok(STATUS_WON),
-                Value::String(s) if s == "lost" => Ok(STATUS_LOST),
-                Value::Number(n) if n.as_u64().is_some_and(|id| id > 0) => {
-                    Ok(n.as_u64().unwrap_or_default())
-                }
-                other => Err(self.err(
-                    key,
-                    format!(
-                        r#"expected a status id, "won" or "lost", got {}"#,
-                        show(other)
-                    ),
-                )),
-            })
-            .collect()
-    }
-
-    fn strings(&self, value: &Value, key: &str) -> Res<Vec<String>> {
+    pub(super) fn strings(&self, value: &Value, key: &str) -> Res<Vec<String>> {
         self.one_or_many(value, key)?
             .into_iter()
             .map(|v| match v {
@@ -159,7 +143,7 @@ impl At<'_> {
     }
 }
 
-fn join(prefix: &str, key: &str) -> String {
+pub(super) fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() {
         key.to_owned()
     } else {
@@ -167,7 +151,7 @@ fn join(prefix: &str, key: &str) -> String {
     }
 }
 
-fn kind(value: &Value) -> &'static str {
+pub(super) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -178,7 +162,7 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-fn show(value: &Value) -> String {
+pub(super) fn show(value: &Value) -> String {
     match value {
         Value::String(_) | Value::Number(_) | Value::Bool(_) => value.to_string(),
         other => kind(other).to_owned(),
@@ -315,6 +299,7 @@ pub(super) fn compile(file: &str, root: &Value) -> Res<Rules> {
             kommo,
             loops,
         }),
+        merge_upserts: true,
     })
 }
 
@@ -470,7 +455,7 @@ fn action<'v>(at: &At<'_>, value: &'v Value, key: &str) -> Res<(&'v str, &'v Map
 
 fn kommo_rule(file: &str, index: usize, value: &Value) -> Res<KommoRule> {
     let (at, map, name) = named(file, "kommo", index, value)?;
-    let when = kommo_when(&at, &map["when"])?;
+    let when = super::when::kommo_when(&at, &map["when"])?;
     let mut actions = Vec::new();
     for (i, item) in map["do"].as_array().into_iter().flatten().enumerate() {
         let key = format!("do[{i}]");
@@ -520,7 +505,7 @@ fn kommo_rule(file: &str, index: usize, value: &Value) -> Res<KommoRule> {
             "send_event" => {
                 at.check_keys(body, &["event", "properties"], &k)?;
                 let event = match body.get("event") {
-                    Some(v) => at.string(v, &join(&k, "event"))?.to_owned(),
+                    Some(v) => Arc::from(at.string(v, &join(&k, "event"))?),
                     None => {
                         return Err(
                             at.err(&join(&k, "event"), "missing: the Loops event name to send")
@@ -543,7 +528,7 @@ fn kommo_rule(file: &str, index: usize, value: &Value) -> Res<KommoRule> {
             "send_transactional" => {
                 at.check_keys(body, &["id", "data", "add_to_audience"], &k)?;
                 let id = match body.get("id") {
-                    Some(v) => at.string(v, &join(&k, "id"))?.to_owned(),
+                    Some(v) => Arc::from(at.string(v, &join(&k, "id"))?),
                     None => {
                         return Err(at.err(
                             &join(&k, "id"),
@@ -585,75 +570,6 @@ fn kommo_rule(file: &str, index: usize, value: &Value) -> Res<KommoRule> {
         when,
         actions,
         uses: super::Uses::default(),
-    })
-}
-
-fn kommo_when(at: &At<'_>, value: &Value) -> Res<KommoWhen> {
-    let map = at.table(value, "when")?;
-    at.check_keys(map, &["event", "pipeline", "to", "from", "where"], "when")?;
-    let Some(event) = map.get("event") else {
-        return Err(at.err(
-            "when.event",
-            format!("missing (one of {})", KOMMO_EVENTS.join(", ")),
-        ));
-    };
-    let events = at.strings(event, "when.event")?;
-    for event in &events {
-        if !KOMMO_EVENTS.contains(&event.as_str()) {
-            return Err(at.err(
-                "when.event",
-                format!(
-                    "unknown Kommo event \"{event}\" (expected one of {})",
-                    KOMMO_EVENTS.join(", ")
-                ),
-            ));
-        }
-    }
-    let all_lead = events.iter().all(|e| e.starts_with("lead_"));
-    let transitions = events
-        .iter()
-        .all(|e| e == "lead_status" || e == "lead_updated");
-    let pipelines = map
-        .get("pipeline")
-        .map(|v| at.ids(v, "when.pipeline").map(Ids::new))
-        .transpose()?;
-    if pipelines.is_some() && !all_lead {
-        return Err(at.err("when.pipeline", "only lead events have a pipeline"));
-    }
-    let to = map
-        .get("to")
-        .map(|v| at.statuses(v, "when.to").map(Ids::new))
-        .transpose()?;
-    let from = map
-        .get("from")
-        .map(|v| at.statuses(v, "when.from").map(Ids::new))
-        .transpose()?;
-    if (to.is_some() || from.is_some()) && !transitions {
-        let key = if to.is_some() { "when.to" } else { "when.from" };
-        return Err(at.err(
-            key,
-            "to/from apply to lead_status (and lead_updated) events only",
-        ));
-    }
-    let mut conditions = Vec::new();
-    if let Some(v) = map.get("where") {
-        for (reference, expected) in at.table(v, "when.where")? {
-            let key = join("when.where", reference);
-            let reference =
-                Reference::parse(reference.trim(), Scope::Kommo).map_err(|e| at.err(&key, e))?;
-            conditions.push(Condition {
-                reference,
-                any_of: at.strings(expected, &key)?,
-            });
-        }
-    }
-    Ok(KommoWhen {
-        events_listed: events.join(", "),
-        events,
-        pipelines,
-        to,
-        from,
-        conditions,
     })
 }
 

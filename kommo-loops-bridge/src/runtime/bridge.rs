@@ -13,6 +13,7 @@ use super::health::{HealthGuard, LogLimiter, WebhookHealth};
 use super::outbox::{Job, NewItem, Outbox, OutboxError};
 use super::planner::Planner;
 use super::ports::{KommoApi, LoopsApi};
+use super::preflight::Report;
 use super::redact::EmailsInLogs;
 use super::state::StateStore;
 use super::worker::{JobReport, RetryPolicy};
@@ -180,6 +181,34 @@ pub(crate) struct Inner {
     pub(crate) reports: broadcast::Sender<JobReport>,
     /// What the catch-up last found (the subscription, missed webhooks), for `/healthz`.
     pub(crate) catch_up: Mutex<super::catch_up::CatchUpStatus>,
+    /// The last Loops delivery whose signature verified: when, and its event.
+    pub(crate) last_loops_delivery: Mutex<Option<(SystemTime, String)>>,
+    /// The last preflight report recorded, for health reports.
+    pub(crate) preflight: Mutex<Option<Report>>,
+}
+
+/// The dead letters of the outbox, for a health report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeadLetters {
+    /// How many there are.
+    pub count: u64,
+    /// The newest one: its item id, idempotency key, job and reason.
+    pub latest: Option<DeadLetter>,
+}
+
+/// One dead letter, as a health report names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeadLetter {
+    /// The outbox item.
+    pub item_id: i64,
+    /// Its idempotency key.
+    pub key: String,
+    /// What the job was, e.g. `loops.upsert_contact (trial)`.
+    pub job: String,
+    /// Why it was given up on (emails masked as the log lines mask them).
+    pub reason: String,
 }
 
 impl std::fmt::Debug for Bridge {
@@ -193,6 +222,23 @@ impl std::fmt::Debug for Bridge {
             )
             .finish_non_exhaustive()
     }
+}
+
+/// Why [`BridgeBuilder::build`] refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The Loops signing secret cannot be used (the message says what is wrong with its form,
+    /// never the secret).
+    #[error(transparent)]
+    LoopsSecret(#[from] loops_client::webhooks::WebhookError),
+    /// Some rule names a stage or a pipeline (`to = "Demo booked"`) that was not resolved to
+    /// an id against the account: such a rule would never match.
+    #[error(
+        "the rules name stages or pipelines that are not resolved yet: resolve them against \
+         the account's pipelines first (runtime::preflight::resolve_names)"
+    )]
+    UnresolvedNames,
 }
 
 /// Builds a [`Bridge`].
@@ -247,7 +293,16 @@ impl BridgeBuilder {
     }
 
     /// Checks the settings and builds the bridge.
-    pub fn build(self) -> Result<Bridge, loops_client::webhooks::WebhookError> {
+    ///
+    /// # Errors
+    ///
+    /// A Loops signing secret that cannot be used, or rules that name stages or pipelines
+    /// not resolved yet (resolve them first with
+    /// [`preflight::resolve_names`](super::preflight::resolve_names)).
+    pub fn build(self) -> Result<Bridge, BuildError> {
+        if self.rules.has_unresolved_names() {
+            return Err(BuildError::UnresolvedNames);
+        }
         let verifier = match &self.loops_secret {
             Some(secrets) => Some(
                 WebhookVerifier::with_secrets(
@@ -293,6 +348,8 @@ impl BridgeBuilder {
                 work: Notify::new(),
                 reports,
                 catch_up: Mutex::default(),
+                last_loops_delivery: Mutex::new(None),
+                preflight: Mutex::new(None),
             }),
         })
     }
@@ -338,6 +395,63 @@ impl Bridge {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .health(super::clock::instant())
+    }
+
+    /// How many dead letters the outbox holds, and the newest one with its reason, so that a
+    /// health check shows them at once (a missing Loops property, say, dead-letters every
+    /// upsert until it is created).
+    ///
+    /// # Errors
+    ///
+    /// The outbox cannot be read.
+    pub async fn dead_letters(&self) -> Result<DeadLetters, OutboxError> {
+        let count = self.inner.outbox.stats().await?.dead;
+        let latest = if count == 0 {
+            None
+        } else {
+            self.inner.outbox.latest_dead_letter().await?
+        };
+        let emails = self.inner.config.emails_in_logs;
+        Ok(DeadLetters {
+            count,
+            latest: latest.map(|item| DeadLetter {
+                item_id: item.id,
+                job: Bridge::describe(&item.job),
+                reason: emails
+                    .apply(item.dead_reason.as_deref().unwrap_or_default())
+                    .into_owned(),
+                key: item.key,
+            }),
+        })
+    }
+
+    /// Keeps a preflight report (see [`preflight::check`](super::preflight::check)) for health
+    /// reports; the server records the one it runs at startup.
+    pub fn record_preflight(&self, report: Report) {
+        *self
+            .inner
+            .preflight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(report);
+    }
+
+    /// The last preflight report recorded, if any.
+    pub fn preflight(&self) -> Option<Report> {
+        self.inner
+            .preflight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// When the last Loops delivery whose signature verified arrived, and its event name
+    /// (`testing.testEvent` for a test sent from Loops' settings).
+    pub fn last_loops_delivery(&self) -> Option<(SystemTime, String)> {
+        self.inner
+            .last_loops_delivery
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Takes a Kommo webhook delivery: checks it, stores it durably as a planning job, and
@@ -476,6 +590,12 @@ impl Bridge {
             }
             Err(e) => return Reply::error(401, e.to_string()),
         };
+        *self
+            .inner
+            .last_loops_delivery
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) =
+            Some((now, delivery.event.event_name().to_owned()));
         // An unsubscribe a recovery already planned is not planned again.
         let plan = match self.first_unsubscribe(&delivery.event).await {
             Ok(true) => self.inner.rules.plan_loops(&delivery.id, &delivery.event),

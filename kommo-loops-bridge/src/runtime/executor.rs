@@ -1,29 +1,48 @@
 //! Executing one action: Loops calls through [`LoopsApi`], Kommo writes through [`KommoApi`]
 //! after finding where they land.
 //!
-//! Every Kommo write is safe to repeat: a note or task carries a marker with the action's
-//! idempotency key and is not added again when the entity already has it; adding or removing a
-//! tag twice changes nothing. So a retry after a crash or a lost answer never doubles a write.
+//! Every Kommo write is safe to repeat: a note or task carries a short marker derived from the
+//! action's idempotency key and is not added again when the entity already has it; adding or
+//! removing a tag twice changes nothing. So a retry after a crash or a lost answer never
+//! doubles a write.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use kommo_client::contacts::Contact;
 use kommo_client::leads::Lead;
+use sha2::{Digest, Sha256};
 
 use super::echo::Echoes;
 use super::outcome::Outcome;
 use super::ports::{KommoApi, KommoEntity, LoopsApi, PortError};
 use super::state::StateStore;
-use crate::plan::{Action, Target, TargetEntity};
+use crate::plan::{Action, SendEvent, Target, TargetEntity, UpsertContact};
 use crate::rules::{STATUS_LOST, STATUS_WON};
+use crate::text::push_hex;
 
 /// How many leads of a contact are looked at to find the one a note goes on.
 const MAX_LEADS_LOOKED_AT: usize = 20;
 
-/// The marker that makes a note or task written for `key` recognisable.
+/// The service name the bridge's notes are written under (Kommo shows notes of type
+/// `service_message` as a system message from this service, apart from what people wrote).
+pub const NOTE_SERVICE: &str = "kommo-loops";
+
+/// The marker that makes a note or task written for `key` recognisable, e.g.
+/// `ref kl-3f9a2c1b7d4e`: 12 hex digits of the key's SHA-256. Kommo notes and tasks have no
+/// hidden field, so the marker is visible; it is kept this short so that it reads as a
+/// reference, not as noise (a key can be 100 characters long).
 pub fn marker(key: &str) -> String {
-    format!("[kommo-loops {key}]")
+    let mut marker = String::from("ref kl-");
+    push_hex(&mut marker, &Sha256::digest(key.as_bytes())[..6]);
+    marker
+}
+
+/// Whether a note or task text carries the marker of `key`, in its current form or in the
+/// `[kommo-loops <key>]` form of 0.1.0 (so that a retry right after an upgrade does not write
+/// again).
+fn carries(text: &str, key: &str) -> bool {
+    text.contains(&marker(key)) || text.contains(&format!("[kommo-loops {key}]"))
 }
 
 /// Executes actions against the two APIs.
@@ -39,15 +58,7 @@ impl Executor {
         match action {
             Action::UpsertContact(a) => match self.loops.upsert_contact(a).await {
                 Ok(()) => {
-                    if let Some(contact) = a.kommo_contact_id
-                        && let Err(e) = self
-                            .state
-                            .set_synced_email(&contact.to_string(), &a.email)
-                            .await
-                    {
-                        // The upsert happened; only the email-change detection is weakened.
-                        tracing::warn!(contact, error = %e, "could not remember the synced email");
-                    }
+                    self.synced(a.kommo_contact_id, &a.email).await;
                     Outcome::Done {
                         detail: format!("contact {} upserted in Loops", a.email),
                     }
@@ -55,9 +66,21 @@ impl Executor {
                 Err(e) => e.into(),
             },
             Action::SendEvent(a) => match self.loops.send_event(a).await {
+                Ok(()) if a.carries_upsert() => {
+                    self.synced(a.kommo_contact_id, &a.email).await;
+                    Outcome::Done {
+                        detail: format!(
+                            "event {} sent for {}, with the contact's properties",
+                            a.event_name, a.email
+                        ),
+                    }
+                }
                 Ok(()) => Outcome::Done {
                     detail: format!("event {} sent for {}", a.event_name, a.email),
                 },
+                Err(PortError::Permanent { reason }) if a.carries_upsert() => {
+                    self.split(a, reason).await
+                }
                 Err(e) => e.into(),
             },
             Action::SendTransactional(a) => match self.loops.send_transactional(a).await {
@@ -85,7 +108,7 @@ impl Executor {
                             .recent_notes(entity)
                             .await?
                             .iter()
-                            .any(|n| n.contains(&marker(&key)))
+                            .any(|n| carries(n, &key))
                         {
                             return Ok(Step::Already);
                         }
@@ -96,7 +119,7 @@ impl Executor {
                 .await
             }
             Action::AddTask(a) => {
-                let text = format!("{} {}", a.text, marker(&a.idempotency_key));
+                let text = format!("{} ({})", a.text, marker(&a.idempotency_key));
                 let from = a.event_time.unwrap_or_else(|| unix_seconds(now));
                 let due = from + i64::from(a.due_in_hours) * 3600;
                 self.on_targets(&a.target, "task", |kommo, entity| {
@@ -107,7 +130,7 @@ impl Executor {
                             .open_tasks(entity)
                             .await?
                             .iter()
-                            .any(|t| t.contains(&marker(&key)))
+                            .any(|t| carries(t, &key))
                         {
                             return Ok(Step::Already);
                         }
@@ -142,6 +165,73 @@ impl Executor {
     }
 
     /// Runs `write` on every entity the target resolves to.
+    /// Remembers the email a Kommo contact was last synced under, for email-change detection.
+    /// A merged event that Loops refused for good (a contact property that does not exist,
+    /// say): it changed nothing, so the two calls it stood for are made one by one. The
+    /// upsert goes first, as the merged call would have applied it; the event goes out
+    /// whatever the upsert's fate, so a property problem never holds back an email that a
+    /// separate upsert would not have held back. The lone event has a key of its own,
+    /// derived from the merged one, so a replay of this job sends it once.
+    async fn split(&self, merged: &SendEvent, merged_refusal: String) -> Outcome {
+        let upsert = UpsertContact {
+            idempotency_key: merged.idempotency_key.clone(),
+            email: merged.email.clone(),
+            user_id: merged.user_id.clone(),
+            properties: merged.contact_properties.clone(),
+            mailing_lists: merged.mailing_lists.clone(),
+            kommo_contact_id: merged.kommo_contact_id,
+            rule: merged.upsert_rule.clone().unwrap_or_default(),
+        };
+        let upserted = self.loops.upsert_contact(&upsert).await;
+        if upserted.is_ok() {
+            self.synced(merged.kommo_contact_id, &merged.email).await;
+        }
+        let alone = SendEvent {
+            idempotency_key: alone_key(&merged.idempotency_key),
+            contact_properties: Default::default(),
+            mailing_lists: Default::default(),
+            kommo_contact_id: None,
+            upsert_rule: None,
+            ..merged.clone()
+        };
+        let sent = match self.loops.send_event(&alone).await {
+            Ok(()) => Ok(format!(
+                "event {} sent for {}",
+                alone.event_name, alone.email
+            )),
+            Err(PortError::AlreadyDone { reason }) => Ok(format!(
+                "event {} had been sent for {} ({reason})",
+                alone.event_name, alone.email
+            )),
+            Err(e) => Err(e),
+        };
+        match (upserted, sent) {
+            (Ok(()), Ok(sent)) => Outcome::Done {
+                detail: format!(
+                    "{sent}, the contact upserted on its own (the one call was refused: \
+                     {merged_refusal})"
+                ),
+            },
+            (Err(upsert), Ok(sent)) => Outcome::Failed {
+                reason: format!("{sent} alone; the contact's properties were refused: {upsert}"),
+            },
+            // The event is what matters: it decides whether to try again.
+            (_, Err(e)) => e.into(),
+        }
+    }
+
+    async fn synced(&self, contact: Option<u64>, email: &str) {
+        if let Some(contact) = contact
+            && let Err(e) = self
+                .state
+                .set_synced_email(&contact.to_string(), email)
+                .await
+        {
+            // The upsert happened; only the email-change detection is weakened.
+            tracing::warn!(contact, error = %e, "could not remember the synced email");
+        }
+    }
+
     async fn on_targets<F, Fut>(&self, target: &Target, what: &str, write: F) -> Outcome
     where
         F: Fn(Arc<dyn KommoApi>, KommoEntity) -> Fut,
@@ -241,10 +331,57 @@ pub(crate) enum Step {
     Already,
 }
 
+/// The key of an event sent without the upsert it was merged with: stable, distinct from the
+/// merged call's, within Loops' 100 characters.
+fn alone_key(merged: &str) -> String {
+    const SUFFIX: &str = ":alone";
+    let mut end = merged.len().min(100 - SUFFIX.len());
+    while !merged.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{SUFFIX}", &merged[..end])
+}
+
 fn unix_seconds(t: SystemTime) -> i64 {
     super::outbox::unix_millis(t) / 1000
 }
 
 fn clock_instant() -> Instant {
     super::clock::instant()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lone_event_has_its_own_stable_key_within_the_limit() {
+        let cases = [
+            ("k-1-lead2-abc", "k-1-lead2-abc:alone".to_owned()),
+            (&"x".repeat(100)[..], format!("{}:alone", "x".repeat(94))),
+            (&"y".repeat(94)[..], format!("{}:alone", "y".repeat(94))),
+        ];
+        for (merged, expected) in cases {
+            let key = alone_key(merged);
+            assert_eq!(key, expected);
+            assert!(key.len() <= 100);
+            assert_ne!(key, merged);
+        }
+    }
+
+    #[test]
+    fn markers_are_short_distinct_and_recognise_the_old_form() {
+        let key = "l-msg_2ZtHb0unce-hard-bounce-0-8ff0d0521954b1aa1448e3af";
+        let m = marker(key);
+        assert_eq!(m.len(), "ref kl-".len() + 12, "{m}");
+        assert_ne!(
+            m,
+            marker("l-msg_2ZtHb0unce-hard-bounce-1-8ff0d0521954b1aa1448e3af")
+        );
+        let note = format!("Loops: email not delivered\n{m}");
+        assert!(carries(&note, key));
+        assert!(!carries(&note, "another-key"));
+        assert!(carries(&format!("Loops: bounce\n[kommo-loops {key}]"), key));
+        assert!(!carries("Loops: bounce", key));
+    }
 }

@@ -99,10 +99,12 @@ impl KommoApi for kommo_client::Client {
 
     async fn recent_notes(&self, entity: KommoEntity) -> Result<Vec<String>, PortError> {
         let (kind, id) = path_of(entity);
+        // The bridge writes service messages; 0.1.0 wrote common notes, still recognised.
         let request = ApiRequest::raw(Method::GET, format!("/api/v4/{}/{id}/notes", kind.as_str()))
             .query("limit", "50")
             .query("order[id]", "desc")
-            .query("filter[note_type]", "common");
+            .query("filter[note_type][0]", "service_message")
+            .query("filter[note_type][1]", "common");
         let answer = get_value(self, request).await?;
         Ok(embedded(answer, "notes")
             .iter()
@@ -113,7 +115,11 @@ impl KommoApi for kommo_client::Client {
     async fn add_note(&self, entity: KommoEntity, text: &str) -> Result<(), PortError> {
         let (kind, id) = path_of(entity);
         self.notes(kind)
-            .add(vec![NewNote::common(id, text)])
+            .add(vec![NewNote::service_message(
+                id,
+                super::executor::NOTE_SERVICE,
+                text,
+            )])
             .await
             .map(drop)
             .map_err(classify_kommo_error)

@@ -4,6 +4,8 @@
 //! [`LoopsApi`] and [`KommoApi`] traits, implemented for `loops-client` and `kommo-client`
 //! and easy to fake in tests.
 
+#[cfg(feature = "axum")]
+mod axum_glue;
 mod bridge;
 pub mod catch_up;
 pub mod changes;
@@ -18,16 +20,17 @@ mod outcome;
 mod planner;
 mod ports;
 mod prefetch;
+pub mod preflight;
 mod redact;
 pub mod state;
 mod worker;
 
 pub use bridge::{
-    Bridge, BridgeBuilder, BridgeConfig, DEFAULT_CHANGE_TOLERANCE, MAX_BODY_BYTES,
-    MAX_WEBHOOK_ID_BYTES, Reply,
+    Bridge, BridgeBuilder, BridgeConfig, BuildError, DEFAULT_CHANGE_TOLERANCE, DeadLetter,
+    DeadLetters, MAX_BODY_BYTES, MAX_WEBHOOK_ID_BYTES, Reply,
 };
 pub use catch_up::{CatchUpConfig, CatchUpStatus, CatchUpTask};
-pub use executor::marker;
+pub use executor::{NOTE_SERVICE, marker};
 pub use health::WebhookHealth;
 pub use kommo_port::classify_kommo_error;
 pub use loops_port::classify_loops_error;

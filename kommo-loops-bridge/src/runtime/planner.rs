@@ -220,17 +220,14 @@ impl Planner {
         {
             if !resolution.first {
                 planned[position] = true;
-                explained.push(Explain {
-                    event: label(&payload.events[position]).into(),
-                    rule: None,
-                    matched: false,
-                    reason: format!(
+                explained.push(Explain::note(
+                    label(&payload.events[position]),
+                    format!(
                         "already planned from Kommo's events log (occurrence {} of {}): the \
                          catch-up found this change before its webhook was planned",
                         resolution.occurrence, observation.key
                     ),
-                    notes: Vec::new(),
-                });
+                ));
             }
             snapshot.set_occurrence(observation.key, resolution.occurrence);
         }
@@ -254,13 +251,10 @@ impl Planner {
                 _ => false,
             };
             if is_echo {
-                explained.push(Explain {
-                    event: label(event).into(),
-                    rule: None,
-                    matched: false,
-                    reason: "the echo of the bridge's own write to Kommo; ignored".into(),
-                    notes: Vec::new(),
-                });
+                explained.push(Explain::note(
+                    label(event),
+                    "the echo of the bridge's own write to Kommo; ignored",
+                ));
             }
             echo.push(is_echo);
         }

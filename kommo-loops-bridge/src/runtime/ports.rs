@@ -138,9 +138,11 @@ pub trait KommoApi: Send + Sync + 'static {
     async fn pipelines(&self) -> Result<Vec<Pipeline>, PortError>;
     /// Contacts whose EMAIL is exactly `email` (case-insensitive).
     async fn contacts_by_email(&self, email: &str) -> Result<Vec<Contact>, PortError>;
-    /// The texts of the entity's most recent common notes (newest first, a few dozen at most).
+    /// The texts of the entity's most recent text notes, service messages and common notes
+    /// (newest first, a few dozen at most).
     async fn recent_notes(&self, entity: KommoEntity) -> Result<Vec<String>, PortError>;
-    /// Adds a common (text) note.
+    /// Adds a note: a service message from [`NOTE_SERVICE`](super::NOTE_SERVICE), shown in
+    /// Kommo as a system message rather than as a comment someone wrote.
     async fn add_note(&self, entity: KommoEntity, text: &str) -> Result<(), PortError>;
     /// The texts of the entity's open tasks.
     async fn open_tasks(&self, entity: KommoEntity) -> Result<Vec<String>, PortError>;

@@ -309,9 +309,13 @@ impl Bridge {
             Outcome::Retry { .. } if state == ItemState::Pending => {
                 tracing::warn!(reason = detail, "job failed; it will run again");
             }
+            // Loud on purpose: nothing else retries it, and a cause such as a missing Loops
+            // property dead-letters every similar job until it is fixed.
             _ => tracing::error!(
+                item = item.id,
+                key = %item.key,
                 reason = detail,
-                "job failed for good; it is now a dead letter"
+                "job failed for good; it is now a dead letter: fix the cause, then replay it"
             ),
         }
         self.inner

@@ -412,6 +412,7 @@ pub async fn a_planned_job_drops_its_body_and_keeps_its_key(store: &Store) {
 pub async fn dead_letters_and_replay(store: &Store) {
     let batch = vec![item("d1", "pd"), item("d2", "pd"), item("e1", "pe")];
     store.outbox.enqueue(batch, t(0)).await.unwrap();
+    assert_eq!(store.outbox.latest_dead_letter().await.unwrap(), None);
     let claimed = claim(store, "w", 10, t(0)).await;
     assert_eq!(keys(&claimed), ["d1", "e1"]);
     finish(
@@ -430,6 +431,11 @@ pub async fn dead_letters_and_replay(store: &Store) {
     assert_eq!(dead[0].dead_reason.as_deref(), Some("bad email"));
     assert_eq!(dead[0].attempts, [attempt(t(1), "failed")]);
     assert_eq!(keys(&store.outbox.dead_letters(1).await.unwrap()), ["d1"]);
+    let latest = store.outbox.latest_dead_letter().await.unwrap().unwrap();
+    assert_eq!(
+        (latest.key.as_str(), latest.dead_reason.as_deref()),
+        ("e1", Some("gone"))
+    );
 
     let d2 = claim(store, "w", 10, t(2)).await;
     assert_eq!(
@@ -470,6 +476,8 @@ pub async fn dead_letters_and_replay(store: &Store) {
     finish(store, &again[0], "w", Finish::Done, t(12)).await;
     assert_eq!(get(store, "d1").await.attempts.len(), 2);
     assert_eq!(keys(&store.outbox.dead_letters(10).await.unwrap()), ["e1"]);
+    let latest = store.outbox.latest_dead_letter().await.unwrap();
+    assert_eq!(latest.map(|i| i.key), Some("e1".to_owned()));
     let s = stats(store).await;
     assert_eq!((s.done, s.dead, s.unfinished()), (2, 1, 0));
 }

@@ -34,3 +34,30 @@ pub fn fixture(name: &str) -> serde_json::Value {
 pub fn bearer() -> String {
     format!("Bearer {KEY}")
 }
+
+/// Mounts one expectation: this method and path, the API key, a JSON body when given (and
+/// then `Content-Type: application/json`), answered with `status` and `answer`, exactly once.
+pub async fn expect_call(
+    server: &MockServer,
+    http_method: &str,
+    request_path: &str,
+    body: Option<serde_json::Value>,
+    status: u16,
+    answer: serde_json::Value,
+) {
+    use wiremock::matchers::{body_json, header, method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let mut mock = Mock::given(method(http_method))
+        .and(path(format!("/api{request_path}")))
+        .and(header("authorization", bearer().as_str()))
+        .and(header("accept", "application/json"));
+    if let Some(body) = body {
+        mock = mock
+            .and(header("content-type", "application/json"))
+            .and(body_json(body));
+    }
+    mock.respond_with(ResponseTemplate::new(status).set_body_json(answer))
+        .expect(1)
+        .mount(server)
+        .await;
+}

@@ -549,32 +549,12 @@ impl fmt::Debug for Config {
     }
 }
 
-/// Every event a subscription can ask for, for [`Sandbox::subscribe_all`](crate::kommo::Sandbox::subscribe_all).
+/// Every event a subscription can ask for, for [`Sandbox::subscribe_all`](crate::kommo::Sandbox::subscribe_all):
+/// every setting `kommo-client` knows but talks, which the fake does not model.
 pub fn all_webhook_settings() -> Vec<WebhookSetting> {
-    use WebhookSetting::*;
-    vec![
-        AddLead,
-        UpdateLead,
-        DeleteLead,
-        RestoreLead,
-        StatusLead,
-        ResponsibleLead,
-        NoteLead,
-        AddContact,
-        UpdateContact,
-        DeleteContact,
-        RestoreContact,
-        ResponsibleContact,
-        NoteContact,
-        AddCompany,
-        UpdateCompany,
-        DeleteCompany,
-        RestoreCompany,
-        ResponsibleCompany,
-        NoteCompany,
-        AddTask,
-        UpdateTask,
-        DeleteTask,
-        ResponsibleTask,
-    ]
+    WebhookSetting::known()
+        .iter()
+        .filter(|s| !matches!(s, WebhookSetting::AddTalk | WebhookSetting::UpdateTalk))
+        .cloned()
+        .collect()
 }

@@ -13,6 +13,7 @@
 //! | lead deleted | `lead_deleted` |
 //! | note added | `common_note_added`, `attachment_note_added`, `incoming_call`, `outgoing_call`, `incoming_sms`, `outgoing_sms`, `service_note_added`, `geo_note_added` (value after: `note`), on the note's entity |
 //! | task added, changed | `task_added`, `task_completed`, `task_text_changed`, `task_deadline_changed`, `task_type_changed`, `entity_responsible_changed` (entity `task`) |
+//! | customer added, purchase recorded | `customer_added`, `transaction_added` (entity `customer`) |
 //!
 //! Each event carries the change's time (the entity's new `updated_at`, plus
 //! [`Config::event_log_skew`](super::Config::event_log_skew)) and author (its `updated_by`); a
@@ -425,17 +426,48 @@ fn drafts(state: &State, changes: &[Change], deleter: UserId, now: i64) -> Vec<D
 pub(crate) fn append(state: &mut State, changes: &[Change], deleter: UserId, skew: i64) {
     let now = state.now();
     for draft in drafts(state, changes, deleter, now) {
-        state.event_seq += 1;
-        let id = format!("01{:024x}", state.event_seq);
-        state.events.push(LoggedEvent {
-            id,
-            event_type: draft.event_type,
-            entity_type: draft.entity_type.to_owned(),
-            entity_id: draft.entity_id,
-            created_by: draft.created_by,
-            created_at: draft.created_at + skew,
-            value_before: Value::Array(draft.before),
-            value_after: Value::Array(draft.after),
-        });
+        let mut draft = draft;
+        draft.created_at += skew;
+        push(state, draft);
     }
+}
+
+fn push(state: &mut State, draft: Draft) {
+    state.event_seq += 1;
+    let id = format!("01{:024x}", state.event_seq);
+    state.events.push(LoggedEvent {
+        id,
+        event_type: draft.event_type,
+        entity_type: draft.entity_type.to_owned(),
+        entity_id: draft.entity_id,
+        created_by: draft.created_by,
+        created_at: draft.created_at,
+        value_before: Value::Array(draft.before),
+        value_after: Value::Array(draft.after),
+    });
+}
+
+/// Logs a change of the customers module: `customer_added` (value after: the name), or
+/// `transaction_added` on the customer (value after: `{"transaction": {"id", "price"}}`, the
+/// fake's choice of shape).
+pub(crate) fn customer_event(
+    state: &mut State,
+    event_type: &str,
+    customer: u64,
+    by: UserId,
+    after: Value,
+) {
+    let at = state.now();
+    push(
+        state,
+        Draft {
+            event_type: event_type.to_owned(),
+            entity_type: "customer",
+            entity_id: customer,
+            created_by: by,
+            created_at: at,
+            before: Vec::new(),
+            after: vec![after],
+        },
+    );
 }

@@ -340,10 +340,7 @@ async fn subscribe(State(app): App, body: Bytes) -> Response {
         Value::Array(list) => list
             .iter()
             .filter_map(Value::as_str)
-            .map(|s| {
-                s.parse()
-                    .unwrap_or_else(|never: std::convert::Infallible| match never {})
-            })
+            .map(WebhookSetting::other)
             .collect(),
         _ => {
             return refused(

@@ -28,6 +28,7 @@ mod oauth;
 mod render;
 mod request;
 mod routes;
+mod sales;
 mod scenario;
 mod seeds;
 mod state;

@@ -55,6 +55,8 @@ pub(crate) struct State {
     pub(crate) users: Vec<UserSeed>,
     pub(crate) task_types: Vec<TaskTypeSeed>,
     pub(crate) subscriptions: Vec<Subscription>,
+    /// Incoming leads, catalogs, customers.
+    pub(crate) sales: super::sales::Sales,
     /// The events log, oldest first.
     pub(crate) events: Vec<super::event_log::LoggedEvent>,
     pub(crate) event_seq: u64,
@@ -110,6 +112,7 @@ impl State {
             users: config.users.clone(),
             task_types,
             subscriptions: Vec::new(),
+            sales: super::sales::Sales::default(),
             events: Vec::new(),
             event_seq: 0,
             deliveries: Vec::new(),

@@ -169,6 +169,26 @@ impl PropertyKind {
     }
 }
 
+/// The content and workflow settings of a sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ContentSettings {
+    pub(crate) content_api: bool,
+    pub(crate) workflow_api: bool,
+    pub(crate) upload_cap: u32,
+    pub(crate) preview_cap: u32,
+}
+
+impl Default for ContentSettings {
+    fn default() -> Self {
+        ContentSettings {
+            content_api: true,
+            workflow_api: true,
+            upload_cap: 50,
+            preview_cap: 100,
+        }
+    }
+}
+
 /// Where outgoing webhooks go.
 #[derive(Clone)]
 pub(crate) struct WebhookTarget {
@@ -203,6 +223,8 @@ impl fmt::Debug for WebhookTarget {
 /// | dedicated sending IPs | `192.0.2.10`, `192.0.2.11` (documentation addresses) |
 /// | suppression removal quota | 100 |
 /// | webhook endpoint | none |
+/// | content API, workflow API | enabled (off: their endpoints answer 401) |
+/// | uploads, previews per rolling 24 h | 50, 100 |
 ///
 /// ```
 /// use kommo_loops_sandbox::loops::{Config, MailingListSeed, PropertyKind, TransactionalTemplate};
@@ -231,6 +253,7 @@ pub struct Config {
     pub(crate) sending_ips: Vec<String>,
     pub(crate) removal_quota: u32,
     pub(crate) webhook: Option<WebhookTarget>,
+    pub(crate) content: ContentSettings,
 }
 
 impl Default for Config {
@@ -248,6 +271,7 @@ impl Default for Config {
             sending_ips: vec!["192.0.2.10".to_owned(), "192.0.2.11".to_owned()],
             removal_quota: 100,
             webhook: None,
+            content: ContentSettings::default(),
         }
     }
 }
@@ -321,6 +345,28 @@ impl Config {
         self
     }
 
+    /// Whether the content API (campaigns, groups, segments, email messages, themes,
+    /// components, uploads, transactional-email management) is enabled; when it is not, its
+    /// endpoints answer 401 although the key is good (Loops enables it per team).
+    pub fn content_api(mut self, enabled: bool) -> Self {
+        self.content.content_api = enabled;
+        self
+    }
+
+    /// Whether the workflow API (workflows, event patterns) is enabled.
+    pub fn workflow_api(mut self, enabled: bool) -> Self {
+        self.content.workflow_api = enabled;
+        self
+    }
+
+    /// The daily caps: uploads (Loops: 50) and email-message previews (Loops: 100) per rolling
+    /// 24 hours, measured on tokio's clock.
+    pub fn daily_caps(mut self, uploads: u32, previews: u32) -> Self {
+        self.content.upload_cap = uploads;
+        self.content.preview_cap = previews;
+        self
+    }
+
     /// Sends outgoing webhooks to `url`, signed with `secret` (`whsec_<base64>`).
     ///
     /// Fails when the secret is not valid `whsec_` base64.
@@ -350,6 +396,7 @@ impl fmt::Debug for Config {
             .field("strict_properties", &self.strict_properties)
             .field("attachments_enabled", &self.attachments_enabled)
             .field("webhook", &self.webhook)
+            .field("content", &self.content)
             .finish_non_exhaustive()
     }
 }

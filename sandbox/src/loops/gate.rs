@@ -2,7 +2,8 @@
 //!
 //! 1. the added latency is drawn and waited out;
 //! 2. the API key is checked (401 otherwise; a refused key uses no rate-limit token and
-//!    draws no other fault);
+//!    draws no other fault), then whether the content or workflow API the path belongs to is
+//!    enabled (401 otherwise, likewise);
 //! 3. the fault action is drawn; a forced 429 is answered (no token used, nothing applied);
 //! 4. a token is taken from the bucket (429 when empty; nothing applied);
 //! 5. an injected 5xx is answered (a token was used, nothing applied);
@@ -47,6 +48,22 @@ pub(crate) async fn gate(State(app): State<Arc<Inner>>, request: Request, next: 
             (endpoint, path),
             idempotency_key,
             unauthorized(),
+            None,
+            remaining,
+        )
+        .await;
+    }
+    // A content or workflow API the team does not have: 401 with the key accepted elsewhere.
+    if let Some(api) = super::content::gated_api(request.method(), &path)
+        && !app.lock().content.enabled(api)
+    {
+        let remaining = app.rate_remaining(now);
+        let refusal = super::content::not_enabled(api).into_response();
+        return finish(
+            &app,
+            (endpoint, path),
+            idempotency_key,
+            refusal,
             None,
             remaining,
         )

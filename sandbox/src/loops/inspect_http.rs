@@ -33,6 +33,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/transactional-emails", post(http_add_transactional))
         .route("/contact-properties", post(http_add_property))
         .route("/suppressions", post(http_suppress))
+        .merge(super::content::inspect_routes())
         .merge(crate::inspect::routes())
         .with_state(inner)
 }

@@ -1,18 +1,23 @@
 //! The Loops fake: [`Sandbox`], started with a [`Config`].
 //!
 //! A fake of the Loops REST API v1 served over real HTTP on 127.0.0.1, with Loops' key check,
-//! rate limit and idempotency keys, an inspection API, the shared fault knobs, and signed
-//! outgoing webhooks. The README of this crate lists its routes and webhook events.
+//! rate limit and idempotency keys, the content and workflow APIs (revisions, drafts and
+//! publishing, a workflow graph, upload slots whose presigned `PUT` the fake serves itself,
+//! the daily caps, switches for "API not enabled"), an inspection API, the shared fault
+//! knobs, and signed outgoing webhooks. The README of this crate lists its routes and webhook
+//! events.
 //!
 //! | for | items |
 //! | --- | --- |
 //! | starting | [`Sandbox`], [`Config`], [`DEFAULT_API_KEY`], [`DEFAULT_RATE_LIMIT`], [`IDEMPOTENCY_WINDOW`] |
 //! | seeding | [`NewContact`], [`MailingListSeed`], [`TransactionalTemplate`], [`PropertyKind`], [`SeedError`] |
-//! | inspecting | [`Contact`], [`RecordedEvent`], [`RecordedTransactional`], [`IdempotencyConflict`] |
+//! | inspecting | [`Contact`], [`RecordedEvent`], [`RecordedTransactional`], [`IdempotencyConflict`], [`Upload`], [`RecordedPreview`] |
+//! | content and workflows | [`Sandbox::set_api_enabled`], [`Sandbox::uploads`], [`Sandbox::previews`], [`Sandbox::set_workflow_status`], [`Sandbox::queue_contacts`], [`Sandbox::set_campaign_status`], [`Sandbox::add_event_pattern`] |
 //! | outgoing webhooks | [`WebhookDelivery`], [`DeliveryOptions`], [`SignatureMode`], [`EmailEventKind`], [`EmailSource`], [`WebhookSendError`] |
 
 mod config;
 mod contacts;
+mod content;
 mod emit;
 mod gate;
 mod inspect;
@@ -28,6 +33,7 @@ pub use config::{
     Config, DEFAULT_API_KEY, DEFAULT_RATE_LIMIT, IDEMPOTENCY_WINDOW, MailingListSeed, PropertyKind,
     TransactionalTemplate,
 };
+pub use content::{RecordedPreview, Upload};
 pub use inspect::{NewContact, SeedError};
 pub use model::{Contact, IdempotencyConflict, RecordedEvent, RecordedTransactional};
 pub use webhooks::{
@@ -231,7 +237,8 @@ fn router(inner: Arc<Inner>) -> Router {
     ));
     Router::new()
         .nest("/api", api)
-        .nest("/_sandbox", inspect_http::router(inner))
+        .nest("/_sandbox", inspect_http::router(inner.clone()))
+        .merge(content::upload_routes().with_state(inner))
         .fallback(|| async {
             (
                 axum::http::StatusCode::NOT_FOUND,

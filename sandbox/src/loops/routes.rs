@@ -52,8 +52,8 @@ pub(crate) fn api_router(inner: Arc<Inner>) -> Router {
             "/v1/transactional",
             post(transactional_send).get(list_transactional_legacy),
         )
-        .route("/v1/transactional-emails", get(list_transactional_current))
         .route("/v1/dedicated-sending-ips", get(dedicated_sending_ips))
+        .merge(super::content::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(inner)
@@ -228,7 +228,11 @@ async fn transactional_send(State(app): App, headers: HeaderMap, body: Bytes) ->
     ok(json!({ "success": true }))
 }
 
-async fn list_transactional_current(State(app): App, RawQuery(query): RawQuery) -> ApiResult {
+/// `GET /v1/transactional-emails`, routed with the management endpoints of the same path.
+pub(crate) async fn list_transactional_current(
+    State(app): App,
+    RawQuery(query): RawQuery,
+) -> ApiResult {
     list_transactional(&app, query.as_deref(), false)
 }
 
@@ -236,69 +240,27 @@ async fn list_transactional_legacy(State(app): App, RawQuery(query): RawQuery) -
     list_transactional(&app, query.as_deref(), true)
 }
 
-/// Cursor pagination: `perPage` 10 to 50 (default 20); the cursor is the id of the first item
-/// of the next page. The current list shows drafts too, newest first; the legacy one only
-/// published emails, in the same order.
+/// The current list shows drafts too, newest first; the legacy one only published emails,
+/// in the same order.
 fn list_transactional(app: &Inner, query: Option<&str>, legacy: bool) -> ApiResult {
-    let pairs = query_pairs(query);
-    let per_page = match query_param(&pairs, "perPage") {
-        None | Some("") => 20,
-        Some(text) => match text.parse::<usize>() {
-            Ok(n) if (10..=50).contains(&n) => n,
-            _ => {
-                return Err(ApiError::bad_request(
-                    "perPage must be a number between 10 and 50.",
-                ));
-            }
-        },
-    };
-    let state = app.lock();
-    let items: Vec<&state::StoredTemplate> = state
+    let items: Vec<Value> = app
+        .lock()
         .transactional
         .iter()
-        .rev()
         .filter(|t| !legacy || t.published_message_id.is_some())
-        .collect();
-    let start = match query_param(&pairs, "cursor").filter(|c| !c.is_empty()) {
-        None => 0,
-        Some(cursor) => items
-            .iter()
-            .position(|t| t.template.id == cursor)
-            .ok_or_else(|| ApiError::bad_request("Invalid cursor."))?,
-    };
-    let page: Vec<Value> = items
-        .iter()
-        .skip(start)
-        .take(per_page)
         .map(|t| transactional_json(t, legacy))
         .collect();
-    let next_cursor = items.get(start + per_page).map(|t| t.template.id.clone());
     let path = if legacy {
-        "transactional"
+        "/v1/transactional"
     } else {
-        "transactional-emails"
+        "/v1/transactional-emails"
     };
-    let next_page = next_cursor.as_ref().map(|cursor| {
-        format!(
-            "{}/v1/{path}?cursor={cursor}&perPage={per_page}",
-            app.base_url
-        )
-    });
-    ok(json!({
-        "pagination": {
-            "totalResults": items.len(),
-            "returnedResults": page.len(),
-            "perPage": per_page,
-            "totalPages": items.len().div_ceil(per_page),
-            "nextCursor": next_cursor,
-            "nextPage": next_page,
-        },
-        "data": page,
-    }))
+    ok(super::content::page(items, query, &app.base_url, path)?)
 }
 
-fn transactional_json(stored: &state::StoredTemplate, legacy: bool) -> Value {
+pub(crate) fn transactional_json(stored: &state::StoredTemplate, legacy: bool) -> Value {
     let at = crate::time::rfc3339(stored.created_at);
+    let updated = crate::time::rfc3339(stored.updated_at);
     let published = stored.published_message_id.is_some();
     // The current list takes variables from the published version: none when unpublished.
     let variables = if published {
@@ -310,7 +272,7 @@ fn transactional_json(stored: &state::StoredTemplate, legacy: bool) -> Value {
         json!({
             "id": stored.template.id,
             "name": stored.template.name,
-            "lastUpdated": at,
+            "lastUpdated": updated,
             "dataVariables": variables,
         })
     } else {
@@ -319,9 +281,9 @@ fn transactional_json(stored: &state::StoredTemplate, legacy: bool) -> Value {
             "name": stored.template.name,
             "draftEmailMessageId": stored.draft_message_id,
             "publishedEmailMessageId": stored.published_message_id,
-            "transactionalGroupId": null,
+            "transactionalGroupId": stored.group_id,
             "createdAt": at,
-            "updatedAt": at,
+            "updatedAt": updated,
             "dataVariables": variables,
         })
     }

@@ -97,6 +97,7 @@ pub(crate) fn send_event(
         idempotency_key: key.map(str::to_owned),
         at: SystemTime::now(),
     };
+    state.observe_event(&record.event_name, &record.event_properties);
     state.events.push(record);
     if let Some(key) = key {
         state.remember_key(EVENTS_ENDPOINT, key, ctx.now, ctx.window);

@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use super::config::{Config, MailingListSeed, PropertyKind, TransactionalTemplate};
+use super::content::{self, ContentState, Parent};
 use super::model::{Contact, IdempotencyConflict, RecordedEvent, RecordedTransactional};
 use super::webhooks::WebhookDelivery;
 use crate::records::{RequestLog, RequestRecord};
@@ -31,13 +32,16 @@ pub(crate) const DEFAULT_PROPERTIES: &[(&str, &str, PropertyKind)] = &[
 /// Names Loops refuses for custom properties.
 pub(crate) const RESERVED_NAMES: &[&str] = &["id", "listId", "softDeleteAt", "teamId", "updatedAt"];
 
-/// A transactional email with the ids and times the list endpoints show.
+/// A transactional email with the ids and times the list endpoints show. Its draft and
+/// published versions are email messages in the content store.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredTemplate {
     pub(crate) template: TransactionalTemplate,
     pub(crate) created_at: SystemTime,
-    pub(crate) draft_message_id: String,
+    pub(crate) updated_at: SystemTime,
+    pub(crate) draft_message_id: Option<String>,
     pub(crate) published_message_id: Option<String>,
+    pub(crate) group_id: Option<String>,
 }
 
 #[derive(Debug)]
@@ -52,6 +56,7 @@ pub(crate) struct State {
     pub(crate) conflicts: Vec<IdempotencyConflict>,
     pub(crate) requests: RequestLog,
     pub(crate) deliveries: Vec<WebhookDelivery>,
+    pub(crate) content: ContentState,
     /// `(endpoint, key)` → when the key may be used again.
     idempotency: HashMap<(String, String), Instant>,
     ids: fastrand::Rng,
@@ -71,10 +76,12 @@ impl State {
             conflicts: Vec::new(),
             requests: RequestLog::default(),
             deliveries: Vec::new(),
+            content: ContentState::new(config),
             idempotency: HashMap::new(),
             // Distinct from the fault generator, so that ids do not shift the fault sequence.
             ids: fastrand::Rng::with_seed(config.shared.seed ^ 0x1D5_1D5_1D5),
         };
+        state.seed_content_defaults();
         for template in &config.transactional {
             state.add_transactional(template.clone());
         }
@@ -128,15 +135,29 @@ impl State {
         self.transactional.iter().find(|t| t.template.id == id)
     }
 
-    /// Adds or replaces a transactional email.
+    /// Adds or replaces a transactional email: a published one has a published message and
+    /// no draft, a draft one a draft message only (with a subject, so it can be published).
     pub(crate) fn add_transactional(&mut self, template: TransactionalTemplate) {
-        let draft_message_id = self.new_id();
-        let published_message_id = template.published.then(|| self.new_id());
+        let parent = Parent::Transactional(template.id.clone());
+        let (message, _) = self.create_message(parent);
+        let (draft_message_id, published_message_id) = if template.published {
+            (None, Some(message))
+        } else {
+            (Some(message), None)
+        };
+        let group_id = self
+            .content
+            .transactional_groups
+            .first()
+            .map(|g| content::id_of(g).to_owned());
+        let now = SystemTime::now();
         let stored = StoredTemplate {
             template,
-            created_at: SystemTime::now(),
+            created_at: now,
+            updated_at: now,
             draft_message_id,
             published_message_id,
+            group_id,
         };
         match self
             .transactional

@@ -3,16 +3,20 @@
 //! One binary to keep link time down. Everything stays on 127.0.0.1 and is bounded in time.
 
 mod contacts;
+mod content;
 mod endpoints;
 mod faults;
 mod inspect;
 mod kommo_api;
+mod kommo_definitions;
 mod kommo_errors;
 mod kommo_events;
 mod kommo_inspect;
+mod kommo_sales;
 mod kommo_support;
 mod kommo_webhooks;
 mod rate_limit;
 mod sends;
 mod support;
 mod webhooks;
+mod workflows;

@@ -240,8 +240,9 @@ async fn events_get_and_types() {
 
 #[tokio::test]
 async fn events_documented_errors() {
+    type Expect = fn(&Error) -> bool;
     // (status, body, what)
-    let table: &[(u16, &str, fn(&Error) -> bool)] = &[
+    let table: &[(u16, &str, Expect)] = &[
         (
             400,
             r#"{"title":"Bad Request","status":400,"detail":"Invalid filter"}"#,

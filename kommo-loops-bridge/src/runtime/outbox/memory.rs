@@ -177,6 +177,16 @@ impl Outbox for MemoryOutbox {
             .collect())
     }
 
+    async fn latest_dead_letter(&self) -> Result<Option<Item>, OutboxError> {
+        Ok(self
+            .lock()
+            .items
+            .values()
+            .rev()
+            .find(|i| i.state == ItemState::Dead)
+            .cloned())
+    }
+
     async fn replay(&self, ids: &[i64], now: SystemTime) -> Result<usize, OutboxError> {
         let mut state = self.lock();
         let mut replayed = 0;

@@ -328,6 +328,13 @@ pub trait Outbox: Send + Sync + 'static {
     /// Dead letters, oldest first.
     async fn dead_letters(&self, limit: usize) -> Result<Vec<Item>, OutboxError>;
 
+    /// The newest dead letter (the last enqueued of them), for a health report that names
+    /// the latest reason. The stores answer it with one indexed read; this default reads
+    /// every dead letter.
+    async fn latest_dead_letter(&self) -> Result<Option<Item>, OutboxError> {
+        Ok(self.dead_letters(usize::MAX).await?.pop())
+    }
+
     /// Puts dead letters back to pending (same key, history kept); returns how many.
     async fn replay(&self, ids: &[i64], now: SystemTime) -> Result<usize, OutboxError>;
 

@@ -41,6 +41,8 @@ const TYPES: &[(&str, &str)] = &[
     ("custom_field_value_changed", "Field value changed"),
     ("entity_responsible_changed", "Responsible user changed"),
     ("common_note_added", "Note added"),
+    ("customer_added", "Customer added"),
+    ("transaction_added", "Purchase added"),
     ("attachment_note_added", "File attached"),
     ("service_note_added", "Service note added"),
     ("geo_note_added", "Geolocation note added"),

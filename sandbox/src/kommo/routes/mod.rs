@@ -5,10 +5,13 @@
 //! the rate limit and the faults.
 
 mod activity;
+mod definitions;
 mod entities;
 mod events;
+mod sales;
 mod settings;
 mod subscriptions;
+mod unsorted;
 
 use std::sync::Arc;
 
@@ -18,7 +21,7 @@ use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::handler::Handler;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use kommo_client::common::EntityType;
 use kommo_client::ids::UserId;
 use serde_json::{Map, Value, json};
@@ -59,15 +62,106 @@ pub(crate) fn api_router(inner: Arc<Inner>) -> Router {
         .route("/api/v4/users", get(users_list))
         .route("/api/v4/users/{id}", get(user_get))
         .route("/api/v4/leads/complex", post(leads_complex))
+        .route("/api/v4/leads/unsorted", get(unsorted::unsorted_list))
+        .route(
+            "/api/v4/leads/unsorted/summary",
+            get(unsorted::unsorted_summary),
+        )
+        .route(
+            "/api/v4/leads/unsorted/forms",
+            post(|app: App, body: Bytes| unsorted::unsorted_add(app, "forms", body)),
+        )
+        .route(
+            "/api/v4/leads/unsorted/sip",
+            post(|app: App, body: Bytes| unsorted::unsorted_add(app, "sip", body)),
+        )
+        .route("/api/v4/leads/unsorted/{uid}", get(unsorted::unsorted_get))
+        .route(
+            "/api/v4/leads/unsorted/{uid}/accept",
+            post(unsorted::unsorted_accept),
+        )
+        .route(
+            "/api/v4/leads/unsorted/{uid}/decline",
+            delete(unsorted::unsorted_decline),
+        )
+        .route(
+            "/api/v4/leads/unsorted/{uid}/link",
+            post(unsorted::unsorted_link),
+        )
+        .route(
+            "/api/v4/catalogs",
+            get(sales::catalogs_list)
+                .post(sales::catalogs_add)
+                .patch(|app: App, body: Bytes| sales::catalogs_update(app, None, body)),
+        )
+        .route(
+            "/api/v4/catalogs/{id}",
+            get(sales::catalog_get).patch(|app: App, id: Path<String>, body: Bytes| {
+                sales::catalogs_update(app, Some(id), body)
+            }),
+        )
+        .route(
+            "/api/v4/catalogs/{id}/elements",
+            get(sales::elements_list)
+                .post(|app: App, id: Path<String>, body: Bytes| {
+                    sales::elements_write(app, id, true, body)
+                })
+                .patch(|app: App, id: Path<String>, body: Bytes| {
+                    sales::elements_write(app, id, false, body)
+                }),
+        )
+        .route(
+            "/api/v4/catalogs/{id}/elements/{element}",
+            get(sales::element_get),
+        )
+        .route(
+            "/api/v4/customers",
+            get(sales::customers_list)
+                .post(|app: App, body: Bytes| sales::customers_write(app, true, body))
+                .patch(|app: App, body: Bytes| sales::customers_write(app, false, body)),
+        )
+        .route(
+            "/api/v4/customers/transactions",
+            get(|app: App, q: RawQuery| sales::transactions_list(app, None, q)),
+        )
+        .route(
+            "/api/v4/customers/transactions/{id}",
+            delete(sales::transaction_delete),
+        )
+        .route("/api/v4/customers/{id}", get(sales::customer_get))
+        .route(
+            "/api/v4/customers/{id}/transactions",
+            get(|app: App, id: Path<String>, q: RawQuery| {
+                sales::transactions_list(app, Some(id), q)
+            })
+            .post(sales::transactions_add),
+        )
+        .route(
+            "/api/v4/customers/{id}/bonus_points",
+            post(sales::bonus_points),
+        )
         .route("/api/v4/events", get(events::events_list))
         .route("/api/v4/events/types", get(events::event_types))
         .route("/api/v4/events/{id}", get(events::event_get))
-        .route("/api/v4/leads/pipelines", get(pipelines_list))
-        .route("/api/v4/leads/pipelines/{id}", get(pipeline_get))
-        .route("/api/v4/leads/pipelines/{id}/statuses", get(statuses_list))
+        .route(
+            "/api/v4/leads/pipelines",
+            get(pipelines_list).post(definitions::pipelines_add),
+        )
+        .route(
+            "/api/v4/leads/pipelines/{id}",
+            get(pipeline_get)
+                .patch(definitions::pipeline_update)
+                .delete(definitions::pipeline_delete),
+        )
+        .route(
+            "/api/v4/leads/pipelines/{id}/statuses",
+            get(statuses_list).post(definitions::statuses_add),
+        )
         .route(
             "/api/v4/leads/pipelines/{id}/statuses/{status}",
-            get(status_get),
+            get(status_get)
+                .patch(definitions::status_update)
+                .delete(definitions::status_delete),
         )
         .route(
             "/api/v4/tasks",
@@ -88,11 +182,21 @@ pub(crate) fn api_router(inner: Arc<Inner>) -> Router {
         router = router
             .route(
                 &format!("/api/v4/{name}/custom_fields"),
-                get(move |app: App, q: RawQuery| fields_list(app, entity, q)),
+                get(move |app: App, q: RawQuery| fields_list(app, entity, q))
+                    .post(move |app: App, body: Bytes| definitions::fields_add(app, entity, body))
+                    .patch(move |app: App, body: Bytes| {
+                        definitions::fields_update(app, entity, body)
+                    }),
             )
             .route(
                 &format!("/api/v4/{name}/custom_fields/{{id}}"),
-                get(move |app: App, id: Path<String>| field_get(app, entity, id)),
+                get(move |app: App, id: Path<String>| field_get(app, entity, id))
+                    .patch(move |app: App, Path(id): Path<String>, body: Bytes| {
+                        definitions::field_update(app, entity, id, body)
+                    })
+                    .delete(move |app: App, Path(id): Path<String>| {
+                        definitions::field_delete(app, entity, id)
+                    }),
             )
             .route(
                 &format!("/api/v4/{name}/notes"),

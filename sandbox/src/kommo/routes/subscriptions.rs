@@ -59,12 +59,7 @@ pub(super) async fn webhooks_subscribe(State(app): App, body: Bytes) -> ApiResul
         Some(Value::Array(list)) if !list.is_empty() => {
             let parsed: Option<Vec<WebhookSetting>> = list
                 .iter()
-                .map(|v| {
-                    v.as_str().map(|s| {
-                        s.parse()
-                            .unwrap_or_else(|never: std::convert::Infallible| match never {})
-                    })
-                })
+                .map(|v| v.as_str().map(WebhookSetting::other))
                 .collect();
             parsed.unwrap_or_else(|| {
                 issues.push(ValidationIssue::invalid_type(

@@ -453,6 +453,20 @@ impl Outbox for PostgresOutbox {
         .await
     }
 
+    async fn latest_dead_letter(&self) -> Result<Option<Item>, OutboxError> {
+        let mut items = self
+            .read_items(
+                concat!(
+                    "SELECT ",
+                    item_columns!(),
+                    " FROM outbox_items WHERE state = 'dead' ORDER BY id DESC LIMIT 1"
+                ),
+                &[],
+            )
+            .await?;
+        Ok(items.pop())
+    }
+
     async fn replay(&self, ids: &[i64], now: SystemTime) -> Result<usize, OutboxError> {
         if ids.is_empty() {
             return Ok(0);

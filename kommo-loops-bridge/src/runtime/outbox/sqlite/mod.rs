@@ -480,6 +480,23 @@ impl Outbox for SqliteOutbox {
         .await
     }
 
+    async fn latest_dead_letter(&self) -> Result<Option<Item>, OutboxError> {
+        self.call(move |conn| {
+            let tx = conn.transaction().map_err(db)?;
+            query_items(
+                &tx,
+                concat!(
+                    "SELECT ",
+                    item_columns!(),
+                    " FROM outbox_items WHERE state = 'dead' ORDER BY id DESC LIMIT 1"
+                ),
+                [],
+            )
+        })
+        .await
+        .map(|mut items| items.pop())
+    }
+
     async fn replay(&self, ids: &[i64], now: SystemTime) -> Result<usize, OutboxError> {
         let ids = ids.to_vec();
         let now_ms = unix_millis(now);

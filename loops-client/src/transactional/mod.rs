@@ -1,8 +1,26 @@
-//! Transactional emails: send one (`POST /v1/transactional`), and list them
-//! (`GET /v1/transactional-emails`).
+//! Transactional emails: send one (`POST /v1/transactional`), list them
+//! (`GET /v1/transactional-emails`), and manage them: create one with an empty draft, get,
+//! rename or regroup it, make sure it has a draft, publish the draft.
+//!
+//! A transactional email's content lives in its draft email message: create the email, set
+//! the draft's subject and LMX with
+//! [`EmailMessagesApi::update`](crate::email_messages::EmailMessagesApi::update) (the first
+//! `expectedRevisionId` is [`TransactionalEmail::draft_email_message_content_revision_id`]),
+//! then [publish](TransactionalApi::publish) it. Publishing without a draft is refused with
+//! [`Error::DraftRequired`](crate::Error::DraftRequired); a draft that fails Loops' checks
+//! (content, an unverified sending domain) with
+//! [`Error::Unprocessable`](crate::Error::Unprocessable), its messages kept.
 //!
 //! The request types turn into [`ApiRequest`]s without IO; [`TransactionalApi`] (from
 //! [`Client::transactional`](crate::Client::transactional)) sends them.
+
+mod manage;
+
+pub use manage::{
+    CreateTransactionalEmailRequest, UpdateTransactionalEmailRequest,
+    ensure_transactional_draft_request, get_transactional_email_request,
+    publish_transactional_email_request,
+};
 
 use http::Method;
 use serde::{Deserialize, Serialize};
@@ -10,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::endpoint::{ApiRequest, Endpoint};
 use crate::idempotency::IdempotencyKey;
 use crate::json::{null_as_default, to_json};
-use crate::pagination::{PageRequest, check_page_size};
+use crate::pagination::{PageRequest, list_request};
 use crate::validate::{self, MAX_TRANSACTIONAL_BYTES, ValidationError};
 use crate::value::{DataVariable, DataVariables};
 
@@ -178,7 +196,7 @@ impl SendTransactionalRequest {
     }
 }
 
-/// A transactional email, as listed by Loops.
+/// A transactional email, as listed, got, created, updated or published.
 ///
 /// Both list shapes are read: the current `/v1/transactional-emails` (with draft and
 /// published message ids and timestamps) and the legacy `/v1/transactional` (with
@@ -213,6 +231,13 @@ pub struct TransactionalEmail {
     /// The group it belongs to (current list).
     #[serde(default)]
     pub transactional_group_id: Option<String>,
+    /// Its page in the Loops app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// On a create or an ensure-draft: the draft's `contentRevisionId`, to pass as
+    /// `expectedRevisionId` on the draft's first update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft_email_message_content_revision_id: Option<String>,
 }
 
 /// Which list endpoint to read.
@@ -235,15 +260,7 @@ pub fn list_transactional_request(
         TransactionalList::Current => "/v1/transactional-emails",
         TransactionalList::Legacy => "/v1/transactional",
     };
-    let mut request = ApiRequest::new(Endpoint::ListTransactionalEmails, Method::GET, path);
-    if let Some(per_page) = page.per_page {
-        check_page_size(per_page)?;
-        request = request.query("perPage", per_page.to_string());
-    }
-    if let Some(cursor) = &page.cursor {
-        request = request.query("cursor", cursor.clone());
-    }
-    Ok(request)
+    list_request(Endpoint::ListTransactionalEmails, path, page)
 }
 
 #[cfg(feature = "client")]
@@ -252,13 +269,40 @@ pub use api::TransactionalApi;
 #[cfg(feature = "client")]
 mod api {
     use super::{
-        SendTransactionalRequest, TransactionalEmail, TransactionalList, list_transactional_request,
+        CreateTransactionalEmailRequest, SendTransactionalRequest, TransactionalEmail,
+        TransactionalList, UpdateTransactionalEmailRequest, ensure_transactional_draft_request,
+        get_transactional_email_request, list_transactional_request,
+        publish_transactional_email_request,
     };
     use crate::client::Client;
     use crate::idempotency::SendReceipt;
     use crate::pagination::{Page, PageRequest, paginate};
 
-    /// Transactional emails. Get it with [`Client::transactional`].
+    /// Transactional emails: send, list, and manage. Get it with [`Client::transactional`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: loops_client::Client) -> loops_client::Result<()> {
+    /// use loops_client::email_messages::UpdateEmailMessageRequest;
+    /// use loops_client::transactional::{CreateTransactionalEmailRequest, SendTransactionalRequest};
+    ///
+    /// let transactional = client.transactional();
+    /// let email = transactional.create(&CreateTransactionalEmailRequest::new("Password reset")).await?;
+    /// client
+    ///     .email_messages()
+    ///     .update(
+    ///         email.draft_email_message_id.as_deref().unwrap_or_default(),
+    ///         &UpdateEmailMessageRequest::new()
+    ///             .expected_revision_id(email.draft_email_message_content_revision_id.clone())
+    ///             .subject("Reset your password")
+    ///             .lmx("<Paragraph><Text>Click {data.resetLink} to reset.</Text></Paragraph>"),
+    ///     )
+    ///     .await?;
+    /// let published = transactional.publish(&email.id).await?;
+    /// transactional
+    ///     .send(&SendTransactionalRequest::new(&published.id, "ada@example.com").data_variable("resetLink", "https://example.com/r"))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// ```no_run
     /// # async fn run(client: loops_client::Client) -> loops_client::Result<()> {
@@ -302,6 +346,58 @@ mod api {
                 .json()
         }
 
+        /// One transactional email by id.
+        pub async fn get(&self, id: &str) -> crate::Result<TransactionalEmail> {
+            self.client
+                .execute(&get_transactional_email_request(id)?)
+                .await?
+                .json()
+        }
+
+        /// Creates a transactional email with an empty draft (201); not retried after an
+        /// ambiguous failure. A sending domain must be set up in Loops first.
+        pub async fn create(
+            &self,
+            request: &CreateTransactionalEmailRequest,
+        ) -> crate::Result<TransactionalEmail> {
+            self.client
+                .execute(&request.to_api_request()?)
+                .await?
+                .json()
+        }
+
+        /// Renames it or moves it to another group.
+        pub async fn update(
+            &self,
+            id: &str,
+            request: &UpdateTransactionalEmailRequest,
+        ) -> crate::Result<TransactionalEmail> {
+            self.client
+                .execute(&request.to_api_request(id)?)
+                .await?
+                .json()
+        }
+
+        /// Makes sure it has a draft (seeded from the published version when there is one)
+        /// and answers with the draft's ids; the existing draft when there is one.
+        pub async fn ensure_draft(&self, id: &str) -> crate::Result<TransactionalEmail> {
+            self.client
+                .execute(&ensure_transactional_draft_request(id)?)
+                .await?
+                .json()
+        }
+
+        /// Publishes the draft: it becomes the version sends use, and the draft is cleared.
+        /// [`Error::DraftRequired`](crate::Error::DraftRequired) without a draft,
+        /// [`Error::Unprocessable`](crate::Error::Unprocessable) when the draft fails Loops'
+        /// checks. Not retried after an ambiguous failure (a repeat would find no draft).
+        pub async fn publish(&self, id: &str) -> crate::Result<TransactionalEmail> {
+            self.client
+                .execute(&publish_transactional_email_request(id)?)
+                .await?
+                .json()
+        }
+
         /// Every transactional email, following `pagination.nextCursor` page by page;
         /// `per_page` is 10 to 50 (Loops' default: 20). The stream owns a clone of the client.
         pub fn list(
@@ -340,9 +436,10 @@ mod tests {
                 .to_api_request()
                 .unwrap();
         let body: serde_json::Value = serde_json::from_slice(request.body().unwrap()).unwrap();
-        let fixture: serde_json::Value =
-            serde_json::from_str(include_str!("../tests/fixtures/transactional.request.json"))
-                .unwrap();
+        let fixture: serde_json::Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/transactional.request.json"
+        ))
+        .unwrap();
         assert_eq!(body, fixture);
     }
 
@@ -422,7 +519,7 @@ mod tests {
     #[test]
     fn legacy_list_fixture_parses() {
         let page: crate::pagination::Page<TransactionalEmail> = serde_json::from_str(include_str!(
-            "../tests/fixtures/transactional.list-legacy.200.json"
+            "../../tests/fixtures/transactional.list-legacy.200.json"
         ))
         .unwrap();
         assert_eq!(page.data.len(), 3);

@@ -1,0 +1,144 @@
+//! Incoming leads (unsorted), catalogs with their elements, and customers with their
+//! transactions and bonus points: the records the fake keeps for them.
+//!
+//! An incoming lead is a real lead in its pipeline's incoming column (and a real contact), so
+//! the leads API, the events log and the webhooks see it as Kommo shows it; accepting moves
+//! the lead to the next stage (or the one asked for), declining deletes it. The fake's
+//! choices: uids are 40 hexadecimal digits; only forms and calls can be added (as over
+//! Kommo's API) and so nothing can be linked (Kommo links only chats); `unsorted[...]`
+//! webhooks are not sent, the lead's own are.
+
+use std::collections::BTreeMap;
+
+use kommo_client::ids::{ContactId, LeadId, PipelineId, UserId};
+use serde::Serialize;
+use serde_json::Value;
+
+/// What became of an incoming lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum UnsortedState {
+    Waiting,
+    Accepted,
+    Declined,
+}
+
+/// An incoming lead.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct UnsortedItem {
+    pub(crate) uid: String,
+    pub(crate) source_uid: String,
+    pub(crate) source_name: String,
+    /// `forms` or `sip`.
+    pub(crate) category: String,
+    pub(crate) pipeline_id: PipelineId,
+    pub(crate) created_at: i64,
+    pub(crate) metadata: Value,
+    pub(crate) lead: Option<LeadId>,
+    pub(crate) contact: Option<ContactId>,
+    pub(crate) state: UnsortedState,
+    /// When it was accepted or declined.
+    pub(crate) sorted_at: Option<i64>,
+}
+
+/// A catalog (list).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CatalogRecord {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    pub(crate) kind: String,
+    pub(crate) sort: i64,
+    pub(crate) created_by: UserId,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+}
+
+/// An element of a catalog; its field values are kept as written.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ElementRecord {
+    pub(crate) id: u64,
+    pub(crate) catalog_id: u64,
+    pub(crate) name: String,
+    pub(crate) custom_fields_values: Value,
+    pub(crate) created_by: UserId,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+}
+
+/// A customer.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CustomerRecord {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    pub(crate) next_price: Option<f64>,
+    pub(crate) next_date: Option<i64>,
+    pub(crate) responsible_user_id: UserId,
+    pub(crate) created_by: UserId,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+    pub(crate) bonus_points: i64,
+}
+
+/// A customer's purchase.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct TransactionRecord {
+    pub(crate) id: u64,
+    pub(crate) customer_id: u64,
+    pub(crate) price: f64,
+    pub(crate) comment: Option<String>,
+    pub(crate) completed_at: i64,
+    pub(crate) created_by: UserId,
+    pub(crate) created_at: i64,
+}
+
+/// Everything above, with its id counters.
+#[derive(Debug, Default)]
+pub(crate) struct Sales {
+    pub(crate) unsorted: Vec<UnsortedItem>,
+    pub(crate) catalogs: BTreeMap<u64, CatalogRecord>,
+    pub(crate) elements: BTreeMap<u64, ElementRecord>,
+    pub(crate) customers: BTreeMap<u64, CustomerRecord>,
+    pub(crate) transactions: BTreeMap<u64, TransactionRecord>,
+    next_id: u64,
+    next_uid: u64,
+}
+
+impl Sales {
+    /// Ids for catalogs, elements, customers and transactions, kept apart from the CRM's.
+    pub(crate) fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        70_000_000 + self.next_id
+    }
+
+    pub(crate) fn next_uid(&mut self) -> String {
+        self.next_uid += 1;
+        format!("{:040x}", 0x5a1e_0000_u64 + self.next_uid)
+    }
+
+    /// The totals `GET /api/v4/leads/unsorted/summary` reports.
+    pub(crate) fn summary(&self, pipeline: Option<u64>) -> Value {
+        let items: Vec<&UnsortedItem> = self
+            .unsorted
+            .iter()
+            .filter(|u| pipeline.is_none_or(|p| u.pipeline_id.0 == p))
+            .collect();
+        let count = |s: UnsortedState| items.iter().filter(|u| u.state == s).count();
+        let sorted: Vec<i64> = items
+            .iter()
+            .filter_map(|u| u.sorted_at.map(|at| at - u.created_at))
+            .collect();
+        let average = if sorted.is_empty() {
+            0
+        } else {
+            sorted.iter().sum::<i64>() / sorted.len() as i64
+        };
+        let per = |c: &str| items.iter().filter(|u| u.category == c).count();
+        serde_json::json!({
+            "total": items.len(),
+            "accepted": count(UnsortedState::Accepted),
+            "declined": count(UnsortedState::Declined),
+            "average_sort_time": average,
+            "categories": { "forms": per("forms"), "sip": per("sip"), "chats": 0, "mail": 0 },
+        })
+    }
+}
