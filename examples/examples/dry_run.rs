@@ -2,7 +2,7 @@
 //! data still needed and the explain trace as one JSON object.
 //!
 //! ```text
-//! dry_run --rules FILE --kommo BODY [--snapshot FILE] [--mode live|backfill]
+//! dry_run --rules FILE --kommo BODY [--snapshot FILE] [--mode live|backfill] [--merge on|off]
 //! dry_run --rules FILE --loops BODY --secret whsec_... --webhook-id ID
 //!         --webhook-timestamp TS --webhook-signature SIG --now UNIX
 //! ```

@@ -163,6 +163,10 @@ pub struct ServerConfig {
     pub connections: ConnectionLimits,
     /// `LOG_EMAILS`: `masked` (default: `a***@example.com`) or `full`.
     pub emails_in_logs: EmailsInLogs,
+    /// `CATCH_UP`, `CATCH_UP_INTERVAL_SECS`, `CATCH_UP_OVERLAP_SECS`,
+    /// `CATCH_UP_TOLERANCE_SECS`, `PUBLIC_URL`, `KOMMO_RESUBSCRIBE`: recovering lost Kommo
+    /// webhooks from Kommo's events log.
+    pub catch_up: crate::catch_up::CatchUpSettings,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -186,6 +190,7 @@ impl fmt::Debug for ServerConfig {
             .field("sqlite_durability", &self.sqlite_durability)
             .field("connections", &self.connections)
             .field("emails_in_logs", &self.emails_in_logs)
+            .field("catch_up", &self.catch_up)
             .finish()
     }
 }
@@ -371,6 +376,7 @@ impl ServerConfig {
                 SqliteDurability::Full
             }
         };
+        let catch_up = crate::catch_up::CatchUpSettings::read(&get, &mut problems);
         let config = ServerConfig {
             rules_file,
             bind,
@@ -387,6 +393,7 @@ impl ServerConfig {
             sqlite_durability,
             connections,
             emails_in_logs,
+            catch_up,
         };
         (config, problems)
     }

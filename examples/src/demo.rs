@@ -43,6 +43,8 @@ pub struct Stack {
     /// The Loops signing secret.
     pub loops_secret: String,
     workers: Option<kommo_loops_bridge::runtime::Workers>,
+    worker_count: usize,
+    connections: ConnectionLimits,
 }
 
 impl std::fmt::Debug for Stack {
@@ -214,7 +216,8 @@ impl Stack {
         )
         .await
         .map_err(|e| format!("server: {e}"))?;
-        let workers = (options.workers > 0).then(|| bridge.spawn_workers(options.workers));
+        let worker_count = options.workers;
+        let workers = (worker_count > 0).then(|| bridge.spawn_workers(worker_count));
         kommo.subscribe_all(&format!("{}/webhooks/kommo/{kommo_token}", server.url()));
         loops
             .register_webhook(&format!("{}/webhooks/loops", server.url()), &loops_secret)
@@ -227,7 +230,39 @@ impl Stack {
             kommo_token,
             loops_secret,
             workers,
+            worker_count,
+            connections: options.connections,
         })
+    }
+
+    /// Takes the bridge down as a deploy or an outage would: the HTTP server stops (Kommo's
+    /// deliveries fail, the connection refused) and so do the workers. The fakes keep running;
+    /// [`bring_back`](Self::bring_back) starts both again on the same address.
+    pub async fn take_down(&mut self) {
+        let stopped = RunningServer::stopped(self.server.addr);
+        std::mem::replace(&mut self.server, stopped)
+            .shutdown(Duration::from_secs(2))
+            .await;
+        if let Some(workers) = self.workers.take() {
+            workers.shutdown().await;
+        }
+    }
+
+    /// Serves the bridge again on the address it had, and starts its workers.
+    pub async fn bring_back(&mut self) -> Result<(), String> {
+        let addr = self.server.addr;
+        self.server = serve_with(
+            self.bridge.clone(),
+            &self.kommo_token,
+            addr,
+            self.connections,
+        )
+        .await
+        .map_err(|e| format!("server on {addr}: {e}"))?;
+        if self.workers.is_none() && self.worker_count > 0 {
+            self.workers = Some(self.bridge.spawn_workers(self.worker_count));
+        }
+        Ok(())
     }
 
     /// The URL Kommo posts webhooks to (the fake is subscribed to it).

@@ -16,7 +16,7 @@ fn snapshot_pipelines(text: &str) -> Option<Vec<kommo_client::pipelines::Pipelin
 }
 
 /// The command line, for error messages.
-pub const USAGE: &str = "usage: dry_run --rules FILE (--kommo BODY [--snapshot FILE] [--mode live|backfill] | \
+pub const USAGE: &str = "usage: dry_run --rules FILE (--kommo BODY [--snapshot FILE] [--mode live|backfill] [--merge on|off] | \
 --loops BODY --secret whsec_... --webhook-id ID --webhook-timestamp TS --webhook-signature SIG --now UNIX)";
 
 /// Runs the dry run with these arguments (without the program name); `stdin` backs `-`.
@@ -70,10 +70,19 @@ pub fn run(args: impl IntoIterator<Item = String>, stdin: &mut dyn Read) -> Resu
                 }
             };
             let mode: Mode = args.get("mode").map_or(Ok(Mode::Live), |m| m.parse())?;
-            rules.plan_kommo(&payload, &snapshot, mode)
+            let merge = match args.get("merge").map(String::as_str) {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(other) => {
+                    return Err(format!("unknown --merge {other:?} (expected on or off)"));
+                }
+            };
+            rules
+                .merging_upserts_into_events(merge)
+                .plan_kommo(&payload, &snapshot, mode)
         }
         (None, Some(body)) => {
-            for flag in ["snapshot", "mode"] {
+            for flag in ["snapshot", "mode", "merge"] {
                 if args.contains_key(flag) {
                     return Err(format!("--{flag} only goes with --kommo"));
                 }
@@ -104,11 +113,12 @@ pub fn run(args: impl IntoIterator<Item = String>, stdin: &mut dyn Read) -> Resu
 }
 
 fn parse_args(args: impl Iterator<Item = String>) -> Result<BTreeMap<String, String>, String> {
-    const FLAGS: [&str; 11] = [
+    const FLAGS: [&str; 12] = [
         "rules",
         "kommo",
         "snapshot",
         "mode",
+        "merge",
         "loops",
         "secret",
         "webhook-id",

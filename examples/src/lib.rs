@@ -2,6 +2,7 @@
 //! and the pieces of them worth testing.
 
 pub mod backfill;
+pub mod catch_up;
 pub mod check;
 pub mod config;
 pub mod content;
@@ -12,6 +13,7 @@ pub mod loadgen;
 pub mod loops_stub;
 pub mod measure;
 pub mod outbox_cli;
+pub mod reconcile;
 pub mod server;
 pub mod setup;
 

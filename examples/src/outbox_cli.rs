@@ -156,6 +156,13 @@ fn describe(item: &Item, out: &mut dyn Write) -> std::io::Result<()> {
     let job = match &item.job {
         Job::Execute { action } => format!("{} (rule {:?})", action.kind(), action.rule()),
         Job::PlanKommo { .. } => "plan a Kommo delivery".to_owned(),
+        Job::PlanKommoChange { change } => format!(
+            "plan a change from Kommo's events log ({} {} {} at {})",
+            change.event,
+            change.entity(),
+            change.entity_id,
+            change.at
+        ),
         _ => "unknown job".to_owned(),
     };
     writeln!(out, "#{} {} [{}]", item.id, job, item.state.as_str())?;

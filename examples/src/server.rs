@@ -151,11 +151,13 @@ async fn healthz(State(state): State<AppState>) -> Response {
     };
     let preflight = bridge.preflight();
     let preflight_failed = preflight.as_ref().is_some_and(|r| !r.passed());
-    let status = if kommo.warning || dead.count > 0 || preflight_failed {
-        "warning"
-    } else {
-        "ok"
-    };
+    let (catch_up, catch_up_warning) = catch_up_health(bridge);
+    let status =
+        if kommo.warning || dead.count > 0 || preflight_failed || catch_up_warning.is_some() {
+            "warning"
+        } else {
+            "ok"
+        };
     let body = serde_json::json!({
         "status": status,
         "outbox": {
@@ -174,6 +176,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
             })),
         },
         "kommoWebhook": { "invalidAnswersLast2h": kommo.invalid_in_window, "warning": kommo.warning },
+        "kommoCatchUp": catch_up,
         "loopsWebhook": {
             "lastVerifiedDelivery": bridge.last_loops_delivery().map(|(at, event)| serde_json::json!({
                 "at": at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
@@ -187,6 +190,14 @@ async fn healthz(State(state): State<AppState>) -> Response {
         })),
     });
     (StatusCode::OK, Json(body)).into_response()
+}
+
+/// What the catch-up found (the subscription, missed webhooks), and its warning if any.
+fn catch_up_health(bridge: &Bridge) -> (serde_json::Value, Option<String>) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    crate::catch_up::health(&bridge.catch_up_status(), now)
 }
 
 async fn not_found() -> Response {
@@ -222,6 +233,16 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
+    /// A server that is not running (any more) at `addr`: shutting it down does nothing.
+    pub(crate) fn stopped(addr: SocketAddr) -> Self {
+        let (stop, _) = tokio::sync::oneshot::channel();
+        RunningServer {
+            addr,
+            stop,
+            handle: tokio::spawn(async { Ok(()) }),
+        }
+    }
+
     /// The base URL, e.g. `http://127.0.0.1:8080`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
@@ -247,6 +268,7 @@ pub async fn run(
     let started = crate::setup::bridge_and_clients(config).await?;
     let bridge = started.bridge.clone();
     let workers = bridge.spawn_workers(config.workers);
+    let catch_up = spawn_catch_up(&bridge, config);
     let server = match serve_with(
         bridge.clone(),
         &config.kommo_webhook_token,
@@ -257,6 +279,9 @@ pub async fn run(
     {
         Ok(server) => server,
         Err(e) => {
+            if let Some(catch_up) = catch_up {
+                catch_up.shutdown().await;
+            }
             workers.shutdown().await;
             return Err(format!("cannot listen on {}: {e}", config.bind));
         }
@@ -273,8 +298,32 @@ pub async fn run(
     stop.await;
     preflight.abort();
     server.shutdown(Duration::from_secs(5)).await;
+    if let Some(catch_up) = catch_up {
+        catch_up.shutdown().await;
+    }
     workers.shutdown().await;
     Ok(())
+}
+
+/// Starts the catch-up from Kommo's events log, unless `CATCH_UP=off`.
+fn spawn_catch_up(
+    bridge: &Bridge,
+    config: &crate::config::ServerConfig,
+) -> Option<kommo_loops_bridge::runtime::CatchUpTask> {
+    if !config.catch_up.enabled {
+        tracing::warn!(
+            "CATCH_UP=off: Kommo changes whose webhooks are lost are not recovered (the \
+             reconcile example can recover them later)"
+        );
+        return None;
+    }
+    if config.catch_up.public_url.is_none() {
+        tracing::info!(
+            "PUBLIC_URL is not set: the catch-up cannot check Kommo's webhook subscription \
+             (it still recovers missed changes from the events log)"
+        );
+    }
+    Some(bridge.spawn_catch_up(config.catch_up.config(&config.kommo_webhook_token)))
 }
 
 /// Serves the router on `addr` (port 0 picks a free one) in the background, with the default

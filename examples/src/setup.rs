@@ -198,7 +198,8 @@ pub async fn bridge_and_clients(config: &ServerConfig) -> Result<Started, String
         BridgeConfig::default()
             .mode(config.mode)
             .lease(std::time::Duration::from_secs(config.lease_secs))
-            .emails_in_logs(config.emails_in_logs),
+            .emails_in_logs(config.emails_in_logs)
+            .change_tolerance(config.catch_up.tolerance),
     );
     if let Some(secret) = &config.loops_webhook_secret {
         builder = builder.loops_secret(secret.clone());

@@ -82,6 +82,33 @@ fn backfill_mode_and_stdin() {
     );
 }
 
+#[test]
+fn merging_can_be_turned_off() {
+    let dir = root().join("kommo-loops-bridge/tests/golden/lead_status_won_unmerged");
+    let cli = |merge: &str| {
+        args(&[
+            "--rules",
+            &rules(),
+            "--kommo",
+            &dir.join("body.form").display().to_string(),
+            "--snapshot",
+            &dir.join("snapshot.json").display().to_string(),
+            "--merge",
+            merge,
+        ])
+    };
+    let off = run(cli("off"), &mut std::io::empty()).unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&off).unwrap(),
+        golden("lead_status_won_unmerged")
+    );
+    let on = run(cli("on"), &mut std::io::empty()).unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&on).unwrap(),
+        golden("lead_status_won")
+    );
+}
+
 fn signed_loops_args(body: &str, secret: &WebhookSecret, ts: i64, now: i64) -> Vec<String> {
     let signature = secret.sign("msg_1", ts, body.as_bytes());
     args(&[
@@ -173,6 +200,10 @@ fn bad_input_is_one_line_and_names_the_problem() {
         (
             args(&["--rules", &rules(), "--kommo", "a=b", "--mode", "dry"]),
             "unknown mode",
+        ),
+        (
+            args(&["--rules", &rules(), "--kommo", "a=b", "--merge", "maybe"]),
+            "unknown --merge \"maybe\"",
         ),
         (
             args(&[

@@ -148,7 +148,7 @@ async fn a_lead_without_a_contact_writes_nothing_to_loops() {
     assert!(
         plan.explain
             .iter()
-            .any(|e| e.reason.contains("has no contact")),
+            .any(|e| e.reason.text().contains("has no contact")),
         "the trace says why: {:?}",
         plan.explain
     );

@@ -7,53 +7,17 @@
 
 mod common;
 
-use std::io::Write;
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Instant;
 
 use common::*;
 use kommo_client::common::EntityType;
-use kommo_loops_bridge::runtime::{Bridge, PostgresOptions, PostgresOutbox};
 use kommo_loops_examples::demo::Stack;
-use kommo_loops_examples::server::serve;
 use kommo_loops_sandbox::loops;
-
-const URL_VAR: &str = "KOMMO_LOOPS_TEST_POSTGRES_URL";
-
-async fn admin(url: &str, sql: &str) {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .expect("connect to the test database");
-    let connection = tokio::spawn(connection);
-    client.batch_execute(sql).await.expect("admin SQL");
-    drop(client);
-    let _ = connection.await;
-}
-
-async fn instance_store(url: &str, schema: &str) -> Arc<PostgresOutbox> {
-    Arc::new(
-        PostgresOutbox::connect_with(
-            url,
-            PostgresOptions::new().schema(schema).max_connections(8),
-        )
-        .await
-        .expect("connect to the test database"),
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_on_one_postgres_outbox_run_each_action_once() {
-    let url = match std::env::var(URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => url,
-        _ => {
-            // Straight to stderr: the harness would swallow the output of a passing test.
-            let _ = writeln!(
-                std::io::stderr(),
-                "two-instance PostgreSQL test skipped: set {URL_VAR} to a database URL to run it"
-            );
-            return;
-        }
+    let Some(url) = postgres_url("two-instance PostgreSQL test") else {
+        return;
     };
     let started = Instant::now();
     let schema = format!("multi_instance_{}", std::process::id());
@@ -70,33 +34,7 @@ async fn two_instances_on_one_postgres_outbox_run_each_action_once() {
     )
     .await
     .unwrap();
-    let loops_client = loops_client::Client::builder()
-        .api_key(stack.loops.api_key())
-        .base_url(stack.loops.base_url())
-        .retry_policy(fast_loops_retry())
-        .build()
-        .unwrap();
-    let kommo_client = kommo_client::Client::builder()
-        .base_url(&stack.kommo.base_url())
-        .long_lived_token(stack.kommo.token())
-        .rate_limit(kommo_client::RateLimit::per_second(FAST_RATE))
-        .build()
-        .unwrap();
-    let bridge_b = Bridge::builder(onboarding(), Arc::new(loops_client), Arc::new(kommo_client))
-        .outbox(store_b.clone())
-        .state(store_b)
-        .config(fast_bridge())
-        .loops_secret(stack.loops_secret.clone())
-        .build()
-        .unwrap();
-    let server_b = serve(
-        bridge_b.clone(),
-        &stack.kommo_token,
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-    )
-    .await
-    .unwrap();
-    let workers_b = bridge_b.spawn_workers(2);
+    let (bridge_b, server_b, workers_b) = second_instance(&stack, store_b).await;
     // Kommo delivers every change to both instances.
     stack.kommo.subscribe_all(&format!(
         "{}/webhooks/kommo/{}",

@@ -26,7 +26,7 @@ fn benches(c: &mut Criterion) {
 
     let body = golden("lead_status_won", "body.form");
     let snapshot = Snapshot::from_json(&golden("lead_status_won", "snapshot.json")).unwrap();
-    c.bench_function("kommo status webhook: parse + plan (won, 3 actions)", |b| {
+    c.bench_function("kommo status webhook: parse + plan (won)", |b| {
         b.iter(|| {
             let payload = kommo_client::webhooks::parse(black_box(body.as_bytes())).unwrap();
             black_box(rules.plan_kommo(&payload, &snapshot, Mode::Live))

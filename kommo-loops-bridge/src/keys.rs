@@ -77,13 +77,39 @@ impl KeyBase {
     /// The key of one action: the rule, its place in the rule, and a discriminator (the
     /// contact, when one rule acts for several contacts).
     pub(crate) fn key(&self, rule: &str, action_index: usize, discriminator: &str) -> String {
+        self.pending(rule, action_index, discriminator).finish()
+    }
+
+    /// The same key, fed but not finished: an action that may yet be merged into another
+    /// one (an upsert into the event after it) only pays for the digest if it is kept.
+    pub(crate) fn pending(
+        &self,
+        rule: &str,
+        action_index: usize,
+        discriminator: &str,
+    ) -> PendingKey {
         let mut hasher = self.hashed();
         feed(&mut hasher, rule);
         feed_decimal(&mut hasher, action_index as u64);
         feed(&mut hasher, discriminator);
-        let digest = hasher.finalize();
-        let mut key = String::with_capacity(self.prefix.len() + 1 + DIGEST_HEX);
-        key.push_str(&self.prefix);
+        let mut prefix = String::with_capacity(self.prefix.len() + 1 + DIGEST_HEX);
+        prefix.push_str(&self.prefix);
+        PendingKey { hasher, prefix }
+    }
+}
+
+/// A key whose digest is computed only when it is needed ([`KeyBase::pending`]).
+#[derive(Debug, Clone)]
+pub(crate) struct PendingKey {
+    hasher: Sha256,
+    /// The readable prefix, with room for the rest of the key.
+    prefix: String,
+}
+
+impl PendingKey {
+    pub(crate) fn finish(self) -> String {
+        let digest = self.hasher.finalize();
+        let mut key = self.prefix;
         key.push('-');
         push_hex(&mut key, &digest[..DIGEST_HEX / 2]);
         key
@@ -136,6 +162,7 @@ mod tests {
         );
         let key = base.key("won", 0, "");
         assert_eq!(key, again.key("won", 0, ""), "same inputs, same key");
+        assert_eq!(key, base.pending("won", 0, "").finish(), "finished later");
         assert!(key.starts_with("k-1-lead2-"));
         assert_eq!(key.len(), "k-1-lead2-".len() + DIGEST_HEX);
 

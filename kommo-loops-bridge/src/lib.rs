@@ -34,6 +34,7 @@
 #![deny(missing_docs)]
 
 mod engine;
+mod explain;
 mod facts;
 mod keys;
 mod plan;
@@ -49,7 +50,7 @@ pub mod runtime;
 pub use engine::Mode;
 pub use plan::{
     Action, AddNote, AddTags, AddTask, DataValue, DeleteContact, Explain, Needs, Plan, Planning,
-    SendEvent, SendTransactional, Target, TargetEntity, UpsertContact,
+    Reason, SendEvent, SendTransactional, Target, TargetEntity, UpsertContact,
 };
 pub use rules::{KOMMO_EVENTS, Rules, RulesError, STATUS_LOST, STATUS_WON};
 pub use snapshot::Snapshot;

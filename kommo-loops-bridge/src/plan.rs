@@ -1,7 +1,9 @@
 //! What the engine returns: typed actions, the data it still needs, and why.
 //!
 //! Actions serialize with the Loops API's own field names (`eventName`, `dataVariables`, ...)
-//! plus `type` and `idempotencyKey`, which is also the dry run's output format.
+//! plus `type` and `idempotencyKey`, which is also the dry run's output format. Names that
+//! come from the rules (rule names, event names, property and variable names) are shared
+//! with them (`Arc<str>`) rather than copied into every plan.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use loops_client::validate::ValidationError;
 use loops_client::value::{ContactProperties, DataVariable, DataVariables, PropertyValue};
 use serde::{Deserialize, Serialize};
 
+pub use crate::explain::{Explain, Reason};
 pub use crate::rules::TargetEntity;
 
 /// One thing to do in Loops or Kommo.
@@ -126,7 +129,7 @@ pub struct UpsertContact {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// Every contact property: `firstName`, `lastName`, `source`, `userGroup` and custom ones.
-    pub properties: BTreeMap<String, PropertyValue>,
+    pub properties: BTreeMap<Arc<str>, PropertyValue>,
     /// Mailing-list changes.
     #[serde(default)]
     pub mailing_lists: BTreeMap<String, bool>,
@@ -135,7 +138,7 @@ pub struct UpsertContact {
     pub kommo_contact_id: Option<u64>,
     /// The rule (the first one, when several upserts were merged).
     #[serde(default)]
-    pub rule: String,
+    pub rule: Arc<str>,
 }
 
 impl UpsertContact {
@@ -145,12 +148,8 @@ impl UpsertContact {
             Some(user_id) => ContactIdentity::both(&self.email, user_id),
             None => ContactIdentity::email(&self.email),
         };
-        let mut request = UpdateContactRequest::new(identity).properties(
-            self.properties
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect::<ContactProperties>(),
-        );
+        let mut request =
+            UpdateContactRequest::new(identity).properties(contact_properties(&self.properties));
         for (list, subscribed) in &self.mailing_lists {
             request = request.mailing_list(list, *subscribed);
         }
@@ -158,12 +157,16 @@ impl UpsertContact {
     }
 }
 
-/// Send a Loops event.
+/// Send a Loops event, and with it, when an upsert of the same contact was merged into it,
+/// that upsert's contact properties and mailing lists (top-level keys of
+/// `POST /v1/events/send`, which updates or creates the contact before the event starts its
+/// workflows).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SendEvent {
-    /// See [`Action::idempotency_key`]; also sent as the `Idempotency-Key` header.
+    /// See [`Action::idempotency_key`]; also sent as the `Idempotency-Key` header. A merged
+    /// upsert adds nothing to it: the event's key covers the one call.
     pub idempotency_key: String,
     /// The contact's email.
     pub email: String,
@@ -171,26 +174,58 @@ pub struct SendEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// The event name in Loops.
-    pub event_name: String,
+    pub event_name: Arc<str>,
     /// The event properties.
     #[serde(default)]
-    pub event_properties: BTreeMap<String, PropertyValue>,
+    pub event_properties: BTreeMap<Arc<str>, PropertyValue>,
+    /// Contact properties sent with the event (from a merged upsert; see
+    /// [`UpsertContact::properties`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub contact_properties: BTreeMap<Arc<str>, PropertyValue>,
+    /// Mailing-list changes sent with the event (from a merged upsert).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mailing_lists: BTreeMap<String, bool>,
+    /// The Kommo contact the merged upsert's data came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kommo_contact_id: Option<u64>,
+    /// The rule of the upsert merged into this event, if one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upsert_rule: Option<Arc<str>>,
     /// The rule that produced it.
     #[serde(default)]
-    pub rule: String,
+    pub rule: Arc<str>,
 }
 
 impl SendEvent {
+    /// Whether this event carries a contact upsert (one call instead of two).
+    pub fn carries_upsert(&self) -> bool {
+        self.upsert_rule.is_some()
+    }
+
     /// The request for `loops-client`, carrying the idempotency key.
     pub fn to_request(&self) -> Result<SendEventRequest, ValidationError> {
         let identity = match &self.user_id {
             Some(user_id) => ContactIdentity::both(&self.email, user_id),
             None => ContactIdentity::email(&self.email),
         };
-        Ok(SendEventRequest::new(identity, &self.event_name)
-            .event_properties(self.event_properties.clone())
-            .idempotency_key(IdempotencyKey::new(&self.idempotency_key)?))
+        let mut request = SendEventRequest::new(identity, &*self.event_name)
+            .event_properties(
+                self.event_properties
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+            )
+            .contact_properties(contact_properties(&self.contact_properties))
+            .idempotency_key(IdempotencyKey::new(&self.idempotency_key)?);
+        for (list, subscribed) in &self.mailing_lists {
+            request = request.mailing_list(list, *subscribed);
+        }
+        Ok(request)
     }
+}
+
+fn contact_properties(properties: &BTreeMap<Arc<str>, PropertyValue>) -> ContactProperties {
+    properties.iter().map(|(k, v)| (&**k, v.clone())).collect()
 }
 
 /// Send a Loops transactional email.
@@ -203,16 +238,16 @@ pub struct SendTransactional {
     /// The recipient.
     pub email: String,
     /// The transactional email id in Loops.
-    pub transactional_id: String,
+    pub transactional_id: Arc<str>,
     /// Data variables (missing values are `""`, which Loops treats as empty).
     #[serde(default)]
-    pub data_variables: BTreeMap<String, DataValue>,
+    pub data_variables: BTreeMap<Arc<str>, DataValue>,
     /// Whether to create the contact if missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub add_to_audience: Option<bool>,
     /// The rule that produced it.
     #[serde(default)]
-    pub rule: String,
+    pub rule: Arc<str>,
 }
 
 /// A transactional data variable value: Loops takes strings and numbers.
@@ -235,9 +270,9 @@ impl SendTransactional {
                 DataValue::Number(n) => DataVariable::Number(n.clone()),
                 DataValue::String(s) => DataVariable::String(s.clone()),
             };
-            vars.insert(name.clone(), value);
+            vars.insert(name.to_string(), value);
         }
-        let mut request = SendTransactionalRequest::new(&self.transactional_id, &self.email)
+        let mut request = SendTransactionalRequest::new(&*self.transactional_id, &self.email)
             .data_variables(vars)
             .idempotency_key(IdempotencyKey::new(&self.idempotency_key)?);
         if let Some(add) = self.add_to_audience {
@@ -262,7 +297,7 @@ pub struct DeleteContact {
     pub user_id: Option<String>,
     /// The rule that produced it.
     #[serde(default)]
-    pub rule: String,
+    pub rule: Arc<str>,
 }
 
 impl DeleteContact {
@@ -321,7 +356,7 @@ pub struct AddNote {
     pub text: String,
     /// The rule that produced it.
     #[serde(default)]
-    pub rule: String,
+    pub rule: Arc<str>,
 }
 
 /// Add a task in Kommo.
@@ -346,7 +381,7 @@ pub struct AddTask {
     pub event_time: Option<i64>,
     /// The rule that produced it.
     #[serde(default)]
-    pub rule: String,
+    pub rule: Arc<str>,
 }
 
 /// Add and remove tags in Kommo, leaving the others.
@@ -365,7 +400,7 @@ pub struct AddTags {
     pub remove_tags: Vec<String>,
     /// The rule that produced it.
     #[serde(default)]
-    pub rule: String,
+    pub rule: Arc<str>,
 }
 
 /// Data the engine needs before it can plan: fetch it, add it to the snapshot, plan again.
@@ -397,24 +432,6 @@ impl Needs {
         self.companies.extend(other.companies);
         self.pipelines |= other.pipelines;
     }
-}
-
-/// One line of the explain trace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Explain {
-    /// The event, e.g. `lead_status lead 30267969` (shared by the entries of one event).
-    pub event: Arc<str>,
-    /// The rule, or `None` for a note about the event itself (shared with the rules).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rule: Option<Arc<str>>,
-    /// Whether the rule matched.
-    pub matched: bool,
-    /// Why (not).
-    pub reason: String,
-    /// Details: dropped properties, skipped emails, dropped sends.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
 }
 
 /// A finished plan.
@@ -477,5 +494,56 @@ impl Serialize for Planning {
         s.serialize_field("needs", &self.needs())?;
         s.serialize_field("explain", self.explain())?;
         s.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Actions as 0.1.0 stored them in the outbox still read, and write back the same.
+    #[test]
+    fn stored_actions_of_the_first_release_still_read() {
+        let stored = [
+            r#"{"type":"loops.upsert_contact","idempotencyKey":"k-1-lead2-aa","email":"ada@acme.io","userId":"u1","properties":{"firstName":"Ada","kommoStage":"Won"},"mailingLists":{},"kommoContactId":5101,"rule":"won"}"#,
+            r#"{"type":"loops.send_event","idempotencyKey":"k-1-lead2-bb","email":"ada@acme.io","userId":"u1","eventName":"deal_won","eventProperties":{"deal_value":1200},"rule":"won"}"#,
+            r#"{"type":"loops.send_transactional","idempotencyKey":"k-1-lead2-cc","email":"ada@acme.io","transactionalId":"cl_welcome","dataVariables":{"name":"Ada"},"rule":"won"}"#,
+        ];
+        for json in stored {
+            let action: Action = serde_json::from_str(json).unwrap();
+            assert_eq!(serde_json::to_string(&action).unwrap(), json);
+        }
+        let Action::SendEvent(event) = serde_json::from_str(stored[1]).unwrap() else {
+            panic!("not an event")
+        };
+        assert!(!event.carries_upsert());
+        assert!(event.contact_properties.is_empty());
+    }
+
+    #[test]
+    fn a_merged_event_sends_the_contact_properties_at_the_top_level() {
+        let json = r#"{"type":"loops.send_event","idempotencyKey":"k-1-lead2-bb","email":"ada@acme.io","eventName":"deal_won","eventProperties":{"deal_value":1200},"contactProperties":{"userGroup":"customers"},"mailingLists":{"cl_customers":true},"kommoContactId":5101,"upsertRule":"won","rule":"won"}"#;
+        let action: Action = serde_json::from_str(json).unwrap();
+        assert_eq!(serde_json::to_string(&action).unwrap(), json);
+        let Action::SendEvent(event) = action else {
+            panic!("not an event")
+        };
+        assert!(event.carries_upsert());
+        let request = event.to_request().unwrap().to_api_request().unwrap();
+        assert_eq!(
+            request.idempotency_key_value().unwrap().as_str(),
+            "k-1-lead2-bb"
+        );
+        let body: serde_json::Value = serde_json::from_slice(request.body().unwrap()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "email": "ada@acme.io",
+                "eventName": "deal_won",
+                "eventProperties": {"deal_value": 1200},
+                "userGroup": "customers",
+                "mailingLists": {"cl_customers": true}
+            })
+        );
     }
 }

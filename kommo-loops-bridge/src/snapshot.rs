@@ -20,6 +20,9 @@ pub struct Snapshot {
     /// Entities (`lead`/`contact`/`company`, id) whose event is older than one already
     /// planned: their events keep sends but never overwrite contact data.
     pub(crate) stale: BTreeSet<(String, u64)>,
+    /// Which occurrence of its change each event is (by change key), as the runtime resolved
+    /// it from its record of changes; the keys are derived from it when present.
+    pub(crate) occurrences: BTreeMap<String, u32>,
 }
 
 /// Entities that were asked for but do not exist (deleted, or a 204/404 from Kommo).
@@ -61,6 +64,11 @@ impl Snapshot {
     /// `kind` is `lead`, `contact` or `company`.
     pub fn mark_stale(&mut self, kind: &str, id: u64) {
         self.stale.insert((kind.to_owned(), id));
+    }
+
+    /// Records which occurrence of the change `change_key` the event planned with it is.
+    pub(crate) fn set_occurrence(&mut self, change_key: impl Into<String>, occurrence: u32) {
+        self.occurrences.insert(change_key.into(), occurrence);
     }
 
     /// Whether an entity's event was marked stale (without building a key to look it up).

@@ -11,6 +11,60 @@ pub(crate) fn concat(parts: &[&str]) -> String {
     text
 }
 
+/// Joins parts into a shared string with one allocation (a `String` turned into an
+/// `Arc<str>` is copied once more).
+pub(crate) fn concat_shared(parts: &[&str]) -> std::sync::Arc<str> {
+    let mut buffer = [0u8; 128];
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    if len > buffer.len() {
+        return concat(parts).into();
+    }
+    let mut at = 0;
+    for part in parts {
+        buffer[at..at + part.len()].copy_from_slice(part.as_bytes());
+        at += part.len();
+    }
+    // Whole `str`s joined: valid UTF-8, so this never falls back.
+    std::str::from_utf8(&buffer[..len])
+        .unwrap_or_default()
+        .into()
+}
+
+/// Appends `"text"` as `{text:?}` writes it: without the formatter when nothing needs
+/// escaping (rule and event names never do in practice).
+pub(crate) fn push_quoted(out: &mut String, text: &str) {
+    let plain = text
+        .bytes()
+        .all(|b| (b' '..0x7f).contains(&b) && b != b'"' && b != b'\\');
+    if plain {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        use std::fmt::Write as _;
+        let _ = write!(out, "{text:?}");
+    }
+}
+
+/// Joins parts into one string, allocated once; the parts marked `true` are quoted as by
+/// [`push_quoted`].
+pub(crate) fn concat_quoted(parts: &[(&str, bool)]) -> String {
+    let mut text = String::with_capacity(
+        parts
+            .iter()
+            .map(|(p, q)| p.len() + 2 * usize::from(*q))
+            .sum(),
+    );
+    for (part, quote) in parts {
+        if *quote {
+            push_quoted(&mut text, part);
+        } else {
+            text.push_str(part);
+        }
+    }
+    text
+}
+
 /// Appends `bytes` as lowercase hexadecimal.
 pub(crate) fn push_hex(text: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -66,6 +120,35 @@ mod tests {
             "moved to status 142, not 5001"
         );
         assert_eq!(concat(&[]), "");
+        assert_eq!(
+            &*concat_shared(&["lead_status", " lead ", "42"]),
+            "lead_status lead 42"
+        );
+        let long = "x".repeat(200);
+        assert_eq!(&*concat_shared(&["a", &long]), format!("a{long}"));
+    }
+
+    #[test]
+    fn quoting_matches_the_formatter() {
+        for text in [
+            "won",
+            "nurture stages",
+            "",
+            "a \"b\"",
+            "back\\slash",
+            "tab\t",
+            "ünï",
+            "\u{7f}",
+            "it's",
+        ] {
+            let mut out = String::from("rule ");
+            push_quoted(&mut out, text);
+            assert_eq!(out, format!("rule {text:?}"), "{text}");
+            assert_eq!(
+                concat_quoted(&[("a ", false), (text, true), (" b", false)]),
+                format!("a {text:?} b")
+            );
+        }
     }
 
     #[test]

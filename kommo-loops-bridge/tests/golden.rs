@@ -1,7 +1,8 @@
 //! Golden tests: each folder under `tests/golden/` holds a webhook (`body.form` from Kommo or
 //! `loops.json` + `webhook-id` from Loops), optionally `snapshot.json`, `rules.toml` (else the
-//! onboarding rules in `examples/rules/`) and `mode`, and the expected plan in `plan.json`,
-//! in the dry run's output format.
+//! onboarding rules in `examples/rules/`), `mode` and `merge` (`off` turns off merging
+//! upserts into events), and the expected plan in `plan.json`, in the dry run's output
+//! format.
 //!
 //! `UPDATE_GOLDEN=1 cargo test -p kommo-loops-bridge --test golden` rewrites the expected
 //! plans; review the diff before committing.
@@ -32,7 +33,13 @@ fn rules_for(dir: &Path) -> Rules {
 }
 
 fn plan(dir: &Path) -> Planning {
-    let rules = rules_for(dir);
+    let merge = std::fs::read_to_string(dir.join("merge")).map_or(true, |m| m.trim() != "off");
+    plan_with(dir, merge)
+}
+
+/// Plans a case with upserts merged into events (the default) or not.
+fn plan_with(dir: &Path, merge: bool) -> Planning {
+    let rules = rules_for(dir).merging_upserts_into_events(merge);
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
     if let Some(body) = read("body.form") {
         let payload = kommo_client::webhooks::parse(body.as_bytes())
@@ -84,10 +91,15 @@ fn golden_plans() {
 
 /// Keys of a case's actions.
 fn keys(case: &str) -> Vec<String> {
+    keys_with(case, true)
+}
+
+/// Keys of a case's actions, with upserts merged into events or not.
+fn keys_with(case: &str, merge: bool) -> Vec<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
         .join(case);
-    plan(&dir)
+    plan_with(&dir, merge)
         .actions()
         .iter()
         .map(|a| a.idempotency_key().to_owned())
@@ -96,8 +108,15 @@ fn keys(case: &str) -> Vec<String> {
 
 #[test]
 fn keys_follow_the_transition() {
-    let won = keys("lead_status_won");
+    // Upsert, event, transactional; merged, the event carries the upsert under its own key.
+    let won = keys_with("lead_status_won", false);
     assert_eq!(won.len(), 3);
+    let merged = keys("lead_status_won");
+    assert_eq!(
+        merged,
+        won[1..],
+        "the event and the transactional keep their keys"
+    );
     let mut unique = won.clone();
     unique.sort();
     unique.dedup();
@@ -107,8 +126,10 @@ fn keys_follow_the_transition() {
         "two actions of one plan share a key"
     );
     // Another transition of the same lead: all keys differ.
-    let again = keys("lead_status_won_again_later");
-    assert!(won.iter().all(|k| !again.contains(k)), "{won:?} {again:?}");
+    for merge in [false, true] {
+        let again = keys_with("lead_status_won_again_later", merge);
+        assert!(won.iter().all(|k| !again.contains(k)), "{won:?} {again:?}");
+    }
     // A redelivered Loops event keeps its keys; another delivery does not.
     assert_eq!(
         keys("loops_hard_bounce"),
@@ -119,7 +140,8 @@ fn keys_follow_the_transition() {
             .iter()
             .all(|k| !keys("loops_hard_bounce_other_delivery").contains(k))
     );
-    // Backfill keeps the upsert with the same key as live.
+    // Backfill keeps the upsert with the same key as live without merging (live with merging
+    // sends it with the event instead).
     assert_eq!(keys("lead_status_won_backfill"), won[..1]);
     for key in won {
         assert!(

@@ -15,9 +15,11 @@ use kommo_client::companies::Company;
 use kommo_client::contacts::Contact;
 use kommo_client::leads::Lead;
 use kommo_client::pipelines::Pipeline;
+use kommo_client::webhook_subscriptions::{Subscribe, WebhookSubscription};
 use kommo_loops_bridge::runtime::outbox::NewItem;
 use kommo_loops_bridge::runtime::{
-    Bridge, BridgeConfig, EmailsInLogs, KommoApi, KommoEntity, LoopsApi, MemoryOutbox, PortError,
+    Bridge, BridgeConfig, EmailsInLogs, KommoApi, KommoEntity, LoopsApi, LoopsContactStatus,
+    MemoryOutbox, PortError,
 };
 use kommo_loops_bridge::{
     Action, DeleteContact, Rules, SendEvent, SendTransactional, UpsertContact,
@@ -162,6 +164,10 @@ impl LoopsApi for SlowLoops {
     async fn delete_contact(&self, _: &DeleteContact) -> Result<(), PortError> {
         Ok(())
     }
+
+    async fn contact_status(&self, _: &str) -> Result<Option<LoopsContactStatus>, PortError> {
+        unused()
+    }
 }
 
 /// Kommo is never called by these jobs.
@@ -214,6 +220,33 @@ impl KommoApi for NoKommo {
         _: &[String],
         _: &[String],
     ) -> Result<Option<i64>, PortError> {
+        unused()
+    }
+    async fn leads_by_id(&self, _: &[u64]) -> Result<Vec<Lead>, PortError> {
+        unused()
+    }
+    async fn contacts_by_id(&self, _: &[u64]) -> Result<Vec<Contact>, PortError> {
+        unused()
+    }
+    async fn companies_by_id(&self, _: &[u64]) -> Result<Vec<Company>, PortError> {
+        unused()
+    }
+    async fn events(
+        &self,
+        _: kommo_client::events::EventsQuery,
+    ) -> Result<(Vec<kommo_client::events::Event>, bool), PortError> {
+        unused()
+    }
+    async fn account(&self) -> Result<(u64, String), PortError> {
+        unused()
+    }
+    async fn webhook_subscription(
+        &self,
+        _: &str,
+    ) -> Result<Option<WebhookSubscription>, PortError> {
+        unused()
+    }
+    async fn subscribe_webhook(&self, _: &Subscribe) -> Result<WebhookSubscription, PortError> {
         unused()
     }
 }
@@ -369,6 +402,10 @@ impl LoopsApi for RefusingLoops {
 
     async fn delete_contact(&self, _: &DeleteContact) -> Result<(), PortError> {
         Ok(())
+    }
+
+    async fn contact_status(&self, _: &str) -> Result<Option<LoopsContactStatus>, PortError> {
+        Ok(None)
     }
 }
 

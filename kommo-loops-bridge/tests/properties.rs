@@ -1,7 +1,10 @@
-//! Property tests: planning never panics, whatever the webhook and the fetched data, and the
-//! same inputs always give the same plan.
+//! Property tests: planning never panics, whatever the webhook and the fetched data, the
+//! same inputs always give the same plan, and merging upserts into events changes what
+//! Loops ends up with in no way (only how many calls it takes).
 
-use kommo_loops_bridge::{Mode, Planning, Rules, Snapshot};
+use std::collections::BTreeMap;
+
+use kommo_loops_bridge::{Action, Mode, Planning, Rules, Snapshot};
 use proptest::prelude::*;
 
 fn rules() -> Rules {
@@ -10,6 +13,132 @@ fn rules() -> Rules {
         "/../examples/rules/saas-onboarding.toml"
     );
     Rules::from_path(path).unwrap()
+}
+
+/// Rules that exercise every merge decision: upserts from several rules, sends before and
+/// after them, a transactional in between, `subscribed`, mailing lists.
+fn tricky_rules() -> Rules {
+    Rules::from_toml_str(
+        "tricky.toml",
+        r#"
+        [contact]
+        source = "kommo_crm"
+        properties = { stage = "{lead.status_id}" }
+        mailing_lists = { news = true }
+
+        [[kommo]]
+        name = "event first"
+        when = { event = "lead_status", to = 5002 }
+        do = [ { send_event = { event = "activated" } } ]
+
+        [[kommo]]
+        name = "stage"
+        when = { event = ["lead_status", "lead_updated", "lead_added"] }
+        do = [ { upsert_contact = { properties = { lead = "{lead.id}" } } } ]
+
+        [[kommo]]
+        name = "won"
+        when = { event = "lead_status", to = "won" }
+        do = [
+          { upsert_contact = { user_group = "customers", mailing_lists = { customers = true } } },
+          { send_transactional = { id = "welcome", add_to_audience = true } },
+          { send_event = { event = "deal_won", properties = { price = "{lead.price}" } } },
+        ]
+
+        [[kommo]]
+        name = "trial"
+        when = { event = "lead_status", to = 5001 }
+        do = [ { send_event = { event = "trial_started" } } ]
+
+        [[kommo]]
+        name = "opt in"
+        when = { event = ["contact_added", "contact_updated"] }
+        do = [ { upsert_contact = { subscribed = true } }, { send_event = { event = "opted_in" } } ]
+
+        [[kommo]]
+        name = "lost"
+        when = { event = "lead_status", to = "lost" }
+        do = [ { send_event = { event = "lost" } }, { upsert_contact = { user_group = "lost" } } ]
+        "#,
+    )
+    .unwrap()
+}
+
+/// A contact in the model: its properties and lists, as `(name, value)` texts.
+type ModelContact = Vec<(String, String)>;
+
+/// A send: email, event name or transactional id, idempotency key, and the contact as it
+/// was when the send started.
+type ModelSend = (String, String, String, ModelContact);
+
+/// What Loops holds after a plan's Loops actions, in order: each contact's properties and
+/// lists, and every send with the contact as it was when the send started.
+#[derive(Debug, Default, PartialEq)]
+struct LoopsModel {
+    contacts: BTreeMap<String, ModelContact>,
+    sends: Vec<ModelSend>,
+}
+
+impl LoopsModel {
+    fn of(actions: &[Action]) -> LoopsModel {
+        let mut model = LoopsModel::default();
+        for action in actions {
+            match action {
+                Action::UpsertContact(a) => {
+                    model.update(&a.email, &a.properties, &a.mailing_lists);
+                }
+                Action::SendEvent(a) => {
+                    model.update(&a.email, &a.contact_properties, &a.mailing_lists);
+                    model.send(&a.email, &a.event_name, &a.idempotency_key);
+                }
+                Action::SendTransactional(a) => {
+                    model.send(&a.email, &a.transactional_id, &a.idempotency_key);
+                }
+                Action::DeleteContact(a) => {
+                    if let Some(email) = &a.email {
+                        model.contacts.remove(&email.to_lowercase());
+                    }
+                }
+                _ => {}
+            }
+        }
+        model
+    }
+
+    fn update<V: std::fmt::Debug>(
+        &mut self,
+        email: &str,
+        properties: &BTreeMap<std::sync::Arc<str>, V>,
+        lists: &BTreeMap<String, bool>,
+    ) {
+        let contact = self.contacts.entry(email.to_lowercase()).or_default();
+        let mut all: BTreeMap<String, String> = contact.drain(..).collect();
+        for (name, value) in properties {
+            all.insert(name.to_string(), format!("{value:?}"));
+        }
+        for (list, on) in lists {
+            all.insert(format!("list:{list}"), on.to_string());
+        }
+        contact.extend(all);
+    }
+
+    fn send(&mut self, email: &str, what: &str, key: &str) {
+        let contact = self
+            .contacts
+            .get(&email.to_lowercase())
+            .cloned()
+            .unwrap_or_default();
+        self.sends
+            .push((email.to_owned(), what.to_owned(), key.to_owned(), contact));
+    }
+}
+
+/// The number of Loops calls a plan makes.
+fn loops_calls(actions: &[Action]) -> usize {
+    actions
+        .iter()
+        .filter(|a| a.kind().starts_with("loops."))
+        .count()
 }
 
 fn key() -> impl Strategy<Value = String> {
@@ -71,6 +200,37 @@ fn body() -> impl Strategy<Value = String> {
         for (k, v) in pairs {
             s.append_pair(&k, &v);
         }
+        s.finish()
+    })
+}
+
+/// A well-formed delivery of a few lead and contact events on a small pool of ids, so that
+/// one contact often has several events (and rules) in one plan.
+fn structured_body() -> impl Strategy<Value = String> {
+    let status = prop_oneof![Just(5000u64), Just(5001), Just(5002), Just(142), Just(143)];
+    let event = (0u8..5, 1u64..5, status.clone(), status);
+    proptest::collection::vec(event, 1..5).prop_map(|events| {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        for (i, (kind, id, to, from)) in events.into_iter().enumerate() {
+            let (group, action) = match kind {
+                0 | 1 => ("leads", "status"),
+                2 => ("leads", "add"),
+                3 => ("leads", "update"),
+                _ => ("contacts", "update"),
+            };
+            let at = |field: &str| format!("{group}[{action}][{i}][{field}]");
+            s.append_pair(&at("id"), &id.to_string());
+            s.append_pair(&at("updated_at"), &(1_700_000_000 + i).to_string());
+            if group == "leads" {
+                s.append_pair(&at("status_id"), &to.to_string());
+                s.append_pair(&at("old_status_id"), &from.to_string());
+                s.append_pair(&at("pipeline_id"), "7001");
+            } else {
+                s.append_pair(&at("type"), "contact");
+            }
+        }
+        s.append_pair("account[id]", "1");
+        s.append_pair("account[subdomain]", "acme");
         s.finish()
     })
 }
@@ -165,6 +325,45 @@ proptest! {
             }
             // The plan always serializes (the dry run's output).
             serde_json::to_string(&planning).unwrap();
+        }
+    }
+
+    #[test]
+    fn merging_changes_nothing_loops_ends_up_with(
+        body in prop_oneof![1 => body(), 4 => structured_body()],
+        seed in 0u64..1000,
+        tricky in any::<bool>(),
+    ) {
+        let rules = if tricky { tricky_rules() } else { rules() };
+        let separate = rules.clone().merging_upserts_into_events(false);
+        let merged = plan_to_the_end(&rules, &body, seed, Mode::Live);
+        let unmerged = plan_to_the_end(&separate, &body, seed, Mode::Live);
+        if let (Some(merged), Some(unmerged)) = (merged, unmerged) {
+            prop_assert_eq!(merged.needs(), unmerged.needs());
+            // The same contacts, and every send (with its key) meets the contact as before.
+            prop_assert_eq!(LoopsModel::of(merged.actions()), LoopsModel::of(unmerged.actions()));
+            let merges = merged
+                .actions()
+                .iter()
+                .filter(|a| matches!(a, Action::SendEvent(e) if e.carries_upsert()))
+                .count();
+            prop_assert_eq!(
+                loops_calls(merged.actions()) + merges,
+                loops_calls(unmerged.actions()),
+                "each merge saves exactly one call"
+            );
+            let notes = merged
+                .explain()
+                .iter()
+                .flat_map(|e| &e.notes)
+                .filter(|n| n.starts_with("upsert merged into send_event"))
+                .count();
+            prop_assert_eq!(notes, merges, "the trace tells every merge");
+            // Backfill has no event to merge into.
+            prop_assert_eq!(
+                plan_to_the_end(&rules, &body, seed, Mode::Backfill),
+                plan_to_the_end(&separate, &body, seed, Mode::Backfill)
+            );
         }
     }
 

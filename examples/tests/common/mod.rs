@@ -4,12 +4,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kommo_client::ids::{ContactId, LeadId};
 use kommo_loops_bridge::Rules;
-use kommo_loops_bridge::runtime::{BridgeConfig, JobReport, RetryPolicy};
+use kommo_loops_bridge::runtime::{
+    Bridge, BridgeConfig, JobReport, PostgresOptions, PostgresOutbox, RetryPolicy, Workers,
+};
 use kommo_loops_examples::demo::{self, Stack, StackOptions, eventually};
+use kommo_loops_examples::server::RunningServer;
 use kommo_loops_sandbox::kommo::{self, NewCompany, NewContact, NewLead, saas_onboarding};
 use kommo_loops_sandbox::loops;
 use tokio::sync::broadcast;
@@ -245,4 +249,84 @@ pub fn assert_onboarding_sent_once(stack: &Stack, customers: &[Customer], won: b
 
 pub async fn dead_letters(stack: &Stack) -> u64 {
     stack.bridge.outbox().stats().await.unwrap().dead
+}
+
+/// The variable naming a PostgreSQL database the tests may create schemas in.
+pub const POSTGRES_URL_VAR: &str = "KOMMO_LOOPS_TEST_POSTGRES_URL";
+
+/// The test database's URL; `None` (after saying that `test` is skipped) without one.
+pub fn postgres_url(test: &str) -> Option<String> {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            // Straight to stderr: the harness would swallow the output of a passing test.
+            let _ = std::io::Write::write_fmt(
+                &mut std::io::stderr(),
+                format_args!(
+                    "{test} skipped: set {POSTGRES_URL_VAR} to a database URL to run it\n"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Runs `sql` on the test database (creating and dropping scratch schemas).
+pub async fn admin(url: &str, sql: &str) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test database");
+    let connection = tokio::spawn(connection);
+    client.batch_execute(sql).await.expect("admin SQL");
+    drop(client);
+    let _ = connection.await;
+}
+
+/// A store in `schema` of the test database, with a pool of its own.
+pub async fn instance_store(url: &str, schema: &str) -> std::sync::Arc<PostgresOutbox> {
+    std::sync::Arc::new(
+        PostgresOutbox::connect_with(
+            url,
+            PostgresOptions::new().schema(schema).max_connections(8),
+        )
+        .await
+        .expect("connect to the test database"),
+    )
+}
+
+/// A second bridge instance next to the stack's, behind the same load balancer: its own
+/// clients to the same fakes, `store` (its own pool on the shared database), its own server on
+/// a free port and two workers.
+pub async fn second_instance(
+    stack: &Stack,
+    store: std::sync::Arc<PostgresOutbox>,
+) -> (Bridge, RunningServer, Workers) {
+    let loops_client = loops_client::Client::builder()
+        .api_key(stack.loops.api_key())
+        .base_url(stack.loops.base_url())
+        .retry_policy(fast_loops_retry())
+        .build()
+        .unwrap();
+    let kommo_client = kommo_client::Client::builder()
+        .base_url(&stack.kommo.base_url())
+        .long_lived_token(stack.kommo.token())
+        .rate_limit(kommo_client::RateLimit::per_second(FAST_RATE))
+        .build()
+        .unwrap();
+    let bridge = Bridge::builder(onboarding(), Arc::new(loops_client), Arc::new(kommo_client))
+        .outbox(store.clone())
+        .state(store)
+        .config(fast_bridge())
+        .loops_secret(stack.loops_secret.clone())
+        .build()
+        .unwrap();
+    let server = kommo_loops_examples::server::serve(
+        bridge.clone(),
+        &stack.kommo_token,
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .unwrap();
+    let workers = bridge.spawn_workers(2);
+    (bridge, server, workers)
 }

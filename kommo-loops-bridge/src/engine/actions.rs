@@ -1,18 +1,40 @@
-//! Building Loops actions for one contact, and merging upserts for the same contact.
+//! Building Loops actions for one contact, merging upserts for the same contact, and (when
+//! the rules allow it) sending each upsert with the event that follows it.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock};
 
 use loops_client::validate::MAX_VALUE_CHARS;
 use loops_client::value::PropertyValue;
 
 use super::Mode;
 use super::context::KommoContext;
-use crate::keys::KeyBase;
-use crate::plan::{Action, DataValue, DeleteContact, SendEvent, SendTransactional, UpsertContact};
+use super::merge::{self, Decision, SUBSCRIBED};
+use crate::keys::{KeyBase, PendingKey};
+use crate::plan::{
+    Action, DataValue, DeleteContact, Explain, SendEvent, SendTransactional, UpsertContact,
+};
 use crate::rules::{ContactDefaults, KommoAction, RulesInner, UpsertSpec};
 use crate::template::{Resolve, Template};
-use crate::text::Decimal;
+use crate::text::{Decimal, concat_quoted};
 use crate::value::Val;
+
+/// Contact properties the engine names itself, shared by every plan.
+struct Names {
+    first_name: Arc<str>,
+    last_name: Arc<str>,
+    source: Arc<str>,
+    user_group: Arc<str>,
+    subscribed: Arc<str>,
+}
+
+static NAMES: LazyLock<Names> = LazyLock::new(|| Names {
+    first_name: "firstName".into(),
+    last_name: "lastName".into(),
+    source: "source".into(),
+    user_group: "userGroup".into(),
+    subscribed: SUBSCRIBED.into(),
+});
 
 /// The contact one set of actions is for.
 #[derive(Debug, Clone)]
@@ -42,12 +64,23 @@ enum MergeKey {
     Email(String),
 }
 
+/// The rule an action comes from, and where its line of the explain trace will be.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Origin<'a> {
+    pub(crate) rule: &'a Arc<str>,
+    pub(crate) explain_slot: usize,
+}
+
 /// Collects the actions of one plan in order.
 #[derive(Debug)]
 pub(crate) struct ActionsBuilder<'r> {
     rules: &'r RulesInner,
     mode: Mode,
+    /// Whether upserts travel with the event after them.
+    merge_into_events: bool,
     actions: Vec<Action>,
+    /// The explain slot of each action's rule, in step with `actions`.
+    slots: Vec<usize>,
     /// Each contact's upsert: where it is in `actions`, and its properties in two layers, so
     /// a later rule's defaults never override an earlier rule's own values. The action's
     /// properties are filled from the layers once, in `finish`. A plan has a handful of
@@ -64,17 +97,23 @@ struct MergedUpsert {
     /// The event whose context `base` was rendered in.
     base_event: usize,
     /// Names and `[contact]` defaults.
-    base: BTreeMap<String, PropertyValue>,
+    base: BTreeMap<Arc<str>, PropertyValue>,
     /// What the rules themselves said (a later rule wins).
-    own: BTreeMap<String, PropertyValue>,
+    own: BTreeMap<Arc<str>, PropertyValue>,
+    /// Its key, finished only if the upsert stays its own call.
+    key: PendingKey,
+    /// It replaces the contact's email.
+    email_change: bool,
 }
 
 impl<'r> ActionsBuilder<'r> {
-    pub(crate) fn new(rules: &'r RulesInner, mode: Mode) -> Self {
+    pub(crate) fn new(rules: &'r RulesInner, mode: Mode, merge_into_events: bool) -> Self {
         ActionsBuilder {
             rules,
             mode,
+            merge_into_events,
             actions: Vec::new(),
+            slots: Vec::new(),
             upserts: Vec::new(),
             event: 0,
         }
@@ -85,39 +124,81 @@ impl<'r> ActionsBuilder<'r> {
         self.event = index;
     }
 
-    pub(crate) fn finish(mut self) -> Vec<Action> {
+    fn push(&mut self, action: Action, slot: usize) {
+        self.actions.push(action);
+        self.slots.push(slot);
+    }
+
+    /// The plan's actions; notes about merges go to the rules' lines in `explain`.
+    pub(crate) fn finish(mut self, explain: &mut [Explain]) -> Vec<Action> {
+        let mut merges = 0;
         for merged in self.upserts {
-            if let Action::UpsertContact(upsert) = &mut self.actions[merged.index] {
+            let index = merged.index;
+            if let Action::UpsertContact(upsert) = &mut self.actions[index] {
                 let mut properties = merged.base;
                 properties.extend(merged.own);
                 upsert.properties = properties;
             }
+            let decision = if self.merge_into_events {
+                merge::decide(&self.actions, index, merged.email_change)
+            } else {
+                Decision::Keep(None)
+            };
+            let mut note = |slot: usize, text: String| {
+                if let Some(line) = explain.get_mut(slot) {
+                    line.notes.push(text);
+                }
+            };
+            match decision {
+                Decision::Merge(event) => {
+                    if merge::apply(&mut self.actions, index, event) {
+                        merges += 1;
+                        if let Action::SendEvent(carrier) = &self.actions[event] {
+                            merge_notes(carrier, self.slots[index], self.slots[event], note);
+                        }
+                        continue;
+                    }
+                }
+                Decision::Keep(Some(why)) => note(self.slots[index], why),
+                Decision::Keep(None) => {}
+            }
+            if let Action::UpsertContact(upsert) = &mut self.actions[index] {
+                upsert.idempotency_key = merged.key.finish();
+            }
         }
-        self.actions
+        let mut actions = self.actions;
+        if merges > 0 {
+            // Every kept upsert has its key by now; the merged ones are the empty shells.
+            actions
+                .retain(|a| !matches!(a, Action::UpsertContact(u) if u.idempotency_key.is_empty()));
+        }
+        actions
     }
 
     /// Adds the actions of one matched rule for one recipient; `notes` explain drops.
     pub(crate) fn add_rule(
         &mut self,
-        rule: &str,
+        origin: Origin<'_>,
         actions: &[KommoAction],
         recipient: &Recipient<'_>,
         keys: &KeyBase,
         stale: bool,
         notes: &mut Vec<String>,
     ) {
+        let rule = origin.rule;
+        let slot = origin.explain_slot;
         let contact_id = recipient.kommo_contact_id.map(Decimal::new);
         let discriminator = contact_id.as_ref().map_or(recipient.email, Decimal::as_str);
         for (index, action) in actions.iter().enumerate() {
-            // Computed only for actions that are kept: a merged upsert needs none.
-            let key = || keys.key(rule, index, discriminator);
             match action {
                 KommoAction::UpsertContact(_) if stale => notes.push(
                     "upsert dropped: a newer change of this entity was already synced, and this older event must not overwrite it"
                         .to_owned(),
                 ),
                 KommoAction::UpsertContact(spec) => {
-                    self.upsert(rule, spec, recipient, key, keys, notes)
+                    // Finished only if the upsert is kept: a merged one needs none.
+                    let key = || keys.pending(rule, index, discriminator);
+                    self.upsert(origin, spec, recipient, key, keys, notes)
                 }
                 KommoAction::SendEvent { event, properties } => {
                     if self.mode == Mode::Backfill {
@@ -128,14 +209,19 @@ impl<'r> ActionsBuilder<'r> {
                     }
                     let event_properties =
                         render_properties(properties, &recipient.ctx, notes, "event property");
-                    self.actions.push(Action::SendEvent(SendEvent {
-                        idempotency_key: key(),
+                    let action = Action::SendEvent(SendEvent {
+                        idempotency_key: keys.key(rule, index, discriminator),
                         email: recipient.email.to_owned(),
                         user_id: recipient.user_id.map(str::to_owned),
-                        event_name: event.clone(),
+                        event_name: Arc::clone(event),
                         event_properties,
-                        rule: rule.to_owned(),
-                    }));
+                        contact_properties: BTreeMap::new(),
+                        mailing_lists: BTreeMap::new(),
+                        kommo_contact_id: None,
+                        upsert_rule: None,
+                        rule: Arc::clone(rule),
+                    });
+                    self.push(action, slot);
                 }
                 KommoAction::SendTransactional {
                     id,
@@ -160,17 +246,17 @@ impl<'r> ActionsBuilder<'r> {
                         for w in why {
                             notes.push(format!("data variable {name}: {w}; sent as \"\""));
                         }
-                        data_variables.insert(name.clone(), value);
+                        data_variables.insert(Arc::clone(name), value);
                     }
-                    self.actions
-                        .push(Action::SendTransactional(SendTransactional {
-                            idempotency_key: key(),
-                            email: recipient.email.to_owned(),
-                            transactional_id: id.clone(),
-                            data_variables,
-                            add_to_audience: *add_to_audience,
-                            rule: rule.to_owned(),
-                        }));
+                    let action = Action::SendTransactional(SendTransactional {
+                        idempotency_key: keys.key(rule, index, discriminator),
+                        email: recipient.email.to_owned(),
+                        transactional_id: Arc::clone(id),
+                        data_variables,
+                        add_to_audience: *add_to_audience,
+                        rule: Arc::clone(rule),
+                    });
+                    self.push(action, slot);
                 }
             }
         }
@@ -178,13 +264,14 @@ impl<'r> ActionsBuilder<'r> {
 
     fn upsert(
         &mut self,
-        rule: &str,
+        origin: Origin<'_>,
         spec: &UpsertSpec,
         recipient: &Recipient<'_>,
-        key: impl FnOnce() -> String,
+        key: impl FnOnce() -> PendingKey,
         keys: &KeyBase,
         notes: &mut Vec<String>,
     ) {
+        let rule = origin.rule;
         let defaults = &self.rules.contact;
         let merge_key = recipient.merge_key();
         let existing = self.upserts.iter().position(|m| m.merge_key == merge_key);
@@ -207,7 +294,10 @@ impl<'r> ActionsBuilder<'r> {
         );
         if let Some(subscribed) = spec.subscribed {
             // Only ever set because the rule asked for it.
-            own.insert("subscribed".to_owned(), PropertyValue::Bool(subscribed));
+            own.insert(
+                Arc::clone(&NAMES.subscribed),
+                PropertyValue::Bool(subscribed),
+            );
         }
         let mut mailing_lists = defaults.mailing_lists.clone();
         mailing_lists.extend(spec.mailing_lists.iter().map(|(k, v)| (k.clone(), *v)));
@@ -218,10 +308,10 @@ impl<'r> ActionsBuilder<'r> {
             merged.own.extend(own);
             if let Action::UpsertContact(existing) = &mut self.actions[merged.index] {
                 existing.mailing_lists.extend(mailing_lists);
-                notes.push(format!(
-                    "upsert merged into the one from rule {:?}",
-                    existing.rule
-                ));
+                notes.push(concat_quoted(&[
+                    ("upsert merged into the one from rule ", false),
+                    (&existing.rule, true),
+                ]));
             }
             return;
         }
@@ -242,17 +332,20 @@ impl<'r> ActionsBuilder<'r> {
             base_event: self.event,
             base,
             own,
+            key: key(),
+            email_change: recipient.previous_email.is_some(),
         });
-        self.actions.push(Action::UpsertContact(UpsertContact {
-            idempotency_key: key(),
+        let action = Action::UpsertContact(UpsertContact {
+            // Both filled in `finish`, once every rule has had its say.
+            idempotency_key: String::new(),
             email: recipient.email.to_owned(),
             user_id: recipient.user_id.map(str::to_owned),
-            // Filled in `finish`, once every rule has had its say.
             properties: BTreeMap::new(),
             mailing_lists,
             kommo_contact_id: recipient.kommo_contact_id,
-            rule: rule.to_owned(),
-        }));
+            rule: Arc::clone(rule),
+        });
+        self.push(action, origin.explain_slot);
 
         match (recipient.previous_email, delete_key) {
             (Some(old), Some(idempotency_key)) => {
@@ -260,12 +353,13 @@ impl<'r> ActionsBuilder<'r> {
                     "email changed from {old} to {}: the new contact is upserted and the old one deleted",
                     recipient.email
                 ));
-                self.actions.push(Action::DeleteContact(DeleteContact {
+                let action = Action::DeleteContact(DeleteContact {
                     idempotency_key,
                     email: Some(old.to_owned()),
                     user_id: None,
-                    rule: rule.to_owned(),
-                }));
+                    rule: Arc::clone(rule),
+                });
+                self.push(action, origin.explain_slot);
             }
             (Some(old), None) => notes.push(format!(
                 "email changed from {old} to {}: updated in place by userId",
@@ -276,26 +370,56 @@ impl<'r> ActionsBuilder<'r> {
     }
 }
 
+/// Tells both rules' lines of the trace (or the one line, when one rule did both) that an
+/// upsert travels with an event.
+fn merge_notes(
+    event: &SendEvent,
+    upsert_slot: usize,
+    event_slot: usize,
+    mut note: impl FnMut(usize, String),
+) {
+    // On most plans now, so written without the formatter.
+    let name: &str = &event.event_name;
+    if upsert_slot == event_slot {
+        let text = concat_quoted(&[
+            ("upsert merged into send_event ", false),
+            (name, true),
+            (": one call to Loops", false),
+        ]);
+        note(upsert_slot, text);
+        return;
+    }
+    let text = concat_quoted(&[
+        ("upsert merged into send_event ", false),
+        (name, true),
+        (" of rule ", false),
+        (&event.rule, true),
+        (": one call to Loops", false),
+    ]);
+    note(upsert_slot, text);
+    let text = concat_quoted(&[
+        ("send_event ", false),
+        (name, true),
+        (" carries the upsert of rule ", false),
+        (event.upsert_rule.as_deref().unwrap_or_default(), true),
+    ]);
+    note(event_slot, text);
+}
+
 /// The names of the contact and the `[contact]` defaults.
 fn render_base(
     defaults: &ContactDefaults,
     recipient: &Recipient<'_>,
     notes: &mut Vec<String>,
-) -> BTreeMap<String, PropertyValue> {
+) -> BTreeMap<Arc<str>, PropertyValue> {
     let mut base = BTreeMap::new();
     if let Some(contact) = recipient.ctx.contact {
         let (first, last) = contact.names();
-        if let Some(first) = first {
-            base.insert(
-                "firstName".to_owned(),
-                PropertyValue::String(clip("firstName", first.to_owned(), notes)),
-            );
-        }
-        if let Some(last) = last {
-            base.insert(
-                "lastName".to_owned(),
-                PropertyValue::String(clip("lastName", last.to_owned(), notes)),
-            );
+        for (name, value) in [(&NAMES.first_name, first), (&NAMES.last_name, last)] {
+            if let Some(value) = value {
+                let value = clip(name, value.to_owned(), notes);
+                base.insert(Arc::clone(name), PropertyValue::String(value));
+            }
         }
     }
     render_layer(
@@ -311,23 +435,23 @@ fn render_base(
 
 /// Renders `source`, `userGroup` and the properties of one layer into `into`.
 fn render_layer(
-    into: &mut BTreeMap<String, PropertyValue>,
+    into: &mut BTreeMap<Arc<str>, PropertyValue>,
     source: &Option<Template>,
     user_group: &Option<Template>,
-    properties: &BTreeMap<String, Template>,
+    properties: &BTreeMap<Arc<str>, Template>,
     data: &dyn Resolve,
     notes: &mut Vec<String>,
 ) {
-    for (name, template) in [("source", source), ("userGroup", user_group)] {
+    for (name, template) in [(&NAMES.source, source), (&NAMES.user_group, user_group)] {
         if let Some(template) = template
             && let Some(v) = render_one(name, template, data, notes, "property")
         {
-            into.insert(name.to_owned(), v);
+            into.insert(Arc::clone(name), v);
         }
     }
     for (name, template) in properties {
         if let Some(v) = render_one(name, template, data, notes, "property") {
-            into.insert(name.clone(), v);
+            into.insert(Arc::clone(name), v);
         }
     }
 }
@@ -360,15 +484,15 @@ fn render_one(
 }
 
 fn render_properties(
-    templates: &BTreeMap<String, Template>,
+    templates: &BTreeMap<Arc<str>, Template>,
     data: &dyn Resolve,
     notes: &mut Vec<String>,
     what: &str,
-) -> BTreeMap<String, PropertyValue> {
+) -> BTreeMap<Arc<str>, PropertyValue> {
     templates
         .iter()
         .filter_map(|(name, template)| {
-            render_one(name, template, data, notes, what).map(|v| (name.clone(), v))
+            render_one(name, template, data, notes, what).map(|v| (Arc::clone(name), v))
         })
         .collect()
 }

@@ -117,9 +117,18 @@ pub(crate) fn is_plausible_email(email: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
-        && !email.chars().any(|c| {
-            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
-        })
+        && if email.is_ascii() {
+            // The usual case, a byte at a time.
+            !email.bytes().any(|b| {
+                b.is_ascii_whitespace()
+                    || b.is_ascii_control()
+                    || matches!(b, b'<' | b'>' | b',' | b';' | b'"')
+            })
+        } else {
+            !email.chars().any(|c| {
+                c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
+            })
+        }
 }
 
 /// Picks the Loops email for a contact; `notes` say which addresses were skipped and why.
@@ -128,25 +137,25 @@ pub(crate) fn choose_email(
     choice: EmailChoice,
     notes: &mut Vec<String>,
 ) -> Option<String> {
-    let mut candidates = Vec::new();
+    // The first plausible email, and the first marked WORK; every implausible one is noted.
+    let mut first = None;
+    let mut work = None;
     for (email, code) in coded_values(&contact.fields, "EMAIL") {
-        if is_plausible_email(&email) {
-            candidates.push((email, code));
-        } else {
+        if !is_plausible_email(&email) {
             notes.push(format!(
                 "contact {}: skipped {email:?}, not a plausible email",
                 contact.id
             ));
+        } else if work.is_none()
+            && choice == EmailChoice::FirstWork
+            && code.is_some_and(|c| c.eq_ignore_ascii_case("WORK"))
+        {
+            work = Some(email);
+        } else if first.is_none() {
+            first = Some(email);
         }
     }
-    let chosen = match choice {
-        EmailChoice::FirstWork => candidates
-            .iter()
-            .position(|(_, code)| code.is_some_and(|c| c.eq_ignore_ascii_case("WORK")))
-            .or((!candidates.is_empty()).then_some(0)),
-        EmailChoice::First => (!candidates.is_empty()).then_some(0),
-    };
-    chosen.map(|i| candidates.swap_remove(i).0.into_owned())
+    work.or(first).map(|email| email.into_owned())
 }
 
 #[cfg(test)]

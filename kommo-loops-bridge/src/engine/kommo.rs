@@ -4,16 +4,16 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::actions::{ActionsBuilder, Recipient};
+use super::actions::{ActionsBuilder, Origin, Recipient};
 use super::context::KommoContext;
 use super::gather::{Gathered, Person, choose_emails, describe, gather, no_people_reason};
 use super::{KommoDelivery, KommoEvent, Mode, Subject};
 use crate::keys::KeyBase;
-use crate::plan::{Explain, Needs, Plan, Planning};
+use crate::plan::{Explain, Needs, Plan, Planning, Reason};
 use crate::rules::{KommoRule, Rules, Uses};
 use crate::snapshot::Snapshot;
 use crate::template::Resolve;
-use crate::text::{Decimal, concat};
+use crate::text::{Decimal, concat, concat_shared};
 use crate::value::Val;
 
 pub(super) fn plan(
@@ -26,46 +26,51 @@ pub(super) fn plan(
     let mut needs = Needs::default();
     // One entry per rule and event, give or take a note: sized once.
     let mut explain = Vec::with_capacity(delivery.events.len() * inner.kommo.len().max(1));
-    let mut builder = ActionsBuilder::new(inner, mode);
+    let mut builder = ActionsBuilder::new(inner, mode, rules.merge_upserts);
+    // Only a delivery of several events can repeat one.
     let mut seen = BTreeSet::new();
+    let several = delivery.events.len() > 1;
 
     for (index, event) in delivery.events.iter().enumerate() {
         let event = match event {
             Ok(event) => event,
             Err(reason) => {
-                explain.push(note(format!("event #{index}"), reason.clone()));
+                explain.push(Explain::note(format!("event #{index}"), reason.clone()));
                 continue;
             }
         };
         builder.start_event(index);
-        let label: Arc<str> = concat(&[
+        let label = concat_shared(&[
             event.name,
             " ",
             event.subject.kind(),
             " ",
             Decimal::new(event.subject.id()).as_str(),
-        ])
-        .into();
-        let keys = key_base(delivery.account.id, event);
-        if !seen.insert(keys.identity()) {
-            explain.push(note(
+        ]);
+        let keys = key_base(delivery.account.id, event, snapshot);
+        if several && !seen.insert(keys.identity()) {
+            explain.push(Explain::note(
                 label,
-                "the same event appears earlier in this delivery; planned once".into(),
+                "the same event appears earlier in this delivery; planned once",
             ));
             continue;
         }
 
-        // One entry per rule, in file order, whatever stage decided it.
-        let mut entries: Vec<Option<Explain>> = vec![None; inner.kommo.len()];
+        // One entry per rule, in file order, whatever stage decided it: a candidate's entry
+        // is held in place and written once the rule is decided.
+        let first_slot = explain.len();
         let mut candidates = Vec::new();
         for (i, rule) in inner.kommo.iter().enumerate() {
-            match pre_gate(rule, event) {
-                Ok(()) => candidates.push((i, rule)),
-                Err(reason) => entries[i] = Some(entry(&label, rule, false, reason, Vec::new())),
-            }
+            let reason = match pre_gate(rule, event) {
+                Ok(()) => {
+                    candidates.push((i, rule));
+                    Reason::from("")
+                }
+                Err(reason) => reason,
+            };
+            explain.push(entry(&label, rule, false, reason, Vec::new()));
         }
         if candidates.is_empty() {
-            explain.extend(entries.into_iter().flatten());
             continue;
         }
         let mut uses = Uses::default();
@@ -78,16 +83,9 @@ pub(super) fn plan(
             Ok(gathered) => gathered,
             Err(missing) => {
                 let what = describe(&missing);
-                for (i, rule) in &candidates {
-                    entries[*i] = Some(entry(
-                        &label,
-                        rule,
-                        false,
-                        format!("waiting for data: {what}"),
-                        Vec::new(),
-                    ));
+                for (i, _) in &candidates {
+                    explain[first_slot + i].reason = format!("waiting for data: {what}").into();
                 }
-                explain.extend(entries.into_iter().flatten());
                 needs.merge(missing);
                 continue;
             }
@@ -113,11 +111,15 @@ pub(super) fn plan(
             .collect();
 
         for (i, rule) in candidates {
+            let origin = Origin {
+                rule: &rule.name,
+                explain_slot: first_slot + i,
+            };
             let mut notes = gathered.notes.clone();
             let mut matched = 0usize;
             let mut reasons = Vec::new();
             if gathered.people.is_empty() {
-                reasons.push(no_people_reason(&event.subject));
+                reasons.push(no_people_reason(&event.subject).into());
             }
             for (person, (user_id, user_id_notes)) in gathered.people.iter().zip(&user_ids) {
                 let ctx = context(person);
@@ -126,7 +128,7 @@ pub(super) fn plan(
                     continue;
                 }
                 let Some(email) = person.email.as_deref() else {
-                    reasons.push(person.no_email_reason.clone());
+                    reasons.push(person.no_email_reason.clone().into());
                     notes.extend(person.notes.iter().cloned());
                     continue;
                 };
@@ -147,35 +149,47 @@ pub(super) fn plan(
                 };
                 let stale = snapshot.is_stale(event.subject.kind(), event.subject.id());
                 builder.add_rule(
-                    &rule.name,
+                    origin,
                     &rule.actions,
                     &recipient,
                     &keys,
                     stale,
                     &mut person_notes,
                 );
-                notes.extend(person_notes);
+                if notes.is_empty() {
+                    notes = person_notes;
+                } else {
+                    notes.extend(person_notes);
+                }
                 matched += 1;
             }
             let reason = if matched > 0 {
                 match gathered.people.len() {
-                    1 => "matched".to_owned(),
-                    n => format!("matched for {matched} of {n} contacts"),
+                    1 => Reason::from("matched"),
+                    n => format!("matched for {matched} of {n} contacts").into(),
                 }
             } else {
                 reasons.dedup();
-                reasons.join("; ")
+                match reasons.len() {
+                    1 => reasons.swap_remove(0),
+                    _ => reasons
+                        .iter()
+                        .map(Reason::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                        .into(),
+                }
             };
-            entries[i] = Some(entry(&label, rule, matched > 0, reason, unique(notes)));
+            let line = &mut explain[first_slot + i];
+            line.matched = matched > 0;
+            line.reason = reason;
+            line.notes = unique(notes);
         }
-        explain.extend(entries.into_iter().flatten());
     }
 
     if needs.is_empty() {
-        Planning::Ready(Plan {
-            actions: builder.finish(),
-            explain,
-        })
+        let actions = builder.finish(&mut explain);
+        Planning::Ready(Plan { actions, explain })
     } else {
         Planning::NeedsData { needs, explain }
     }
@@ -201,31 +215,24 @@ fn context_for<'a>(
 }
 
 /// Drops repeated notes (one per contact of a company, say), keeping the first of each.
-fn unique(notes: Vec<String>) -> Vec<String> {
-    let mut kept: Vec<String> = Vec::with_capacity(notes.len());
-    for note in notes {
-        if !kept.contains(&note) {
-            kept.push(note);
+fn unique(mut notes: Vec<String>) -> Vec<String> {
+    // A handful of notes, rarely a repeat: in place.
+    let mut i = 1;
+    while i < notes.len() {
+        if notes[..i].contains(&notes[i]) {
+            notes.remove(i);
+        } else {
+            i += 1;
         }
     }
-    kept
-}
-
-fn note(event: impl Into<Arc<str>>, reason: String) -> Explain {
-    Explain {
-        event: event.into(),
-        rule: None,
-        matched: false,
-        reason,
-        notes: Vec::new(),
-    }
+    notes
 }
 
 fn entry(
     label: &Arc<str>,
     rule: &KommoRule,
     matched: bool,
-    reason: String,
+    reason: Reason,
     notes: Vec<String>,
 ) -> Explain {
     Explain {
@@ -238,20 +245,27 @@ fn entry(
 }
 
 /// The key base of an event: everything that tells this change apart from another change of
-/// the same entity.
-fn key_base(account: Option<u64>, event: &KommoEvent) -> KeyBase {
+/// the same entity. When the runtime resolved which occurrence of its change this is (the
+/// same whether the change came by webhook or from Kommo's events log), that identity is the
+/// fingerprint; otherwise the event's own fields and timestamp are.
+fn key_base(account: Option<u64>, event: &KommoEvent, snapshot: &Snapshot) -> KeyBase {
     let kind = event.subject.kind();
     let id = event.subject.id();
-    let mut keys = KeyBase::new(
-        concat(&[
-            "k-",
-            Decimal::new(account.unwrap_or(0)).as_str(),
-            "-",
-            kind,
-            Decimal::new(id).as_str(),
-        ]),
-        &[event.name, kind],
-    );
+    let prefix = concat(&[
+        "k-",
+        Decimal::new(account.unwrap_or(0)).as_str(),
+        "-",
+        kind,
+        Decimal::new(id).as_str(),
+    ]);
+    if let Some(change) = super::change_key(account, event)
+        && let Some(&occurrence) = snapshot.occurrences.get(&change.text)
+    {
+        let mut keys = KeyBase::new(prefix, &[event.name, "change", &change.text]);
+        keys.number(Some(u64::from(occurrence)));
+        return keys;
+    }
+    let mut keys = KeyBase::new(prefix, &[event.name, kind]);
     let t = &event.transition;
     keys.number(Some(id));
     for part in [
@@ -273,7 +287,7 @@ fn key_base(account: Option<u64>, event: &KommoEvent) -> KeyBase {
 }
 
 /// What the webhook alone can rule out, before anything is fetched.
-fn pre_gate(rule: &KommoRule, event: &KommoEvent) -> Result<(), String> {
+fn pre_gate(rule: &KommoRule, event: &KommoEvent) -> Result<(), Reason> {
     let when = &rule.when;
     if !when.names.is_empty() {
         return Err(
@@ -283,12 +297,7 @@ fn pre_gate(rule: &KommoRule, event: &KommoEvent) -> Result<(), String> {
         );
     }
     if !when.events.iter().any(|e| e == event.name) {
-        return Err(concat(&[
-            "listens to ",
-            &when.events_listed,
-            ", not ",
-            event.name,
-        ]));
+        return Err(Reason::listens_to(&when.events_listed, event.name));
     }
     let webhook_lead = match &event.subject {
         Subject::Lead(lead) => Some(lead),
@@ -301,12 +310,7 @@ fn pre_gate(rule: &KommoRule, event: &KommoEvent) -> Result<(), String> {
     if let (Some(pipelines), Some(pipeline)) = (&when.pipelines, pipeline)
         && !pipelines.contains(&pipeline)
     {
-        return Err(concat(&[
-            "pipeline ",
-            Decimal::new(pipeline).as_str(),
-            " is not ",
-            pipelines.listed(),
-        ]));
+        return Err(Reason::pipeline(pipeline, pipelines.listed()));
     }
     let status = event
         .transition
@@ -315,24 +319,12 @@ fn pre_gate(rule: &KommoRule, event: &KommoEvent) -> Result<(), String> {
     if let (Some(to), Some(status)) = (&when.to, status)
         && !to.contains(&status)
     {
-        return Err(concat(&[
-            "moved to status ",
-            Decimal::new(status).as_str(),
-            ", not ",
-            to.listed(),
-        ]));
+        return Err(Reason::moved("to", status, to.listed()));
     }
     if let Some(from) = &when.from {
         match event.transition.old_status_id {
             Some(old) if from.contains(&old) => {}
-            Some(old) => {
-                return Err(concat(&[
-                    "moved from status ",
-                    Decimal::new(old).as_str(),
-                    ", not ",
-                    from.listed(),
-                ]));
-            }
+            Some(old) => return Err(Reason::moved("from", old, from.listed())),
             None => return Err("the webhook does not say which status the lead came from".into()),
         }
     }
@@ -350,12 +342,12 @@ fn pre_gate(rule: &KommoRule, event: &KommoEvent) -> Result<(), String> {
 }
 
 /// The rest of the conditions, once the data is there.
-fn post_gate(rule: &KommoRule, event: &KommoEvent, ctx: &KommoContext<'_>) -> Result<(), String> {
+fn post_gate(rule: &KommoRule, event: &KommoEvent, ctx: &KommoContext<'_>) -> Result<(), Reason> {
     let when = &rule.when;
     if let Some(pipelines) = &when.pipelines {
         match ctx.resolve(&crate::template::Reference::LeadPipelineId) {
             Some(Val::Number(n)) if n.as_u64().is_some_and(|n| pipelines.contains(&n)) => {}
-            Some(v) => return Err(format!("pipeline {v} is not {}", pipelines.listed())),
+            Some(v) => return Err(format!("pipeline {v} is not {}", pipelines.listed()).into()),
             None => return Err("the lead's pipeline is unknown".into()),
         }
     }
@@ -366,14 +358,7 @@ fn post_gate(rule: &KommoRule, event: &KommoEvent, ctx: &KommoContext<'_>) -> Re
             .or(ctx.lead.and_then(|l| l.status_id))
         {
             Some(status) if to.contains(&status) => {}
-            Some(status) => {
-                return Err(concat(&[
-                    "moved to status ",
-                    Decimal::new(status).as_str(),
-                    ", not ",
-                    to.listed(),
-                ]));
-            }
+            Some(status) => return Err(Reason::moved("to", status, to.listed())),
             None => return Err("the lead's status is unknown".into()),
         }
     }
@@ -387,14 +372,12 @@ fn post_gate(rule: &KommoRule, event: &KommoEvent, ctx: &KommoContext<'_>) -> Re
                         condition.reference,
                         condition.any_of.join("|"),
                         text
-                    ));
+                    )
+                    .into());
                 }
             }
             None => {
-                return Err(format!(
-                    "where {}: the value is missing",
-                    condition.reference
-                ));
+                return Err(format!("where {}: the value is missing", condition.reference).into());
             }
         }
     }
@@ -508,7 +491,7 @@ mod tests {
             match (&got, expected) {
                 (Ok(()), Ok(())) => {}
                 (Err(reason), Err(fragment)) => {
-                    assert!(reason.contains(fragment), "{when}: {reason}")
+                    assert!(reason.to_string().contains(fragment), "{when}: {reason}")
                 }
                 _ => panic!("{when}: got {got:?}, expected {expected:?}"),
             }
@@ -547,7 +530,9 @@ mod tests {
             price: crate::value::Val::float(999.5),
             ..lead.clone()
         };
-        let err = post_gate(&rules.inner.kommo[0], &event, &ctx(&cheaper)).unwrap_err();
+        let err = post_gate(&rules.inner.kommo[0], &event, &ctx(&cheaper))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains(r#"where lead.price = "1200|1500" does not hold ("999.5")"#),
             "{err}"
@@ -559,6 +544,7 @@ mod tests {
         assert!(
             post_gate(&rules.inner.kommo[0], &event, &ctx(&unpriced))
                 .unwrap_err()
+                .to_string()
                 .contains("missing")
         );
     }

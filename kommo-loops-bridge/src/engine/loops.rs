@@ -7,7 +7,7 @@ use loops_client::webhooks::WebhookEvent;
 
 use super::context::LoopsContext;
 use crate::keys::KeyBase;
-use crate::plan::{Action, AddNote, AddTags, AddTask, Explain, Plan, Target};
+use crate::plan::{Action, AddNote, AddTags, AddTask, Explain, Plan, Reason, Target};
 use crate::rules::{LoopsAction, Rules};
 
 pub(super) fn plan(rules: &Rules, webhook_id: &str, event: &WebhookEvent) -> Plan {
@@ -28,11 +28,11 @@ pub(super) fn plan(rules: &Rules, webhook_id: &str, event: &WebhookEvent) -> Pla
             event: Arc::clone(&label),
             rule: Some(rule.name.clone()),
             matched: false,
-            reason: String::new(),
+            reason: Reason::from(""),
             notes: Vec::new(),
         };
         if !rule.events.iter().any(|e| e == name) {
-            entry.reason = format!("listens to {}, not {name}", rule.events.join(", "));
+            entry.reason = format!("listens to {}, not {name}", rule.events.join(", ")).into();
             explain.push(entry);
             continue;
         }
@@ -54,7 +54,7 @@ pub(super) fn plan(rules: &Rules, webhook_id: &str, event: &WebhookEvent) -> Pla
                         on: *on,
                     },
                     text: text.render_text(&ctx, notes),
-                    rule: rule.name.to_string(),
+                    rule: Arc::clone(&rule.name),
                 }),
                 LoopsAction::Task {
                     text,
@@ -71,7 +71,7 @@ pub(super) fn plan(rules: &Rules, webhook_id: &str, event: &WebhookEvent) -> Pla
                     due_in_hours: *due_in_hours,
                     task_type: *task_type,
                     event_time: event.event_time(),
-                    rule: rule.name.to_string(),
+                    rule: Arc::clone(&rule.name),
                 }),
                 LoopsAction::Tags { add, remove, on } => Action::AddTags(AddTags {
                     idempotency_key,
@@ -81,7 +81,7 @@ pub(super) fn plan(rules: &Rules, webhook_id: &str, event: &WebhookEvent) -> Pla
                     },
                     tags: add.clone(),
                     remove_tags: remove.clone(),
-                    rule: rule.name.to_string(),
+                    rule: Arc::clone(&rule.name),
                 }),
             });
         }
@@ -90,13 +90,7 @@ pub(super) fn plan(rules: &Rules, webhook_id: &str, event: &WebhookEvent) -> Pla
         explain.push(entry);
     }
     if rules.inner.loops.is_empty() {
-        explain.push(Explain {
-            event: label,
-            rule: None,
-            matched: false,
-            reason: "the rules have no [[loops]] rules".into(),
-            notes: Vec::new(),
-        });
+        explain.push(Explain::note(label, "the rules have no [[loops]] rules"));
     }
     Plan { actions, explain }
 }

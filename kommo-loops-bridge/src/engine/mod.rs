@@ -3,10 +3,12 @@
 //! Pure: no IO, no clock, no randomness. The same rules and inputs always give the same plan.
 
 mod actions;
+mod change;
 mod context;
 mod gather;
 mod kommo;
 mod loops;
+mod merge;
 
 use std::fmt;
 use std::str::FromStr;
@@ -16,6 +18,7 @@ use crate::plan::{Plan, Planning};
 use crate::rules::Rules;
 use crate::snapshot::Snapshot;
 
+pub(crate) use change::{ChangeKey, change_key};
 pub(crate) use context::is_plausible_email;
 
 /// How sends are treated.
@@ -94,6 +97,24 @@ impl Subject {
 pub(crate) struct KommoDelivery {
     pub(crate) account: AccountFacts,
     pub(crate) events: Vec<Result<KommoEvent, String>>,
+}
+
+/// The change key of each event of a delivery (aligned with `payload.events`), with the
+/// event's time (`updated_at`, else `last_modified`): what the runtime resolves to an
+/// occurrence before planning.
+#[cfg_attr(not(feature = "runtime"), allow(dead_code))]
+pub(crate) fn event_changes(
+    payload: &kommo_client::webhooks::WebhookPayload,
+) -> Vec<Option<(ChangeKey, Option<i64>)>> {
+    let delivery = crate::facts::delivery_from_payload(payload);
+    delivery
+        .events
+        .iter()
+        .map(|event| {
+            let event = event.as_ref().ok()?;
+            Some((change_key(delivery.account.id, event)?, event.changed_at))
+        })
+        .collect()
 }
 
 impl Rules {

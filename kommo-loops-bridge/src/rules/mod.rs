@@ -77,6 +77,9 @@ pub const KOMMO_EVENTS: [&str; 14] = [
 #[derive(Debug, Clone)]
 pub struct Rules {
     pub(crate) inner: Arc<RulesInner>,
+    /// Whether a contact's upsert travels with the event that follows it (one call instead
+    /// of two); see [`Rules::merging_upserts_into_events`].
+    pub(crate) merge_upserts: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -108,7 +111,7 @@ pub(crate) struct Identity {
 pub(crate) struct ContactDefaults {
     pub(crate) source: Option<Template>,
     pub(crate) user_group: Option<Template>,
-    pub(crate) properties: BTreeMap<String, Template>,
+    pub(crate) properties: BTreeMap<Arc<str>, Template>,
     pub(crate) mailing_lists: BTreeMap<String, bool>,
 }
 
@@ -168,8 +171,8 @@ impl Uses {
 #[derive(Debug, Clone)]
 pub(crate) struct KommoWhen {
     pub(crate) events: Vec<String>,
-    /// The events, listed for explanations.
-    pub(crate) events_listed: String,
+    /// The events, listed for explanations (shared with every reason that names them).
+    pub(crate) events_listed: Arc<str>,
     pub(crate) pipelines: Option<Ids>,
     pub(crate) to: Option<Ids>,
     pub(crate) from: Option<Ids>,
@@ -198,7 +201,7 @@ impl StageNames {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Ids {
     ids: Vec<u64>,
-    listed: String,
+    listed: Arc<str>,
 }
 
 impl Ids {
@@ -215,15 +218,16 @@ impl Ids {
                 None => id.to_string(),
             })
             .collect::<Vec<_>>()
-            .join(", ");
+            .join(", ")
+            .into();
         Ids {
             ids: ids.into_iter().map(|(id, _)| id).collect(),
             listed,
         }
     }
 
-    /// `1, 2, 3`.
-    pub(crate) fn listed(&self) -> &str {
+    /// `1, 2, 3`, shared with every reason that names the ids.
+    pub(crate) fn listed(&self) -> &Arc<str> {
         &self.listed
     }
 }
@@ -246,13 +250,14 @@ pub(crate) struct Condition {
 #[derive(Debug, Clone)]
 pub(crate) enum KommoAction {
     UpsertContact(UpsertSpec),
+    /// Names are shared with the actions planned from them.
     SendEvent {
-        event: String,
-        properties: BTreeMap<String, Template>,
+        event: Arc<str>,
+        properties: BTreeMap<Arc<str>, Template>,
     },
     SendTransactional {
-        id: String,
-        data: BTreeMap<String, Template>,
+        id: Arc<str>,
+        data: BTreeMap<Arc<str>, Template>,
         add_to_audience: Option<bool>,
     },
 }
@@ -261,7 +266,7 @@ pub(crate) enum KommoAction {
 pub(crate) struct UpsertSpec {
     pub(crate) source: Option<Template>,
     pub(crate) user_group: Option<Template>,
-    pub(crate) properties: BTreeMap<String, Template>,
+    pub(crate) properties: BTreeMap<Arc<str>, Template>,
     pub(crate) mailing_lists: BTreeMap<String, bool>,
     /// Only an explicit rule can subscribe a contact.
     pub(crate) subscribed: Option<bool>,
@@ -377,6 +382,40 @@ impl Rules {
     /// Whether the rules configure a `userId` for Loops contacts.
     pub fn uses_user_id(&self) -> bool {
         self.inner.identity.user_id.is_some()
+    }
+
+    /// Turns merging of upserts into events on (the default) or off.
+    ///
+    /// On, a contact upsert followed by an event for the same contact travels with that
+    /// event: one `POST /v1/events/send` carrying the contact properties, instead of a
+    /// `PUT /v1/contacts/update` and then the event (see `docs/rules.md`, "Fewer calls").
+    /// Off, every upsert is its own call, as a hand-written integration would do it; the
+    /// idempotency key of every event is the same either way.
+    ///
+    /// ```
+    /// use kommo_loops_bridge::Rules;
+    ///
+    /// let rules = Rules::from_toml_str("rules.toml", r#"
+    ///     [[kommo]]
+    ///     name = "won"
+    ///     when = { event = "lead_status", to = "won" }
+    ///     do = [ { upsert_contact = {} }, { send_event = { event = "deal_won" } } ]
+    /// "#).unwrap();
+    /// assert!(rules.merges_upserts_into_events());
+    /// let baseline = rules.clone().merging_upserts_into_events(false);
+    /// assert!(!baseline.merges_upserts_into_events());
+    /// assert!(rules.merges_upserts_into_events(), "the original is unchanged");
+    /// ```
+    #[must_use]
+    pub fn merging_upserts_into_events(mut self, on: bool) -> Rules {
+        self.merge_upserts = on;
+        self
+    }
+
+    /// Whether upserts travel with the event that follows them
+    /// ([`Rules::merging_upserts_into_events`]).
+    pub fn merges_upserts_into_events(&self) -> bool {
+        self.merge_upserts
     }
 }
 

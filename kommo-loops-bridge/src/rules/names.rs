@@ -105,6 +105,7 @@ pub(crate) fn resolve(
     (
         Rules {
             inner: Arc::new(inner),
+            merge_upserts: rules.merge_upserts,
         },
         outcomes,
     )

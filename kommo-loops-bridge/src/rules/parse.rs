@@ -86,13 +86,13 @@ impl At<'_> {
         key: &str,
         scope: Scope,
         check_name: fn(&str) -> Result<(), String>,
-    ) -> Res<BTreeMap<String, Template>> {
+    ) -> Res<BTreeMap<Arc<str>, Template>> {
         let map = self.table(value, key)?;
         let mut out = BTreeMap::new();
         for (name, v) in map {
             let k = join(key, name);
             check_name(name).map_err(|e| self.err(&k, e))?;
-            out.insert(name.clone(), self.template(v, &k, scope)?);
+            out.insert(Arc::from(name.as_str()), self.template(v, &k, scope)?);
         }
         Ok(out)
     }
@@ -299,6 +299,7 @@ pub(super) fn compile(file: &str, root: &Value) -> Res<Rules> {
             kommo,
             loops,
         }),
+        merge_upserts: true,
     })
 }
 
@@ -504,7 +505,7 @@ fn kommo_rule(file: &str, index: usize, value: &Value) -> Res<KommoRule> {
             "send_event" => {
                 at.check_keys(body, &["event", "properties"], &k)?;
                 let event = match body.get("event") {
-                    Some(v) => at.string(v, &join(&k, "event"))?.to_owned(),
+                    Some(v) => Arc::from(at.string(v, &join(&k, "event"))?),
                     None => {
                         return Err(
                             at.err(&join(&k, "event"), "missing: the Loops event name to send")
@@ -527,7 +528,7 @@ fn kommo_rule(file: &str, index: usize, value: &Value) -> Res<KommoRule> {
             "send_transactional" => {
                 at.check_keys(body, &["id", "data", "add_to_audience"], &k)?;
                 let id = match body.get("id") {
-                    Some(v) => at.string(v, &join(&k, "id"))?.to_owned(),
+                    Some(v) => Arc::from(at.string(v, &join(&k, "id"))?),
                     None => {
                         return Err(at.err(
                             &join(&k, "id"),

@@ -83,7 +83,7 @@ pub(super) fn kommo_when(at: &At<'_>, value: &Value) -> Res<KommoWhen> {
         }
     }
     Ok(KommoWhen {
-        events_listed: events.join(", "),
+        events_listed: events.join(", ").into(),
         events,
         pipelines,
         to,

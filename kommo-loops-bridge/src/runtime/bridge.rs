@@ -47,6 +47,10 @@ pub struct BridgeConfig {
     pub loops_tolerance: Duration,
     /// How contact emails appear in log lines (masked by default).
     pub emails_in_logs: EmailsInLogs,
+    /// How far apart a webhook's time (`updated_at`) and its entry in Kommo's events log
+    /// (`created_at`) may be and still be recognised as one change (default 2 minutes; see
+    /// docs/architecture.md, "Recognising one change seen twice").
+    pub change_tolerance: Duration,
 }
 
 impl Default for BridgeConfig {
@@ -58,9 +62,13 @@ impl Default for BridgeConfig {
             retry: RetryPolicy::default(),
             loops_tolerance: loops_client::webhooks::DEFAULT_TOLERANCE,
             emails_in_logs: EmailsInLogs::Masked,
+            change_tolerance: DEFAULT_CHANGE_TOLERANCE,
         }
     }
 }
+
+/// The default [`BridgeConfig::change_tolerance`].
+pub const DEFAULT_CHANGE_TOLERANCE: Duration = Duration::from_secs(120);
 
 impl BridgeConfig {
     /// Sets the mode.
@@ -84,6 +92,12 @@ impl BridgeConfig {
     /// Sets how contact emails appear in log lines.
     pub fn emails_in_logs(mut self, emails: EmailsInLogs) -> Self {
         self.emails_in_logs = emails;
+        self
+    }
+
+    /// Sets the [`change_tolerance`](Self::change_tolerance).
+    pub fn change_tolerance(mut self, tolerance: Duration) -> Self {
+        self.change_tolerance = tolerance;
         self
     }
 }
@@ -165,6 +179,8 @@ pub(crate) struct Inner {
     pub(crate) health_log: Mutex<LogLimiter>,
     pub(crate) work: Notify,
     pub(crate) reports: broadcast::Sender<JobReport>,
+    /// What the catch-up last found (the subscription, missed webhooks), for `/healthz`.
+    pub(crate) catch_up: Mutex<super::catch_up::CatchUpStatus>,
     /// The last Loops delivery whose signature verified: when, and its event.
     pub(crate) last_loops_delivery: Mutex<Option<(SystemTime, String)>>,
     /// The last preflight report recorded, for health reports.
@@ -313,6 +329,8 @@ impl BridgeBuilder {
                     state: state.clone(),
                     echoes: echoes.clone(),
                     pipelines: Mutex::new(None),
+                    tolerance: self.config.change_tolerance,
+                    prefetched: Mutex::default(),
                 },
                 executor: Executor {
                     loops: self.loops,
@@ -329,6 +347,7 @@ impl BridgeBuilder {
                 health_log: Mutex::new(LogLimiter::default()),
                 work: Notify::new(),
                 reports,
+                catch_up: Mutex::default(),
                 last_loops_delivery: Mutex::new(None),
                 preflight: Mutex::new(None),
             }),
@@ -577,7 +596,15 @@ impl Bridge {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) =
             Some((now, delivery.event.event_name().to_owned()));
-        let plan = self.inner.rules.plan_loops(&delivery.id, &delivery.event);
+        // An unsubscribe a recovery already planned is not planned again.
+        let plan = match self.first_unsubscribe(&delivery.event).await {
+            Ok(true) => self.inner.rules.plan_loops(&delivery.id, &delivery.event),
+            Ok(false) => crate::plan::Plan::default(),
+            Err(e) => {
+                tracing::error!(error = %e, "could not record a Loops unsubscribe");
+                return Reply::error(503, "the delivery could not be recorded; retry later");
+            }
+        };
         let items: Vec<NewItem> = plan
             .actions
             .into_iter()
@@ -632,7 +659,12 @@ impl Bridge {
         snapshot: crate::snapshot::Snapshot,
         source: &str,
     ) -> Result<(crate::plan::Plan, usize), String> {
-        let plan = match self.inner.planner.plan_payload(payload, snapshot).await {
+        let plan = match self
+            .inner
+            .planner
+            .plan_payload(payload, snapshot, super::planner::Origin::Made)
+            .await
+        {
             Ok(plan) => plan,
             Err(super::planner::PlanFailure::Retry(e)) => return Err(e.to_string()),
             Err(super::planner::PlanFailure::Permanent(e)) => return Err(e),
@@ -652,6 +684,12 @@ impl Bridge {
         match job {
             Job::Execute { action } => format!("{} ({})", action.kind(), action.rule()),
             Job::PlanKommo { .. } => "plan a Kommo delivery".to_owned(),
+            Job::PlanKommoChange { change } => format!(
+                "plan a change from Kommo's events log ({} {} {})",
+                change.event,
+                change.entity(),
+                change.entity_id
+            ),
         }
     }
 }

@@ -17,7 +17,7 @@ use super::echo::Echoes;
 use super::outcome::Outcome;
 use super::ports::{KommoApi, KommoEntity, LoopsApi, PortError};
 use super::state::StateStore;
-use crate::plan::{Action, Target, TargetEntity};
+use crate::plan::{Action, SendEvent, Target, TargetEntity, UpsertContact};
 use crate::rules::{STATUS_LOST, STATUS_WON};
 use crate::text::push_hex;
 
@@ -58,15 +58,7 @@ impl Executor {
         match action {
             Action::UpsertContact(a) => match self.loops.upsert_contact(a).await {
                 Ok(()) => {
-                    if let Some(contact) = a.kommo_contact_id
-                        && let Err(e) = self
-                            .state
-                            .set_synced_email(&contact.to_string(), &a.email)
-                            .await
-                    {
-                        // The upsert happened; only the email-change detection is weakened.
-                        tracing::warn!(contact, error = %e, "could not remember the synced email");
-                    }
+                    self.synced(a.kommo_contact_id, &a.email).await;
                     Outcome::Done {
                         detail: format!("contact {} upserted in Loops", a.email),
                     }
@@ -74,9 +66,21 @@ impl Executor {
                 Err(e) => e.into(),
             },
             Action::SendEvent(a) => match self.loops.send_event(a).await {
+                Ok(()) if a.carries_upsert() => {
+                    self.synced(a.kommo_contact_id, &a.email).await;
+                    Outcome::Done {
+                        detail: format!(
+                            "event {} sent for {}, with the contact's properties",
+                            a.event_name, a.email
+                        ),
+                    }
+                }
                 Ok(()) => Outcome::Done {
                     detail: format!("event {} sent for {}", a.event_name, a.email),
                 },
+                Err(PortError::Permanent { reason }) if a.carries_upsert() => {
+                    self.split(a, reason).await
+                }
                 Err(e) => e.into(),
             },
             Action::SendTransactional(a) => match self.loops.send_transactional(a).await {
@@ -161,6 +165,73 @@ impl Executor {
     }
 
     /// Runs `write` on every entity the target resolves to.
+    /// Remembers the email a Kommo contact was last synced under, for email-change detection.
+    /// A merged event that Loops refused for good (a contact property that does not exist,
+    /// say): it changed nothing, so the two calls it stood for are made one by one. The
+    /// upsert goes first, as the merged call would have applied it; the event goes out
+    /// whatever the upsert's fate, so a property problem never holds back an email that a
+    /// separate upsert would not have held back. The lone event has a key of its own,
+    /// derived from the merged one, so a replay of this job sends it once.
+    async fn split(&self, merged: &SendEvent, merged_refusal: String) -> Outcome {
+        let upsert = UpsertContact {
+            idempotency_key: merged.idempotency_key.clone(),
+            email: merged.email.clone(),
+            user_id: merged.user_id.clone(),
+            properties: merged.contact_properties.clone(),
+            mailing_lists: merged.mailing_lists.clone(),
+            kommo_contact_id: merged.kommo_contact_id,
+            rule: merged.upsert_rule.clone().unwrap_or_default(),
+        };
+        let upserted = self.loops.upsert_contact(&upsert).await;
+        if upserted.is_ok() {
+            self.synced(merged.kommo_contact_id, &merged.email).await;
+        }
+        let alone = SendEvent {
+            idempotency_key: alone_key(&merged.idempotency_key),
+            contact_properties: Default::default(),
+            mailing_lists: Default::default(),
+            kommo_contact_id: None,
+            upsert_rule: None,
+            ..merged.clone()
+        };
+        let sent = match self.loops.send_event(&alone).await {
+            Ok(()) => Ok(format!(
+                "event {} sent for {}",
+                alone.event_name, alone.email
+            )),
+            Err(PortError::AlreadyDone { reason }) => Ok(format!(
+                "event {} had been sent for {} ({reason})",
+                alone.event_name, alone.email
+            )),
+            Err(e) => Err(e),
+        };
+        match (upserted, sent) {
+            (Ok(()), Ok(sent)) => Outcome::Done {
+                detail: format!(
+                    "{sent}, the contact upserted on its own (the one call was refused: \
+                     {merged_refusal})"
+                ),
+            },
+            (Err(upsert), Ok(sent)) => Outcome::Failed {
+                reason: format!("{sent} alone; the contact's properties were refused: {upsert}"),
+            },
+            // The event is what matters: it decides whether to try again.
+            (_, Err(e)) => e.into(),
+        }
+    }
+
+    async fn synced(&self, contact: Option<u64>, email: &str) {
+        if let Some(contact) = contact
+            && let Err(e) = self
+                .state
+                .set_synced_email(&contact.to_string(), email)
+                .await
+        {
+            // The upsert happened; only the email-change detection is weakened.
+            tracing::warn!(contact, error = %e, "could not remember the synced email");
+        }
+    }
+
     async fn on_targets<F, Fut>(&self, target: &Target, what: &str, write: F) -> Outcome
     where
         F: Fn(Arc<dyn KommoApi>, KommoEntity) -> Fut,
@@ -260,6 +331,17 @@ pub(crate) enum Step {
     Already,
 }
 
+/// The key of an event sent without the upsert it was merged with: stable, distinct from the
+/// merged call's, within Loops' 100 characters.
+fn alone_key(merged: &str) -> String {
+    const SUFFIX: &str = ":alone";
+    let mut end = merged.len().min(100 - SUFFIX.len());
+    while !merged.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{SUFFIX}", &merged[..end])
+}
+
 fn unix_seconds(t: SystemTime) -> i64 {
     super::outbox::unix_millis(t) / 1000
 }
@@ -271,6 +353,21 @@ fn clock_instant() -> Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lone_event_has_its_own_stable_key_within_the_limit() {
+        let cases = [
+            ("k-1-lead2-abc", "k-1-lead2-abc:alone".to_owned()),
+            (&"x".repeat(100)[..], format!("{}:alone", "x".repeat(94))),
+            (&"y".repeat(94)[..], format!("{}:alone", "y".repeat(94))),
+        ];
+        for (merged, expected) in cases {
+            let key = alone_key(merged);
+            assert_eq!(key, expected);
+            assert!(key.len() <= 100);
+            assert_ne!(key, merged);
+        }
+    }
 
     #[test]
     fn markers_are_short_distinct_and_recognise_the_old_form() {

@@ -3,11 +3,14 @@
 use kommo_client::common::{EntityType, TagRef};
 use kommo_client::companies::{Company, CompanyWith};
 use kommo_client::contacts::{Contact, ContactWith, ContactWrite};
+use kommo_client::events::{Event, EventsQuery};
 use kommo_client::ids::{CompanyId, ContactId, LeadId, TaskTypeId};
 use kommo_client::leads::{Lead, LeadWith, LeadWrite};
 use kommo_client::notes::NewNote;
+use kommo_client::pagination::ListQuery;
 use kommo_client::pipelines::Pipeline;
 use kommo_client::tasks::TaskWrite;
+use kommo_client::webhook_subscriptions::{Subscribe, WebhookSubscription};
 use kommo_client::{ApiRequest, Error, Method};
 use serde_json::Value;
 
@@ -185,6 +188,83 @@ impl KommoApi for kommo_client::Client {
         };
         result.map(|r| r.updated_at).map_err(classify_kommo_error)
     }
+
+    async fn leads_by_id(&self, ids: &[u64]) -> Result<Vec<Lead>, PortError> {
+        self.leads()
+            .list_page(by_id(ids).with(["contacts"]))
+            .await
+            .map(|page| page.items)
+            .map_err(classify_kommo_error)
+    }
+
+    async fn contacts_by_id(&self, ids: &[u64]) -> Result<Vec<Contact>, PortError> {
+        self.contacts()
+            .list_page(by_id(ids).with(["leads"]))
+            .await
+            .map(|page| page.items)
+            .map_err(classify_kommo_error)
+    }
+
+    async fn companies_by_id(&self, ids: &[u64]) -> Result<Vec<Company>, PortError> {
+        self.companies()
+            .list_page(by_id(ids).with(["contacts"]))
+            .await
+            .map(|page| page.items)
+            .map_err(classify_kommo_error)
+    }
+
+    async fn events(&self, query: EventsQuery) -> Result<(Vec<Event>, bool), PortError> {
+        let page = self
+            .events()
+            .list_page(query)
+            .await
+            .map_err(classify_kommo_error)?;
+        let more = page.next_href().is_some();
+        Ok((page.items, more))
+    }
+
+    async fn account(&self) -> Result<(u64, String), PortError> {
+        let account = self
+            .account()
+            .get(&[])
+            .await
+            .map_err(classify_kommo_error)?;
+        Ok((account.id.0, account.subdomain))
+    }
+
+    async fn webhook_subscription(
+        &self,
+        destination: &str,
+    ) -> Result<Option<WebhookSubscription>, PortError> {
+        let page = self
+            .webhook_subscriptions()
+            .list_page(ListQuery::new().filter("destination", destination))
+            .await
+            .map_err(classify_kommo_error)?;
+        // The filter is exact in Kommo; compared again so that a looser server cannot hand
+        // over another integration's subscription.
+        Ok(page
+            .items
+            .into_iter()
+            .find(|s| s.destination == destination))
+    }
+
+    async fn subscribe_webhook(
+        &self,
+        subscription: &Subscribe,
+    ) -> Result<WebhookSubscription, PortError> {
+        self.webhook_subscriptions()
+            .subscribe(subscription)
+            .await
+            .map_err(classify_kommo_error)
+    }
+}
+
+/// One page of at most 250 entities by id.
+fn by_id(ids: &[u64]) -> ListQuery {
+    ListQuery::new()
+        .limit(250)
+        .filter_ids("id", ids.iter().take(250))
 }
 
 /// A read kept as loose JSON: these answers feed conditions, and one odd note or task must

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use loops_client::Error;
 
-use super::ports::{LoopsApi, PortError};
+use super::ports::{LoopsApi, LoopsContactStatus, PortError};
 use crate::plan::{DeleteContact, SendEvent, SendTransactional, UpsertContact};
 
 /// How long to wait after a 429 that named no delay (the Loops window is one second).
@@ -76,6 +76,30 @@ impl LoopsApi for loops_client::Client {
             Err(error) if error.is_not_found() => Ok(()),
             result => accepted(result.map(drop)),
         }
+    }
+
+    async fn contact_status(&self, email: &str) -> Result<Option<LoopsContactStatus>, PortError> {
+        let lookup = loops_client::contacts::ContactLookup::email(email);
+        let Some(contact) = self
+            .contacts()
+            .find(&lookup)
+            .await
+            .map_err(classify_loops_error)?
+        else {
+            return Ok(None);
+        };
+        let suppressed = match self.contacts().check_suppression(&lookup).await {
+            Ok(status) => status.is_suppressed,
+            // Deleted between the two calls.
+            Err(error) if error.is_not_found() => return Ok(None),
+            Err(error) => return Err(classify_loops_error(error)),
+        };
+        Ok(Some(LoopsContactStatus::new(
+            contact.id.as_str(),
+            contact.user_id.clone(),
+            contact.subscribed,
+            suppressed,
+        )))
     }
 }
 

@@ -7,6 +7,8 @@
 #[cfg(feature = "axum")]
 mod axum_glue;
 mod bridge;
+pub mod catch_up;
+pub mod changes;
 mod clock;
 mod echo;
 mod executor;
@@ -17,15 +19,17 @@ pub mod outbox;
 mod outcome;
 mod planner;
 mod ports;
+mod prefetch;
 pub mod preflight;
 mod redact;
 pub mod state;
 mod worker;
 
 pub use bridge::{
-    Bridge, BridgeBuilder, BridgeConfig, BuildError, DeadLetter, DeadLetters, MAX_BODY_BYTES,
-    MAX_WEBHOOK_ID_BYTES, Reply,
+    Bridge, BridgeBuilder, BridgeConfig, BuildError, DEFAULT_CHANGE_TOLERANCE, DeadLetter,
+    DeadLetters, MAX_BODY_BYTES, MAX_WEBHOOK_ID_BYTES, Reply,
 };
+pub use catch_up::{CatchUpConfig, CatchUpStatus, CatchUpTask};
 pub use executor::{NOTE_SERVICE, marker};
 pub use health::WebhookHealth;
 pub use kommo_port::classify_kommo_error;
@@ -36,7 +40,7 @@ pub use outbox::{PostgresOptions, PostgresOutbox};
 #[cfg(feature = "sqlite")]
 pub use outbox::{SqliteDurability, SqliteOutbox};
 pub use outcome::Outcome;
-pub use ports::{KommoApi, KommoEntity, LoopsApi, PortError};
+pub use ports::{KommoApi, KommoEntity, LoopsApi, LoopsContactStatus, PortError};
 pub use redact::{EmailsInLogs, mask_emails};
 pub use state::{MemoryState, StateStore};
 pub use worker::{JobReport, RetryPolicy, RetryStep, Workers};

@@ -8,8 +8,11 @@ use std::time::{Duration, Instant};
 use kommo_client::pipelines::Pipeline;
 use kommo_client::webhooks::WebhookPayload;
 
+use super::catch_up::LoggedChange;
+use super::changes::Observation;
 use super::echo::Echoes;
 use super::ports::{KommoApi, PortError};
+use super::prefetch::{Known, Prefetched};
 use super::state::StateStore;
 use crate::engine::Mode;
 use crate::plan::{Explain, Plan, Planning};
@@ -33,6 +36,25 @@ pub(crate) struct Planner {
     pub(crate) state: Arc<dyn StateStore>,
     pub(crate) echoes: Arc<Echoes>,
     pub(crate) pipelines: Mutex<Option<(Instant, Vec<Pipeline>)>>,
+    /// How far apart a webhook's time and its log entry's may be.
+    pub(crate) tolerance: Duration,
+    /// Entities the catch-up read in bulk for the changes it recovered.
+    pub(crate) prefetched: Mutex<Prefetched>,
+}
+
+/// Where a payload's events come from, which decides how their changes are identified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// A Kommo delivery: its changes are resolved (and skipped when the catch-up planned them
+    /// first).
+    Webhook,
+    /// A change from the events log: resolved by the catch-up, its occurrence in the snapshot.
+    Log,
+    /// A change from the events log planned only to be shown (a dry run): nothing is
+    /// written, not even the entity versions the ordering guard keeps.
+    DryRun,
+    /// Made up by the caller (the backfill): keyed by the event itself, recorded nowhere.
+    Made,
 }
 
 /// Why a delivery could not be planned.
@@ -44,12 +66,38 @@ pub(crate) enum PlanFailure {
     Permanent(String),
 }
 
+impl std::fmt::Display for PlanFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlanFailure::Retry(e) => write!(f, "{e}"),
+            PlanFailure::Permanent(reason) => f.write_str(reason),
+        }
+    }
+}
+
 impl Planner {
     pub(crate) async fn plan(&self, body: &[u8]) -> Result<Plan, PlanFailure> {
         let payload = kommo_client::webhooks::parse(body).map_err(|e| {
             PlanFailure::Permanent(format!("the stored body no longer parses: {e}"))
         })?;
-        self.plan_payload(payload, Snapshot::new()).await
+        self.plan_payload(payload, Snapshot::new(), Origin::Webhook)
+            .await
+    }
+
+    /// Plans a change the catch-up found in Kommo's events log, as the webhook that would have
+    /// reported it, with the occurrence the catch-up resolved; with `dry_run`, writes nothing.
+    pub(crate) async fn plan_change(
+        &self,
+        change: &LoggedChange,
+        dry_run: bool,
+    ) -> Result<Plan, PlanFailure> {
+        let payload = change.payload(change.account_subdomain.as_deref());
+        let mut snapshot = Snapshot::new();
+        if let (Some(key), Some(occurrence)) = (change.key(), change.occurrence) {
+            snapshot.set_occurrence(key.text, occurrence);
+        }
+        let origin = if dry_run { Origin::DryRun } else { Origin::Log };
+        self.plan_payload(payload, snapshot, origin).await
     }
 
     /// Plans a parsed delivery, starting from what the caller already fetched.
@@ -57,8 +105,12 @@ impl Planner {
         &self,
         mut payload: WebhookPayload,
         mut snapshot: Snapshot,
+        origin: Origin,
     ) -> Result<Plan, PlanFailure> {
-        let echoes = self.drop_echoes(&mut payload).await;
+        let mut echoes = self.drop_echoes(&mut payload).await;
+        if origin == Origin::Webhook {
+            echoes.extend(self.resolve_changes(&mut payload, &mut snapshot).await?);
+        }
         for id in snapshot.contact_ids() {
             if let Some(email) = self.synced_email(id).await.map_err(PlanFailure::Retry)? {
                 snapshot.set_previous_email(id, email);
@@ -74,16 +126,23 @@ impl Planner {
                     "still missing data after {MAX_ROUNDS} rounds: {needs:?}"
                 )));
             }
-            self.fetch(&needs, &mut snapshot)
+            let bulk = matches!(origin, Origin::Log | Origin::DryRun);
+            self.fetch(&needs, &mut snapshot, bulk)
                 .await
                 .map_err(PlanFailure::Retry)?;
             planning = self.rules.plan_kommo(&payload, &snapshot, self.mode);
         }
 
         // Events older than a change already planned keep their sends but not their upserts.
+        // A dry run records no version, so it leaves the guard as it found it.
         let account = payload.account.id.map_or(0, |a| a.0);
         let mut stale = false;
-        for event in &payload.events {
+        let guarded = if origin == Origin::DryRun {
+            &[][..]
+        } else {
+            &payload.events[..]
+        };
+        for event in guarded {
             let (Some(id), Some(version)) = (event.entity_id(), event.updated_at()) else {
                 continue;
             };
@@ -116,6 +175,67 @@ impl Planner {
         Ok(plan)
     }
 
+    /// Resolves which change each event of a delivery is (a webhook's sighting), gives the
+    /// engine the occurrences, and removes the events whose change the catch-up found in the
+    /// events log and planned before this delivery was planned; explains each removal.
+    async fn resolve_changes(
+        &self,
+        payload: &mut WebhookPayload,
+        snapshot: &mut Snapshot,
+    ) -> Result<Vec<Explain>, PlanFailure> {
+        let mut observations = Vec::new();
+        let mut positions = Vec::new();
+        for (i, change) in crate::engine::event_changes(payload)
+            .into_iter()
+            .enumerate()
+        {
+            let Some((key, at)) = change else { continue };
+            // A change that happens once needs no time; one that repeats cannot be told
+            // from its repeats without one (Kommo always sends it).
+            let at = match (at, key.repeats) {
+                (Some(at), _) => at,
+                (None, false) => 0,
+                (None, true) => continue,
+            };
+            observations.push(Observation::webhook(key.text, key.repeats, at));
+            positions.push(i);
+        }
+        if observations.is_empty() {
+            return Ok(Vec::new());
+        }
+        let resolutions = self
+            .state
+            .observe_changes(&observations, self.tolerance)
+            .await
+            .map_err(|e| {
+                PlanFailure::Retry(PortError::Transient {
+                    after: None,
+                    reason: e.to_string(),
+                })
+            })?;
+        let mut planned = vec![false; payload.events.len()];
+        let mut explained = Vec::new();
+        for ((position, observation), resolution) in
+            positions.into_iter().zip(observations).zip(resolutions)
+        {
+            if !resolution.first {
+                planned[position] = true;
+                explained.push(Explain::note(
+                    label(&payload.events[position]),
+                    format!(
+                        "already planned from Kommo's events log (occurrence {} of {}): the \
+                         catch-up found this change before its webhook was planned",
+                        resolution.occurrence, observation.key
+                    ),
+                ));
+            }
+            snapshot.set_occurrence(observation.key, resolution.occurrence);
+        }
+        let mut flags = planned.into_iter();
+        payload.events.retain(|_| !flags.next().unwrap_or(false));
+        Ok(explained)
+    }
+
     /// Removes update events that are the echo of a bridge write; explains each. An update of
     /// an entity the bridge is writing right now waits for that write's answer first.
     async fn drop_echoes(&self, payload: &mut WebhookPayload) -> Vec<Explain> {
@@ -131,19 +251,10 @@ impl Planner {
                 _ => false,
             };
             if is_echo {
-                explained.push(Explain {
-                    event: format!(
-                        "{}[{}] {kind} {}",
-                        event.kind.group(),
-                        event.kind.action(),
-                        event.entity_id().unwrap_or(0)
-                    )
-                    .into(),
-                    rule: None,
-                    matched: false,
-                    reason: "the echo of the bridge's own write to Kommo; ignored".into(),
-                    notes: Vec::new(),
-                });
+                explained.push(Explain::note(
+                    label(event),
+                    "the echo of the bridge's own write to Kommo; ignored",
+                ));
             }
             echo.push(is_echo);
         }
@@ -152,19 +263,38 @@ impl Planner {
         explained
     }
 
+    /// Fetches what the engine asked for; with `bulk`, takes what the catch-up read in bulk
+    /// first.
     async fn fetch(
         &self,
         needs: &crate::plan::Needs,
         snapshot: &mut Snapshot,
+        bulk: bool,
     ) -> Result<(), PortError> {
+        let now = super::clock::instant();
+        let cached = || {
+            self.prefetched
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        };
         for &id in &needs.leads {
-            match self.kommo.lead(id).await? {
+            let known = if bulk {
+                cached().lead(id, now)
+            } else {
+                Known::Unknown
+            };
+            match known.or_read(self.kommo.lead(id)).await? {
                 Some(lead) => snapshot.add_lead(&lead),
                 None => snapshot.mark_lead_missing(id),
             }
         }
         for &id in &needs.contacts {
-            match self.kommo.contact(id).await? {
+            let known = if bulk {
+                cached().contact(id, now)
+            } else {
+                Known::Unknown
+            };
+            match known.or_read(self.kommo.contact(id)).await? {
                 Some(contact) => snapshot.add_contact(&contact),
                 None => snapshot.mark_contact_missing(id),
             }
@@ -173,7 +303,12 @@ impl Planner {
             }
         }
         for &id in &needs.companies {
-            match self.kommo.company(id).await? {
+            let known = if bulk {
+                cached().company(id, now)
+            } else {
+                Known::Unknown
+            };
+            match known.or_read(self.kommo.company(id)).await? {
                 Some(company) => snapshot.add_company(&company),
                 None => snapshot.mark_company_missing(id),
             }
@@ -211,6 +346,17 @@ impl Planner {
             .unwrap_or_else(PoisonError::into_inner) = Some((now, fresh.clone()));
         Ok(fresh)
     }
+}
+
+/// How the explain trace names an event the planner removed: `leads[status] lead 42`.
+fn label(event: &kommo_client::webhooks::WebhookEvent) -> String {
+    format!(
+        "{}[{}] {} {}",
+        event.kind.group(),
+        event.kind.action(),
+        entity_kind(&event.kind),
+        event.entity_id().unwrap_or(0)
+    )
 }
 
 /// `lead`, `contact` or `company` for an event kind (companies arrive under `contacts`).

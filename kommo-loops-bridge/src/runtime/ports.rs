@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use kommo_client::companies::Company;
 use kommo_client::contacts::Contact;
+use kommo_client::events::{Event, EventsQuery};
 use kommo_client::leads::Lead;
 use kommo_client::pipelines::Pipeline;
+use kommo_client::webhook_subscriptions::{Subscribe, WebhookSubscription};
 
 use crate::plan::{DeleteContact, SendEvent, SendTransactional, UpsertContact};
 
@@ -65,6 +67,42 @@ pub trait LoopsApi: Send + Sync + 'static {
     async fn send_transactional(&self, action: &SendTransactional) -> Result<(), PortError>;
     /// `POST /v1/contacts/delete`; a contact that is already gone counts as done.
     async fn delete_contact(&self, action: &DeleteContact) -> Result<(), PortError>;
+    /// Whether the contact with this email is subscribed (`GET /v1/contacts/find`) and its
+    /// email suppressed (`GET /v1/contacts/suppression`); `None` when Loops has no such
+    /// contact.
+    async fn contact_status(&self, email: &str) -> Result<Option<LoopsContactStatus>, PortError>;
+}
+
+/// A Loops contact's state, as the API tells it now: what can be recovered of bounces and
+/// unsubscribes whose webhooks were lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoopsContactStatus {
+    /// Loops' contact id.
+    pub id: String,
+    /// Its `userId`, if set.
+    pub user_id: Option<String>,
+    /// Whether it receives campaign and workflow emails (`None` when Loops did not say).
+    pub subscribed: Option<bool>,
+    /// Whether Loops refuses to send to the email (after a hard bounce or a spam complaint).
+    pub suppressed: bool,
+}
+
+impl LoopsContactStatus {
+    /// A contact's state.
+    pub fn new(
+        id: impl Into<String>,
+        user_id: Option<String>,
+        subscribed: Option<bool>,
+        suppressed: bool,
+    ) -> Self {
+        LoopsContactStatus {
+            id: id.into(),
+            user_id,
+            subscribed,
+            suppressed,
+        }
+    }
 }
 
 /// A Kommo entity a note, task or tag change lands on.
@@ -124,4 +162,26 @@ pub trait KommoApi: Send + Sync + 'static {
         add: &[String],
         remove: &[String],
     ) -> Result<Option<i64>, PortError>;
+    /// Leads by id with their contacts (`GET /api/v4/leads?filter[id][]=...&with=contacts`), at
+    /// most 250 ids; leads Kommo does not have are not in the answer.
+    async fn leads_by_id(&self, ids: &[u64]) -> Result<Vec<Lead>, PortError>;
+    /// Contacts by id (`GET /api/v4/contacts?filter[id][]=...&with=leads`), at most 250.
+    async fn contacts_by_id(&self, ids: &[u64]) -> Result<Vec<Contact>, PortError>;
+    /// Companies by id with their contacts (`GET /api/v4/companies?filter[id][]=...`), at
+    /// most 250.
+    async fn companies_by_id(&self, ids: &[u64]) -> Result<Vec<Company>, PortError>;
+    /// One page of the events log (`GET /api/v4/events`), and whether another page follows.
+    async fn events(&self, query: EventsQuery) -> Result<(Vec<Event>, bool), PortError>;
+    /// The account's id and subdomain (`GET /api/v4/account`).
+    async fn account(&self) -> Result<(u64, String), PortError>;
+    /// The webhook subscription with exactly this destination (`GET /api/v4/webhooks`).
+    async fn webhook_subscription(
+        &self,
+        destination: &str,
+    ) -> Result<Option<WebhookSubscription>, PortError>;
+    /// Saves a subscription (`POST /api/v4/webhooks`); saving a disabled one again enables it.
+    async fn subscribe_webhook(
+        &self,
+        subscription: &Subscribe,
+    ) -> Result<WebhookSubscription, PortError>;
 }

@@ -1,12 +1,20 @@
 //! What the runtime remembers between deliveries: which deliveries it has seen, the newest
-//! version of each entity it has planned from, and the email it last synced per contact.
-//! The SQLite and PostgreSQL stores keep this next to the outbox, in the same database.
+//! version of each entity it has planned from, the email it last synced per contact, the
+//! changes it has seen (by webhook or in Kommo's events log) and how far the catch-up has
+//! read the log. The SQLite and PostgreSQL stores keep this next to the outbox, in the same
+//! database.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
+use super::changes::{ChangeRecord, Observation, Resolution, resolve_changes};
 use super::outbox::{OutboxError, unix_millis};
+
+/// The tolerance in whole seconds, as [`resolve_changes`] takes it.
+pub(crate) fn tolerance_secs(tolerance: Duration) -> i64 {
+    i64::try_from(tolerance.as_secs()).unwrap_or(i64::MAX)
+}
 
 /// Durable memory of the runtime.
 #[async_trait::async_trait]
@@ -28,6 +36,34 @@ pub trait StateStore: Send + Sync + 'static {
 
     /// Remembers the email synced to Loops for a Kommo contact.
     async fn set_synced_email(&self, contact: &str, email: &str) -> Result<(), OutboxError>;
+
+    /// Contacts with the email last synced to Loops, `(contact, email)` in contact order,
+    /// starting after `after`, at most `limit`: the contacts the rules care about.
+    async fn synced_contacts(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, OutboxError>;
+
+    /// Resolves sightings of changes to the changes they are, atomically: reads the records
+    /// of their keys, applies [`resolve_changes`] with `tolerance` and stores what it returns,
+    /// so that two callers (two instances) resolving the same change see each other's
+    /// sightings. Returns one resolution per observation, in order.
+    async fn observe_changes(
+        &self,
+        observations: &[Observation],
+        tolerance: Duration,
+    ) -> Result<Vec<Resolution>, OutboxError>;
+
+    /// The stored records of these change keys (for a dry run, which resolves without
+    /// storing).
+    async fn changes(&self, keys: &[String]) -> Result<Vec<ChangeRecord>, OutboxError>;
+
+    /// How far the catch-up named `name` has read Kommo's events log (Unix seconds).
+    async fn watermark(&self, name: &str) -> Result<Option<i64>, OutboxError>;
+
+    /// Moves the watermark `name` to `at`; never backwards.
+    async fn advance_watermark(&self, name: &str, at: i64) -> Result<(), OutboxError>;
 }
 
 /// A state store in memory.
@@ -40,7 +76,9 @@ pub struct MemoryState {
 struct Inner {
     deliveries: HashMap<(String, String), i64>,
     versions: HashMap<String, i64>,
-    emails: HashMap<String, String>,
+    emails: BTreeMap<String, String>,
+    changes: HashMap<String, Vec<ChangeRecord>>,
+    watermarks: HashMap<String, i64>,
 }
 
 impl MemoryState {
@@ -90,6 +128,70 @@ impl StateStore for MemoryState {
         self.lock()
             .emails
             .insert(contact.to_owned(), email.to_owned());
+        Ok(())
+    }
+
+    async fn synced_contacts(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, OutboxError> {
+        let inner = self.lock();
+        let start = match after {
+            Some(after) => std::ops::Bound::Excluded(after.to_owned()),
+            None => std::ops::Bound::Unbounded,
+        };
+        Ok(inner
+            .emails
+            .range((start, std::ops::Bound::Unbounded))
+            .take(limit)
+            .map(|(c, e)| (c.clone(), e.clone()))
+            .collect())
+    }
+
+    async fn observe_changes(
+        &self,
+        observations: &[Observation],
+        tolerance: Duration,
+    ) -> Result<Vec<Resolution>, OutboxError> {
+        let mut inner = self.lock();
+        let mut records = Vec::new();
+        for o in observations {
+            if !records.iter().any(|r: &ChangeRecord| r.key == o.key) {
+                records.extend(inner.changes.get(&o.key).into_iter().flatten().cloned());
+            }
+        }
+        let (resolutions, writes) =
+            resolve_changes(&records, observations, tolerance_secs(tolerance));
+        for write in writes {
+            let stored = inner.changes.entry(write.key.clone()).or_default();
+            match stored.iter_mut().find(|r| r.occurrence == write.occurrence) {
+                Some(slot) => *slot = write,
+                None => stored.push(write),
+            }
+        }
+        Ok(resolutions)
+    }
+
+    async fn changes(&self, keys: &[String]) -> Result<Vec<ChangeRecord>, OutboxError> {
+        let inner = self.lock();
+        let mut keys: Vec<&String> = keys.iter().collect();
+        keys.sort();
+        keys.dedup();
+        Ok(keys
+            .into_iter()
+            .flat_map(|k| inner.changes.get(k).into_iter().flatten().cloned())
+            .collect())
+    }
+
+    async fn watermark(&self, name: &str) -> Result<Option<i64>, OutboxError> {
+        Ok(self.lock().watermarks.get(name).copied())
+    }
+
+    async fn advance_watermark(&self, name: &str, at: i64) -> Result<(), OutboxError> {
+        let mut inner = self.lock();
+        let slot = inner.watermarks.entry(name.to_owned()).or_insert(at);
+        *slot = (*slot).max(at);
         Ok(())
     }
 }

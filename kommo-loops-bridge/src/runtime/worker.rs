@@ -238,14 +238,22 @@ impl Bridge {
         let now = clock::now();
         let (outcome, plan) = match &item.job {
             Job::Execute { action } => (self.inner.executor.execute(action, now).await, None),
-            Job::PlanKommo { body } => self.plan_job(&item, body).await,
+            Job::PlanKommo { body } => {
+                let planned = self.inner.planner.plan(body.as_bytes()).await;
+                self.store_plan(&item, planned).await
+            }
+            Job::PlanKommoChange { change } => {
+                let planned = self.inner.planner.plan_change(change, false).await;
+                self.store_plan(&item, planned).await
+            }
         };
 
         let (failures, waits, since_replay) = attempts_since_replay(&item.attempts);
         let done = match item.job {
             // Its actions are stored: the delivery body is not needed any more.
             Job::PlanKommo { .. } => Finish::Planned,
-            Job::Execute { .. } => Finish::Done,
+            // A logged change is a few dozen bytes: kept, so the item still says what it was.
+            Job::Execute { .. } | Job::PlanKommoChange { .. } => Finish::Done,
         };
         let (finish, attempt) = match &outcome {
             Outcome::Done { detail } => (done, Attempt::new(now, "done", detail.clone())),
@@ -327,9 +335,13 @@ impl Bridge {
         Ok(report)
     }
 
-    /// Plans a stored Kommo delivery and stores its actions.
-    async fn plan_job(&self, item: &Item, body: &str) -> (Outcome, Option<Plan>) {
-        match self.inner.planner.plan(body.as_bytes()).await {
+    /// Stores the actions of a planning job's plan.
+    async fn store_plan(
+        &self,
+        item: &Item,
+        planned: Result<Plan, PlanFailure>,
+    ) -> (Outcome, Option<Plan>) {
+        match planned {
             Ok(plan) => {
                 let items: Vec<NewItem> = plan
                     .actions

@@ -26,6 +26,11 @@ macro_rules! conformance_cases {
             first_delivery_dedupes_per_scope,
             advance_version_is_monotonic,
             synced_email_round_trips,
+            observe_changes_resolves_and_stores,
+            concurrent_observations_resolve_once,
+            watermark_only_moves_forward,
+            synced_contacts_are_paged_in_order,
+            oldest_unplanned_delivery_is_a_waiting_webhook,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -41,6 +46,7 @@ macro_rules! conformance_cases {
     };
 }
 
+mod catch_up_suite;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;

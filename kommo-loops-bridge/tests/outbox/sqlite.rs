@@ -406,12 +406,19 @@ async fn an_outbox_written_before_the_marker_is_still_an_outbox() {
     let store = open(dir.path()).await;
     store.enqueue(vec![item("k", "p")], t(1)).await.unwrap();
     drop(store);
-    // As version 0.1.0 left it: schema 1, no application id.
+    // As version 0.1.0 left it: schema 1 (without the tables of later versions), no
+    // application id.
     let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("DROP TABLE kommo_changes; DROP TABLE catch_up_watermarks;")
+        .unwrap();
+    conn.pragma_update(None, "user_version", 1).unwrap();
     conn.pragma_update(None, "application_id", 0).unwrap();
     drop(conn);
     let store = SqliteOutbox::open_existing(&path, SqliteDurability::Full)
         .await
         .unwrap();
     assert_eq!(store.stats().await.unwrap().pending, 1);
+    // And it is brought up to date.
+    store.advance_watermark("kommo-events", 5).await.unwrap();
+    assert_eq!(store.watermark("kommo-events").await.unwrap(), Some(5));
 }

@@ -165,6 +165,7 @@ impl Default for WebhookPolicy {
 /// | GET of a missing id | 204 (as Kommo documents) |
 /// | OAuth integration | [`OAuthApp::default`]; access tokens live 24 h; a refresh token stays usable until its successor is used |
 /// | webhooks | none subscribed; [`WebhookPolicy::default`] (2 s timeout, no retries, disable after 100 failures in 2 h) |
+/// | events log time | the change's `updated_at` ([`Config::event_log_skew`] 0) |
 /// | random seed | `0` |
 /// | faults | none |
 ///
@@ -207,6 +208,8 @@ pub struct Config {
     pub(crate) refresh_grace: bool,
     pub(crate) missing_entity_status: u16,
     pub(crate) webhooks: WebhookPolicy,
+    /// Seconds added to each change's time in the events log (`created_at`).
+    pub(crate) event_log_skew: i64,
     pub(crate) subscriptions: Vec<(String, Vec<WebhookSetting>)>,
 }
 
@@ -308,6 +311,7 @@ impl Default for Config {
             refresh_grace: true,
             missing_entity_status: 204,
             webhooks: WebhookPolicy::default(),
+            event_log_skew: 0,
             subscriptions: Vec::new(),
         }
     }
@@ -503,6 +507,15 @@ impl Config {
         self
     }
 
+    /// Stamps each event of the events log `seconds` after the change's `updated_at` (default
+    /// 0: the same second; negative: before). Kommo documents no relation between a webhook's
+    /// `updated_at` and the log's `created_at`; code that recognises a change seen both ways
+    /// is tested with both disagreeing.
+    pub fn event_log_skew(mut self, seconds: i64) -> Self {
+        self.event_log_skew = seconds;
+        self
+    }
+
     /// A webhook subscription present from the start (and after a reset).
     pub fn subscription(
         mut self,
@@ -530,6 +543,7 @@ impl fmt::Debug for Config {
             .field("oauth", &self.oauth)
             .field("missing_entity_status", &self.missing_entity_status)
             .field("webhooks", &self.webhooks)
+            .field("event_log_skew", &self.event_log_skew)
             .field("subscriptions", &self.subscriptions.len())
             .finish_non_exhaustive()
     }

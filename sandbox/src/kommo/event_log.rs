@@ -15,8 +15,9 @@
 //! | task added, changed | `task_added`, `task_completed`, `task_text_changed`, `task_deadline_changed`, `task_type_changed`, `entity_responsible_changed` (entity `task`) |
 //! | customer added, purchase recorded | `customer_added`, `transaction_added` (entity `customer`) |
 //!
-//! Each event carries the change's time (the entity's new `updated_at`) and author (its
-//! `updated_by`); a deletion is made by the UI user. The shapes of `value_before` /
+//! Each event carries the change's time (the entity's new `updated_at`, plus
+//! [`Config::event_log_skew`](super::Config::event_log_skew)) and author (its `updated_by`); a
+//! deletion is made by the UI user. The shapes of `value_before` /
 //! `value_after` for task events (`task_deadline`, `task_type`, `text`) are the fake's
 //! choice: Kommo's documentation shows none.
 
@@ -421,10 +422,12 @@ fn drafts(state: &State, changes: &[Change], deleter: UserId, now: i64) -> Vec<D
     out
 }
 
-/// Appends the events of `changes` to the log.
-pub(crate) fn append(state: &mut State, changes: &[Change], deleter: UserId) {
+/// Appends the events of `changes` to the log, each `skew` seconds after its change.
+pub(crate) fn append(state: &mut State, changes: &[Change], deleter: UserId, skew: i64) {
     let now = state.now();
     for draft in drafts(state, changes, deleter, now) {
+        let mut draft = draft;
+        draft.created_at += skew;
         push(state, draft);
     }
 }

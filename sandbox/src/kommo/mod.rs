@@ -229,7 +229,12 @@ impl Inner {
 
     /// Appends what `changes` did to the events log (deletions are made by the UI user).
     pub(crate) fn log_events(&self, state: &mut State, changes: &[Change]) {
-        event_log::append(state, changes, self.config.ui_user);
+        event_log::append(
+            state,
+            changes,
+            self.config.ui_user,
+            self.config.event_log_skew,
+        );
     }
 
     /// Everything back to how the configuration started it.

@@ -145,6 +145,7 @@ fn an_unresolved_rule_never_matches_and_says_why() {
     assert!(
         plan.explain[0]
             .reason
+            .text()
             .contains("names stages or pipelines not resolved yet"),
         "{:?}",
         plan.explain
@@ -158,7 +159,7 @@ fn explanations_show_the_names() {
         &pipelines(),
     );
     assert_eq!(
-        resolved.inner.kommo[0].when.to.as_ref().unwrap().listed(),
+        &**resolved.inner.kommo[0].when.to.as_ref().unwrap().listed(),
         r#"142, 5001 "Trial""#
     );
 }

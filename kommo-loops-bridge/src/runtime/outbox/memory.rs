@@ -236,4 +236,15 @@ impl Outbox for MemoryOutbox {
             .min()
             .map(from_unix_millis))
     }
+
+    async fn oldest_unplanned_delivery(&self) -> Result<Option<SystemTime>, OutboxError> {
+        Ok(self
+            .lock()
+            .items
+            .values()
+            .filter(|i| !i.state.is_final() && matches!(i.job, Job::PlanKommo { .. }))
+            .map(|i| i.created_at_ms)
+            .min()
+            .map(from_unix_millis))
+    }
 }

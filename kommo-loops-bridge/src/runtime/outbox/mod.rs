@@ -56,6 +56,13 @@ pub enum Job {
         /// The raw form-encoded body, as received.
         body: String,
     },
+    /// Plan a change found in Kommo's events log that no webhook brought (the catch-up),
+    /// fetching what the engine needs, then enqueue its actions. Keyed by the change and its
+    /// occurrence, so two instances catching up over one window store it once.
+    PlanKommoChange {
+        /// The change, with the occurrence it was resolved to.
+        change: crate::runtime::catch_up::LoggedChange,
+    },
 }
 
 /// An item to store.
@@ -80,6 +87,26 @@ impl NewItem {
             key: action.idempotency_key().to_owned(),
             partition: action.ordering_key(),
             job: Job::Execute { action },
+            source: source.into(),
+        }
+    }
+
+    /// An item planning a change found in Kommo's events log, keyed by `key`, in the
+    /// partition of its entity (the same as the entity's webhook deliveries).
+    pub fn plan_kommo_change(
+        key: impl Into<String>,
+        change: crate::runtime::catch_up::LoggedChange,
+        source: impl Into<String>,
+    ) -> Self {
+        NewItem {
+            key: key.into(),
+            partition: format!(
+                "kommo:{}:{}:{}",
+                change.account_id,
+                change.entity(),
+                change.entity_id
+            ),
+            job: Job::PlanKommoChange { change },
             source: source.into(),
         }
     }
@@ -319,7 +346,17 @@ pub trait Outbox: Send + Sync + 'static {
 
     /// The earliest `not_before` of a pending item, so an idle worker knows how long to sleep.
     async fn next_due(&self) -> Result<Option<SystemTime>, OutboxError>;
+
+    /// When the oldest Kommo delivery still waiting to be planned ([`Job::PlanKommo`], pending
+    /// or leased) was stored: the catch-up reads Kommo's events log only up to there, so it
+    /// never finds a change whose webhook is already in the outbox.
+    async fn oldest_unplanned_delivery(&self) -> Result<Option<SystemTime>, OutboxError>;
 }
+
+/// How a stored [`Job::PlanKommo`] begins (its JSON is tagged first), for the SQL stores to
+/// find unplanned deliveries without decoding every job.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) const PLAN_KOMMO_PREFIX: &str = r#"{"job":"plan_kommo","#;
 
 /// The stored job of a planning job once planned: its body dropped.
 pub(crate) const PLANNED_JOB: &str = r#"{"job":"plan_kommo","body":""}"#;

@@ -207,8 +207,8 @@ impl Needs {
                 }
                 self.transactional.push(TransactionalUse {
                     at: format!("{section}: `{}`", key("send_transactional")),
-                    id: id.clone(),
-                    data: data.keys().cloned().collect(),
+                    id: id.to_string(),
+                    data: data.keys().map(|name| name.to_string()).collect(),
                 });
             }
         }

@@ -34,6 +34,7 @@
 //! cheap for an outbox that keeps up, slower with a backlog of hundreds of thousands.
 
 mod setup;
+mod state;
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -48,7 +49,6 @@ use super::sql::{self, ItemRow, Transition, item_columns};
 use super::{
     Attempt, Finish, Item, NewItem, Outbox, OutboxError, OutboxStats, from_unix_millis, unix_millis,
 };
-use crate::runtime::state::StateStore;
 
 /// Options for [`PostgresOutbox::connect_with`].
 #[derive(Debug, Clone)]
@@ -100,6 +100,9 @@ pub struct PostgresOutbox {
     /// The first key of every advisory lock: a hash of the schema, so stores in different
     /// schemas of one database do not contend.
     lock_space: i32,
+    /// The first key of the advisory locks on change keys (resolving a change): a space of
+    /// its own, so change locks never queue behind partition locks.
+    change_lock_space: i32,
     /// `user@host:port/dbname`, for `Debug`.
     target: String,
     schema: String,
@@ -159,6 +162,7 @@ impl PostgresOutbox {
         Ok(PostgresOutbox {
             pool,
             lock_space,
+            change_lock_space: lock_key(&format!("kommo-loops-bridge changes {schema}")),
             target,
             schema,
         })
@@ -522,63 +526,20 @@ impl Outbox for PostgresOutbox {
         };
         Ok(due.map(from_unix_millis))
     }
-}
 
-#[async_trait::async_trait]
-impl StateStore for PostgresOutbox {
-    async fn first_delivery(
-        &self,
-        scope: &str,
-        id: &str,
-        now: SystemTime,
-    ) -> Result<bool, OutboxError> {
-        let client = self.client().await?;
-        let added = execute(
-            &client,
-            "INSERT INTO seen_deliveries (scope, delivery_id, seen_at_ms) VALUES ($1, $2, $3)
-             ON CONFLICT DO NOTHING",
-            &[&scope, &id, &unix_millis(now)],
-        )
-        .await?;
-        Ok(added == 1)
-    }
-
-    async fn advance_version(&self, entity: &str, version: i64) -> Result<bool, OutboxError> {
-        let client = self.client().await?;
-        // The update's WHERE leaves a newer stored version alone: zero rows changed.
-        let changed = execute(
-            &client,
-            "INSERT INTO entity_versions (entity, version) VALUES ($1, $2)
-             ON CONFLICT (entity) DO UPDATE SET version = EXCLUDED.version
-             WHERE entity_versions.version <= EXCLUDED.version",
-            &[&entity, &version],
-        )
-        .await?;
-        Ok(changed == 1)
-    }
-
-    async fn synced_email(&self, contact: &str) -> Result<Option<String>, OutboxError> {
+    async fn oldest_unplanned_delivery(&self) -> Result<Option<SystemTime>, OutboxError> {
         let client = self.client().await?;
         let rows = query(
             &client,
-            "SELECT email FROM synced_emails WHERE contact = $1",
-            &[&contact],
+            "SELECT MIN(created_at_ms) FROM outbox_items
+             WHERE state IN ('pending', 'leased') AND starts_with(action, $1)",
+            &[&super::PLAN_KOMMO_PREFIX],
         )
         .await?;
-        rows.first()
-            .map(|row| row.try_get(0).map_err(pg))
-            .transpose()
-    }
-
-    async fn set_synced_email(&self, contact: &str, email: &str) -> Result<(), OutboxError> {
-        let client = self.client().await?;
-        execute(
-            &client,
-            "INSERT INTO synced_emails (contact, email) VALUES ($1, $2)
-             ON CONFLICT (contact) DO UPDATE SET email = EXCLUDED.email",
-            &[&contact, &email],
-        )
-        .await?;
-        Ok(())
+        let oldest: Option<i64> = match rows.first() {
+            Some(row) => row.try_get(0).map_err(pg)?,
+            None => None,
+        };
+        Ok(oldest.map(from_unix_millis))
     }
 }

@@ -13,6 +13,7 @@ use crate::runtime::outbox::OutboxError;
 const MIGRATIONS: &[&str] = &[
     include_str!("../schema/postgres_001.sql"),
     include_str!("../schema/postgres_002.sql"),
+    include_str!("../schema/postgres_003.sql"),
 ];
 
 /// The marker table of the bridge's store (migration 2).
@@ -28,6 +29,8 @@ const TABLES: &[&str] = &[
     "seen_deliveries",
     "entity_versions",
     "synced_emails",
+    "kommo_changes",
+    "catch_up_watermarks",
 ];
 
 /// How long a new connection may take when the connection string sets no `connect_timeout`.

@@ -18,15 +18,15 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, Row, TransactionBehavior, params};
 
 use super::sql::{self, ItemRow, Transition, item_columns};
 use super::{
     Attempt, Finish, Item, NewItem, Outbox, OutboxError, OutboxStats, from_unix_millis, unix_millis,
 };
-use crate::runtime::state::StateStore;
 
 mod setup;
+mod state;
 
 use setup::{db, spawn_checkpointer};
 
@@ -572,73 +572,24 @@ impl Outbox for SqliteOutbox {
         })
         .await
     }
-}
 
-#[async_trait::async_trait]
-impl StateStore for SqliteOutbox {
-    async fn first_delivery(
-        &self,
-        scope: &str,
-        id: &str,
-        now: SystemTime,
-    ) -> Result<bool, OutboxError> {
-        let (scope, id) = (scope.to_owned(), id.to_owned());
-        let now_ms = unix_millis(now);
-        self.call(move |conn| {
-            let added = conn
+    async fn oldest_unplanned_delivery(&self) -> Result<Option<SystemTime>, OutboxError> {
+        self.call(|conn| {
+            let oldest: Option<i64> = conn
                 .prepare_cached(
-                    "INSERT INTO seen_deliveries (scope, delivery_id, seen_at_ms)
-                     VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                    "SELECT MIN(created_at_ms) FROM outbox_items INDEXED BY outbox_items_by_state
+                     WHERE state IN ('pending', 'leased') AND substr(action, 1, ?1) = ?2",
                 )
                 .map_err(db)?
-                .execute(params![scope, id, now_ms])
-                .map_err(db)?;
-            Ok(added == 1)
-        })
-        .await
-    }
-
-    async fn advance_version(&self, entity: &str, version: i64) -> Result<bool, OutboxError> {
-        let entity = entity.to_owned();
-        self.call(move |conn| {
-            // The update's WHERE leaves a newer stored version alone: zero rows changed.
-            let changed = conn
-                .prepare_cached(
-                    "INSERT INTO entity_versions (entity, version) VALUES (?1, ?2)
-                     ON CONFLICT (entity) DO UPDATE SET version = excluded.version
-                     WHERE entity_versions.version <= excluded.version",
+                .query_row(
+                    params![
+                        sql::sql_count(super::PLAN_KOMMO_PREFIX.len()),
+                        super::PLAN_KOMMO_PREFIX
+                    ],
+                    |row| row.get(0),
                 )
-                .map_err(db)?
-                .execute(params![entity, version])
                 .map_err(db)?;
-            Ok(changed == 1)
-        })
-        .await
-    }
-
-    async fn synced_email(&self, contact: &str) -> Result<Option<String>, OutboxError> {
-        let contact = contact.to_owned();
-        self.call(move |conn| {
-            conn.prepare_cached("SELECT email FROM synced_emails WHERE contact = ?1")
-                .map_err(db)?
-                .query_row([contact], |row| row.get(0))
-                .optional()
-                .map_err(db)
-        })
-        .await
-    }
-
-    async fn set_synced_email(&self, contact: &str, email: &str) -> Result<(), OutboxError> {
-        let (contact, email) = (contact.to_owned(), email.to_owned());
-        self.call(move |conn| {
-            conn.prepare_cached(
-                "INSERT INTO synced_emails (contact, email) VALUES (?1, ?2)
-                 ON CONFLICT (contact) DO UPDATE SET email = excluded.email",
-            )
-            .map_err(db)?
-            .execute(params![contact, email])
-            .map_err(db)?;
-            Ok(())
+            Ok(oldest.map(from_unix_millis))
         })
         .await
     }

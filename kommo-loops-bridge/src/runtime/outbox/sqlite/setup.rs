@@ -13,7 +13,10 @@ use crate::runtime::outbox::sql;
 
 /// Schema migrations, applied in order; the database's `PRAGMA user_version` counts the ones
 /// applied.
-pub(super) const MIGRATIONS: &[&str] = &[include_str!("../schema/sqlite_001.sql")];
+pub(super) const MIGRATIONS: &[&str] = &[
+    include_str!("../schema/sqlite_001.sql"),
+    include_str!("../schema/sqlite_002.sql"),
+];
 
 /// How long a statement waits for another process's write lock before failing with "database
 /// is locked" (several processes may open the same file, e.g. an operator's CLI).
