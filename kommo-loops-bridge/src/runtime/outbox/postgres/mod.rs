@@ -92,7 +92,8 @@ impl PostgresOptions {
 /// An outbox and state store in PostgreSQL (`postgres` feature), safe to share between
 /// several bridge instances.
 ///
-/// It implements both [`Outbox`] and [`StateStore`]. Connections are plain TCP or Unix socket
+/// It implements both [`Outbox`] and
+/// [`StateStore`](crate::runtime::state::StateStore). Connections are plain TCP or Unix socket
 /// connections: no TLS, so a connection string with `sslmode=require` fails. `Debug` shows the
 /// server, database, user and schema, never the password.
 pub struct PostgresOutbox {

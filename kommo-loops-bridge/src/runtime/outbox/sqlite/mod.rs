@@ -32,7 +32,8 @@ use setup::{db, spawn_checkpointer};
 
 /// An outbox and state store in one SQLite database (`sqlite` feature).
 ///
-/// It implements both [`Outbox`] and [`StateStore`]. The file is opened in WAL mode with
+/// It implements both [`Outbox`] and
+/// [`StateStore`](crate::runtime::state::StateStore). The file is opened in WAL mode with
 /// `synchronous=FULL`: once [`enqueue`](Outbox::enqueue) returns, the items survive a process
 /// kill and a power loss, so a webhook can be acknowledged right after it
 /// ([`SqliteDurability::Normal`] trades the power loss for not waiting on the disk).
