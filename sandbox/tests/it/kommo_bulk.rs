@@ -91,7 +91,12 @@ async fn the_body_size_is_configurable_and_a_bad_move_changes_nothing() {
         sandbox.move_leads(&leads, StatusId(1)),
         Err(ScenarioError::Invalid(_))
     ));
-    assert!(sandbox.move_leads(&[], saas_ids::ACTIVATED).unwrap().is_empty());
+    assert!(
+        sandbox
+            .move_leads(&[], saas_ids::ACTIVATED)
+            .unwrap()
+            .is_empty()
+    );
     sandbox.flush_webhooks().await;
     assert!(receiver.hooks().is_empty(), "nothing moved, nothing sent");
     let before = sandbox.lead(leads[0]).unwrap().status_id;
