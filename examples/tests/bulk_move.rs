@@ -46,7 +46,10 @@ async fn a_bulk_change_costs_one_loops_call_per_stage_change_and_loses_nothing()
 
     let baseline = run(&args, &rules, Mode::Baseline).await.unwrap();
     assert_eq!((baseline.lost, baseline.duplicates), (0, 0), "{baseline:?}");
-    assert_eq!(baseline.loops_calls_per_change, 2.0, "an upsert and an event");
+    assert_eq!(
+        baseline.loops_calls_per_change, 2.0,
+        "an upsert and an event"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

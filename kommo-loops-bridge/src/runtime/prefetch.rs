@@ -197,9 +197,12 @@ mod tests {
         assert_eq!(cache.len(), 1, "the expired ones were dropped");
     }
 
+    /// What was found for each id, the bulk requests' sizes, the ids read one by one.
+    type Reads = (Vec<(u64, bool)>, Vec<usize>, Vec<u64>);
+
     /// Reads `ids` with `cached` knowing 1 (found) and 2 (missing), Kommo having the even
     /// ids; the answers and the requests made (`many` sizes, `one` ids).
-    fn read(ids: &[u64]) -> (Vec<(u64, bool)>, Vec<usize>, Vec<u64>) {
+    fn read(ids: &[u64]) -> Reads {
         use std::sync::Mutex;
         let many_calls = Mutex::new(Vec::new());
         let one_calls = Mutex::new(Vec::new());
@@ -245,20 +248,22 @@ mod tests {
     #[test]
     fn several_unknown_entities_are_read_in_bulk_one_by_id() {
         let all: Vec<u64> = (10..610).collect();
-        let cases: [(&[u64], Vec<(u64, bool)>, Vec<usize>, Vec<u64>); 5] = [
-            (&[], vec![], vec![], vec![]),
-            (&[1, 2], vec![(1, true), (2, false)], vec![], vec![]),
-            (&[1, 4], vec![(1, true), (4, true)], vec![], vec![4]),
-            (&[4, 5], vec![(4, true), (5, false)], vec![2], vec![]),
+        let cases: [(&[u64], Reads); 5] = [
+            (&[], (vec![], vec![], vec![])),
+            (&[1, 2], (vec![(1, true), (2, false)], vec![], vec![])),
+            (&[1, 4], (vec![(1, true), (4, true)], vec![], vec![4])),
+            (&[4, 5], (vec![(4, true), (5, false)], vec![2], vec![])),
             (
                 &all,
-                all.iter().map(|&id| (id, id % 2 == 0)).collect(),
-                vec![250, 250, 100],
-                vec![],
+                (
+                    all.iter().map(|&id| (id, id % 2 == 0)).collect(),
+                    vec![250, 250, 100],
+                    vec![],
+                ),
             ),
         ];
-        for (ids, answer, many, one) in cases {
-            assert_eq!(read(ids), (answer, many, one), "{ids:?}");
+        for (ids, expected) in cases {
+            assert_eq!(read(ids), expected, "{ids:?}");
         }
     }
 
