@@ -55,12 +55,13 @@ async fn a_bulk_change_costs_one_loops_call_per_stage_change_and_loses_nothing()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_of_many_leads_reads_them_in_bulk() {
     // 120 leads, twice: six bodies of at most 50 leads. Each body's planning reads its leads,
-    // their contacts and their companies, one request each, and the pipelines once (cached):
-    // at most 6 * 3 + 1 = 19 Kommo requests, where reading one entity at a time took 720.
+    // their contacts and their companies, one request each, and the pipelines once (cached;
+    // workers planning at the same moment may each read them once before the cache fills):
+    // at most 6 * 3 + 4 = 22 Kommo requests, where reading one entity at a time took 720.
     let report = run(&small(120), &root().join(demo::RULES), Mode::Merged)
         .await
         .unwrap();
     assert_eq!((report.lost, report.duplicates), (0, 0), "{report:?}");
     assert_eq!(report.webhooks, 6, "{report:?}");
-    assert!(report.kommo_calls <= 19, "{report:?}");
+    assert!(report.kommo_calls <= 6 * 3 + 4, "{report:?}");
 }
