@@ -278,10 +278,9 @@ impl Planner {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
         };
-        let from_cache = |known: Known<_>| if bulk { known } else { Known::Unknown };
         let leads = read_needed(
             &needs.leads,
-            |id| from_cache(cached().lead(id, now)),
+            |id| cached_if(bulk, || cached().lead(id, now)),
             |ids| async move { self.kommo.leads_by_id(&ids).await },
             |id| self.kommo.lead(id),
             |l| l.id.0,
@@ -293,10 +292,9 @@ impl Planner {
                 None => snapshot.mark_lead_missing(id),
             }
         }
-        let from_cache = |known: Known<_>| if bulk { known } else { Known::Unknown };
         let contacts = read_needed(
             &needs.contacts,
-            |id| from_cache(cached().contact(id, now)),
+            |id| cached_if(bulk, || cached().contact(id, now)),
             |ids| async move { self.kommo.contacts_by_id(&ids).await },
             |id| self.kommo.contact(id),
             |c| c.id.0,
@@ -311,10 +309,9 @@ impl Planner {
                 snapshot.set_previous_email(id, email);
             }
         }
-        let from_cache = |known: Known<_>| if bulk { known } else { Known::Unknown };
         let companies = read_needed(
             &needs.companies,
-            |id| from_cache(cached().company(id, now)),
+            |id| cached_if(bulk, || cached().company(id, now)),
             |ids| async move { self.kommo.companies_by_id(&ids).await },
             |id| self.kommo.company(id),
             |c| c.id.0,
@@ -359,6 +356,12 @@ impl Planner {
             .unwrap_or_else(PoisonError::into_inner) = Some((now, fresh.clone()));
         Ok(fresh)
     }
+}
+
+/// What the catch-up's bulk read knows, for the planning of a recovered change (`bulk`); a
+/// webhook's planning reads fresh data.
+fn cached_if<T>(bulk: bool, known: impl FnOnce() -> Known<T>) -> Known<T> {
+    if bulk { known() } else { Known::Unknown }
 }
 
 /// How the explain trace names an event the planner removed: `leads[status] lead 42`.
