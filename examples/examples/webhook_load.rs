@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! webhook_load --url http://127.0.0.1:8080/webhooks/kommo/<token> [--rate 500] [--seconds 30]
-//!              [--fakes KOMMO_PORT,LOOPS_PORT] [--server-pid PID]
+//!              [--fakes KOMMO_PORT,LOOPS_PORT] [--server-pid PID] [--watched true]
 //! webhook_load --fakes KOMMO_PORT,LOOPS_PORT --seconds S     # only the fakes, for S seconds
 //! ```
 //!
@@ -14,7 +14,10 @@
 //! those loopback ports (Kommo token `load-kommo-token`, Loops key `load-loops-key`, their
 //! default rate limits), for the server's workers to call; without `--url` it serves only the
 //! fakes for `--seconds`, so that a sender in another process is not slowed by their work. `--server-pid` reports that
-//! process's CPU time over the run and its resident memory. Prints one JSON line; see
+//! process's CPU time over the run and its resident memory. `--watched true` moves each
+//! delivery's lead into the onboarding rules' pipeline (7001, to Trial), so that the backlog
+//! does the work a bulk change does (a Kommo read for each delivery, at Kommo's rate), instead
+//! of the fixture's pipeline, which no rule watches. Prints one JSON line; see
 //! `docs/performance.md`.
 
 use std::process::ExitCode;
@@ -34,6 +37,7 @@ struct Args {
     seconds: u32,
     fakes: Option<(u16, u16)>,
     server_pid: Option<u32>,
+    watched: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -43,6 +47,7 @@ fn parse_args() -> Result<Args, String> {
         seconds: 30,
         fakes: None,
         server_pid: None,
+        watched: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -58,6 +63,7 @@ fn parse_args() -> Result<Args, String> {
                     .filter(|&s| (1..=600).contains(&s))
                     .ok_or_else(bad)?
             }
+            "--watched" => args.watched = value.parse().map_err(|_| bad())?,
             "--server-pid" => args.server_pid = Some(value.parse().map_err(|_| bad())?),
             "--fakes" => {
                 let (k, l) = value.split_once(',').ok_or_else(bad)?;
@@ -79,12 +85,17 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-fn body(i: u64) -> String {
-    FIXTURE.replacen(
+fn body(i: u64, watched: bool) -> String {
+    let body = FIXTURE.replacen(
         ID_FIELD,
         &format!("leads%5Bstatus%5D%5B0%5D%5Bid%5D={}", 30_000_000 + i),
         1,
-    )
+    );
+    if !watched {
+        return body;
+    }
+    body.replacen("pipeline_id%5D=788512", "pipeline_id%5D=7001", 1)
+        .replacen("status_id%5D=16525558", "status_id%5D=5001", 1)
 }
 
 /// CPU time and (peak) resident memory of another process, from `/proc`.
@@ -167,7 +178,7 @@ async fn run() -> Result<(), String> {
     }
 
     let total = u64::from(args.rate) * u64::from(args.seconds);
-    let bodies: Vec<String> = (0..total).map(body).collect();
+    let bodies: Vec<String> = (0..total).map(|i| body(i, args.watched)).collect();
     let before = args.server_pid.and_then(process_usage);
     let url: Arc<str> = Arc::from(args.url.as_str());
     let start = Instant::now();

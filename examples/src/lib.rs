@@ -2,6 +2,7 @@
 //! and the pieces of them worth testing.
 
 pub mod backfill;
+pub mod bulk_move;
 pub mod catch_up;
 pub mod check;
 pub mod config;

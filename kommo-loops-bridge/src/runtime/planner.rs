@@ -12,7 +12,7 @@ use super::catch_up::LoggedChange;
 use super::changes::Observation;
 use super::echo::Echoes;
 use super::ports::{KommoApi, PortError};
-use super::prefetch::{Known, Prefetched};
+use super::prefetch::{Known, Prefetched, read_needed};
 use super::state::StateStore;
 use crate::engine::Mode;
 use crate::plan::{Explain, Plan, Planning};
@@ -264,7 +264,8 @@ impl Planner {
     }
 
     /// Fetches what the engine asked for; with `bulk`, takes what the catch-up read in bulk
-    /// first.
+    /// first. Several entities of one kind (a delivery of many changes) are read 250 per
+    /// request; a single one is read by id, as before.
     async fn fetch(
         &self,
         needs: &crate::plan::Needs,
@@ -277,24 +278,30 @@ impl Planner {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
         };
-        for &id in &needs.leads {
-            let known = if bulk {
-                cached().lead(id, now)
-            } else {
-                Known::Unknown
-            };
-            match known.or_read(self.kommo.lead(id)).await? {
+        let leads = read_needed(
+            &needs.leads,
+            |id| cached_if(bulk, || cached().lead(id, now)),
+            |ids| async move { self.kommo.leads_by_id(&ids).await },
+            |id| self.kommo.lead(id),
+            |l| l.id.0,
+        )
+        .await?;
+        for (id, found) in leads {
+            match found {
                 Some(lead) => snapshot.add_lead(&lead),
                 None => snapshot.mark_lead_missing(id),
             }
         }
-        for &id in &needs.contacts {
-            let known = if bulk {
-                cached().contact(id, now)
-            } else {
-                Known::Unknown
-            };
-            match known.or_read(self.kommo.contact(id)).await? {
+        let contacts = read_needed(
+            &needs.contacts,
+            |id| cached_if(bulk, || cached().contact(id, now)),
+            |ids| async move { self.kommo.contacts_by_id(&ids).await },
+            |id| self.kommo.contact(id),
+            |c| c.id.0,
+        )
+        .await?;
+        for (id, found) in contacts {
+            match found {
                 Some(contact) => snapshot.add_contact(&contact),
                 None => snapshot.mark_contact_missing(id),
             }
@@ -302,13 +309,16 @@ impl Planner {
                 snapshot.set_previous_email(id, email);
             }
         }
-        for &id in &needs.companies {
-            let known = if bulk {
-                cached().company(id, now)
-            } else {
-                Known::Unknown
-            };
-            match known.or_read(self.kommo.company(id)).await? {
+        let companies = read_needed(
+            &needs.companies,
+            |id| cached_if(bulk, || cached().company(id, now)),
+            |ids| async move { self.kommo.companies_by_id(&ids).await },
+            |id| self.kommo.company(id),
+            |c| c.id.0,
+        )
+        .await?;
+        for (id, found) in companies {
+            match found {
                 Some(company) => snapshot.add_company(&company),
                 None => snapshot.mark_company_missing(id),
             }
@@ -346,6 +356,12 @@ impl Planner {
             .unwrap_or_else(PoisonError::into_inner) = Some((now, fresh.clone()));
         Ok(fresh)
     }
+}
+
+/// What the catch-up's bulk read knows, for the planning of a recovered change (`bulk`); a
+/// webhook's planning reads fresh data.
+fn cached_if<T>(bulk: bool, known: impl FnOnce() -> Known<T>) -> Known<T> {
+    if bulk { known() } else { Known::Unknown }
 }
 
 /// How the explain trace names an event the planner removed: `leads[status] lead 42`.

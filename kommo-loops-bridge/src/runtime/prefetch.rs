@@ -6,6 +6,9 @@
 //! it stores the planning jobs, and the planner takes them from here. Only planning jobs of
 //! recovered changes do: a webhook's planning reads fresh data. Entries expire after
 //! [`TTL`]; a job that finds none reads as usual.
+//!
+//! A webhook delivery of several entities (Kommo sends a bulk change as bodies of many leads)
+//! is read in bulk too, with [`read_many`], but fresh and for that delivery only.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -13,6 +16,8 @@ use std::time::{Duration, Instant};
 use kommo_client::companies::Company;
 use kommo_client::contacts::Contact;
 use kommo_client::leads::Lead;
+
+use crate::runtime::PortError;
 
 /// How long bulk-read entities are used.
 pub(crate) const TTL: Duration = Duration::from_secs(10 * 60);
@@ -42,18 +47,56 @@ pub(crate) enum Known<T> {
     Unknown,
 }
 
-impl<T> Known<T> {
-    /// The entity, from the bulk read when it knows, else from `read` (one request).
-    pub(crate) async fn or_read(
-        self,
-        read: impl std::future::Future<Output = Result<Option<T>, crate::runtime::PortError>>,
-    ) -> Result<Option<T>, crate::runtime::PortError> {
-        match self {
-            Known::Found(found) => Ok(Some(found)),
-            Known::Missing => Ok(None),
-            Known::Unknown => read.await,
+/// Entities per bulk read (Kommo's largest page).
+pub(crate) const BULK: usize = 250;
+
+/// The entities `ids` name, in that order (`None`: Kommo does not have it): from `cached`
+/// when it knows, the others read [`BULK`] per request with `many` when there are two or
+/// more, or with `one` when there is one (a single entity is read by id, as it always was).
+pub(crate) async fn read_needed<T, Many, One>(
+    ids: &std::collections::BTreeSet<u64>,
+    cached: impl Fn(u64) -> Known<T>,
+    many: impl Fn(Vec<u64>) -> Many,
+    one: impl Fn(u64) -> One,
+    id_of: impl Fn(&T) -> u64,
+) -> Result<Vec<(u64, Option<T>)>, PortError>
+where
+    Many: Future<Output = Result<Vec<T>, PortError>>,
+    One: Future<Output = Result<Option<T>, PortError>>,
+{
+    let mut known: Vec<(u64, Known<T>)> = ids.iter().map(|&id| (id, cached(id))).collect();
+    let unknown: Vec<u64> = known
+        .iter()
+        .filter(|(_, k)| matches!(k, Known::Unknown))
+        .map(|(id, _)| *id)
+        .collect();
+    if unknown.len() >= 2 {
+        let mut read: HashMap<u64, T> = HashMap::with_capacity(unknown.len());
+        for chunk in unknown.chunks(BULK) {
+            read.extend(
+                many(chunk.to_vec())
+                    .await?
+                    .into_iter()
+                    .map(|e| (id_of(&e), e)),
+            );
+        }
+        for (id, k) in &mut known {
+            if matches!(k, Known::Unknown) {
+                // Asked for and not returned: Kommo does not have it.
+                *k = read.remove(id).map_or(Known::Missing, Known::Found);
+            }
         }
     }
+    let mut out = Vec::with_capacity(known.len());
+    for (id, k) in known {
+        let found = match k {
+            Known::Found(found) => Some(found),
+            Known::Missing => None,
+            Known::Unknown => one(id).await?,
+        };
+        out.push((id, found));
+    }
+    Ok(out)
 }
 
 fn get<T: Clone>(map: &HashMap<u64, Entry<T>>, id: u64, now: Instant) -> Known<T> {
@@ -152,6 +195,76 @@ mod tests {
         assert_eq!(cache.lead(1, later), Known::Unknown, "expired");
         cache.put_leads(&[3], vec![lead(3)], later);
         assert_eq!(cache.len(), 1, "the expired ones were dropped");
+    }
+
+    /// What was found for each id, the bulk requests' sizes, the ids read one by one.
+    type Reads = (Vec<(u64, bool)>, Vec<usize>, Vec<u64>);
+
+    /// Reads `ids` with `cached` knowing 1 (found) and 2 (missing), Kommo having the even
+    /// ids; the answers and the requests made (`many` sizes, `one` ids).
+    fn read(ids: &[u64]) -> Reads {
+        use std::sync::Mutex;
+        let many_calls = Mutex::new(Vec::new());
+        let one_calls = Mutex::new(Vec::new());
+        let ids: std::collections::BTreeSet<u64> = ids.iter().copied().collect();
+        let cached = |id| match id {
+            1 => Known::Found(lead(1)),
+            2 => Known::Missing,
+            _ => Known::Unknown,
+        };
+        let answer = futures_executor(read_needed(
+            &ids,
+            cached,
+            |asked: Vec<u64>| {
+                many_calls.lock().unwrap().push(asked.len());
+                let found = asked.iter().filter(|id| *id % 2 == 0).map(|&id| lead(id));
+                std::future::ready(Ok(found.collect()))
+            },
+            |id| {
+                one_calls.lock().unwrap().push(id);
+                std::future::ready(Ok((id % 2 == 0).then(|| lead(id))))
+            },
+            |l: &Lead| l.id.0,
+        ))
+        .unwrap();
+        let answer = answer
+            .into_iter()
+            .map(|(id, l)| (id, l.is_some()))
+            .collect();
+        (
+            answer,
+            many_calls.into_inner().unwrap(),
+            one_calls.into_inner().unwrap(),
+        )
+    }
+
+    fn futures_executor<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn several_unknown_entities_are_read_in_bulk_one_by_id() {
+        let all: Vec<u64> = (10..610).collect();
+        let cases: [(&[u64], Reads); 5] = [
+            (&[], (vec![], vec![], vec![])),
+            (&[1, 2], (vec![(1, true), (2, false)], vec![], vec![])),
+            (&[1, 4], (vec![(1, true), (4, true)], vec![], vec![4])),
+            (&[4, 5], (vec![(4, true), (5, false)], vec![2], vec![])),
+            (
+                &all,
+                (
+                    all.iter().map(|&id| (id, id % 2 == 0)).collect(),
+                    vec![250, 250, 100],
+                    vec![],
+                ),
+            ),
+        ];
+        for (ids, expected) in cases {
+            assert_eq!(read(ids), expected, "{ids:?}");
+        }
     }
 
     #[test]

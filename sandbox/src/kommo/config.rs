@@ -133,6 +133,12 @@ pub struct WebhookPolicy {
     /// Disable a subscription after more than this many failed deliveries within two hours
     /// when the latest also failed (Kommo: 100); `None` never disables.
     pub disable_after: Option<u32>,
+    /// The most entities one body carries (`leads[status][0]` … `leads[status][n-1]`): a
+    /// change of many entities at once (a bulk move, a `PATCH` of many leads) is sent as
+    /// several bodies of at most this many events each, in change order. Default 50, the
+    /// fake's choice: Kommo does document that a body may hold several entities but not how
+    /// many; 50 is its default page size. At least 1.
+    pub per_body: usize,
 }
 
 impl Default for WebhookPolicy {
@@ -142,6 +148,7 @@ impl Default for WebhookPolicy {
             retries: 0,
             backoff: Duration::from_millis(200),
             disable_after: Some(100),
+            per_body: 50,
         }
     }
 }
@@ -164,7 +171,7 @@ impl Default for WebhookPolicy {
 /// | auto-block after repeated 429s | off |
 /// | GET of a missing id | 204 (as Kommo documents) |
 /// | OAuth integration | [`OAuthApp::default`]; access tokens live 24 h; a refresh token stays usable until its successor is used |
-/// | webhooks | none subscribed; [`WebhookPolicy::default`] (2 s timeout, no retries, disable after 100 failures in 2 h) |
+/// | webhooks | none subscribed; [`WebhookPolicy::default`] (2 s timeout, no retries, disable after 100 failures in 2 h, at most 50 entities per body) |
 /// | events log time | the change's `updated_at` ([`Config::event_log_skew`] 0) |
 /// | random seed | `0` |
 /// | faults | none |

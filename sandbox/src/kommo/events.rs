@@ -14,8 +14,10 @@
 //! | note added | `leads[note]`, `contacts[note]` with `type=contact` or `type=company` (`note_lead`, `note_contact`, `note_company`) |
 //! | task added / changed | `task[add]` / `task[update]` (`add_task` / `update_task`); `task[responsible]` (`responsible_task`) when the responsible changed |
 //!
-//! One request (or one scenario action) makes at most one body per subscription, holding
-//! every event of that request the subscription asked for.
+//! One request (or one scenario action) makes one body per subscription, holding every event
+//! of that request the subscription asked for, unless there are more than
+//! [`WebhookPolicy::per_body`](super::WebhookPolicy::per_body) (50): then several bodies of at
+//! most that many events each, in change order, as Kommo sends a bulk change.
 
 use kommo_client::common::EntityType;
 use kommo_client::ids::{AccountId, GroupId, LeadId, UserId};
@@ -386,21 +388,23 @@ pub(crate) fn emissions(state: &State, account: AccountId, changes: &[Change]) -
     out
 }
 
-/// The body for one subscription: the events it asked for, or `None`.
-pub(crate) fn body_for(
+/// The bodies for one subscription: the events it asked for, at most `per_body` to a body,
+/// in change order; none when it asked for none of them.
+pub(crate) fn bodies_for(
     settings: &[WebhookSetting],
     account: &HookAccount,
     emissions: &[Emission],
-) -> Option<(String, Vec<String>)> {
+    per_body: usize,
+) -> Vec<(String, Vec<String>)> {
     let events: Vec<WebhookEvent> = emissions
         .iter()
         .filter(|e| e.settings.iter().any(|s| settings.contains(s)))
         .map(|e| e.event.clone())
         .collect();
-    if events.is_empty() {
-        return None;
-    }
-    Some(encode(account, events))
+    events
+        .chunks(per_body.max(1))
+        .map(|chunk| encode(account, chunk.to_vec()))
+        .collect()
 }
 
 /// Encodes events with the account block; also returns the `group[action]` names in body
@@ -489,13 +493,15 @@ mod tests {
             url: "https://acme.kommo.com".into(),
         };
         let out = emissions(&state, account.id, &changes);
-        assert!(body_for(&[WebhookSetting::NoteLead], &account, &out).is_none());
-        let (body, names) = body_for(
+        assert!(bodies_for(&[WebhookSetting::NoteLead], &account, &out, 50).is_empty());
+        let mut bodies = bodies_for(
             &[WebhookSetting::AddLead, WebhookSetting::AddContact],
             &account,
             &out,
-        )
-        .unwrap();
+            50,
+        );
+        assert_eq!(bodies.len(), 1);
+        let (body, names) = bodies.remove(0);
         assert_eq!(names, vec!["contacts[add]", "leads[add]"]);
         let payload = kommo_client::webhooks::parse(body.as_bytes()).unwrap();
         assert_eq!(payload.account.subdomain.as_deref(), Some("acme"));

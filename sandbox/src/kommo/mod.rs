@@ -212,13 +212,14 @@ impl Inner {
             .map(|s| (s.sort, s.id, s.destination.clone(), s.settings.clone()))
             .collect();
         subscriptions.sort_by_key(|(sort, id, _, _)| (*sort, *id));
+        let per_body = self.config.webhooks.per_body.max(1);
         for (_, id, url, settings) in subscriptions {
-            if let Some((body, names)) = events::body_for(&settings, &account, &emissions) {
+            for (body, names) in events::bodies_for(&settings, &account, &emissions, per_body) {
                 let request_id = state.uuid();
                 self.hooks.push(Job {
                     generation: self.hooks.generation(),
                     subscription: Some(id),
-                    url,
+                    url: url.clone(),
                     request_id,
                     events: names,
                     body,

@@ -5,9 +5,7 @@ use std::collections::BTreeSet;
 
 use super::{CatchUpError, LoggedChange};
 use crate::runtime::bridge::Bridge;
-
-/// Entities per bulk read (Kommo's largest page).
-const BULK: usize = 250;
+use crate::runtime::prefetch::BULK;
 
 impl Bridge {
     /// Reads, in bulk, the leads, contacts and companies that planning `changes` needs (as the

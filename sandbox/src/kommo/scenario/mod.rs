@@ -198,6 +198,44 @@ impl Sandbox {
         )
     }
 
+    /// Moves many leads to `status` in one bulk change, as a person does by selecting leads
+    /// in a pipeline and changing their stage: one `leads[status]` event per lead, sent as
+    /// bodies of several leads each (`leads[status][0]`, `leads[status][1]`, …, at most
+    /// [`WebhookPolicy::per_body`](super::WebhookPolicy::per_body) to a body, in the order
+    /// given), and one events log entry per lead. Nothing changes when any lead is missing or
+    /// the move is invalid for any of them. Returns the leads afterwards.
+    pub fn move_leads(
+        &self,
+        leads: &[LeadId],
+        status: StatusId,
+    ) -> Result<Vec<Lead>, ScenarioError> {
+        let body = LeadUpdate {
+            status_id: Some(status),
+            ..LeadUpdate::default()
+        }
+        .to_body();
+        let actor = self.inner.actor(None);
+        self.inner.act(true, |state| {
+            let mut plans = Vec::with_capacity(leads.len());
+            for (index, lead) in leads.iter().enumerate() {
+                let existing = state.leads.get(&lead.0).ok_or(ScenarioError::NotFound {
+                    entity: "lead",
+                    id: lead.0,
+                })?;
+                plans.push(
+                    Lead::plan(state, &body, index, Some(existing))
+                        .map_err(ScenarioError::Invalid)?,
+                );
+            }
+            let mut changes = Vec::with_capacity(leads.len());
+            for plan in &plans {
+                changes.extend(writes::update_one::<Lead>(state, plan, actor).1);
+            }
+            let moved = leads.iter().map(|l| state.leads[&l.0].clone()).collect();
+            Ok((moved, changes))
+        })
+    }
+
     /// Moves a lead to `status` of `pipeline`; a pipeline change adds `old_pipeline_id`.
     pub fn move_lead_to(
         &self,
