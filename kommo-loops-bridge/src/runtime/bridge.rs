@@ -55,9 +55,6 @@ pub struct BridgeConfig {
     /// directly following it and sends one call with the final properties (default on; off is
     /// the baseline of one call per upsert). See docs/architecture.md, "Coalescing upserts".
     pub coalesce_upserts: bool,
-    /// Whether an upsert identical to what was last delivered for its contact is skipped
-    /// (reported as already done) instead of sent again (default on).
-    pub skip_unchanged_upserts: bool,
 }
 
 impl Default for BridgeConfig {
@@ -71,7 +68,6 @@ impl Default for BridgeConfig {
             emails_in_logs: EmailsInLogs::Masked,
             change_tolerance: DEFAULT_CHANGE_TOLERANCE,
             coalesce_upserts: true,
-            skip_unchanged_upserts: true,
         }
     }
 }
@@ -107,12 +103,6 @@ impl BridgeConfig {
     /// Sets [`coalesce_upserts`](Self::coalesce_upserts).
     pub fn coalesce_upserts(mut self, on: bool) -> Self {
         self.coalesce_upserts = on;
-        self
-    }
-
-    /// Sets [`skip_unchanged_upserts`](Self::skip_unchanged_upserts).
-    pub fn skip_unchanged_upserts(mut self, on: bool) -> Self {
-        self.skip_unchanged_upserts = on;
         self
     }
 
