@@ -55,6 +55,10 @@ pub struct BridgeConfig {
     /// directly following it and sends one call with the final properties (default on; off is
     /// the baseline of one call per upsert). See docs/architecture.md, "Coalescing upserts".
     pub coalesce_upserts: bool,
+    /// Whether an upsert identical to what was last delivered for its contact (a hash in the
+    /// state store) is skipped and reported as already done (default on). Events are never
+    /// skipped. See docs/architecture.md, "Skipping unchanged upserts".
+    pub skip_unchanged_upserts: bool,
 }
 
 impl Default for BridgeConfig {
@@ -68,6 +72,7 @@ impl Default for BridgeConfig {
             emails_in_logs: EmailsInLogs::Masked,
             change_tolerance: DEFAULT_CHANGE_TOLERANCE,
             coalesce_upserts: true,
+            skip_unchanged_upserts: true,
         }
     }
 }
@@ -103,6 +108,12 @@ impl BridgeConfig {
     /// Sets [`coalesce_upserts`](Self::coalesce_upserts).
     pub fn coalesce_upserts(mut self, on: bool) -> Self {
         self.coalesce_upserts = on;
+        self
+    }
+
+    /// Sets [`skip_unchanged_upserts`](Self::skip_unchanged_upserts).
+    pub fn skip_unchanged_upserts(mut self, on: bool) -> Self {
+        self.skip_unchanged_upserts = on;
         self
     }
 
@@ -348,6 +359,7 @@ impl BridgeBuilder {
                     kommo: self.kommo,
                     state: state.clone(),
                     echoes,
+                    skip_unchanged: self.config.skip_unchanged_upserts,
                 },
                 config: self.config,
                 rules: self.rules,

@@ -215,3 +215,40 @@ pub async fn folded_items_retry_with_their_head(store: &Store) {
         vec![owned("u1", &["u2"])]
     );
 }
+
+pub async fn delivered_upserts_are_remembered_and_forgotten(store: &Store) {
+    let state = &store.state;
+    assert_eq!(
+        state.delivered_upsert("ann@example.com").await.unwrap(),
+        None
+    );
+    state
+        .set_delivered_upsert("ann@example.com", Some("u-1"), "h1")
+        .await
+        .unwrap();
+    state
+        .set_delivered_upsert("bob@example.com", None, "h2")
+        .await
+        .unwrap();
+    state
+        .set_delivered_upsert("ann@example.com", Some("u-1"), "h3")
+        .await
+        .unwrap();
+    let read =
+        |contact: &'static str| async move { state.delivered_upsert(contact).await.unwrap() };
+    assert_eq!(read("ann@example.com").await.as_deref(), Some("h3"));
+    assert_eq!(read("bob@example.com").await.as_deref(), Some("h2"));
+    // By userId only (a delete that names no email).
+    state
+        .forget_delivered_upsert(None, Some("u-1"))
+        .await
+        .unwrap();
+    assert_eq!(read("ann@example.com").await, None);
+    assert_eq!(read("bob@example.com").await.as_deref(), Some("h2"));
+    // By email.
+    state
+        .forget_delivered_upsert(Some("bob@example.com"), None)
+        .await
+        .unwrap();
+    assert_eq!(read("bob@example.com").await, None);
+}

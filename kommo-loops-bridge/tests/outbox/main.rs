@@ -36,6 +36,7 @@ macro_rules! conformance_cases {
             a_plain_claim_folds_nothing,
             folded_items_outlive_a_crashed_worker,
             folded_items_retry_with_their_head,
+            delivered_upserts_are_remembered_and_forgotten,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

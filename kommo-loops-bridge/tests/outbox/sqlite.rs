@@ -409,8 +409,10 @@ async fn an_outbox_written_before_the_marker_is_still_an_outbox() {
     // As version 0.1.0 left it: schema 1 (without the tables of later versions), no
     // application id.
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("DROP TABLE kommo_changes; DROP TABLE catch_up_watermarks;")
-        .unwrap();
+    conn.execute_batch(
+        "DROP TABLE kommo_changes; DROP TABLE catch_up_watermarks; DROP TABLE delivered_upserts;",
+    )
+    .unwrap();
     conn.pragma_update(None, "user_version", 1).unwrap();
     conn.pragma_update(None, "application_id", 0).unwrap();
     drop(conn);
