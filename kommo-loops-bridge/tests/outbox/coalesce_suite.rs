@@ -252,3 +252,127 @@ pub async fn delivered_upserts_are_remembered_and_forgotten(store: &Store) {
         .unwrap();
     assert_eq!(read("bob@example.com").await, None);
 }
+
+/// Four producers and `workers` coalescing workers over `outboxes` (views of one store), all at
+/// once: 600 items for 20 contacts, every fifth an event, the rest upserts. Every item must
+/// finish exactly once, each contact's items in id order (a folded run counts as running its
+/// items in order), and no event may ever be folded.
+pub async fn concurrent_coalescing_workers(
+    outboxes: Vec<std::sync::Arc<dyn kommo_loops_bridge::runtime::Outbox>>,
+    workers: usize,
+) {
+    use std::collections::{HashMap, HashSet};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    const ITEMS: usize = 600;
+    const PRODUCERS: usize = 4;
+    const CONTACTS: usize = 20;
+    fn email(seq: usize) -> String {
+        format!("c{}@example.com", (seq / PRODUCERS) % CONTACTS)
+    }
+    let new = move |seq: usize| {
+        let key = format!("c-{seq:04}");
+        if seq.is_multiple_of(5) {
+            event(&key, &email(seq))
+        } else {
+            upsert(&key, &email(seq), &seq.to_string())
+        }
+    };
+    let now = t(0);
+    let mut tasks = Vec::new();
+    for p in 0..PRODUCERS {
+        let outbox = Arc::clone(&outboxes[p % outboxes.len()]);
+        tasks.push(tokio::spawn(async move {
+            let mine: Vec<usize> = (p..ITEMS).step_by(PRODUCERS).collect();
+            for chunk in mine.chunks(3) {
+                let batch = chunk.iter().map(|&seq| new(seq)).collect();
+                outbox.enqueue(batch, now).await.expect("enqueue");
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    let log: Arc<Mutex<HashMap<String, Vec<i64>>>> = Arc::default();
+    let done = Arc::new(AtomicUsize::new(0));
+    let folded_total = Arc::new(AtomicUsize::new(0));
+    for w in 0..workers {
+        let outbox = Arc::clone(&outboxes[w % outboxes.len()]);
+        let (log, done, folded_total) = (
+            Arc::clone(&log),
+            Arc::clone(&done),
+            Arc::clone(&folded_total),
+        );
+        tasks.push(tokio::spawn(async move {
+            let name = format!("worker-{w}");
+            while done.load(Ordering::SeqCst) < ITEMS {
+                let claimed = outbox
+                    .claim_coalescing(&name, 4, now, Duration::from_secs(3600))
+                    .await
+                    .expect("claim");
+                if claimed.is_empty() {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    continue;
+                }
+                for head in claimed {
+                    for folded in &head.folded {
+                        assert!(folded.key != head.key && folded.partition == head.partition);
+                        assert!(
+                            !folded.source.is_empty() && !is_event(folded),
+                            "an event was folded"
+                        );
+                    }
+                    folded_total.fetch_add(head.folded.len(), Ordering::SeqCst);
+                    let run: Vec<&Item> = std::iter::once(&head).chain(&head.folded).collect();
+                    log.lock()
+                        .unwrap()
+                        .entry(head.partition.clone())
+                        .or_default()
+                        .extend(run.iter().map(|i| i.id));
+                    for item in run {
+                        let attempt = crate::suite::attempt(now, "done");
+                        outbox
+                            .finish(item.id, &name, Finish::Done, attempt)
+                            .await
+                            .expect("finish");
+                        done.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            }
+        }));
+    }
+    let all = async {
+        for task in tasks {
+            task.await.expect("a producer or worker panicked");
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(180), all)
+        .await
+        .expect("the workers did not drain the outbox in 3 minutes");
+    let log = std::mem::take(&mut *log.lock().unwrap());
+    let mut seen = HashSet::new();
+    for (part, ran) in &log {
+        assert!(
+            ran.windows(2).all(|p| p[0] < p[1]),
+            "{part} out of order: {ran:?}"
+        );
+        for id in ran {
+            assert!(seen.insert(*id), "item {id} finished twice");
+        }
+    }
+    assert_eq!(seen.len(), ITEMS, "every item finished");
+    let s = outboxes[0].stats().await.unwrap();
+    assert_eq!((s.done, s.unfinished(), s.dead), (ITEMS as u64, 0, 0));
+    println!(
+        "observed: {} of {ITEMS} items folded into another",
+        folded_total.load(Ordering::SeqCst)
+    );
+}
+
+fn is_event(item: &Item) -> bool {
+    matches!(
+        &item.job,
+        kommo_loops_bridge::runtime::outbox::Job::Execute {
+            action: Action::SendEvent(_)
+        }
+    )
+}

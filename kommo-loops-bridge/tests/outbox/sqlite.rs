@@ -222,6 +222,15 @@ async fn two_connections_to_one_file_share_the_work() {
     suite::concurrent_workers(vec![a, b], 8).await;
 }
 
+/// The same with coalescing workers: folded runs stay exclusive and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_connections_to_one_file_coalesce_each_item_once() {
+    let dir: TempDir = tempfile::tempdir().unwrap();
+    let a: Arc<dyn Outbox> = Arc::new(open(dir.path()).await);
+    let b: Arc<dyn Outbox> = Arc::new(open(dir.path()).await);
+    suite::concurrent_coalescing_workers(vec![a, b], 8).await;
+}
+
 fn suite_lease() -> std::time::Duration {
     std::time::Duration::from_secs(30)
 }
