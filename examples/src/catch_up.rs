@@ -54,7 +54,8 @@ impl Default for CatchUpSettings {
     }
 }
 
-fn switch(
+/// A setting that is one of two words (`on` or `off`, any case); `default` when unset.
+pub(crate) fn switch(
     get: &impl Fn(&str) -> Option<String>,
     name: &str,
     default: bool,

@@ -167,6 +167,12 @@ pub struct ServerConfig {
     /// `CATCH_UP_TOLERANCE_SECS`, `PUBLIC_URL`, `KOMMO_RESUBSCRIBE`: recovering lost Kommo
     /// webhooks from Kommo's events log.
     pub catch_up: crate::catch_up::CatchUpSettings,
+    /// `COALESCE_UPSERTS`: `true` (default: a burst of upserts of one contact waiting in the
+    /// outbox goes out as one call) or `false` (one call per upsert).
+    pub coalesce_upserts: bool,
+    /// `SKIP_UNCHANGED_UPSERTS`: `true` (default: an upsert identical to what was last
+    /// delivered for its contact is not sent again) or `false`.
+    pub skip_unchanged_upserts: bool,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -191,6 +197,8 @@ impl fmt::Debug for ServerConfig {
             .field("connections", &self.connections)
             .field("emails_in_logs", &self.emails_in_logs)
             .field("catch_up", &self.catch_up)
+            .field("coalesce_upserts", &self.coalesce_upserts)
+            .field("skip_unchanged_upserts", &self.skip_unchanged_upserts)
             .finish()
     }
 }
@@ -377,6 +385,20 @@ impl ServerConfig {
             }
         };
         let catch_up = crate::catch_up::CatchUpSettings::read(&get, &mut problems);
+        let coalesce_upserts = crate::catch_up::switch(
+            &get,
+            "COALESCE_UPSERTS",
+            true,
+            ["true", "false"],
+            &mut problems,
+        );
+        let skip_unchanged_upserts = crate::catch_up::switch(
+            &get,
+            "SKIP_UNCHANGED_UPSERTS",
+            true,
+            ["true", "false"],
+            &mut problems,
+        );
         let config = ServerConfig {
             rules_file,
             bind,
@@ -394,6 +416,8 @@ impl ServerConfig {
             connections,
             emails_in_logs,
             catch_up,
+            coalesce_upserts,
+            skip_unchanged_upserts,
         };
         (config, problems)
     }
@@ -476,6 +500,7 @@ mod tests {
         assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(config.workers, 4);
         assert_eq!(config.lease_secs, DEFAULT_LEASE_SECS);
+        assert!(config.coalesce_upserts && config.skip_unchanged_upserts);
         assert_eq!(config.store, StoreConfig::Sqlite("kommo-loops.db".into()));
         let shown = format!("{config:?}");
         for secret in [

@@ -199,7 +199,9 @@ pub async fn bridge_and_clients(config: &ServerConfig) -> Result<Started, String
             .mode(config.mode)
             .lease(std::time::Duration::from_secs(config.lease_secs))
             .emails_in_logs(config.emails_in_logs)
-            .change_tolerance(config.catch_up.tolerance),
+            .change_tolerance(config.catch_up.tolerance)
+            .coalesce_upserts(config.coalesce_upserts)
+            .skip_unchanged_upserts(config.skip_unchanged_upserts),
     );
     if let Some(secret) = &config.loops_webhook_secret {
         builder = builder.loops_secret(secret.clone());

@@ -51,6 +51,14 @@ pub struct BridgeConfig {
     /// (`created_at`) may be and still be recognised as one change (default 2 minutes; see
     /// docs/architecture.md, "Recognising one change seen twice").
     pub change_tolerance: Duration,
+    /// Whether a worker claiming an upsert also takes the pending upserts of the same contact
+    /// directly following it and sends one call with the final properties (default on; off is
+    /// the baseline of one call per upsert). See docs/architecture.md, "Coalescing upserts".
+    pub coalesce_upserts: bool,
+    /// Whether an upsert identical to what was last delivered for its contact (a hash in the
+    /// state store) is skipped and reported as already done (default on). Events are never
+    /// skipped. See docs/architecture.md, "Skipping unchanged upserts".
+    pub skip_unchanged_upserts: bool,
 }
 
 impl Default for BridgeConfig {
@@ -63,6 +71,8 @@ impl Default for BridgeConfig {
             loops_tolerance: loops_client::webhooks::DEFAULT_TOLERANCE,
             emails_in_logs: EmailsInLogs::Masked,
             change_tolerance: DEFAULT_CHANGE_TOLERANCE,
+            coalesce_upserts: true,
+            skip_unchanged_upserts: true,
         }
     }
 }
@@ -92,6 +102,18 @@ impl BridgeConfig {
     /// Sets how contact emails appear in log lines.
     pub fn emails_in_logs(mut self, emails: EmailsInLogs) -> Self {
         self.emails_in_logs = emails;
+        self
+    }
+
+    /// Sets [`coalesce_upserts`](Self::coalesce_upserts).
+    pub fn coalesce_upserts(mut self, on: bool) -> Self {
+        self.coalesce_upserts = on;
+        self
+    }
+
+    /// Sets [`skip_unchanged_upserts`](Self::skip_unchanged_upserts).
+    pub fn skip_unchanged_upserts(mut self, on: bool) -> Self {
+        self.skip_unchanged_upserts = on;
         self
     }
 
@@ -337,6 +359,7 @@ impl BridgeBuilder {
                     kommo: self.kommo,
                     state: state.clone(),
                     echoes,
+                    skip_unchanged: self.config.skip_unchanged_upserts,
                 },
                 config: self.config,
                 rules: self.rules,

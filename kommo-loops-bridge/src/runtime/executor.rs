@@ -13,6 +13,7 @@ use kommo_client::contacts::Contact;
 use kommo_client::leads::Lead;
 use sha2::{Digest, Sha256};
 
+use super::delivered::ContactPart;
 use super::echo::Echoes;
 use super::outcome::Outcome;
 use super::ports::{KommoApi, KommoEntity, LoopsApi, PortError};
@@ -51,23 +52,39 @@ pub(crate) struct Executor {
     pub(crate) kommo: Arc<dyn KommoApi>,
     pub(crate) state: Arc<dyn StateStore>,
     pub(crate) echoes: Arc<Echoes>,
+    /// Whether an upsert identical to what was last delivered for its contact is skipped.
+    pub(crate) skip_unchanged: bool,
 }
 
 impl Executor {
     pub(crate) async fn execute(&self, action: &Action, now: SystemTime) -> Outcome {
         match action {
-            Action::UpsertContact(a) => match self.loops.upsert_contact(a).await {
-                Ok(()) => {
-                    self.synced(a.kommo_contact_id, &a.email).await;
-                    Outcome::Done {
-                        detail: format!("contact {} upserted in Loops", a.email),
-                    }
+            Action::UpsertContact(a) => {
+                let part = ContactPart::of_upsert(a);
+                if self.unchanged(&part).await {
+                    return Outcome::AlreadyDone {
+                        detail: format!(
+                            "contact {} not sent: identical to what was last delivered",
+                            a.email
+                        ),
+                    };
                 }
-                Err(e) => e.into(),
-            },
+                match self.loops.upsert_contact(a).await {
+                    Ok(()) => {
+                        self.synced(a.kommo_contact_id, &a.email).await;
+                        self.delivered(&part).await;
+                        Outcome::Done {
+                            detail: format!("contact {} upserted in Loops", a.email),
+                        }
+                    }
+                    Err(e) => e.into(),
+                }
+            }
+            // An event is never skipped; the contact part it carried is remembered.
             Action::SendEvent(a) => match self.loops.send_event(a).await {
                 Ok(()) if a.carries_upsert() => {
                     self.synced(a.kommo_contact_id, &a.email).await;
+                    self.delivered(&ContactPart::of_event(a)).await;
                     Outcome::Done {
                         detail: format!(
                             "event {} sent for {}, with the contact's properties",
@@ -89,15 +106,30 @@ impl Executor {
                 },
                 Err(e) => e.into(),
             },
-            Action::DeleteContact(a) => match self.loops.delete_contact(a).await {
-                Ok(()) => Outcome::Done {
-                    detail: format!(
-                        "contact {} deleted in Loops",
-                        a.email.as_deref().or(a.user_id.as_deref()).unwrap_or("?")
-                    ),
-                },
-                Err(e) => e.into(),
-            },
+            Action::DeleteContact(a) => {
+                // Before the call: a crash after it must not leave a hash that would skip
+                // the upsert re-creating the contact.
+                let contact = a.email.as_deref().map(str::to_lowercase);
+                if let Err(e) = self
+                    .state
+                    .forget_delivered_upsert(contact.as_deref(), a.user_id.as_deref())
+                    .await
+                {
+                    return Outcome::Retry {
+                        after: None,
+                        reason: format!("could not forget the contact's last upsert: {e}"),
+                    };
+                }
+                match self.loops.delete_contact(a).await {
+                    Ok(()) => Outcome::Done {
+                        detail: format!(
+                            "contact {} deleted in Loops",
+                            a.email.as_deref().or(a.user_id.as_deref()).unwrap_or("?")
+                        ),
+                    },
+                    Err(e) => e.into(),
+                }
+            }
             Action::AddNote(a) => {
                 let text = format!("{}\n{}", a.text, marker(&a.idempotency_key));
                 self.on_targets(&a.target, "note", |kommo, entity| {
@@ -185,6 +217,7 @@ impl Executor {
         let upserted = self.loops.upsert_contact(&upsert).await;
         if upserted.is_ok() {
             self.synced(merged.kommo_contact_id, &merged.email).await;
+            self.delivered(&ContactPart::of_upsert(&upsert)).await;
         }
         let alone = SendEvent {
             idempotency_key: alone_key(&merged.idempotency_key),
@@ -217,6 +250,34 @@ impl Executor {
             },
             // The event is what matters: it decides whether to try again.
             (_, Err(e)) => e.into(),
+        }
+    }
+
+    /// Whether `part` is what was last delivered for its contact (when skipping is on). A
+    /// store that cannot answer means "no": the upsert is sent.
+    async fn unchanged(&self, part: &ContactPart<'_>) -> bool {
+        if !self.skip_unchanged {
+            return false;
+        }
+        match self.state.delivered_upsert(&part.contact()).await {
+            Ok(last) => last.is_some_and(|last| last == part.hash()),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the contact's last upsert; sending");
+                false
+            }
+        }
+    }
+
+    /// Remembers `part` as delivered, after Loops accepted it. A crash before this write only
+    /// means the next identical upsert is sent again.
+    async fn delivered(&self, part: &ContactPart<'_>) {
+        if let Err(e) = self
+            .state
+            .set_delivered_upsert(&part.contact(), part.user_id, &part.hash())
+            .await
+        {
+            // The upsert happened; only the next identical one will be sent again.
+            tracing::warn!(error = %e, "could not remember the delivered upsert");
         }
     }
 

@@ -10,6 +10,7 @@ mod bridge;
 pub mod catch_up;
 pub mod changes;
 mod clock;
+mod delivered;
 mod echo;
 mod executor;
 pub mod health;

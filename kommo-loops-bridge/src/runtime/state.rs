@@ -37,6 +37,26 @@ pub trait StateStore: Send + Sync + 'static {
     /// Remembers the email synced to Loops for a Kommo contact.
     async fn set_synced_email(&self, contact: &str, email: &str) -> Result<(), OutboxError>;
 
+    /// The hash of the upsert last delivered to Loops for `contact` (its email, lowercased).
+    async fn delivered_upsert(&self, contact: &str) -> Result<Option<String>, OutboxError>;
+
+    /// Remembers the hash of the upsert just delivered for `contact` (its email, lowercased),
+    /// sent with `user_id`. Written only after Loops accepted the call.
+    async fn set_delivered_upsert(
+        &self,
+        contact: &str,
+        user_id: Option<&str>,
+        hash: &str,
+    ) -> Result<(), OutboxError>;
+
+    /// Forgets what was delivered for the contact with this email (lowercased) or this
+    /// userId, before it is deleted in Loops: an upsert after the delete is sent again.
+    async fn forget_delivered_upsert(
+        &self,
+        contact: Option<&str>,
+        user_id: Option<&str>,
+    ) -> Result<(), OutboxError>;
+
     /// Contacts with the email last synced to Loops, `(contact, email)` in contact order,
     /// starting after `after`, at most `limit`: the contacts the rules care about.
     async fn synced_contacts(
@@ -79,6 +99,8 @@ struct Inner {
     emails: BTreeMap<String, String>,
     changes: HashMap<String, Vec<ChangeRecord>>,
     watermarks: HashMap<String, i64>,
+    /// Contact to (user id, hash).
+    delivered: HashMap<String, (Option<String>, String)>,
 }
 
 impl MemoryState {
@@ -128,6 +150,34 @@ impl StateStore for MemoryState {
         self.lock()
             .emails
             .insert(contact.to_owned(), email.to_owned());
+        Ok(())
+    }
+
+    async fn delivered_upsert(&self, contact: &str) -> Result<Option<String>, OutboxError> {
+        Ok(self.lock().delivered.get(contact).map(|(_, h)| h.clone()))
+    }
+
+    async fn set_delivered_upsert(
+        &self,
+        contact: &str,
+        user_id: Option<&str>,
+        hash: &str,
+    ) -> Result<(), OutboxError> {
+        self.lock().delivered.insert(
+            contact.to_owned(),
+            (user_id.map(str::to_owned), hash.to_owned()),
+        );
+        Ok(())
+    }
+
+    async fn forget_delivered_upsert(
+        &self,
+        contact: Option<&str>,
+        user_id: Option<&str>,
+    ) -> Result<(), OutboxError> {
+        self.lock().delivered.retain(|c, (u, _)| {
+            contact != Some(c.as_str()) && (user_id.is_none() || u.as_deref() != user_id)
+        });
         Ok(())
     }
 

@@ -1,6 +1,6 @@
 //! Workers: claim due jobs from the outbox, run them, and record how each ended.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -8,10 +8,10 @@ use tracing::Instrument;
 
 use super::bridge::Bridge;
 use super::clock;
-use super::outbox::{Attempt, Finish, Item, ItemState, Job, NewItem};
+use super::outbox::{Attempt, Finish, Item, ItemState, Job, NewItem, coalesce};
 use super::outcome::Outcome;
 use super::planner::PlanFailure;
-use crate::plan::Plan;
+use crate::plan::{Action, Plan, UpsertContact};
 
 /// When failed jobs run again, and when they are given up.
 ///
@@ -184,14 +184,16 @@ impl Bridge {
         worker: &str,
     ) -> Result<Vec<JobReport>, super::outbox::OutboxError> {
         let config = &self.inner.config;
-        let items = self
-            .inner
-            .outbox
-            .claim(worker, config.batch, clock::now(), config.lease)
-            .await?;
+        let outbox = &self.inner.outbox;
+        let (now, batch, lease) = (clock::now(), config.batch, config.lease);
+        let items = if config.coalesce_upserts {
+            outbox.claim_coalescing(worker, batch, now, lease).await?
+        } else {
+            outbox.claim(worker, batch, now, lease).await?
+        };
         let mut reports = Vec::with_capacity(items.len());
         for item in items {
-            reports.push(self.run(worker, item).await?);
+            reports.extend(self.run(worker, item).await?);
         }
         Ok(reports)
     }
@@ -223,7 +225,13 @@ impl Bridge {
         }
     }
 
-    async fn run(&self, worker: &str, item: Item) -> Result<JobReport, super::outbox::OutboxError> {
+    /// Runs one claimed item (and the upserts folded into it); returns its report first, then
+    /// one per folded item.
+    async fn run(
+        &self,
+        worker: &str,
+        item: Item,
+    ) -> Result<Vec<JobReport>, super::outbox::OutboxError> {
         let span = tracing::info_span!("kommo_loops.job", id = item.id, job = %Bridge::describe(&item.job), attempt = item.attempts.len() + 1);
         // Instrumented, not entered: a span entered across an `.await` stays entered on the
         // thread while the job is suspended, so every job polled meanwhile would log inside it.
@@ -234,10 +242,10 @@ impl Bridge {
         &self,
         worker: &str,
         item: Item,
-    ) -> Result<JobReport, super::outbox::OutboxError> {
+    ) -> Result<Vec<JobReport>, super::outbox::OutboxError> {
         let now = clock::now();
         let (outcome, plan) = match &item.job {
-            Job::Execute { action } => (self.inner.executor.execute(action, now).await, None),
+            Job::Execute { action } => (self.execute(action, &item.folded, now).await, None),
             Job::PlanKommo { body } => {
                 let planned = self.inner.planner.plan(body.as_bytes()).await;
                 self.store_plan(&item, planned).await
@@ -293,12 +301,7 @@ impl Bridge {
                 }
             }
         };
-        let state = match &finish {
-            Finish::Done | Finish::Planned => ItemState::Done,
-            Finish::AlreadyDone => ItemState::AlreadyDone,
-            Finish::RetryAt(_) => ItemState::Pending,
-            Finish::Dead(_) => ItemState::Dead,
-        };
+        let state = finish_state(&finish);
         // Details name contacts by email: personal data, masked unless asked otherwise.
         let detail = self.inner.config.emails_in_logs.apply(outcome.detail());
         let detail = detail.as_ref();
@@ -318,10 +321,35 @@ impl Bridge {
                 "job failed for good; it is now a dead letter: fix the cause, then replay it"
             ),
         }
+        let folded_finish = |at| folded_finish(item.id, &finish, at);
+        // The head first: a crash before the folded items are finished leaves them to run
+        // again, which repeats an upsert of properties already sent, never loses one.
+        let head_finish = finish.clone();
         self.inner
             .outbox
-            .finish(item.id, worker, finish, attempt)
+            .finish(item.id, worker, head_finish, attempt)
             .await?;
+        let mut reports = vec![self.report(&item, outcome, state, plan)];
+        for folded in &item.folded {
+            let (finish, attempt, outcome) = folded_finish(now);
+            let state = finish_state(&finish);
+            self.inner
+                .outbox
+                .finish(folded.id, worker, finish, attempt)
+                .await?;
+            reports.push(self.report(folded, outcome, state, None));
+        }
+        Ok(reports)
+    }
+
+    /// Reports how a run of `item` ended, to the caller and to subscribers.
+    fn report(
+        &self,
+        item: &Item,
+        outcome: Outcome,
+        state: ItemState,
+        plan: Option<Plan>,
+    ) -> JobReport {
         let report = JobReport {
             item_id: item.id,
             key: item.key.clone(),
@@ -332,7 +360,44 @@ impl Bridge {
             plan,
         };
         let _ = self.inner.reports.send(report.clone());
-        Ok(report)
+        report
+    }
+
+    /// Executes an action; an upsert with others folded into it goes out as one upsert with
+    /// the final properties.
+    async fn execute(&self, action: &Action, folded: &[Item], now: SystemTime) -> Outcome {
+        let executor = &self.inner.executor;
+        let Action::UpsertContact(head) = action else {
+            return executor.execute(action, now).await;
+        };
+        let upserts: Vec<&UpsertContact> = folded
+            .iter()
+            .filter_map(|item| match &item.job {
+                Job::Execute {
+                    action: Action::UpsertContact(upsert),
+                } => Some(upsert),
+                _ => None,
+            })
+            .collect();
+        if upserts.is_empty() {
+            return executor.execute(action, now).await;
+        }
+        let merged = Action::UpsertContact(coalesce(head, upserts));
+        let ids: Vec<String> = folded.iter().map(|item| item.id.to_string()).collect();
+        let note = format!(
+            " (one call for {} upserts: items {} folded in)",
+            ids.len() + 1,
+            ids.join(", ")
+        );
+        match executor.execute(&merged, now).await {
+            Outcome::Done { detail } => Outcome::Done {
+                detail: detail + &note,
+            },
+            Outcome::AlreadyDone { detail } => Outcome::AlreadyDone {
+                detail: detail + &note,
+            },
+            other => other,
+        }
     }
 
     /// Stores the actions of a planning job's plan.
@@ -368,6 +433,62 @@ impl Bridge {
             }
             Err(PlanFailure::Retry(e)) => (e.into(), None),
             Err(PlanFailure::Permanent(reason)) => (Outcome::Failed { reason }, None),
+        }
+    }
+}
+
+/// Where a finish leaves an item.
+fn finish_state(finish: &Finish) -> ItemState {
+    match finish {
+        Finish::Done | Finish::Planned => ItemState::Done,
+        Finish::AlreadyDone => ItemState::AlreadyDone,
+        Finish::RetryAt(_) => ItemState::Pending,
+        Finish::Dead(_) => ItemState::Dead,
+    }
+}
+
+/// How an upsert folded into item `head` ends, given how `head` ended: with it when it
+/// succeeded or will run again (its properties went, or will go, in that one call), and back
+/// to pending when it failed for good, so that a property the call was refused for holds back
+/// no other edit longer than running them one claim at a time would. Neither `folded` nor
+/// `released` counts against the item's own retries.
+fn folded_finish(head: i64, finish: &Finish, now: SystemTime) -> (Finish, Attempt, Outcome) {
+    let carried = format!("folded into outbox item {head}, which carried its properties");
+    match finish {
+        Finish::Done | Finish::Planned => (
+            Finish::Done,
+            Attempt::new(now, "done", carried.clone()),
+            Outcome::Done { detail: carried },
+        ),
+        Finish::AlreadyDone => (
+            Finish::AlreadyDone,
+            Attempt::new(now, "already_done", carried.clone()),
+            Outcome::AlreadyDone { detail: carried },
+        ),
+        Finish::RetryAt(at) => {
+            let detail = format!("folded into outbox item {head}, which will run again");
+            (
+                Finish::RetryAt(*at),
+                Attempt::new(now, "folded", detail.clone()),
+                Outcome::Retry {
+                    after: None,
+                    reason: detail,
+                },
+            )
+        }
+        Finish::Dead(reason) => {
+            let detail = format!(
+                "folded into outbox item {head}, which failed for good ({reason}); \
+                 runs without it"
+            );
+            (
+                Finish::RetryAt(now),
+                Attempt::new(now, "released", detail.clone()),
+                Outcome::Retry {
+                    after: None,
+                    reason: detail,
+                },
+            )
         }
     }
 }
@@ -414,6 +535,51 @@ mod tests {
             attempts_since_replay(&history(&["retry", "failed", "wait", "failed"])),
             (0, 0, 0)
         );
+    }
+
+    #[test]
+    fn folded_items_end_with_their_head() {
+        let now = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(100);
+        let later = now + Duration::from_secs(60);
+        let table: Vec<(Finish, Finish, &str, ItemState)> = vec![
+            (Finish::Done, Finish::Done, "done", ItemState::Done),
+            (
+                Finish::AlreadyDone,
+                Finish::AlreadyDone,
+                "already_done",
+                ItemState::AlreadyDone,
+            ),
+            (
+                Finish::RetryAt(later),
+                Finish::RetryAt(later),
+                "folded",
+                ItemState::Pending,
+            ),
+            // A refusal for good releases them, to run without the head.
+            (
+                Finish::Dead("bad property".into()),
+                Finish::RetryAt(now),
+                "released",
+                ItemState::Pending,
+            ),
+        ];
+        for (head, expected, outcome, state) in table {
+            let (finish, attempt, _) = folded_finish(7, &head, now);
+            assert_eq!(finish, expected, "{head:?}");
+            assert_eq!(attempt.outcome, outcome, "{head:?}");
+            assert!(
+                attempt.detail.contains("outbox item 7"),
+                "{}",
+                attempt.detail
+            );
+            assert_eq!(finish_state(&finish), state);
+        }
+        // Neither kind of attempt counts against the item's own retries.
+        let history = [
+            Attempt::new(now, "folded", ""),
+            Attempt::new(now, "released", ""),
+        ];
+        assert_eq!(attempts_since_replay(&history), (0, 0, 2));
     }
 
     #[test]

@@ -31,6 +31,12 @@ macro_rules! conformance_cases {
             watermark_only_moves_forward,
             synced_contacts_are_paged_in_order,
             oldest_unplanned_delivery_is_a_waiting_webhook,
+            a_burst_of_upserts_is_claimed_as_one,
+            an_event_first_folds_nothing,
+            a_plain_claim_folds_nothing,
+            folded_items_outlive_a_crashed_worker,
+            folded_items_retry_with_their_head,
+            delivered_upserts_are_remembered_and_forgotten,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -47,6 +53,7 @@ macro_rules! conformance_cases {
 }
 
 mod catch_up_suite;
+mod coalesce_suite;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -96,6 +96,17 @@ async fn two_instances_share_the_work() {
     drop_schema(url, schema).await;
 }
 
+/// The same with coalescing workers: folded runs stay exclusive and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_coalesce_each_item_once() {
+    let Some(url) = database_url() else { return };
+    let schema = scratch_schema(&url).await;
+    let a: Arc<dyn Outbox> = Arc::new(connect(&url, &schema).await);
+    let b: Arc<dyn Outbox> = Arc::new(connect(&url, &schema).await);
+    suite::concurrent_coalescing_workers(vec![a, b], 8).await;
+    drop_schema(url, schema).await;
+}
+
 #[tokio::test]
 async fn connecting_again_keeps_the_schema_and_its_data() {
     let Some(url) = database_url() else { return };

@@ -222,6 +222,15 @@ async fn two_connections_to_one_file_share_the_work() {
     suite::concurrent_workers(vec![a, b], 8).await;
 }
 
+/// The same with coalescing workers: folded runs stay exclusive and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_connections_to_one_file_coalesce_each_item_once() {
+    let dir: TempDir = tempfile::tempdir().unwrap();
+    let a: Arc<dyn Outbox> = Arc::new(open(dir.path()).await);
+    let b: Arc<dyn Outbox> = Arc::new(open(dir.path()).await);
+    suite::concurrent_coalescing_workers(vec![a, b], 8).await;
+}
+
 fn suite_lease() -> std::time::Duration {
     std::time::Duration::from_secs(30)
 }
@@ -409,8 +418,10 @@ async fn an_outbox_written_before_the_marker_is_still_an_outbox() {
     // As version 0.1.0 left it: schema 1 (without the tables of later versions), no
     // application id.
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("DROP TABLE kommo_changes; DROP TABLE catch_up_watermarks;")
-        .unwrap();
+    conn.execute_batch(
+        "DROP TABLE kommo_changes; DROP TABLE catch_up_watermarks; DROP TABLE delivered_upserts;",
+    )
+    .unwrap();
     conn.pragma_update(None, "user_version", 1).unwrap();
     conn.pragma_update(None, "application_id", 0).unwrap();
     drop(conn);

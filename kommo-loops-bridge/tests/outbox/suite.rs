@@ -18,6 +18,7 @@ use kommo_loops_bridge::runtime::outbox::{
 use kommo_loops_bridge::runtime::{Outbox, StateStore};
 
 pub use crate::catch_up_suite::*;
+pub use crate::coalesce_suite::*;
 
 /// A fresh store under test: an outbox and a state store (one object for the SQL backends).
 pub struct Store {

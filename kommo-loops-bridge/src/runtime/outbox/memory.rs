@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
+use super::fold::{MAX_FOLDED, foldable};
 use super::{
     Attempt, Finish, Item, ItemState, Job, NewItem, Outbox, OutboxError, OutboxStats,
     from_unix_millis, unix_millis,
@@ -34,48 +35,17 @@ impl MemoryOutbox {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
-}
 
-#[async_trait::async_trait]
-impl Outbox for MemoryOutbox {
-    async fn enqueue(&self, items: Vec<NewItem>, now: SystemTime) -> Result<usize, OutboxError> {
-        let mut state = self.lock();
-        let now_ms = unix_millis(now);
-        let mut added = 0;
-        for new in items {
-            if state.by_key.contains_key(&new.key) {
-                continue;
-            }
-            state.next_id += 1;
-            let id = state.next_id;
-            state.by_key.insert(new.key.clone(), id);
-            state.items.insert(
-                id,
-                Item {
-                    id,
-                    key: new.key,
-                    partition: new.partition,
-                    job: new.job,
-                    source: new.source,
-                    state: ItemState::Pending,
-                    attempts: Vec::new(),
-                    not_before_ms: now_ms,
-                    created_at_ms: now_ms,
-                    dead_reason: None,
-                },
-            );
-            added += 1;
-        }
-        Ok(added)
-    }
-
-    async fn claim(
+    /// Leases the claimable partition heads, each with the upserts folding into it when
+    /// `fold` is set.
+    fn claim_heads(
         &self,
         worker: &str,
         max: usize,
         now: SystemTime,
         lease: Duration,
-    ) -> Result<Vec<Item>, OutboxError> {
+        fold: bool,
+    ) -> Vec<Item> {
         let mut state = self.lock();
         let now_ms = unix_millis(now);
         let until = unix_millis(now + lease);
@@ -115,13 +85,93 @@ impl Outbox for MemoryOutbox {
         }
         let mut claimed = Vec::with_capacity(claimable.len());
         for id in claimable {
+            let folded: Vec<i64> = match state.items.get(&id) {
+                Some(head) if fold => {
+                    let following: Vec<Item> = state
+                        .items
+                        .range(id + 1..)
+                        .map(|(_, item)| item)
+                        .filter(|item| !item.state.is_final() && item.partition == head.partition)
+                        .take(MAX_FOLDED)
+                        .cloned()
+                        .collect();
+                    let n = foldable(head, &following, now_ms);
+                    following.iter().take(n).map(|i| i.id).collect()
+                }
+                _ => Vec::new(),
+            };
+            let mut folded_items = Vec::with_capacity(folded.len());
+            for fid in folded {
+                state.leases.insert(fid, (worker.to_owned(), until));
+                if let Some(item) = state.items.get_mut(&fid) {
+                    item.state = ItemState::Leased;
+                    folded_items.push(item.clone());
+                }
+            }
             state.leases.insert(id, (worker.to_owned(), until));
             if let Some(item) = state.items.get_mut(&id) {
                 item.state = ItemState::Leased;
-                claimed.push(item.clone());
+                let mut item = item.clone();
+                item.folded = folded_items;
+                claimed.push(item);
             }
         }
-        Ok(claimed)
+        claimed
+    }
+}
+
+#[async_trait::async_trait]
+impl Outbox for MemoryOutbox {
+    async fn enqueue(&self, items: Vec<NewItem>, now: SystemTime) -> Result<usize, OutboxError> {
+        let mut state = self.lock();
+        let now_ms = unix_millis(now);
+        let mut added = 0;
+        for new in items {
+            if state.by_key.contains_key(&new.key) {
+                continue;
+            }
+            state.next_id += 1;
+            let id = state.next_id;
+            state.by_key.insert(new.key.clone(), id);
+            state.items.insert(
+                id,
+                Item {
+                    id,
+                    key: new.key,
+                    partition: new.partition,
+                    job: new.job,
+                    source: new.source,
+                    state: ItemState::Pending,
+                    attempts: Vec::new(),
+                    not_before_ms: now_ms,
+                    created_at_ms: now_ms,
+                    dead_reason: None,
+                    folded: Vec::new(),
+                },
+            );
+            added += 1;
+        }
+        Ok(added)
+    }
+
+    async fn claim(
+        &self,
+        worker: &str,
+        max: usize,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<Vec<Item>, OutboxError> {
+        Ok(self.claim_heads(worker, max, now, lease, false))
+    }
+
+    async fn claim_coalescing(
+        &self,
+        worker: &str,
+        max: usize,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<Vec<Item>, OutboxError> {
+        Ok(self.claim_heads(worker, max, now, lease, true))
     }
 
     async fn finish(

@@ -15,12 +15,16 @@
 //!   partition only the oldest unfinished item can be claimed, and only when no other item of
 //!   that partition is leased, so actions for one entity run in order while different entities
 //!   run in parallel. An item whose lease expired (its worker died) can be claimed again.
+//! - [`claim_coalescing`](Outbox::claim_coalescing) claims the same heads, and with a head
+//!   that upserts a Loops contact it also leases the upserts of that contact directly
+//!   following it (a burst of edits), for the worker to send as one call.
 //! - [`finish`](Outbox::finish) records an attempt and moves the item on (done, already done,
 //!   retry later, dead letter). It fails with [`OutboxError::LeaseLost`] when the caller no
 //!   longer holds the lease, so two workers never both complete one item.
 //! - Dead letters keep their attempt history; [`replay`](Outbox::replay) puts them back as they
 //!   were, idempotency key included, so a replay can never double-send.
 
+mod fold;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -31,6 +35,7 @@ mod sqlite;
 
 use std::time::{Duration, SystemTime};
 
+pub(crate) use fold::coalesce;
 pub use memory::MemoryOutbox;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresOutbox};
@@ -183,7 +188,9 @@ pub struct Attempt {
     /// When it ended, as Unix milliseconds.
     pub at_ms: i64,
     /// `done`, `already_done`, `skipped`, `retry` (a failure counted against the attempts),
-    /// `wait` (a wait the other side asked for) or `failed` (the item became a dead letter).
+    /// `wait` (a wait the other side asked for), `failed` (the item became a dead letter),
+    /// `folded` (an upsert folded into another item that will run again) or `released` (an
+    /// upsert folded into another item that failed for good, back to run without it).
     pub outcome: String,
     /// What happened (an error message, a status).
     pub detail: String,
@@ -224,6 +231,10 @@ pub struct Item {
     pub created_at_ms: i64,
     /// Why it is dead, when it is.
     pub dead_reason: Option<String>,
+    /// Upserts of the same contact leased with this one by
+    /// [`claim_coalescing`](Outbox::claim_coalescing), oldest first: the worker sends one call
+    /// for all of them and finishes each. Empty otherwise.
+    pub folded: Vec<Item>,
 }
 
 /// How an attempt ended.
@@ -309,6 +320,20 @@ pub trait Outbox: Send + Sync + 'static {
 
     /// Leases up to `max` due items to `worker` until `now + lease`.
     async fn claim(
+        &self,
+        worker: &str,
+        max: usize,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<Vec<Item>, OutboxError>;
+
+    /// Like [`claim`](Self::claim), and when a claimed item upserts a Loops contact, also
+    /// leases the upserts of the same contact that directly follow it in its partition (pending
+    /// and due; at most a few dozen) and returns them in its [`Item::folded`]. The run stops
+    /// at the first item that is anything else, so nothing moves past an event or another
+    /// action of the partition. Folded items are leased like the claimed one: the caller
+    /// finishes each of them.
+    async fn claim_coalescing(
         &self,
         worker: &str,
         max: usize,

@@ -50,6 +50,7 @@ impl ItemRow {
             not_before_ms: self.not_before_ms,
             created_at_ms: self.created_at_ms,
             dead_reason: self.dead_reason,
+            folded: Vec::new(),
         })
     }
 }

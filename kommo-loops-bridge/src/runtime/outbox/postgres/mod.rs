@@ -45,6 +45,7 @@ use tokio_postgres::{NoTls, Row};
 
 use self::setup::{lock_key, pg, pool_error};
 
+use super::fold::{MAX_FOLDED, foldable, may_fold};
 use super::sql::{self, ItemRow, Transition, item_columns};
 use super::{
     Attempt, Finish, Item, NewItem, Outbox, OutboxError, OutboxStats, from_unix_millis, unix_millis,
@@ -307,6 +308,103 @@ const CLAIM_LEASE: &str = concat!(
      item.not_before_ms, item.created_at_ms, item.dead_reason"
 );
 
+impl PostgresOutbox {
+    /// Leases the claimable partition heads (see the module docs), each with the upserts
+    /// folding into it when `fold` is set.
+    async fn claim_heads(
+        &self,
+        worker: &str,
+        max: usize,
+        now: SystemTime,
+        lease: Duration,
+        fold: bool,
+    ) -> Result<Vec<Item>, OutboxError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let now_ms = unix_millis(now);
+        let until_ms = unix_millis(now + lease);
+        let candidates_wanted = sql::sql_count(max.saturating_mul(2).saturating_add(8));
+        let max = sql::sql_count(max);
+
+        let mut client = self.client().await?;
+        // READ COMMITTED (the default): each statement sees what was committed before it
+        // started, which step 3 relies on.
+        let tx = client.transaction().await.map_err(pg)?;
+        let candidates: Vec<String> = query(&tx, CLAIM_CANDIDATES, &[&now_ms, &candidates_wanted])
+            .await?
+            .iter()
+            .map(|row| row.try_get(0).map_err(pg))
+            .collect::<Result<_, _>>()?;
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let lock_keys: Vec<i32> = candidates.iter().map(|p| lock_key(p)).collect();
+        let locked: Vec<String> = query(
+            &tx,
+            CLAIM_LOCKS,
+            &[&self.lock_space, &candidates, &lock_keys, &max],
+        )
+        .await?
+        .iter()
+        .map(|row| row.try_get(0).map_err(pg))
+        .collect::<Result<_, _>>()?;
+        if locked.is_empty() {
+            return Ok(Vec::new());
+        }
+        let leased = query(&tx, CLAIM_LEASE, &[&locked, &now_ms, &worker, &until_ms]).await?;
+        let mut items = with_attempts(&tx, &leased).await?;
+        if fold {
+            // Under the partitions' advisory locks: no enqueue or claim changes them meanwhile.
+            fold_followers(&tx, &mut items, now_ms, worker, until_ms).await?;
+        }
+        tx.commit().await.map_err(pg)?;
+        Ok(items)
+    }
+}
+
+/// Leases, for each claimed head that upserts a contact, the upserts that fold into it (see
+/// `fold.rs`), in the claim's transaction, and puts them in the head's `folded`.
+async fn fold_followers(
+    tx: &impl GenericClient,
+    heads: &mut [Item],
+    now_ms: i64,
+    worker: &str,
+    until_ms: i64,
+) -> Result<(), OutboxError> {
+    let limit = sql::sql_count(MAX_FOLDED);
+    for head in heads.iter_mut().filter(|head| may_fold(head)) {
+        let rows = query(tx, FOLLOWING, &[&head.partition, &head.id, &limit]).await?;
+        let following = with_attempts(tx, &rows).await?;
+        let n = foldable(head, &following, now_ms);
+        let ids: Vec<i64> = following.iter().take(n).map(|item| item.id).collect();
+        if ids.is_empty() {
+            continue;
+        }
+        execute(
+            tx,
+            "UPDATE outbox_items SET state = 'leased', lease_worker = $2, lease_until_ms = $3
+             WHERE id = ANY($1::int8[])",
+            &[&ids, &worker, &until_ms],
+        )
+        .await?;
+        for mut item in following.into_iter().take(n) {
+            item.state = super::ItemState::Leased;
+            head.folded.push(item);
+        }
+    }
+    Ok(())
+}
+
+/// The unfinished items after `$2` in partition `$1`, oldest first (the candidates to fold).
+const FOLLOWING: &str = concat!(
+    "SELECT ",
+    item_columns!(),
+    " FROM outbox_items
+     WHERE partition_key = $1 AND state IN ('pending', 'leased') AND id > $2
+     ORDER BY id LIMIT $3"
+);
+
 #[async_trait::async_trait]
 impl Outbox for PostgresOutbox {
     async fn enqueue(&self, items: Vec<NewItem>, now: SystemTime) -> Result<usize, OutboxError> {
@@ -360,43 +458,17 @@ impl Outbox for PostgresOutbox {
         now: SystemTime,
         lease: Duration,
     ) -> Result<Vec<Item>, OutboxError> {
-        if max == 0 {
-            return Ok(Vec::new());
-        }
-        let now_ms = unix_millis(now);
-        let until_ms = unix_millis(now + lease);
-        let candidates_wanted = sql::sql_count(max.saturating_mul(2).saturating_add(8));
-        let max = sql::sql_count(max);
+        self.claim_heads(worker, max, now, lease, false).await
+    }
 
-        let mut client = self.client().await?;
-        // READ COMMITTED (the default): each statement sees what was committed before it
-        // started, which step 3 relies on.
-        let tx = client.transaction().await.map_err(pg)?;
-        let candidates: Vec<String> = query(&tx, CLAIM_CANDIDATES, &[&now_ms, &candidates_wanted])
-            .await?
-            .iter()
-            .map(|row| row.try_get(0).map_err(pg))
-            .collect::<Result<_, _>>()?;
-        if candidates.is_empty() {
-            return Ok(Vec::new());
-        }
-        let lock_keys: Vec<i32> = candidates.iter().map(|p| lock_key(p)).collect();
-        let locked: Vec<String> = query(
-            &tx,
-            CLAIM_LOCKS,
-            &[&self.lock_space, &candidates, &lock_keys, &max],
-        )
-        .await?
-        .iter()
-        .map(|row| row.try_get(0).map_err(pg))
-        .collect::<Result<_, _>>()?;
-        if locked.is_empty() {
-            return Ok(Vec::new());
-        }
-        let leased = query(&tx, CLAIM_LEASE, &[&locked, &now_ms, &worker, &until_ms]).await?;
-        let items = with_attempts(&tx, &leased).await?;
-        tx.commit().await.map_err(pg)?;
-        Ok(items)
+    async fn claim_coalescing(
+        &self,
+        worker: &str,
+        max: usize,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<Vec<Item>, OutboxError> {
+        self.claim_heads(worker, max, now, lease, true).await
     }
 
     async fn finish(

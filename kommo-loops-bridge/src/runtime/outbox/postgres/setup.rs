@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../schema/postgres_001.sql"),
     include_str!("../schema/postgres_002.sql"),
     include_str!("../schema/postgres_003.sql"),
+    include_str!("../schema/postgres_004.sql"),
 ];
 
 /// The marker table of the bridge's store (migration 2).
@@ -31,6 +32,7 @@ const TABLES: &[&str] = &[
     "synced_emails",
     "kommo_changes",
     "catch_up_watermarks",
+    "delivered_upserts",
 ];
 
 /// How long a new connection may take when the connection string sets no `connect_timeout`.

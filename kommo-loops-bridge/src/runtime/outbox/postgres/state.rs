@@ -69,6 +69,52 @@ impl StateStore for PostgresOutbox {
         Ok(())
     }
 
+    async fn delivered_upsert(&self, contact: &str) -> Result<Option<String>, OutboxError> {
+        let client = self.client().await?;
+        let rows = query(
+            &client,
+            "SELECT hash FROM delivered_upserts WHERE contact = $1",
+            &[&contact],
+        )
+        .await?;
+        rows.first()
+            .map(|row| row.try_get(0).map_err(pg))
+            .transpose()
+    }
+
+    async fn set_delivered_upsert(
+        &self,
+        contact: &str,
+        user_id: Option<&str>,
+        hash: &str,
+    ) -> Result<(), OutboxError> {
+        let client = self.client().await?;
+        execute(
+            &client,
+            "INSERT INTO delivered_upserts (contact, user_id, hash) VALUES ($1, $2, $3)
+             ON CONFLICT (contact) DO UPDATE SET
+                 user_id = EXCLUDED.user_id, hash = EXCLUDED.hash",
+            &[&contact, &user_id, &hash],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn forget_delivered_upsert(
+        &self,
+        contact: Option<&str>,
+        user_id: Option<&str>,
+    ) -> Result<(), OutboxError> {
+        let client = self.client().await?;
+        execute(
+            &client,
+            "DELETE FROM delivered_upserts WHERE contact = $1 OR user_id = $2",
+            &[&contact, &user_id],
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn synced_contacts(
         &self,
         after: Option<&str>,

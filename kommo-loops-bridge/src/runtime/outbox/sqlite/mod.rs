@@ -20,6 +20,7 @@ use std::time::{Duration, SystemTime};
 
 use rusqlite::{Connection, Row, TransactionBehavior, params};
 
+use super::fold::{MAX_FOLDED, foldable, may_fold};
 use super::sql::{self, ItemRow, Transition, item_columns};
 use super::{
     Attempt, Finish, Item, NewItem, Outbox, OutboxError, OutboxStats, from_unix_millis, unix_millis,
@@ -203,6 +204,38 @@ impl SqliteOutbox {
     }
 }
 
+impl SqliteOutbox {
+    /// Leases the claimable partition heads, each with the upserts folding into it when
+    /// `fold` is set.
+    async fn claim_heads(
+        &self,
+        worker: &str,
+        max: usize,
+        now: SystemTime,
+        lease: Duration,
+        fold: bool,
+    ) -> Result<Vec<Item>, OutboxError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let worker = worker.to_owned();
+        let now_ms = unix_millis(now);
+        let until_ms = unix_millis(now + lease);
+        let max = sql::sql_count(max);
+        // The group's transaction is IMMEDIATE: it takes the write lock first, so the heads
+        // (and followers) read are still what they were when they are leased, even with
+        // another process on the file.
+        self.write(move |conn| {
+            let mut heads = query_items(conn, CLAIM, params![now_ms, max, worker, until_ms])?;
+            if fold {
+                fold_followers(conn, &mut heads, now_ms, &worker, until_ms)?;
+            }
+            Ok(heads)
+        })
+        .await
+    }
+}
+
 /// Runs `f` on tokio's blocking pool; a panic in `f` is resumed in the caller.
 async fn blocking<T, F>(f: F) -> Result<T, OutboxError>
 where
@@ -381,6 +414,48 @@ const CLAIM: &str = concat!(
     item_columns!()
 );
 
+/// The unfinished items after `?2` in partition `?1`, oldest first (the candidates to fold).
+const FOLLOWING: &str = concat!(
+    "SELECT ",
+    item_columns!(),
+    " FROM outbox_items INDEXED BY outbox_items_unfinished
+     WHERE partition_key = ?1 AND state IN ('pending', 'leased') AND id > ?2
+     ORDER BY id LIMIT ?3"
+);
+
+/// Leases, for each claimed head that upserts a contact, the upserts that fold into it (see
+/// `fold.rs`), in the claim's transaction, and puts them in the head's `folded`.
+fn fold_followers(
+    conn: &Connection,
+    heads: &mut [Item],
+    now_ms: i64,
+    worker: &str,
+    until_ms: i64,
+) -> Result<(), OutboxError> {
+    for head in heads.iter_mut().filter(|head| may_fold(head)) {
+        let following = query_items(
+            conn,
+            FOLLOWING,
+            params![head.partition, head.id, sql::sql_count(MAX_FOLDED)],
+        )?;
+        let n = foldable(head, &following, now_ms);
+        let mut lease = conn
+            .prepare_cached(
+                "UPDATE outbox_items SET state = 'leased', lease_worker = ?2, lease_until_ms = ?3
+                 WHERE id = ?1",
+            )
+            .map_err(db)?;
+        for mut item in following.into_iter().take(n) {
+            lease
+                .execute(params![item.id, worker, until_ms])
+                .map_err(db)?;
+            item.state = super::ItemState::Leased;
+            head.folded.push(item);
+        }
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl Outbox for SqliteOutbox {
     async fn enqueue(&self, items: Vec<NewItem>, now: SystemTime) -> Result<usize, OutboxError> {
@@ -406,17 +481,17 @@ impl Outbox for SqliteOutbox {
         now: SystemTime,
         lease: Duration,
     ) -> Result<Vec<Item>, OutboxError> {
-        if max == 0 {
-            return Ok(Vec::new());
-        }
-        let worker = worker.to_owned();
-        let now_ms = unix_millis(now);
-        let until_ms = unix_millis(now + lease);
-        let max = sql::sql_count(max);
-        // The group's transaction is IMMEDIATE: it takes the write lock first, so the heads
-        // read are still the heads when they are leased, even with another process on the file.
-        self.write(move |conn| query_items(conn, CLAIM, params![now_ms, max, worker, until_ms]))
-            .await
+        self.claim_heads(worker, max, now, lease, false).await
+    }
+
+    async fn claim_coalescing(
+        &self,
+        worker: &str,
+        max: usize,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<Vec<Item>, OutboxError> {
+        self.claim_heads(worker, max, now, lease, true).await
     }
 
     async fn finish(

@@ -82,6 +82,59 @@ impl StateStore for SqliteOutbox {
         .await
     }
 
+    async fn delivered_upsert(&self, contact: &str) -> Result<Option<String>, OutboxError> {
+        let contact = contact.to_owned();
+        self.call(move |conn| {
+            conn.prepare_cached("SELECT hash FROM delivered_upserts WHERE contact = ?1")
+                .map_err(db)?
+                .query_row([contact], |row| row.get(0))
+                .optional()
+                .map_err(db)
+        })
+        .await
+    }
+
+    async fn set_delivered_upsert(
+        &self,
+        contact: &str,
+        user_id: Option<&str>,
+        hash: &str,
+    ) -> Result<(), OutboxError> {
+        let (contact, user_id, hash) = (
+            contact.to_owned(),
+            user_id.map(str::to_owned),
+            hash.to_owned(),
+        );
+        self.call(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO delivered_upserts (contact, user_id, hash) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (contact) DO UPDATE SET
+                     user_id = excluded.user_id, hash = excluded.hash",
+            )
+            .map_err(db)?
+            .execute(params![contact, user_id, hash])
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn forget_delivered_upsert(
+        &self,
+        contact: Option<&str>,
+        user_id: Option<&str>,
+    ) -> Result<(), OutboxError> {
+        let (contact, user_id) = (contact.map(str::to_owned), user_id.map(str::to_owned));
+        self.call(move |conn| {
+            conn.prepare_cached("DELETE FROM delivered_upserts WHERE contact = ?1 OR user_id = ?2")
+                .map_err(db)?
+                .execute(params![contact, user_id])
+                .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn synced_contacts(
         &self,
         after: Option<&str>,
