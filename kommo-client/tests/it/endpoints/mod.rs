@@ -4,6 +4,7 @@
 mod account;
 mod batches;
 mod companies;
+mod contact_chats;
 mod contacts;
 mod custom_fields;
 mod events;
