@@ -5,6 +5,8 @@
 //! the rate limit and the faults.
 
 mod activity;
+mod chats;
+mod customer_settings;
 mod definitions;
 mod entities;
 mod events;
@@ -108,7 +110,8 @@ pub(crate) fn api_router(inner: Arc<Inner>) -> Router {
                 })
                 .patch(|app: App, id: Path<String>, body: Bytes| {
                     sales::elements_write(app, id, false, body)
-                }),
+                })
+                .delete(sales::elements_delete),
         )
         .route(
             "/api/v4/catalogs/{id}/elements/{element}",
@@ -119,6 +122,32 @@ pub(crate) fn api_router(inner: Arc<Inner>) -> Router {
             get(sales::customers_list)
                 .post(|app: App, body: Bytes| sales::customers_write(app, true, body))
                 .patch(|app: App, body: Bytes| sales::customers_write(app, false, body)),
+        )
+        .route(
+            "/api/v4/customers/statuses",
+            get(customer_settings::statuses_list)
+                .post(|app: App, body: Bytes| customer_settings::statuses_write(app, true, body))
+                .patch(|app: App, body: Bytes| customer_settings::statuses_write(app, false, body)),
+        )
+        .route(
+            "/api/v4/customers/statuses/{id}",
+            get(customer_settings::status_get)
+                .patch(customer_settings::status_update_one)
+                .delete(customer_settings::status_delete),
+        )
+        .route(
+            "/api/v4/customers/segments",
+            get(customer_settings::segments_list).post(customer_settings::segment_add),
+        )
+        .route(
+            "/api/v4/customers/segments/{id}",
+            get(customer_settings::segment_get)
+                .patch(customer_settings::segment_update)
+                .delete(customer_settings::segment_delete),
+        )
+        .route(
+            "/api/v4/contacts/chats",
+            get(chats::chats_list).post(chats::chats_link),
         )
         .route(
             "/api/v4/customers/transactions",
@@ -311,15 +340,34 @@ where
         )
 }
 
-/// `{"_links": ..., "_embedded": {key: [{id, request_id, updated_at, _links}]}}`.
+/// `{"_links": ..., "_embedded": {key: [{id, request_id, updated_at, _links}]}}` for the
+/// collection `/api/v4/{key}`.
 fn written_json(ctx: &Ctx, key: &str, written: &[Written], with_updated_at: bool) -> Value {
+    written_json_at(
+        ctx,
+        &format!("/api/v4/{key}"),
+        key,
+        written,
+        with_updated_at,
+    )
+}
+
+/// [`written_json`] for a collection whose path does not end in its key
+/// (`/api/v4/customers/statuses` answers `_embedded.statuses`).
+fn written_json_at(
+    ctx: &Ctx,
+    path: &str,
+    key: &str,
+    written: &[Written],
+    with_updated_at: bool,
+) -> Value {
     let items: Vec<Value> = written
         .iter()
         .map(|w| {
             let mut item = json!({
                 "id": w.id,
                 "request_id": w.request_id,
-                "_links": ctx.self_link(&format!("/api/v4/{key}/{}", w.id)),
+                "_links": ctx.self_link(&format!("{path}/{}", w.id)),
             });
             if with_updated_at {
                 item["updated_at"] = json!(w.updated_at);
@@ -328,7 +376,7 @@ fn written_json(ctx: &Ctx, key: &str, written: &[Written], with_updated_at: bool
         })
         .collect();
     json!({
-        "_links": ctx.self_link(&format!("/api/v4/{key}")),
+        "_links": ctx.self_link(path),
         "_embedded": { key: items },
     })
 }

@@ -18,7 +18,8 @@ use super::super::state::State as Store;
 use super::super::writes::{Written, check_all};
 use super::{App, missing, written_json};
 
-fn name_of(
+/// A write's `name`: required to add, optional to change, never blank.
+pub(super) fn name_of(
     item: &Map<String, Value>,
     adding: bool,
 ) -> Result<Option<String>, Vec<ValidationIssue>> {
@@ -84,7 +85,8 @@ fn transaction_json(ctx: &Ctx, t: &TransactionRecord) -> Value {
     })
 }
 
-fn written(id: u64, item: &Map<String, Value>, i: usize, at: i64) -> Written {
+/// One item of a batch answer.
+pub(super) fn written(id: u64, item: &Map<String, Value>, i: usize, at: i64) -> Written {
     Written {
         id,
         request_id: request_id(item, i),
@@ -317,6 +319,38 @@ pub(super) async fn elements_write(
         out.push(written(id, item, i, now));
     }
     Ok(hal(written_json(&app.ctx(), "elements", &out, true)))
+}
+
+/// `DELETE /api/v4/catalogs/{id}/elements` with `[{"id": …}]`: the elements go, and so do
+/// their links to leads.
+pub(super) async fn elements_delete(
+    State(app): App,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let items = batch_body(&body, MAX_BATCH)?;
+    let mut state = app.lock();
+    let catalog = catalog_of(&state, &id)?;
+    let ids = check_all(&items, |_, item| {
+        item.get("id")
+            .and_then(Value::as_u64)
+            .filter(|e| {
+                state
+                    .sales
+                    .elements
+                    .get(e)
+                    .is_some_and(|e| e.catalog_id == catalog)
+            })
+            .ok_or_else(|| vec![ValidationIssue::new("NotFound", "id", "Element not found")])
+    })?;
+    for id in &ids {
+        state.sales.elements.remove(id);
+    }
+    state
+        .sales
+        .element_links
+        .retain(|l| !ids.contains(&l.element));
+    Ok(no_content())
 }
 
 pub(super) async fn customers_list(State(app): App, RawQuery(q): RawQuery) -> ApiResult {
