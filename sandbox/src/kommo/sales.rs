@@ -150,6 +150,12 @@ pub(crate) struct Sales {
     pub(crate) transactions: BTreeMap<u64, TransactionRecord>,
     /// Chat links by chat id: a chat belongs to one contact at a time.
     pub(crate) chat_links: BTreeMap<String, ChatLinkRecord>,
+    /// The products module (`/api/v4/catalogs/products/settings`); on by default.
+    pub(crate) products_enabled: bool,
+    /// The customers module's mode (`segments` or `periodicity`) and whether it is on
+    /// (`/api/v4/customers/mode`); the fake serves customers whatever they are.
+    pub(crate) customers_mode: String,
+    pub(crate) customers_enabled: bool,
     next_id: u64,
     next_uid: u64,
 }
@@ -190,6 +196,9 @@ impl Default for Sales {
             segments: BTreeMap::new(),
             transactions: BTreeMap::new(),
             chat_links: BTreeMap::new(),
+            products_enabled: true,
+            customers_mode: "periodicity".to_owned(),
+            customers_enabled: true,
             next_id: 0,
             next_uid: 0,
         }

@@ -1,6 +1,6 @@
 //! The fake's state for the last resources of the PHP-library parity: chats linked to
-//! contacts, customer statuses and segments, and elements of catalogs on leads, driven through
-//! `kommo_client`.
+//! contacts, customer statuses and segments, elements of catalogs on leads, the customers and
+//! products modules' settings and the single-item updates, driven through `kommo_client`.
 
 use futures_util::TryStreamExt;
 use kommo_client::Error;
@@ -8,10 +8,14 @@ use kommo_client::catalogs::{CatalogElementWrite, CatalogWrite};
 use kommo_client::common::EntityType;
 use kommo_client::contact_chats::{ChatLinksQuery, NewChatLink};
 use kommo_client::contacts::ContactWrite;
+use kommo_client::custom_fields::{CustomFieldWrite, FieldType};
 use kommo_client::customers::segments::SegmentWrite;
 use kommo_client::customers::statuses::CustomerStatusWrite;
+use kommo_client::customers::transactions::NewTransaction;
+use kommo_client::customers::{CustomerWrite, CustomersMode};
 use kommo_client::ids::{
-    CatalogElementId, CatalogId, ContactId, CustomFieldId, CustomerStatusId, LeadId, SegmentId,
+    CatalogElementId, CatalogId, ContactId, CustomFieldId, CustomerId, CustomerStatusId, LeadId,
+    SegmentId, TransactionId,
 };
 use kommo_client::leads::{LeadWith, LeadWrite};
 use kommo_client::pagination::ListQuery;
@@ -316,5 +320,101 @@ async fn catalog_elements_are_linked_to_leads_with_quantity_and_price() {
         matches!(&err, Error::Validation { errors, .. } if errors[0].errors[0].path == "to_entity_id"),
         "an element of another catalog: {err:?}"
     );
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn customers_module_settings_products_and_single_updates_keep_state() {
+    let sandbox = kommo(saas()).await;
+    let api = client(&sandbox);
+
+    api.customers()
+        .set_mode(CustomersMode::Segments, true)
+        .await
+        .unwrap();
+    let bad_mode = raw(&sandbox, reqwest::Method::PATCH, "/api/v4/customers/mode")
+        .json(&json!({"mode": "weekly"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_mode.status(), 400);
+    let catalogs = api.catalogs();
+    assert_eq!(
+        catalogs.products_settings().await.unwrap().is_enabled,
+        Some(true)
+    );
+    catalogs.set_products_enabled(false).await.unwrap();
+    assert_eq!(
+        catalogs.products_settings().await.unwrap().is_enabled,
+        Some(false)
+    );
+
+    let acme = CustomerId(
+        api.customers()
+            .add(vec![CustomerWrite::new("Acme")])
+            .await
+            .unwrap()[0]
+            .id,
+    );
+    let mut rename = CustomerWrite::update(acme);
+    rename.name = Some("Acme Ltd".into());
+    assert_eq!(
+        api.customers().update_one(acme, rename).await.unwrap().id,
+        acme.0
+    );
+    assert_eq!(
+        api.customers()
+            .get(acme)
+            .await
+            .unwrap()
+            .unwrap()
+            .name
+            .as_deref(),
+        Some("Acme Ltd")
+    );
+    let bought = api
+        .customer_transactions()
+        .add(acme, vec![NewTransaction::new(120.0)], false)
+        .await
+        .unwrap();
+    let purchase = api
+        .customer_transactions()
+        .get(TransactionId(bought[0].id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(purchase.price, Some(120.0));
+
+    let catalog = CatalogId(
+        catalogs
+            .add(vec![CatalogWrite::new("Products")])
+            .await
+            .unwrap()[0]
+            .id,
+    );
+    let elements = api.catalog_elements(catalog);
+    let seat = CatalogElementId(
+        elements
+            .add(vec![CatalogElementWrite::new("Seat")])
+            .await
+            .unwrap()[0]
+            .id,
+    );
+    let mut rename = CatalogElementWrite::update(seat);
+    rename.name = Some("Seat (yearly)".into());
+    elements.update_one(seat, rename).await.unwrap();
+    assert_eq!(
+        elements.get(seat).await.unwrap().unwrap().name,
+        "Seat (yearly)"
+    );
+
+    let fields = api.custom_fields(EntityType::Customers);
+    fields
+        .add(vec![CustomFieldWrite::new("Plan", FieldType::Text)])
+        .await
+        .unwrap();
+    let listed: Vec<_> = fields.list(ListQuery::new()).try_collect().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, "Plan");
     sandbox.shutdown().await;
 }

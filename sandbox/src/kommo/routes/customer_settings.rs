@@ -1,5 +1,5 @@
-//! The settings of the customers module: statuses (`/api/v4/customers/statuses`) and
-//! segments (`/api/v4/customers/segments`).
+//! The settings of the customers module: its mode (`/api/v4/customers/mode`), statuses
+//! (`/api/v4/customers/statuses`) and segments (`/api/v4/customers/segments`).
 //!
 //! The fake's choices: every account starts with the three built-in statuses (recently
 //! bought, purchase expected, overdue), which can be renamed but not deleted; a segment holds
@@ -293,4 +293,36 @@ pub(super) async fn segment_delete(State(app): App, Path(id): Path<String>) -> A
         .and_then(|id| state.sales.segments.remove(&id))
         .map(|_| no_content())
         .ok_or_else(|| ApiError::not_found(format!("Segment {id} not found")))
+}
+
+/// `PATCH /api/v4/customers/mode` with `{"mode": "segments"|"periodicity", "is_enabled"}`:
+/// answers the module's settings.
+pub(super) async fn mode_update(State(app): App, body: Bytes) -> ApiResult {
+    let item = object_body(&body)?;
+    let mode = match item.get("mode") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(m)) if m == "segments" || m == "periodicity" => Some(m.clone()),
+        Some(_) => return Err(ApiError::invalid(vec![ValidationIssue::choice("mode")])),
+    };
+    let enabled = match item.get("is_enabled") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => {
+            return Err(ApiError::invalid(vec![ValidationIssue::invalid_type(
+                "is_enabled",
+                "bool",
+            )]));
+        }
+    };
+    let mut state = app.lock();
+    if let Some(mode) = mode {
+        state.sales.customers_mode = mode;
+    }
+    if let Some(enabled) = enabled {
+        state.sales.customers_enabled = enabled;
+    }
+    Ok(hal(json!({
+        "mode": state.sales.customers_mode,
+        "is_enabled": state.sales.customers_enabled,
+    })))
 }

@@ -23,7 +23,7 @@ use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::handler::Handler;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use kommo_client::common::EntityType;
 use kommo_client::ids::UserId;
 use serde_json::{Map, Value, json};
@@ -54,6 +54,15 @@ const ENTITIES: [EntityType; 3] = [
     EntityType::Leads,
     EntityType::Contacts,
     EntityType::Companies,
+];
+
+/// The entity types with custom field definitions (customers' fields have no values in the
+/// fake, whose customers carry none).
+const FIELD_ENTITIES: [EntityType; 4] = [
+    EntityType::Leads,
+    EntityType::Contacts,
+    EntityType::Companies,
+    EntityType::Customers,
 ];
 
 /// The API router; the gate is layered on top by the caller.
@@ -115,7 +124,15 @@ pub(crate) fn api_router(inner: Arc<Inner>) -> Router {
         )
         .route(
             "/api/v4/catalogs/{id}/elements/{element}",
-            get(sales::element_get),
+            get(sales::element_get).patch(sales::element_update_one),
+        )
+        .route(
+            "/api/v4/catalogs/products/settings",
+            get(sales::products_settings).patch(sales::products_settings_update),
+        )
+        .route(
+            "/api/v4/customers/mode",
+            patch(customer_settings::mode_update),
         )
         .route(
             "/api/v4/customers",
@@ -155,9 +172,12 @@ pub(crate) fn api_router(inner: Arc<Inner>) -> Router {
         )
         .route(
             "/api/v4/customers/transactions/{id}",
-            delete(sales::transaction_delete),
+            get(sales::transaction_get).delete(sales::transaction_delete),
         )
-        .route("/api/v4/customers/{id}", get(sales::customer_get))
+        .route(
+            "/api/v4/customers/{id}",
+            get(sales::customer_get).patch(sales::customer_update_one),
+        )
         .route(
             "/api/v4/customers/{id}/transactions",
             get(|app: App, id: Path<String>, q: RawQuery| {
@@ -206,7 +226,7 @@ pub(crate) fn api_router(inner: Arc<Inner>) -> Router {
     let mut router = entity_routes::<Lead, _, _>(router, leads_list);
     router = entity_routes::<Contact, _, _>(router, list::<Contact>);
     router = entity_routes::<Company, _, _>(router, list::<Company>);
-    for entity in ENTITIES {
+    for entity in FIELD_ENTITIES {
         let name = entity.as_str();
         router = router
             .route(
@@ -226,7 +246,11 @@ pub(crate) fn api_router(inner: Arc<Inner>) -> Router {
                     .delete(move |app: App, Path(id): Path<String>| {
                         definitions::field_delete(app, entity, id)
                     }),
-            )
+            );
+    }
+    for entity in ENTITIES {
+        let name = entity.as_str();
+        router = router
             .route(
                 &format!("/api/v4/{name}/notes"),
                 get(move |app: App, q: RawQuery| notes_list(app, entity, None, q))
