@@ -110,7 +110,8 @@ pub(crate) struct CustomerStatusRecord {
     pub(crate) name: String,
     pub(crate) sort: i64,
     pub(crate) color: String,
-    /// Kommo's built-in kinds: 0 regular, 1 recently bought, 2 purchase expected, 3 overdue.
+    /// 0 regular; the built-in kinds: 1 expected purchase, 2 did not purchase, 3 closed,
+    /// 4 recently purchased.
     pub(crate) kind: i64,
     /// Built-in statuses can be renamed but not deleted.
     pub(crate) is_default: bool,
@@ -160,13 +161,20 @@ pub(crate) struct Sales {
     next_uid: u64,
 }
 
-/// The built-in customer statuses every account starts with (the fake's names and colors;
-/// the ids are the fake's, outside the other counters).
-const BUILT_IN_STATUSES: [(&str, &str, i64); 3] = [
-    ("Recently bought", "#ccff66", 1),
-    ("Purchase expected", "#fffeb2", 2),
-    ("Overdue", "#ff8f92", 3),
+/// The built-in customer statuses every account starts with: the first and the three final
+/// ones, which Kommo does not let anyone change (the fake's names and colors; the ids are the
+/// fake's, outside the other counters).
+const BUILT_IN_STATUSES: [(&str, &str, i64); 4] = [
+    ("Recently purchased", "#ccff66", 4),
+    ("Expected purchase", "#fffeb2", 1),
+    ("Did not purchase", "#ff8f92", 2),
+    ("Closed", "#d6eaff", 3),
 ];
+
+/// At most this many customer statuses, built-in ones included (amoCRM's reference).
+pub(crate) const MAX_CUSTOMER_STATUSES: usize = 30;
+/// At most this many segments (amoCRM's reference).
+pub(crate) const MAX_SEGMENTS: usize = 100;
 
 impl Default for Sales {
     fn default() -> Self {

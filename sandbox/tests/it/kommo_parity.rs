@@ -122,7 +122,7 @@ async fn customer_statuses_keep_state_and_built_ins_stay() {
     let statuses = api.customer_statuses();
 
     let built_in = statuses.list_page(ListQuery::new()).await.unwrap().items;
-    assert_eq!(built_in.len(), 3);
+    assert_eq!(built_in.len(), 4);
     assert!(built_in.iter().all(|s| s.is_default == Some(true)));
 
     let mut vip = CustomerStatusWrite::new("VIP");
@@ -146,13 +146,29 @@ async fn customer_statuses_keep_state_and_built_ins_stay() {
     let changed = statuses.update_one(vip, resort).await.unwrap();
     assert_eq!(changed.id, vip.0);
     let all: Vec<_> = statuses.list(ListQuery::new()).try_collect().await.unwrap();
-    assert_eq!(all.len(), 5);
+    assert_eq!(all.len(), 6);
     assert_eq!(all[0].name, "Very important", "sorted by `sort`, 0 first");
 
     statuses.delete(vip).await.unwrap();
     assert!(statuses.get(vip).await.unwrap().is_none(), "gone: 204");
     let err = statuses.delete(built_in[0].id).await.unwrap_err();
     assert_eq!(err.status(), Some(400), "a built-in status stays: {err:?}");
+    let mut rename = CustomerStatusWrite::update(built_in[0].id);
+    rename.name = Some("Mine".into());
+    let err = statuses.update(vec![rename]).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Validation { errors, .. } if errors[0].errors[0].path == "id"),
+        "nor is it changed: {err:?}"
+    );
+    let many = (0..27)
+        .map(|i| CustomerStatusWrite::new(format!("S{i}")))
+        .collect();
+    let err = statuses.add(many).await.unwrap_err();
+    assert_eq!(
+        err.status(),
+        Some(400),
+        "at most 30, built-in ones included"
+    );
     let err = statuses
         .update(vec![CustomerStatusWrite::update(CustomerStatusId(1))])
         .await

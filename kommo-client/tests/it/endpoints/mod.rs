@@ -17,6 +17,7 @@ mod parity_crm;
 mod parity_crm_refused;
 mod parity_misc;
 mod parity_sales;
+mod parity_sales_single;
 mod pipelines;
 mod raw;
 mod table;

@@ -1,9 +1,11 @@
 //! The settings of the customers module: its mode (`/api/v4/customers/mode`), statuses
 //! (`/api/v4/customers/statuses`) and segments (`/api/v4/customers/segments`).
 //!
-//! The fake's choices: every account starts with the three built-in statuses (recently
-//! bought, purchase expected, overdue), which can be renamed but not deleted; a segment holds
-//! no customer (`customers_count` is 0), since the fake's customers carry no segment.
+//! As amoCRM's reference says, every account has four built-in statuses (the first,
+//! "recently purchased", and the three final ones), which cannot be changed or deleted; there
+//! are at most 30 statuses and 100 segments. The fake's choices: a segment holds no customer
+//! (`customers_count` is 0), since the fake's customers carry no segment; the module's mode is
+//! kept and answered but not enforced (statuses are served in segments mode too).
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -14,7 +16,9 @@ use super::super::render::{self, Ctx};
 use super::super::request::{
     ApiError, ApiResult, MAX_BATCH, Query, batch_body, hal, no_content, object_body, path_id,
 };
-use super::super::sales::{CustomerStatusRecord, SegmentRecord};
+use super::super::sales::{
+    CustomerStatusRecord, MAX_CUSTOMER_STATUSES, MAX_SEGMENTS, SegmentRecord,
+};
 use super::super::state::State as Store;
 use super::super::writes::{Written, check_all};
 use super::sales::{name_of, written};
@@ -118,17 +122,34 @@ fn write_statuses(
 ) -> Result<Vec<Written>, ApiError> {
     let plans = check_all(items, |_, item| {
         let target = item.get("id").and_then(Value::as_u64);
-        if !adding && target.is_none_or(|t| !state.sales.customer_statuses.contains_key(&t)) {
-            return Err(vec![ValidationIssue::new(
-                "NotFound",
-                "id",
-                "Customer status not found",
-            )]);
+        if !adding {
+            match target.and_then(|t| state.sales.customer_statuses.get(&t)) {
+                None => {
+                    return Err(vec![ValidationIssue::new(
+                        "NotFound",
+                        "id",
+                        "Customer status not found",
+                    )]);
+                }
+                Some(s) if s.is_default => {
+                    return Err(vec![ValidationIssue::new(
+                        "NotEditable",
+                        "id",
+                        "A built-in customer status cannot be changed",
+                    )]);
+                }
+                Some(_) => {}
+            }
         }
         let name = name_of(item, adding)?;
         let color = text(item, "color")?;
         Ok((target, name, color))
     })?;
+    if adding && state.sales.customer_statuses.len() + items.len() > MAX_CUSTOMER_STATUSES {
+        return Err(ApiError::bad_request(format!(
+            "At most {MAX_CUSTOMER_STATUSES} customer statuses"
+        )));
+    }
     let now = state.now();
     let next_sort = state
         .sales
@@ -170,7 +191,7 @@ fn write_statuses(
     Ok(out)
 }
 
-/// `DELETE /api/v4/customers/statuses/{id}`: a built-in status stays.
+/// `DELETE /api/v4/customers/statuses/{id}`: a built-in status stays (400).
 pub(super) async fn status_delete(State(app): App, Path(id): Path<String>) -> ApiResult {
     let mut state = app.lock();
     let status = path_id(&id)
@@ -246,6 +267,11 @@ pub(super) async fn segment_add(State(app): App, body: Bytes) -> ApiResult {
     let item = object_body(&body)?;
     let (name, color, fields) = segment_plan(&item, true)?;
     let mut state = app.lock();
+    if state.sales.segments.len() >= MAX_SEGMENTS {
+        return Err(ApiError::bad_request(format!(
+            "At most {MAX_SEGMENTS} segments"
+        )));
+    }
     let now = state.now();
     let id = state.sales.next_id();
     let segment = SegmentRecord {
