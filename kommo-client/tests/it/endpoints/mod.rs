@@ -16,6 +16,7 @@ mod pagination;
 mod parity_crm;
 mod parity_crm_refused;
 mod parity_misc;
+mod parity_misc_single;
 mod parity_sales;
 mod parity_sales_single;
 mod pipelines;
