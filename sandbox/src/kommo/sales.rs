@@ -154,7 +154,7 @@ pub(crate) struct Sales {
     /// The products module (`/api/v4/catalogs/products/settings`); on by default.
     pub(crate) products_enabled: bool,
     /// The customers module's mode (`segments` or `periodicity`) and whether it is on
-    /// (`/api/v4/customers/mode`); the fake serves customers whatever they are.
+    /// (`/api/v4/customers/mode`); only the statuses depend on them.
     pub(crate) customers_mode: String,
     pub(crate) customers_enabled: bool,
     next_id: u64,

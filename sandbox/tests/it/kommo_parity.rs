@@ -348,6 +348,16 @@ async fn customers_module_settings_products_and_single_updates_keep_state() {
         .set_mode(CustomersMode::Segments, true)
         .await
         .unwrap();
+    let err = api
+        .customer_statuses()
+        .list_page(ListQuery::new())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.status(),
+        Some(422),
+        "statuses need the periodicity mode"
+    );
     let bad_mode = raw(&sandbox, reqwest::Method::PATCH, "/api/v4/customers/mode")
         .json(&json!({"mode": "weekly"}))
         .send()

@@ -4,11 +4,13 @@
 //! As amoCRM's reference says, every account has four built-in statuses (the first,
 //! "recently purchased", and the three final ones), which cannot be changed or deleted; there
 //! are at most 30 statuses and 100 segments. The fake's choices: a segment holds no customer
-//! (`customers_count` is 0), since the fake's customers carry no segment; the module's mode is
-//! kept and answered but not enforced (statuses are served in segments mode too).
+//! (`customers_count` is 0), since the fake's customers carry no segment. Statuses answer 422
+//! unless the module is on in the recurring purchases mode (the default), as the reference
+//! says; segments are served in either mode.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use super::super::model::ValidationIssue;
@@ -59,6 +61,7 @@ pub(super) async fn statuses_list(State(app): App, RawQuery(q): RawQuery) -> Api
     let query = Query::parse(q.as_deref());
     let ctx = app.ctx();
     let state = app.lock();
+    periodicity_on(&state)?;
     let mut statuses: Vec<&CustomerStatusRecord> = state.sales.customer_statuses.values().collect();
     statuses.sort_by_key(|s| (s.sort, s.id));
     let items = statuses.iter().map(|s| status_json(&ctx, s)).collect();
@@ -73,6 +76,7 @@ pub(super) async fn statuses_list(State(app): App, RawQuery(q): RawQuery) -> Api
 
 pub(super) async fn status_get(State(app): App, Path(id): Path<String>) -> ApiResult {
     let state = app.lock();
+    periodicity_on(&state)?;
     match path_id(&id).and_then(|id| state.sales.customer_statuses.get(&id)) {
         Some(s) => Ok(hal(status_json(&app.ctx(), s))),
         None => {
@@ -104,6 +108,7 @@ pub(super) async fn status_update_one(
 ) -> ApiResult {
     let mut item = object_body(&body)?;
     let mut state = app.lock();
+    periodicity_on(&state)?;
     let id = path_id(&id)
         .filter(|id| state.sales.customer_statuses.contains_key(id))
         .ok_or_else(|| ApiError::not_found(format!("Customer status {id} not found")))?;
@@ -115,11 +120,25 @@ pub(super) async fn status_update_one(
     )))
 }
 
+/// Statuses exist in the recurring purchases (`periodicity`) mode only: 422 otherwise, as
+/// amoCRM's reference says.
+fn periodicity_on(state: &Store) -> Result<(), ApiError> {
+    if state.sales.customers_enabled && state.sales.customers_mode == "periodicity" {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Recurring purchases mode is not enabled",
+        ))
+    }
+}
+
 fn write_statuses(
     state: &mut Store,
     adding: bool,
     items: &[Map<String, Value>],
 ) -> Result<Vec<Written>, ApiError> {
+    periodicity_on(state)?;
     let plans = check_all(items, |_, item| {
         let target = item.get("id").and_then(Value::as_u64);
         if !adding {
@@ -194,6 +213,7 @@ fn write_statuses(
 /// `DELETE /api/v4/customers/statuses/{id}`: a built-in status stays (400).
 pub(super) async fn status_delete(State(app): App, Path(id): Path<String>) -> ApiResult {
     let mut state = app.lock();
+    periodicity_on(&state)?;
     let status = path_id(&id)
         .and_then(|id| state.sales.customer_statuses.get(&id))
         .ok_or_else(|| ApiError::not_found(format!("Customer status {id} not found")))?;
