@@ -67,15 +67,17 @@ impl NewChatLink {
 /// use kommo_client::ids::ContactId;
 ///
 /// let one = ChatLinksQuery::contacts([ContactId(8074730)]);
-/// assert_eq!(one.into_pairs(), vec![("contact_id".to_owned(), "8074730".to_owned())]);
+/// assert_eq!(one.into_pairs()?, vec![("contact_id".to_owned(), "8074730".to_owned())]);
 /// let two = ChatLinksQuery::chats(["a", "b"]);
 /// assert_eq!(
-///     two.into_pairs(),
+///     two.into_pairs()?,
 ///     vec![
 ///         ("chat_id[]".to_owned(), "a".to_owned()),
 ///         ("chat_id[]".to_owned(), "b".to_owned()),
 ///     ]
 /// );
+/// assert!(ChatLinksQuery::contacts([]).into_pairs().is_err());
+/// # Ok::<(), kommo_client::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatLinksQuery {
@@ -102,22 +104,24 @@ impl ChatLinksQuery {
         }
     }
 
-    /// Whether the query names at least one id and no blank one (Kommo has no "every link"
-    /// call, and a blank chat id names no chat).
-    #[must_use]
-    pub fn is_valid(&self) -> bool {
-        !self.values.is_empty() && self.values.iter().all(|v| !v.trim().is_empty())
-    }
-
     /// The query pairs, in the order given.
-    #[must_use]
-    pub fn into_pairs(self) -> Vec<(String, String)> {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) for a query that names no id
+    /// (Kommo has no "every link" call) or a blank one.
+    pub fn into_pairs(self) -> crate::Result<Vec<(String, String)>> {
+        if self.values.is_empty() || self.values.iter().any(|v| v.trim().is_empty()) {
+            return Err(crate::Error::InvalidRequest(
+                "name at least one contact or chat, and no blank chat id".into(),
+            ));
+        }
         let key = if self.values.len() == 1 {
             self.name.to_owned()
         } else {
             format!("{}[]", self.name)
         };
-        self.values.into_iter().map(|v| (key.clone(), v)).collect()
+        Ok(self.values.into_iter().map(|v| (key.clone(), v)).collect())
     }
 }
 
@@ -126,11 +130,12 @@ pub use api::ContactChatsApi;
 
 #[cfg(feature = "client")]
 mod api {
-    use futures_util::TryStreamExt;
+    use futures_util::{Stream, StreamExt};
     use http::Method;
 
     use super::{ChatLink, ChatLinksQuery, NewChatLink};
     use crate::client::Client;
+    use crate::common::Page;
     use crate::error::{BatchItemResult, Error, Result};
     use crate::raw::ApiRequest;
 
@@ -139,6 +144,7 @@ mod api {
     /// Chats linked to contacts. Get it with [`Client::contact_chats`].
     ///
     /// ```no_run
+    /// use futures_util::TryStreamExt;
     /// use kommo_client::Client;
     /// use kommo_client::contact_chats::{ChatLinksQuery, NewChatLink};
     /// use kommo_client::ids::ContactId;
@@ -146,7 +152,11 @@ mod api {
     /// # async fn run(client: Client) -> kommo_client::Result<()> {
     /// let chat = "9fb564bb-369e-48f6-87d2-562e77bc59e6";
     /// client.contact_chats().link(vec![NewChatLink::new(ContactId(10711214), chat)]).await?;
-    /// let links = client.contact_chats().list(ChatLinksQuery::chats([chat])).await?;
+    /// let links: Vec<_> = client
+    ///     .contact_chats()
+    ///     .list(ChatLinksQuery::chats([chat]))
+    ///     .try_collect()
+    ///     .await?;
     /// assert_eq!(links[0].contact_id, ContactId(10711214));
     /// # Ok(()) }
     /// ```
@@ -156,25 +166,32 @@ mod api {
     }
 
     impl ContactChatsApi {
-        /// `GET /api/v4/contacts/chats`: the links of the contacts or chats the query names;
-        /// a 204 is no link. The answer is not paginated (`_total_items`, no page links), but
-        /// a `next` link would be followed.
+        /// One page of `GET /api/v4/contacts/chats`: the links of the contacts or chats the
+        /// query names; a 204 is an empty page. Kommo answers them all at once
+        /// (`_total_items`, no page links).
         ///
         /// # Errors
         ///
-        /// [`Error::InvalidRequest`] for a query that names nothing or a blank chat id
-        /// (nothing is sent), otherwise any [`Error`] of the request.
-        pub async fn list(&self, query: ChatLinksQuery) -> Result<Vec<ChatLink>> {
-            if !query.is_valid() {
-                return Err(Error::invalid_request(
-                    "name at least one contact or chat, and no blank chat id",
-                ));
+        /// [`Error::InvalidRequest`] for a query that names no id or a blank one (nothing is
+        /// sent), otherwise any [`Error`] of the request.
+        pub async fn list_page(&self, query: ChatLinksQuery) -> Result<Page<ChatLink>> {
+            let request = ApiRequest::get(PATH).queries(query.into_pairs()?);
+            self.client.page(request, "chats").await
+        }
+
+        /// Every link the query names, following `_links.next` should Kommo ever page them.
+        /// A query Kommo would refuse is the stream's only item, as an error.
+        pub fn list(
+            &self,
+            query: ChatLinksQuery,
+        ) -> impl Stream<Item = Result<ChatLink>> + Send + 'static {
+            match query.into_pairs() {
+                Ok(pairs) => self
+                    .client
+                    .paginate_request(ApiRequest::get(PATH).queries(pairs), "chats")
+                    .boxed(),
+                Err(e) => futures_util::stream::iter([Err(e)]).boxed(),
             }
-            let request = ApiRequest::get(PATH).queries(query.into_pairs());
-            self.client
-                .paginate_request(request, "chats")
-                .try_collect()
-                .await
         }
 
         /// `POST /api/v4/contacts/chats`: links chats to contacts, in chunks of the client's

@@ -58,15 +58,20 @@ async fn chats_are_linked_to_contacts_and_listed_by_contact_or_chat() {
     );
     let first_id = linked[0].id.expect("a link id");
 
-    let of_ada = chats.list(ChatLinksQuery::contacts([ada])).await.unwrap();
+    let of_ada = chats
+        .list_page(ChatLinksQuery::contacts([ada]))
+        .await
+        .unwrap()
+        .items;
     let mut ids: Vec<&str> = of_ada.iter().map(|l| l.chat_id.as_str()).collect();
     ids.sort_unstable();
     assert_eq!(ids, ["chat-1", "chat-2"]);
     assert!(
         chats
-            .list(ChatLinksQuery::contacts([bob]))
+            .list_page(ChatLinksQuery::contacts([bob]))
             .await
             .unwrap()
+            .items
             .is_empty(),
         "no chat of Bob's: 204, an empty list"
     );
@@ -82,8 +87,9 @@ async fn chats_are_linked_to_contacts_and_listed_by_contact_or_chat() {
         .await
         .unwrap();
     assert_ne!(moved[0].id, Some(first_id));
-    let by_chat = chats
+    let by_chat: Vec<_> = chats
         .list(ChatLinksQuery::chats(["chat-1", "chat-2"]))
+        .try_collect()
         .await
         .unwrap();
     let owners: Vec<(String, ContactId)> = by_chat

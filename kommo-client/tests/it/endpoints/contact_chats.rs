@@ -1,5 +1,6 @@
 //! `client.contact_chats()`: chats linked to contacts.
 
+use futures_util::TryStreamExt;
 use kommo_client::Error;
 use kommo_client::contact_chats::{ChatLinksQuery, NewChatLink};
 use kommo_client::ids::ContactId;
@@ -26,8 +27,9 @@ async fn contact_chat_endpoints() {
                 Box::pin(async move {
                     let links = c
                         .contact_chats()
-                        .list(ChatLinksQuery::contacts([ContactId(8074730)]))
-                        .await?;
+                        .list_page(ChatLinksQuery::contacts([ContactId(8074730)]))
+                        .await?
+                        .items;
                     assert_eq!(links.len(), 1);
                     assert_eq!(links[0].chat_id, "4a9d72f9-9933-49f0-841d-8380d369ac11");
                     assert_eq!(links[0].contact_id, ContactId(8074730));
@@ -46,9 +48,10 @@ async fn contact_chat_endpoints() {
             answer: Value::Null,
             call: |c| {
                 Box::pin(async move {
-                    let links = c
+                    let links: Vec<_> = c
                         .contact_chats()
                         .list(ChatLinksQuery::chats([CHAT, "c2"]))
+                        .try_collect()
                         .await?;
                     assert!(links.is_empty(), "204 is no link");
                     Ok(())
@@ -65,7 +68,7 @@ async fn contact_chat_endpoints() {
             call: |c| {
                 Box::pin(async move {
                     let q = ChatLinksQuery::contacts([ContactId(1), ContactId(2)]);
-                    c.contact_chats().list(q).await.map(drop)
+                    c.contact_chats().list_page(q).await.map(drop)
                 })
             },
         },
@@ -121,7 +124,7 @@ async fn contact_chat_calls_kommo_would_refuse_are_never_sent() {
         ("a list names a contact or a chat", |c| {
             Box::pin(async move {
                 c.contact_chats()
-                    .list(ChatLinksQuery::contacts([]))
+                    .list_page(ChatLinksQuery::contacts([]))
                     .await
                     .map(drop)
             })
@@ -130,6 +133,7 @@ async fn contact_chat_calls_kommo_would_refuse_are_never_sent() {
             Box::pin(async move {
                 c.contact_chats()
                     .list(ChatLinksQuery::chats(["a", " "]))
+                    .try_collect::<Vec<_>>()
                     .await
                     .map(drop)
             })
