@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 
 use http::Method;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::client::Client;
 use crate::common::WriteResult;
@@ -117,7 +118,23 @@ impl Client {
         key: &'static str,
         idempotent: bool,
     ) -> Result<Vec<WriteResult>> {
-        let mut committed: Vec<BatchItemResult> = Vec::with_capacity(items.len());
+        self.batch_write_as(method, path, items, key, idempotent, WriteResult::clone)
+            .await
+    }
+
+    /// [`Client::batch_write`] for an endpoint that answers with richer items than
+    /// [`WriteResult`] (chat links); `committed` tells what of an item a
+    /// [`Error::PartialBatch`] reports.
+    pub(crate) async fn batch_write_as<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        items: Vec<B>,
+        key: &'static str,
+        idempotent: bool,
+        committed_as: fn(&T) -> BatchItemResult,
+    ) -> Result<Vec<T>> {
+        let mut committed: Vec<T> = Vec::with_capacity(items.len());
         let mut pending: VecDeque<Vec<B>> = VecDeque::new();
         let mut iter = items.into_iter().peekable();
         while iter.peek().is_some() {
@@ -127,7 +144,7 @@ impl Client {
             let page = match ApiRequest::raw(method.clone(), path).json_body(&chunk) {
                 Ok(request) => {
                     let request = request.safe_to_retry(idempotent);
-                    self.page::<WriteResult>(request, key).await
+                    self.page::<T>(request, key).await
                 }
                 Err(e) => Err(e),
             };
@@ -145,7 +162,7 @@ impl Client {
                 Err(e) if committed.is_empty() => return Err(e),
                 Err(e) => {
                     return Err(Error::PartialBatch {
-                        committed,
+                        committed: committed.iter().map(committed_as).collect(),
                         source: Box::new(e),
                     });
                 }

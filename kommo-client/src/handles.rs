@@ -29,6 +29,14 @@ impl Client {
         }
     }
 
+    /// Chats linked to contacts (`/api/v4/contacts/chats`).
+    #[must_use]
+    pub fn contact_chats(&self) -> crate::contact_chats::ContactChatsApi {
+        crate::contact_chats::ContactChatsApi {
+            client: self.clone(),
+        }
+    }
+
     /// Companies.
     #[must_use]
     pub fn companies(&self) -> crate::companies::CompaniesApi {

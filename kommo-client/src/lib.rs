@@ -43,10 +43,10 @@
 //! ```
 //!
 //! Each API resource has a module (its models, request types and handle) and a handle on the
-//! client: [`Client::account`], [`Client::leads`], [`Client::contacts`],
-//! [`Client::companies`], [`Client::pipelines`], [`Client::custom_fields`],
-//! [`Client::notes`], [`Client::tasks`], [`Client::tags`], [`Client::links`],
-//! [`Client::users`], [`Client::roles`], [`Client::webhook_subscriptions`],
+//! client: [`Client::account`], [`Client::leads`], [`Client::contacts`] (with
+//! [`Client::contact_chats`]), [`Client::companies`], [`Client::pipelines`],
+//! [`Client::custom_fields`], [`Client::notes`], [`Client::tasks`], [`Client::tags`],
+//! [`Client::links`], [`Client::users`], [`Client::roles`], [`Client::webhook_subscriptions`],
 //! [`Client::events`] (the activity log), [`Client::unsorted`] (incoming leads),
 //! [`Client::catalogs`] and [`Client::catalog_elements`], [`Client::customers`] (with
 //! [`Client::customer_statuses`], [`Client::customer_segments`] and
@@ -96,6 +96,7 @@ pub mod catalogs;
 pub mod chat_templates;
 pub mod common;
 pub mod companies;
+pub mod contact_chats;
 pub mod contacts;
 pub mod currencies;
 pub mod custom_fields;

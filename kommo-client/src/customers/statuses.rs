@@ -24,8 +24,9 @@ pub struct CustomerStatus {
     /// The color, e.g. `#fffeb2`.
     #[serde(default, deserialize_with = "serde_util::lenient_string")]
     pub color: Option<String>,
-    /// `0` regular, `1` "recently bought", `2` "purchase expected", `3` "overdue"
-    /// (Kommo's built-in kinds).
+    /// `0` a regular status; the built-in ones: `1` "expected purchase", `2` "did not
+    /// purchase", `3` "closed", `4` "recently purchased" (amoCRM's reference for customer
+    /// stages).
     #[serde(rename = "type", default, deserialize_with = "serde_util::lenient_i64")]
     pub status_type: Option<i64>,
     /// The conditions that move customers here, as sent.

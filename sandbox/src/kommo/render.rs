@@ -9,6 +9,7 @@ use super::config::Config;
 use super::fields;
 use super::model::{Company, Contact, Lead, Link, Subscription, Tag};
 use super::request::{Query, encode, hal, no_content};
+use super::sales::ElementLink;
 use super::seeds::{CustomFieldSeed, PipelineSeed, StatusSeed, UserSeed};
 use super::state::State;
 
@@ -92,7 +93,24 @@ pub(crate) fn lead(ctx: &Ctx, state: &State, lead: &Lead, query: &Query) -> Valu
         );
     }
     if query.has_with("catalog_elements") {
-        embedded["catalog_elements"] = json!([]);
+        embedded["catalog_elements"] = Value::Array(
+            state
+                .sales
+                .element_links
+                .iter()
+                .filter(|l| l.lead == lead.id.0)
+                .map(|l| {
+                    json!({
+                        "id": l.element,
+                        "metadata": element_metadata(l),
+                        "_links": ctx.self_link(&format!(
+                            "/api/v4/catalogs/{}/elements/{}",
+                            l.catalog, l.element
+                        )),
+                    })
+                })
+                .collect(),
+        );
     }
     let mut value = json!({
         "id": lead.id,
@@ -330,6 +348,25 @@ pub(crate) fn link(link: &Link) -> Value {
         "to_entity_id": link.to_entity_id,
         "to_entity_type": link.to_entity_type.as_str(),
         "metadata": link.is_main.map(|main| json!({ "main_contact": main })),
+    })
+}
+
+/// An element on a lead, as a link.
+pub(crate) fn element_link(link: &ElementLink) -> Value {
+    json!({
+        "entity_id": link.lead,
+        "entity_type": "leads",
+        "to_entity_id": link.element,
+        "to_entity_type": "catalog_elements",
+        "metadata": element_metadata(link),
+    })
+}
+
+fn element_metadata(link: &ElementLink) -> Value {
+    json!({
+        "quantity": link.quantity,
+        "catalog_id": link.catalog,
+        "price_id": link.price_id,
     })
 }
 

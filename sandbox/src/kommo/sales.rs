@@ -1,5 +1,6 @@
-//! Incoming leads (unsorted), catalogs with their elements, and customers with their
-//! transactions and bonus points: the records the fake keeps for them.
+//! Incoming leads (unsorted), catalogs with their elements (and the elements linked to
+//! leads), customers with their statuses, segments, transactions and bonus points, and the
+//! chats linked to contacts: the records the fake keeps for them.
 //!
 //! An incoming lead is a real lead in its pipeline's incoming column (and a real contact), so
 //! the leads API, the events log and the webhooks see it as Kommo shows it; accepting moves
@@ -91,20 +92,130 @@ pub(crate) struct TransactionRecord {
     pub(crate) created_at: i64,
 }
 
+/// An element of a catalog on a lead (a product with its quantity).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct ElementLink {
+    pub(crate) lead: u64,
+    pub(crate) element: u64,
+    pub(crate) catalog: u64,
+    pub(crate) quantity: f64,
+    /// The price field used, when the catalog has several.
+    pub(crate) price_id: Option<u64>,
+}
+
+/// A customer status (a stage of the periodic purchase mode).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CustomerStatusRecord {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    pub(crate) sort: i64,
+    pub(crate) color: String,
+    /// 0 regular; the built-in kinds: 1 expected purchase, 2 did not purchase, 3 closed,
+    /// 4 recently purchased.
+    pub(crate) kind: i64,
+    /// Built-in statuses can be renamed but not deleted.
+    pub(crate) is_default: bool,
+}
+
+/// A customer segment.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SegmentRecord {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    pub(crate) color: String,
+    pub(crate) custom_fields_values: Value,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+}
+
+/// A chat of Kommo's Chats API linked to a contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct ChatLinkRecord {
+    /// Kommo gives a link a new id when the chat moves to another contact.
+    pub(crate) id: u64,
+    pub(crate) chat_id: String,
+    pub(crate) contact_id: u64,
+}
+
 /// Everything above, with its id counters.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Sales {
     pub(crate) unsorted: Vec<UnsortedItem>,
     pub(crate) catalogs: BTreeMap<u64, CatalogRecord>,
     pub(crate) elements: BTreeMap<u64, ElementRecord>,
+    /// Elements on leads, in the order they were linked.
+    pub(crate) element_links: Vec<ElementLink>,
     pub(crate) customers: BTreeMap<u64, CustomerRecord>,
+    pub(crate) customer_statuses: BTreeMap<u64, CustomerStatusRecord>,
+    pub(crate) segments: BTreeMap<u64, SegmentRecord>,
     pub(crate) transactions: BTreeMap<u64, TransactionRecord>,
+    /// Chat links by chat id: a chat belongs to one contact at a time.
+    pub(crate) chat_links: BTreeMap<String, ChatLinkRecord>,
+    /// The products module (`/api/v4/catalogs/products/settings`); on by default.
+    pub(crate) products_enabled: bool,
+    /// The customers module's mode (`segments` or `periodicity`) and whether it is on
+    /// (`/api/v4/customers/mode`); only the statuses depend on them.
+    pub(crate) customers_mode: String,
+    pub(crate) customers_enabled: bool,
     next_id: u64,
     next_uid: u64,
 }
 
+/// The built-in customer statuses every account starts with: the first and the three final
+/// ones, which Kommo does not let anyone change (the fake's names and colors; the ids are the
+/// fake's, outside the other counters).
+const BUILT_IN_STATUSES: [(&str, &str, i64); 4] = [
+    ("Recently purchased", "#ccff66", 4),
+    ("Expected purchase", "#fffeb2", 1),
+    ("Did not purchase", "#ff8f92", 2),
+    ("Closed", "#d6eaff", 3),
+];
+
+/// At most this many customer statuses, built-in ones included (amoCRM's reference).
+pub(crate) const MAX_CUSTOMER_STATUSES: usize = 30;
+/// At most this many segments (amoCRM's reference).
+pub(crate) const MAX_SEGMENTS: usize = 100;
+
+impl Default for Sales {
+    fn default() -> Self {
+        let customer_statuses = BUILT_IN_STATUSES
+            .iter()
+            .zip(1..)
+            .map(|((name, color, kind), sort)| {
+                let id = 4_000_000 + sort as u64;
+                let status = CustomerStatusRecord {
+                    id,
+                    name: (*name).to_owned(),
+                    sort,
+                    color: (*color).to_owned(),
+                    kind: *kind,
+                    is_default: true,
+                };
+                (id, status)
+            })
+            .collect();
+        Sales {
+            unsorted: Vec::new(),
+            catalogs: BTreeMap::new(),
+            elements: BTreeMap::new(),
+            element_links: Vec::new(),
+            customers: BTreeMap::new(),
+            customer_statuses,
+            segments: BTreeMap::new(),
+            transactions: BTreeMap::new(),
+            chat_links: BTreeMap::new(),
+            products_enabled: true,
+            customers_mode: "periodicity".to_owned(),
+            customers_enabled: true,
+            next_id: 0,
+            next_uid: 0,
+        }
+    }
+}
+
 impl Sales {
-    /// Ids for catalogs, elements, customers and transactions, kept apart from the CRM's.
+    /// Ids for catalogs, elements, customers, their statuses and segments, transactions and
+    /// chat links, kept apart from the CRM's.
     pub(crate) fn next_id(&mut self) -> u64 {
         self.next_id += 1;
         70_000_000 + self.next_id

@@ -13,6 +13,7 @@ mod kommo_definitions;
 mod kommo_errors;
 mod kommo_events;
 mod kommo_inspect;
+mod kommo_parity;
 mod kommo_sales;
 mod kommo_support;
 mod kommo_webhooks;

@@ -4,6 +4,7 @@
 mod account;
 mod batches;
 mod companies;
+mod contact_chats;
 mod contacts;
 mod custom_fields;
 mod events;
@@ -15,7 +16,9 @@ mod pagination;
 mod parity_crm;
 mod parity_crm_refused;
 mod parity_misc;
+mod parity_misc_single;
 mod parity_sales;
+mod parity_sales_single;
 mod pipelines;
 mod raw;
 mod table;

@@ -236,20 +236,24 @@ pub(super) async fn link(
     let id = entity_of_path(&app, entity, &id)?;
     let items = batch_body(&body, MAX_BATCH)?;
     let mut state = app.lock();
-    let (links, changes) =
-        writes::link(&mut state, entity, id, &items, app.config.api_user, unlink)?;
-    app.commit(&mut state, &changes);
+    let linked = writes::link(&mut state, entity, id, &items, app.config.api_user, unlink)?;
+    app.commit(&mut state, &linked.changes);
     if unlink {
         return Ok(no_content());
     }
-    let items: Vec<Value> = links.iter().map(render::link).collect();
+    let items: Vec<Value> = linked
+        .links
+        .iter()
+        .map(render::link)
+        .chain(linked.elements.iter().map(render::element_link))
+        .collect();
     Ok(hal(json!({
         "_links": app.ctx().self_link(&format!("/api/v4/{}/{id}/link", entity.as_str())),
         "_embedded": { "links": items },
     })))
 }
 
-/// `GET /api/v4/{entity}/{id}/links`.
+/// `GET /api/v4/{entity}/{id}/links` (a lead's elements of catalogs included).
 pub(super) async fn links_list(
     State(app): App,
     entity: EntityType,
@@ -257,10 +261,16 @@ pub(super) async fn links_list(
 ) -> ApiResult {
     let id = entity_of_path(&app, entity, &id)?;
     let state = app.lock();
+    let elements = state
+        .sales
+        .element_links
+        .iter()
+        .filter(|l| entity == EntityType::Leads && l.lead == id);
     let items: Vec<Value> = state
         .links_of(entity, id)
         .iter()
         .map(render::link)
+        .chain(elements.map(render::element_link))
         .collect();
     if items.is_empty() {
         return Ok(no_content());

@@ -5,6 +5,8 @@
 //! the rate limit and the faults.
 
 mod activity;
+mod chats;
+mod customer_settings;
 mod definitions;
 mod entities;
 mod events;
@@ -21,7 +23,7 @@ use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::handler::Handler;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use kommo_client::common::EntityType;
 use kommo_client::ids::UserId;
 use serde_json::{Map, Value, json};
@@ -52,6 +54,15 @@ const ENTITIES: [EntityType; 3] = [
     EntityType::Leads,
     EntityType::Contacts,
     EntityType::Companies,
+];
+
+/// The entity types with custom field definitions (customers' fields have no values in the
+/// fake, whose customers carry none).
+const FIELD_ENTITIES: [EntityType; 4] = [
+    EntityType::Leads,
+    EntityType::Contacts,
+    EntityType::Companies,
+    EntityType::Customers,
 ];
 
 /// The API router; the gate is layered on top by the caller.
@@ -108,11 +119,20 @@ pub(crate) fn api_router(inner: Arc<Inner>) -> Router {
                 })
                 .patch(|app: App, id: Path<String>, body: Bytes| {
                     sales::elements_write(app, id, false, body)
-                }),
+                })
+                .delete(sales::elements_delete),
         )
         .route(
             "/api/v4/catalogs/{id}/elements/{element}",
-            get(sales::element_get),
+            get(sales::element_get).patch(sales::element_update_one),
+        )
+        .route(
+            "/api/v4/catalogs/products/settings",
+            get(sales::products_settings).patch(sales::products_settings_update),
+        )
+        .route(
+            "/api/v4/customers/mode",
+            patch(customer_settings::mode_update),
         )
         .route(
             "/api/v4/customers",
@@ -121,14 +141,43 @@ pub(crate) fn api_router(inner: Arc<Inner>) -> Router {
                 .patch(|app: App, body: Bytes| sales::customers_write(app, false, body)),
         )
         .route(
+            "/api/v4/customers/statuses",
+            get(customer_settings::statuses_list)
+                .post(|app: App, body: Bytes| customer_settings::statuses_write(app, true, body))
+                .patch(|app: App, body: Bytes| customer_settings::statuses_write(app, false, body)),
+        )
+        .route(
+            "/api/v4/customers/statuses/{id}",
+            get(customer_settings::status_get)
+                .patch(customer_settings::status_update_one)
+                .delete(customer_settings::status_delete),
+        )
+        .route(
+            "/api/v4/customers/segments",
+            get(customer_settings::segments_list).post(customer_settings::segment_add),
+        )
+        .route(
+            "/api/v4/customers/segments/{id}",
+            get(customer_settings::segment_get)
+                .patch(customer_settings::segment_update)
+                .delete(customer_settings::segment_delete),
+        )
+        .route(
+            "/api/v4/contacts/chats",
+            get(chats::chats_list).post(chats::chats_link),
+        )
+        .route(
             "/api/v4/customers/transactions",
             get(|app: App, q: RawQuery| sales::transactions_list(app, None, q)),
         )
         .route(
             "/api/v4/customers/transactions/{id}",
-            delete(sales::transaction_delete),
+            get(sales::transaction_get).delete(sales::transaction_delete),
         )
-        .route("/api/v4/customers/{id}", get(sales::customer_get))
+        .route(
+            "/api/v4/customers/{id}",
+            get(sales::customer_get).patch(sales::customer_update_one),
+        )
         .route(
             "/api/v4/customers/{id}/transactions",
             get(|app: App, id: Path<String>, q: RawQuery| {
@@ -177,7 +226,7 @@ pub(crate) fn api_router(inner: Arc<Inner>) -> Router {
     let mut router = entity_routes::<Lead, _, _>(router, leads_list);
     router = entity_routes::<Contact, _, _>(router, list::<Contact>);
     router = entity_routes::<Company, _, _>(router, list::<Company>);
-    for entity in ENTITIES {
+    for entity in FIELD_ENTITIES {
         let name = entity.as_str();
         router = router
             .route(
@@ -197,7 +246,11 @@ pub(crate) fn api_router(inner: Arc<Inner>) -> Router {
                     .delete(move |app: App, Path(id): Path<String>| {
                         definitions::field_delete(app, entity, id)
                     }),
-            )
+            );
+    }
+    for entity in ENTITIES {
+        let name = entity.as_str();
+        router = router
             .route(
                 &format!("/api/v4/{name}/notes"),
                 get(move |app: App, q: RawQuery| notes_list(app, entity, None, q))
@@ -311,15 +364,34 @@ where
         )
 }
 
-/// `{"_links": ..., "_embedded": {key: [{id, request_id, updated_at, _links}]}}`.
+/// `{"_links": ..., "_embedded": {key: [{id, request_id, updated_at, _links}]}}` for the
+/// collection `/api/v4/{key}`.
 fn written_json(ctx: &Ctx, key: &str, written: &[Written], with_updated_at: bool) -> Value {
+    written_json_at(
+        ctx,
+        &format!("/api/v4/{key}"),
+        key,
+        written,
+        with_updated_at,
+    )
+}
+
+/// [`written_json`] for a collection whose path does not end in its key
+/// (`/api/v4/customers/statuses` answers `_embedded.statuses`).
+fn written_json_at(
+    ctx: &Ctx,
+    path: &str,
+    key: &str,
+    written: &[Written],
+    with_updated_at: bool,
+) -> Value {
     let items: Vec<Value> = written
         .iter()
         .map(|w| {
             let mut item = json!({
                 "id": w.id,
                 "request_id": w.request_id,
-                "_links": ctx.self_link(&format!("/api/v4/{key}/{}", w.id)),
+                "_links": ctx.self_link(&format!("{path}/{}", w.id)),
             });
             if with_updated_at {
                 item["updated_at"] = json!(w.updated_at);
@@ -328,7 +400,7 @@ fn written_json(ctx: &Ctx, key: &str, written: &[Written], with_updated_at: bool
         })
         .collect();
     json!({
-        "_links": ctx.self_link(&format!("/api/v4/{key}")),
+        "_links": ctx.self_link(path),
         "_embedded": { key: items },
     })
 }

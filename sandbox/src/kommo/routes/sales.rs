@@ -18,7 +18,8 @@ use super::super::state::State as Store;
 use super::super::writes::{Written, check_all};
 use super::{App, missing, written_json};
 
-fn name_of(
+/// A write's `name`: required to add, optional to change, never blank.
+pub(super) fn name_of(
     item: &Map<String, Value>,
     adding: bool,
 ) -> Result<Option<String>, Vec<ValidationIssue>> {
@@ -84,7 +85,8 @@ fn transaction_json(ctx: &Ctx, t: &TransactionRecord) -> Value {
     })
 }
 
-fn written(id: u64, item: &Map<String, Value>, i: usize, at: i64) -> Written {
+/// One item of a batch answer.
+pub(super) fn written(id: u64, item: &Map<String, Value>, i: usize, at: i64) -> Written {
     Written {
         id,
         request_id: request_id(item, i),
@@ -257,7 +259,44 @@ pub(super) async fn elements_write(
     let items = batch_body(&body, MAX_BATCH)?;
     let mut state = app.lock();
     let catalog = catalog_of(&state, &id)?;
-    let plans = check_all(&items, |_, item| {
+    let out = write_elements(&mut state, catalog, adding, &items, app.config.api_user)?;
+    Ok(hal(written_json(&app.ctx(), "elements", &out, true)))
+}
+
+/// `PATCH /api/v4/catalogs/{id}/elements/{element}`: answers the element as changed.
+pub(super) async fn element_update_one(
+    State(app): App,
+    Path((id, element)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult {
+    let mut item = object_body(&body)?;
+    let mut state = app.lock();
+    let catalog = catalog_of(&state, &id)?;
+    let element = path_id(&element)
+        .filter(|e| {
+            state
+                .sales
+                .elements
+                .get(e)
+                .is_some_and(|e| e.catalog_id == catalog)
+        })
+        .ok_or_else(|| ApiError::not_found(format!("Element {element} not found")))?;
+    item.insert("id".into(), json!(element));
+    write_elements(&mut state, catalog, false, &[item], app.config.api_user)?;
+    Ok(hal(element_json(
+        &app.ctx(),
+        &state.sales.elements[&element],
+    )))
+}
+
+fn write_elements(
+    state: &mut Store,
+    catalog: u64,
+    adding: bool,
+    items: &[Map<String, Value>],
+    created_by: UserId,
+) -> Result<Vec<Written>, ApiError> {
+    let plans = check_all(items, |_, item| {
         let target = item.get("id").and_then(Value::as_u64);
         if !adding
             && target.is_none_or(|t| {
@@ -293,7 +332,6 @@ pub(super) async fn elements_write(
             _ => state.sales.next_id(),
         };
         let fields = item.get("custom_fields_values").cloned();
-        let created_by = app.config.api_user;
         let e = state
             .sales
             .elements
@@ -316,7 +354,39 @@ pub(super) async fn elements_write(
         e.updated_at = now;
         out.push(written(id, item, i, now));
     }
-    Ok(hal(written_json(&app.ctx(), "elements", &out, true)))
+    Ok(out)
+}
+
+/// `DELETE /api/v4/catalogs/{id}/elements` with `[{"id": …}]`: the elements go, and so do
+/// their links to leads.
+pub(super) async fn elements_delete(
+    State(app): App,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let items = batch_body(&body, MAX_BATCH)?;
+    let mut state = app.lock();
+    let catalog = catalog_of(&state, &id)?;
+    let ids = check_all(&items, |_, item| {
+        item.get("id")
+            .and_then(Value::as_u64)
+            .filter(|e| {
+                state
+                    .sales
+                    .elements
+                    .get(e)
+                    .is_some_and(|e| e.catalog_id == catalog)
+            })
+            .ok_or_else(|| vec![ValidationIssue::new("NotFound", "id", "Element not found")])
+    })?;
+    for id in &ids {
+        state.sales.elements.remove(id);
+    }
+    state
+        .sales
+        .element_links
+        .retain(|l| !ids.contains(&l.element));
+    Ok(no_content())
 }
 
 pub(super) async fn customers_list(State(app): App, RawQuery(q): RawQuery) -> ApiResult {
@@ -352,7 +422,36 @@ pub(super) async fn customer_get(State(app): App, Path(id): Path<String>) -> Api
 pub(super) async fn customers_write(State(app): App, adding: bool, body: Bytes) -> ApiResult {
     let items = batch_body(&body, MAX_BATCH)?;
     let mut state = app.lock();
-    let plans = check_all(&items, |_, item| {
+    let out = write_customers(&mut state, adding, &items, app.config.api_user)?;
+    Ok(hal(written_json(&app.ctx(), "customers", &out, true)))
+}
+
+/// `PATCH /api/v4/customers/{id}`: answers the id and the new `updated_at`.
+pub(super) async fn customer_update_one(
+    State(app): App,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let mut item = object_body(&body)?;
+    let mut state = app.lock();
+    let id = customer_of(&state, &id)?;
+    item.insert("id".into(), json!(id));
+    let out = write_customers(&mut state, false, &[item], app.config.api_user)?;
+    Ok(hal(json!({
+        "id": id,
+        "updated_at": out[0].updated_at,
+        "request_id": out[0].request_id,
+        "_links": app.ctx().self_link(&format!("/api/v4/customers/{id}")),
+    })))
+}
+
+fn write_customers(
+    state: &mut Store,
+    adding: bool,
+    items: &[Map<String, Value>],
+    actor: UserId,
+) -> Result<Vec<Written>, ApiError> {
+    let plans = check_all(items, |_, item| {
         let target = item.get("id").and_then(Value::as_u64);
         if !adding && target.is_none_or(|t| !state.sales.customers.contains_key(&t)) {
             return Err(vec![ValidationIssue::new(
@@ -370,7 +469,6 @@ pub(super) async fn customers_write(State(app): App, adding: bool, body: Bytes) 
             Some(id) if !adding => id,
             _ => state.sales.next_id(),
         };
-        let actor = app.config.api_user;
         let c = state
             .sales
             .customers
@@ -404,7 +502,7 @@ pub(super) async fn customers_write(State(app): App, adding: bool, body: Bytes) 
         let name = c.name.clone();
         if adding {
             event_log::customer_event(
-                &mut state,
+                state,
                 "customer_added",
                 id,
                 actor,
@@ -413,7 +511,7 @@ pub(super) async fn customers_write(State(app): App, adding: bool, body: Bytes) 
         }
         out.push(written(id, item, i, now));
     }
-    Ok(hal(written_json(&app.ctx(), "customers", &out, true)))
+    Ok(out)
 }
 
 fn customer_of(state: &Store, id: &str) -> Result<u64, ApiError> {
@@ -507,12 +605,42 @@ pub(super) async fn transactions_add(
     Ok(hal(written_json(&app.ctx(), "transactions", &out, false)))
 }
 
+pub(super) async fn transaction_get(State(app): App, Path(id): Path<String>) -> ApiResult {
+    let state = app.lock();
+    match path_id(&id).and_then(|id| state.sales.transactions.get(&id)) {
+        Some(t) => Ok(hal(transaction_json(&app.ctx(), t))),
+        None => {
+            drop(state);
+            missing(&app, "Transaction")
+        }
+    }
+}
+
 pub(super) async fn transaction_delete(State(app): App, Path(id): Path<String>) -> ApiResult {
     let mut state = app.lock();
     path_id(&id)
         .and_then(|id| state.sales.transactions.remove(&id))
         .map(|_| no_content())
         .ok_or_else(|| ApiError::not_found(format!("Transaction {id} not found")))
+}
+
+/// `GET /api/v4/catalogs/products/settings`.
+pub(super) async fn products_settings(State(app): App) -> ApiResult {
+    let enabled = app.lock().sales.products_enabled;
+    Ok(hal(json!({ "is_enabled": enabled })))
+}
+
+/// `PATCH /api/v4/catalogs/products/settings` with `{"is_enabled": bool}`.
+pub(super) async fn products_settings_update(State(app): App, body: Bytes) -> ApiResult {
+    let item = object_body(&body)?;
+    let enabled = item
+        .get("is_enabled")
+        .and_then(Value::as_bool)
+        .ok_or_else(|| {
+            ApiError::invalid(vec![ValidationIssue::invalid_type("is_enabled", "bool")])
+        })?;
+    app.lock().sales.products_enabled = enabled;
+    Ok(hal(json!({ "is_enabled": enabled })))
 }
 
 pub(super) async fn bonus_points(

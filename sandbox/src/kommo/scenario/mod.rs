@@ -309,9 +309,8 @@ impl Sandbox {
                     id: lead.0,
                 });
             }
-            let (_, changes) =
-                writes::link(state, EntityType::Leads, lead.0, &[item], actor, unlink)?;
-            Ok((state.leads[&lead.0].clone(), changes))
+            let linked = writes::link(state, EntityType::Leads, lead.0, &[item], actor, unlink)?;
+            Ok((state.leads[&lead.0].clone(), linked.changes))
         })
     }
 

@@ -1,5 +1,6 @@
 //! `POST /api/v4/{entity}/{id}/link` and `unlink`: links between leads, contacts and
-//! companies, kept on the entity that holds the reference.
+//! companies, kept on the entity that holds the reference, and elements of catalogs on leads
+//! (products with a quantity), kept with the catalogs.
 
 use kommo_client::common::EntityType;
 use kommo_client::ids::{CompanyId, ContactId, UserId};
@@ -7,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::super::model::{Contact, Lead, LeadContactLink, Link, ValidationIssue};
 use super::super::request::ApiError;
+use super::super::sales::ElementLink;
 use super::super::state::State;
 use super::{Change, check_all, commit};
 
@@ -33,15 +35,91 @@ fn parse_entity_type(name: &str) -> Option<EntityType> {
 }
 
 /// A checked link item.
-struct LinkItem {
-    to: EntityType,
-    to_id: u64,
-    is_main: Option<bool>,
+enum LinkItem {
+    Entity {
+        to: EntityType,
+        to_id: u64,
+        is_main: Option<bool>,
+    },
+    /// An element of a catalog on a lead.
+    Element(ElementLink),
 }
 
-/// `POST /api/v4/{entity}/{id}/link` (or `unlink`): the links as applied, and the changes
-/// (the entity that holds the reference changes: the lead for lead↔contact and
-/// lead↔company links, the contact for contact↔company links).
+/// What a link call did: the links between entities, the elements put on (or taken off) a
+/// lead, and the changes (the entity that holds the reference changes: the lead for
+/// lead↔contact and lead↔company links, the contact for contact↔company links; elements
+/// change no entity).
+#[derive(Debug)]
+pub(crate) struct Linked {
+    pub(crate) links: Vec<Link>,
+    pub(crate) elements: Vec<ElementLink>,
+    pub(crate) changes: Vec<Change>,
+}
+
+/// Checks a `catalog_elements` item of a lead: the element must be in the catalog
+/// `metadata.catalog_id` names; the quantity (1 when absent) must be positive.
+fn element_item(
+    state: &State,
+    lead: u64,
+    item: &Map<String, Value>,
+    unlink: bool,
+) -> Result<ElementLink, Vec<ValidationIssue>> {
+    let metadata = item.get("metadata").and_then(Value::as_object);
+    let catalog = metadata
+        .and_then(|m| m.get("catalog_id"))
+        .and_then(Value::as_u64);
+    let element = item.get("to_entity_id").and_then(Value::as_u64);
+    let quantity = match metadata.and_then(|m| m.get("quantity")) {
+        None | Some(Value::Null) => Some(1.0),
+        Some(q) => q.as_f64().filter(|q| q.is_finite() && *q > 0.0),
+    };
+    let mut issues = Vec::new();
+    match (catalog, element) {
+        (None, _) => issues.push(ValidationIssue::blank("metadata.catalog_id")),
+        (Some(_), None) => issues.push(ValidationIssue::blank("to_entity_id")),
+        (Some(catalog), Some(element))
+            if state
+                .sales
+                .elements
+                .get(&element)
+                .is_none_or(|e| e.catalog_id != catalog) =>
+        {
+            issues.push(ValidationIssue::choice("to_entity_id"));
+        }
+        _ => {}
+    }
+    if quantity.is_none() && !unlink {
+        issues.push(ValidationIssue::invalid_type("metadata.quantity", "number"));
+    }
+    match (catalog, element) {
+        (Some(catalog), Some(element)) if issues.is_empty() => Ok(ElementLink {
+            lead,
+            element,
+            catalog,
+            quantity: quantity.unwrap_or(1.0),
+            price_id: metadata
+                .and_then(|m| m.get("price_id"))
+                .and_then(Value::as_u64),
+        }),
+        _ => Err(issues),
+    }
+}
+
+/// Puts an element on a lead (its quantity and price replace an earlier link's) or takes
+/// it off.
+fn apply_element(state: &mut State, link: &ElementLink, unlink: bool) {
+    let links = &mut state.sales.element_links;
+    let same = |l: &ElementLink| l.lead == link.lead && l.element == link.element;
+    if unlink {
+        links.retain(|l| !same(l));
+    } else if let Some(existing) = links.iter_mut().find(|l| same(l)) {
+        *existing = link.clone();
+    } else {
+        links.push(link.clone());
+    }
+}
+
+/// `POST /api/v4/{entity}/{id}/link` (or `unlink`): checks every item, then applies them.
 pub(crate) fn link(
     state: &mut State,
     entity: EntityType,
@@ -49,9 +127,13 @@ pub(crate) fn link(
     items: &[Map<String, Value>],
     actor: UserId,
     unlink: bool,
-) -> Result<(Vec<Link>, Vec<Change>), ApiError> {
-    let plans = check_all(items, |i, item| {
-        let _ = i;
+) -> Result<Linked, ApiError> {
+    let plans = check_all(items, |_, item| {
+        if entity == EntityType::Leads
+            && item.get("to_entity_type").and_then(Value::as_str) == Some("catalog_elements")
+        {
+            return element_item(state, id, item, unlink).map(LinkItem::Element);
+        }
         let mut issues = Vec::new();
         let to = item
             .get("to_entity_type")
@@ -74,11 +156,14 @@ pub(crate) fn link(
                 .and_then(Value::as_bool)
         });
         match (to, to_id) {
-            (Some(to), Some(to_id)) if issues.is_empty() => Ok(LinkItem { to, to_id, is_main }),
+            (Some(to), Some(to_id)) if issues.is_empty() => {
+                Ok(LinkItem::Entity { to, to_id, is_main })
+            }
             _ => Err(issues),
         }
     })?;
     let mut applied = Vec::new();
+    let mut elements = Vec::new();
     let mut leads: Vec<Lead> = Vec::new();
     let mut contacts: Vec<Contact> = Vec::new();
     // Work on copies, committed once per entity at the end.
@@ -98,13 +183,21 @@ pub(crate) fn link(
             Some(contacts.len() - 1)
         };
     for item in &plans {
-        let (lead_id, contact_id, company_id) = match (entity, item.to) {
-            (EntityType::Leads, EntityType::Contacts) => (Some(id), Some(item.to_id), None),
-            (EntityType::Contacts, EntityType::Leads) => (Some(item.to_id), Some(id), None),
-            (EntityType::Leads, EntityType::Companies) => (Some(id), None, Some(item.to_id)),
-            (EntityType::Companies, EntityType::Leads) => (Some(item.to_id), None, Some(id)),
-            (EntityType::Contacts, EntityType::Companies) => (None, Some(id), Some(item.to_id)),
-            (EntityType::Companies, EntityType::Contacts) => (None, Some(item.to_id), Some(id)),
+        let (to, to_id, is_main) = match item {
+            LinkItem::Entity { to, to_id, is_main } => (*to, *to_id, *is_main),
+            LinkItem::Element(link) => {
+                apply_element(state, link, unlink);
+                elements.push(link.clone());
+                continue;
+            }
+        };
+        let (lead_id, contact_id, company_id) = match (entity, to) {
+            (EntityType::Leads, EntityType::Contacts) => (Some(id), Some(to_id), None),
+            (EntityType::Contacts, EntityType::Leads) => (Some(to_id), Some(id), None),
+            (EntityType::Leads, EntityType::Companies) => (Some(id), None, Some(to_id)),
+            (EntityType::Companies, EntityType::Leads) => (Some(to_id), None, Some(id)),
+            (EntityType::Contacts, EntityType::Companies) => (None, Some(id), Some(to_id)),
+            (EntityType::Companies, EntityType::Contacts) => (None, Some(to_id), Some(id)),
             _ => continue,
         };
         let mut main_after = None;
@@ -127,11 +220,11 @@ pub(crate) fn link(
                             is_main: false,
                         });
                     }
-                    if item.is_main == Some(true) || !lead.contacts.iter().any(|c| c.is_main) {
+                    if is_main == Some(true) || !lead.contacts.iter().any(|c| c.is_main) {
                         for c in &mut lead.contacts {
                             c.is_main = c.id == contact;
                         }
-                    } else if item.is_main == Some(false) && lead.contacts.len() > 1 {
+                    } else if is_main == Some(false) && lead.contacts.len() > 1 {
                         let was_main = lead.contacts.iter().any(|c| c.id == contact && c.is_main);
                         if was_main {
                             for c in &mut lead.contacts {
@@ -181,8 +274,8 @@ pub(crate) fn link(
         applied.push(Link {
             entity_type: entity,
             entity_id: id,
-            to_entity_type: item.to,
-            to_entity_id: item.to_id,
+            to_entity_type: to,
+            to_entity_id: to_id,
             is_main: main_after,
         });
     }
@@ -193,5 +286,9 @@ pub(crate) fn link(
     for contact in contacts {
         changes.extend(commit(state, contact, actor, None, None));
     }
-    Ok((applied, changes))
+    Ok(Linked {
+        links: applied,
+        elements,
+        changes,
+    })
 }

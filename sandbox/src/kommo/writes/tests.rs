@@ -6,6 +6,7 @@ use kommo_client::ids::ContactId;
 use serde_json::json;
 
 use super::super::model::{Contact, Lead};
+use super::links::Linked;
 use super::test_items as items;
 use super::*;
 use crate::kommo::config::Config;
@@ -114,7 +115,7 @@ fn complex_links_new_entities_and_links_move_the_main_contact() {
     assert_eq!(lead.main_contact().map(|c| c.0), w.contact_id);
 
     let (other, _) = add::<Contact>(&mut state, &items(json!([{"name": "Bob"}])), actor).unwrap();
-    let (links, changes) = link(
+    let Linked { links, changes, .. } = link(
         &mut state,
         EntityType::Leads,
         w.id,
@@ -143,10 +144,23 @@ fn complex_links_new_entities_and_links_move_the_main_contact() {
         &mut state,
         EntityType::Leads,
         w.id,
-        &items(json!([{"to_entity_id": 1, "to_entity_type": "catalog_elements"}])),
+        &items(json!([{"to_entity_id": 1, "to_entity_type": "tasks"}])),
         actor,
         false,
     )
     .unwrap_err();
     assert_eq!(bad.issues[0].1[0].path, "to_entity_type");
+    let bad = link(
+        &mut state,
+        EntityType::Leads,
+        w.id,
+        &items(json!([{"to_entity_id": 1, "to_entity_type": "catalog_elements"}])),
+        actor,
+        false,
+    )
+    .unwrap_err();
+    assert_eq!(
+        bad.issues[0].1[0].path, "metadata.catalog_id",
+        "an element names its catalog"
+    );
 }
