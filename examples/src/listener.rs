@@ -17,6 +17,13 @@
 //! make room (every one is busy with a request), or the wait runs out, the new connection is
 //! answered `503 Service Unavailable` with `Retry-After` and closed.
 //!
+//! An answer given before the request body was read to its end (a refusal: 403, 413, 408…)
+//! carries `Connection: close`, as the rest of the body cannot be told from the next request.
+//! Every connection the server closes after an answer lingers: it half-closes, then reads and
+//! drops what the client still sends for at most [`LINGER_TIME`] and [`LINGER_BYTES`]. Closing
+//! a socket with unread bytes resets the connection, and the reset can reach the client before
+//! it has read the answer.
+//!
 //! hyper's own `header_read_timeout` is not used: it runs from the end of one response to the
 //! end of the next head, so it cannot tell an idle keep-alive connection (which a load
 //! balancer keeps for a minute or more) from a slow head.
@@ -26,22 +33,22 @@ use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
 use futures_util::FutureExt;
-use hyper::body::Incoming;
+use hyper::body::{Body as HttpBody, Bytes, Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use kommo_loops_bridge::runtime::health::LogLimiter;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -53,8 +60,13 @@ const MAX_BUFFER_BYTES: usize = 32 * 1024;
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// At most this many connections are being answered 503 at once; beyond, they are closed.
 const MAX_SHEDDING: usize = 64;
-/// How long shedding a connection may take (writing the 503, reading what the client sent).
-const SHED_TIME: Duration = Duration::from_secs(1);
+/// How long closing a connection may take: after its last answer, reading (and dropping) what
+/// the client still sends; when shedding it, also writing the 503.
+const LINGER_TIME: Duration = Duration::from_secs(1);
+/// The most bytes read (and dropped) from a connection being closed: a little more than a
+/// refused body over the 1 MiB limit, so that such a client can finish sending it and read the
+/// answer. [`LINGER_TIME`] bounds a slower client.
+const LINGER_BYTES: usize = 4 * 1024 * 1024;
 /// How long a new connection that arrives at the limit may take to send its first bytes
 /// before it is answered 503.
 pub const FIRST_BYTES_WAIT: Duration = Duration::from_millis(250);
@@ -308,10 +320,62 @@ impl Registry {
     }
 }
 
-/// The socket, telling its connection when bytes arrive.
+/// The socket, telling its connection when bytes arrive, and lingering when hyper closes it.
 struct Watched {
     stream: TcpStream,
     conn: Arc<Conn>,
+    /// Set once the socket is half-closed.
+    linger: Option<Linger>,
+}
+
+impl Watched {
+    fn new(stream: TcpStream, conn: Arc<Conn>) -> Self {
+        Watched {
+            stream,
+            conn,
+            linger: None,
+        }
+    }
+}
+
+/// Reading and dropping what a client still sends to a half-closed socket, within
+/// [`LINGER_TIME`] and [`LINGER_BYTES`].
+struct Linger {
+    until: Pin<Box<tokio::time::Sleep>>,
+    drained: usize,
+}
+
+impl Linger {
+    fn new() -> Self {
+        Linger {
+            until: Box::pin(tokio::time::sleep(LINGER_TIME)),
+            drained: 0,
+        }
+    }
+
+    /// Ready when the client has closed its side, the socket failed, or a bound is reached.
+    fn poll_drain(&mut self, stream: &mut TcpStream, cx: &mut Context<'_>) -> Poll<()> {
+        let mut buf = [0u8; 16 * 1024];
+        while self.drained < LINGER_BYTES {
+            if self.until.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
+            let mut read = ReadBuf::new(&mut buf);
+            match Pin::new(&mut *stream).poll_read(cx, &mut read) {
+                Poll::Ready(Ok(())) if !read.filled().is_empty() => {
+                    self.drained += read.filled().len();
+                }
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(_) => return Poll::Ready(()),
+            }
+        }
+        Poll::Ready(())
+    }
+
+    /// Lingers on `stream`, already half-closed.
+    async fn drain(mut self, stream: &mut TcpStream) {
+        std::future::poll_fn(|cx| self.poll_drain(stream, cx)).await;
+    }
 }
 
 impl AsyncRead for Watched {
@@ -343,8 +407,18 @@ impl AsyncWrite for Watched {
         Pin::new(&mut self.get_mut().stream).poll_flush(cx)
     }
 
+    /// hyper shuts the socket down once it has written the last answer; the answer is sent,
+    /// and what the client still sends is drained before the socket is dropped.
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+        let this = self.get_mut();
+        let linger = match &mut this.linger {
+            Some(linger) => linger,
+            None => {
+                ready!(Pin::new(&mut this.stream).poll_shutdown(cx))?;
+                this.linger.insert(Linger::new())
+            }
+        };
+        linger.poll_drain(&mut this.stream, cx).map(Ok)
     }
 
     fn poll_write_vectored(
@@ -377,29 +451,59 @@ fn full_answer() -> Response<Body> {
     response
 }
 
-/// Answers 503 with `Retry-After` without reading the request, then reads (and drops) what
-/// the client sent for a moment, so that closing does not reset the connection before the
-/// client has read the answer.
+/// Answers 503 with `Retry-After` without reading the request, then lingers, so that closing
+/// does not reset the connection before the client has read the answer.
 async fn shed(mut stream: TcpStream) {
     let answer = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
          retry-after: {RETRY_AFTER_SECS}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{FULL}",
         FULL.len()
     );
-    let _ = tokio::time::timeout(SHED_TIME, async {
+    let _ = tokio::time::timeout(LINGER_TIME, async {
         stream.write_all(answer.as_bytes()).await?;
         stream.shutdown().await?;
-        let mut buf = [0u8; 4096];
-        let mut drained = 0;
-        while drained < 64 * 1024 {
-            match stream.read(&mut buf).await? {
-                0 => break,
-                n => drained += n,
-            }
-        }
+        Linger::new().drain(&mut stream).await;
         Ok::<_, io::Error>(())
     })
     .await;
+}
+
+/// A request body that records whether it was read to its end.
+struct Tracked {
+    body: Incoming,
+    ended: Arc<AtomicBool>,
+}
+
+impl Tracked {
+    fn new(body: Incoming) -> Self {
+        let ended = Arc::new(AtomicBool::new(body.is_end_stream()));
+        Tracked { body, ended }
+    }
+}
+
+impl HttpBody for Tracked {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.body).poll_frame(cx);
+        if matches!(poll, Poll::Ready(None)) || this.body.is_end_stream() {
+            this.ended.store(true, Ordering::Relaxed);
+        }
+        poll
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// Serves one connection until it ends, its watchdog closes it, or it is evicted.
@@ -537,21 +641,34 @@ impl Shared {
             hyper::service::service_fn(move |request: Request<Incoming>| {
                 let conn = conn.clone();
                 let started = conn.start_request();
+                let (request, body_ended) = {
+                    let (parts, body) = request.into_parts();
+                    let body = Tracked::new(body);
+                    let ended = body.ended.clone();
+                    (Request::from_parts(parts, body), ended)
+                };
                 let answer = started.then(|| hyper::service::Service::call(&app, request));
                 async move {
                     let Some(answer) = answer else {
                         return Ok::<_, Infallible>(full_answer());
                     };
-                    let response = answer.await;
+                    let mut response = answer.await;
                     conn.end_request();
+                    // What is left of the body would be read as the next request: hyper
+                    // tries to skip it, gives up when it has not all arrived, and closes
+                    // the connection, which the client, not told, would reuse.
+                    if let Ok(response) = &mut response
+                        && !body_ended.load(Ordering::Relaxed)
+                    {
+                        response
+                            .headers_mut()
+                            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                    }
                     response
                 }
             })
         };
-        let io = TokioIo::new(Watched {
-            stream,
-            conn: conn.clone(),
-        });
+        let io = TokioIo::new(Watched::new(stream, conn.clone()));
         let connection = watcher.watch(self.http.serve_connection(io, service));
         let shared = self.clone();
         tokio::spawn(async move {

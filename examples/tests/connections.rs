@@ -2,7 +2,8 @@
 //! (an idle flood), clients that send a head one byte at a time (slowloris), bodies that never
 //! finish, and more connections than the server keeps. The server closes each in time, its
 //! memory stays bounded, `/healthz` keeps answering while the attack runs, and a client the
-//! server has no room for gets a 503 with `Retry-After`.
+//! server has no room for gets a 503 with `Retry-After`. A body refused before it is read
+//! closes its connection, after an answer the client reads whole.
 //!
 //! The limits are small (32 connections, a 1 s header-read timeout) so that each test takes a
 //! few seconds. Run with `--nocapture` for the `observed:` lines.
@@ -447,5 +448,62 @@ async fn keep_alive_connections_close_after_the_idle_timeout_not_the_header_one(
          closed after {idle_for:.2?} idle (timeout {IDLE:?})",
         idle_since_second.duration_since(idle_since)
     );
+    stack.stop().await;
+}
+
+/// A Kommo delivery, byte for byte.
+fn delivery(token: &str, body: &[u8], close: bool) -> Vec<u8> {
+    let connection = if close { "connection: close\r\n" } else { "" };
+    let head = format!(
+        "POST /webhooks/kommo/{token} HTTP/1.1\r\nhost: bridge\r\n{connection}\
+         content-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    [head.as_bytes(), body].concat()
+}
+
+/// Sends `requests` over a new connection and reads the answers until the server closes it (a
+/// hang guard of 5 s); a reset instead of a close fails.
+async fn exchange(stack: &Stack, requests: &[u8]) -> String {
+    let mut stream = TcpStream::connect(stack.server.addr).await.unwrap();
+    stream
+        .write_all(requests)
+        .await
+        .expect("the server takes the whole body, even one it refused");
+    let mut answers = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answers))
+        .await
+        .expect("the server closes the connection")
+        .expect("closed, not reset");
+    String::from_utf8_lossy(&answers).to_lowercase()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_refused_unread_gets_a_whole_answer_and_a_closed_connection() {
+    let stack = stack(8).await;
+    // A wrong token is refused before the body is read, while 2 MiB of it are still coming;
+    // the request after it is never read.
+    let wrong = "x".repeat(stack.kommo_token.len());
+    let form = b"leads%5Badd%5D%5B0%5D%5Bid%5D=1&account%5Bid%5D=31000001";
+    let refused = [
+        delivery(&wrong, &vec![b'a'; 2 * 1024 * 1024], false),
+        delivery(&stack.kommo_token, form, true),
+    ]
+    .concat();
+    let answer = exchange(&stack, &refused).await;
+    assert!(answer.starts_with("http/1.1 403"), "{answer}");
+    assert!(answer.contains("connection: close\r\n"), "{answer}");
+    assert!(answer.contains("unknown webhook token"), "{answer}");
+    assert_eq!(answer.matches("http/1.1 ").count(), 1, "{answer}");
+
+    // A body read to its end keeps the connection for the next request.
+    let kept = [
+        delivery(&stack.kommo_token, form, false),
+        delivery(&stack.kommo_token, form, true),
+    ]
+    .concat();
+    let answers = exchange(&stack, &kept).await;
+    assert_eq!(answers.matches("http/1.1 200").count(), 2, "{answers}");
+    assert_eq!(answers.matches("connection: close").count(), 1, "{answers}");
     stack.stop().await;
 }

@@ -72,37 +72,7 @@ pub struct Company {
     pub embedded: CompanyEmbedded,
 }
 
-impl Company {
-    /// The custom field with this id.
-    #[must_use]
-    pub fn custom_field(
-        &self,
-        id: crate::ids::CustomFieldId,
-    ) -> Option<&crate::field_values::CustomFieldValues> {
-        self.custom_fields_values.by_id(id)
-    }
-
-    /// The custom field with this code (`EMAIL`, `PHONE`, ...; case-insensitive).
-    #[must_use]
-    pub fn custom_field_by_code(
-        &self,
-        code: &str,
-    ) -> Option<&crate::field_values::CustomFieldValues> {
-        self.custom_fields_values.by_code(code)
-    }
-
-    /// Every value of the `EMAIL` field, in order.
-    #[must_use]
-    pub fn emails(&self) -> Vec<String> {
-        self.custom_fields_values.texts_by_code("EMAIL")
-    }
-
-    /// Every value of the `PHONE` field, in order.
-    #[must_use]
-    pub fn phones(&self) -> Vec<String> {
-        self.custom_fields_values.texts_by_code("PHONE")
-    }
-}
+crate::entity::custom_field_getters!(Company, contact_fields);
 
 /// `with=` values for companies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -190,51 +160,9 @@ impl CompanyWrite {
             ..Self::default()
         }
     }
-
-    /// An update of company `id`.
-    #[must_use]
-    pub fn update(id: CompanyId) -> Self {
-        Self {
-            id: Some(id),
-            ..Self::default()
-        }
-    }
-
-    /// Sets the name.
-    #[must_use]
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Sets the responsible user.
-    #[must_use]
-    pub fn responsible(mut self, user: UserId) -> Self {
-        self.responsible_user_id = Some(user);
-        self
-    }
-
-    /// Adds a custom field write.
-    #[must_use]
-    pub fn field(mut self, value: FieldValueUpdate) -> Self {
-        self.custom_fields_values.push(value);
-        self
-    }
-
-    /// Adds a tag, keeping the others.
-    #[must_use]
-    pub fn add_tag(mut self, tag: impl Into<TagRef>) -> Self {
-        self.tags_to_add.push(tag.into());
-        self
-    }
-
-    /// Removes a tag, keeping the others.
-    #[must_use]
-    pub fn remove_tag(mut self, tag: impl Into<TagRef>) -> Self {
-        self.tags_to_delete.push(tag.into());
-        self
-    }
 }
+
+crate::entity::entity_write_setters!(CompanyWrite, CompanyId, "company");
 
 #[cfg(feature = "client")]
 pub use api::CompaniesApi;

@@ -81,37 +81,9 @@ pub struct Contact {
     pub embedded: ContactEmbedded,
 }
 
+crate::entity::custom_field_getters!(Contact, contact_fields);
+
 impl Contact {
-    /// The custom field with this id.
-    #[must_use]
-    pub fn custom_field(
-        &self,
-        id: crate::ids::CustomFieldId,
-    ) -> Option<&crate::field_values::CustomFieldValues> {
-        self.custom_fields_values.by_id(id)
-    }
-
-    /// The custom field with this code (`EMAIL`, `PHONE`, ...; case-insensitive).
-    #[must_use]
-    pub fn custom_field_by_code(
-        &self,
-        code: &str,
-    ) -> Option<&crate::field_values::CustomFieldValues> {
-        self.custom_fields_values.by_code(code)
-    }
-
-    /// Every value of the `EMAIL` field, in order.
-    #[must_use]
-    pub fn emails(&self) -> Vec<String> {
-        self.custom_fields_values.texts_by_code("EMAIL")
-    }
-
-    /// Every value of the `PHONE` field, in order.
-    #[must_use]
-    pub fn phones(&self) -> Vec<String> {
-        self.custom_fields_values.texts_by_code("PHONE")
-    }
-
     /// The primary email: the first `EMAIL` value (Kommo shows the first as primary).
     #[must_use]
     pub fn primary_email(&self) -> Option<String> {
@@ -238,34 +210,11 @@ impl ContactWrite {
         Self::default()
     }
 
-    /// An update of contact `id`.
-    #[must_use]
-    pub fn update(id: ContactId) -> Self {
-        Self {
-            id: Some(id),
-            ..Self::default()
-        }
-    }
-
-    /// Sets the full name.
-    #[must_use]
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
     /// Sets first and last name.
     #[must_use]
     pub fn names(mut self, first: impl Into<String>, last: impl Into<String>) -> Self {
         self.first_name = Some(first.into());
         self.last_name = Some(last.into());
-        self
-    }
-
-    /// Sets the responsible user.
-    #[must_use]
-    pub fn responsible(mut self, user: UserId) -> Self {
-        self.responsible_user_id = Some(user);
         self
     }
 
@@ -287,41 +236,15 @@ impl ContactWrite {
         ))
     }
 
-    /// Adds a custom field write.
-    #[must_use]
-    pub fn field(mut self, value: FieldValueUpdate) -> Self {
-        self.custom_fields_values.push(value);
-        self
-    }
-
-    /// Adds a tag (`tags_to_add`).
-    #[must_use]
-    pub fn add_tag(mut self, tag: impl Into<TagRef>) -> Self {
-        self.tags_to_add.push(tag.into());
-        self
-    }
-
-    /// Removes a tag (`tags_to_delete`).
-    #[must_use]
-    pub fn remove_tag(mut self, tag: impl Into<TagRef>) -> Self {
-        self.tags_to_delete.push(tag.into());
-        self
-    }
-
     /// Links a company.
     #[must_use]
     pub fn company(mut self, id: CompanyId) -> Self {
         self.embedded.companies = vec![LinkedCompany { id }];
         self
     }
-
-    /// Sets the `request_id`.
-    #[must_use]
-    pub fn request_id(mut self, request_id: impl Into<String>) -> Self {
-        self.request_id = Some(request_id.into());
-        self
-    }
 }
+
+crate::entity::entity_write_setters!(ContactWrite, ContactId, "contact");
 
 #[cfg(feature = "client")]
 pub use api::ContactsApi;

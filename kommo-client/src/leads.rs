@@ -118,25 +118,9 @@ pub struct Lead {
     pub embedded: LeadEmbedded,
 }
 
+crate::entity::custom_field_getters!(Lead);
+
 impl Lead {
-    /// The custom field with this id.
-    #[must_use]
-    pub fn custom_field(
-        &self,
-        id: crate::ids::CustomFieldId,
-    ) -> Option<&crate::field_values::CustomFieldValues> {
-        self.custom_fields_values.by_id(id)
-    }
-
-    /// The custom field with this code (`EMAIL`, `PHONE`, ...; case-insensitive).
-    #[must_use]
-    pub fn custom_field_by_code(
-        &self,
-        code: &str,
-    ) -> Option<&crate::field_values::CustomFieldValues> {
-        self.custom_fields_values.by_code(code)
-    }
-
     /// The main contact (`is_main: true`), from a lead fetched `with=contacts`.
     #[must_use]
     pub fn main_contact_id(&self) -> Option<ContactId> {
@@ -345,22 +329,6 @@ impl LeadWrite {
         Self::default()
     }
 
-    /// An update of lead `id`.
-    #[must_use]
-    pub fn update(id: LeadId) -> Self {
-        Self {
-            id: Some(id),
-            ..Self::default()
-        }
-    }
-
-    /// Sets the name.
-    #[must_use]
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
     /// Sets the price.
     #[must_use]
     pub fn price(mut self, price: f64) -> Self {
@@ -376,38 +344,10 @@ impl LeadWrite {
         self
     }
 
-    /// Sets the responsible user.
-    #[must_use]
-    pub fn responsible(mut self, user: UserId) -> Self {
-        self.responsible_user_id = Some(user);
-        self
-    }
-
     /// Sets the loss reason.
     #[must_use]
     pub fn loss_reason(mut self, reason: LossReasonId) -> Self {
         self.loss_reason_id = Some(reason);
-        self
-    }
-
-    /// Adds a custom field write.
-    #[must_use]
-    pub fn field(mut self, value: FieldValueUpdate) -> Self {
-        self.custom_fields_values.push(value);
-        self
-    }
-
-    /// Adds a tag (additive: `tags_to_add`).
-    #[must_use]
-    pub fn add_tag(mut self, tag: impl Into<TagRef>) -> Self {
-        self.tags_to_add.push(tag.into());
-        self
-    }
-
-    /// Removes a tag (`tags_to_delete`).
-    #[must_use]
-    pub fn remove_tag(mut self, tag: impl Into<TagRef>) -> Self {
-        self.tags_to_delete.push(tag.into());
         self
     }
 
@@ -434,14 +374,9 @@ impl LeadWrite {
         self.embedded.companies = vec![LinkedCompany { id }];
         self
     }
-
-    /// Sets the `request_id`.
-    #[must_use]
-    pub fn request_id(mut self, request_id: impl Into<String>) -> Self {
-        self.request_id = Some(request_id.into());
-        self
-    }
 }
+
+crate::entity::entity_write_setters!(LeadWrite, LeadId, "lead");
 
 /// A lead for `POST /api/v4/leads/complex`: the lead with at most one new contact and one new
 /// company, created together and linked.

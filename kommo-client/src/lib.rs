@@ -101,6 +101,7 @@ pub mod contacts;
 pub mod currencies;
 pub mod custom_fields;
 pub mod customers;
+mod entity;
 pub mod entity_files;
 pub mod entity_subscriptions;
 pub mod error;

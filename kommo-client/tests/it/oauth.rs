@@ -68,6 +68,38 @@ fn far_future() -> Option<u64> {
     Some(u64::MAX / 2)
 }
 
+/// The token endpoint: answers `response`, must be called `times` times, and with `body` when
+/// one is given.
+async fn token_endpoint(
+    server: &MockServer,
+    body: Option<serde_json::Value>,
+    response: ResponseTemplate,
+    times: u64,
+) {
+    let mut mock = Mock::given(method("POST")).and(path("/oauth2/access_token"));
+    if let Some(body) = body {
+        mock = mock.and(body_json(body));
+    }
+    mock.respond_with(response)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// A store holding the pair `access-1`/`refresh-1`, expiring at `expires_at`.
+fn first_pair_store(expires_at: Option<u64>) -> Arc<MemoryTokenStore> {
+    Arc::new(MemoryTokenStore::with_tokens(TokenSet::new(
+        "access-1",
+        Some("refresh-1".into()),
+        expires_at,
+    )))
+}
+
+/// The pair in `store`, which must hold one.
+async fn stored(store: &dyn TokenStore) -> TokenSet {
+    store.load().await.unwrap().unwrap()
+}
+
 /// Answers the lead request only if the rotated pair is already on disk.
 struct RequirePersisted(PathBuf);
 
@@ -106,13 +138,13 @@ async fn a_401_refreshes_once_persists_the_rotated_pair_then_retries() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/oauth2/access_token"))
-        .and(body_json(refresh_body("refresh-1")))
-        .respond_with(token_response("access-2", "refresh-2"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    token_endpoint(
+        &server,
+        Some(refresh_body("refresh-1")),
+        token_response("access-2", "refresh-2"),
+        1,
+    )
+    .await;
     let c = oauth_client(&server, store.clone());
     assert_eq!(
         c.leads().get(LeadId(1), &[]).await.unwrap().unwrap().id,
@@ -140,17 +172,8 @@ async fn a_second_401_after_refresh_is_final() {
     let server = MockServer::start().await;
     lead_401_with(&server, "access-1").await;
     lead_401_with(&server, "access-2").await;
-    Mock::given(method("POST"))
-        .and(path("/oauth2/access_token"))
-        .respond_with(token_response("access-2", "refresh-2"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let store = Arc::new(MemoryTokenStore::with_tokens(TokenSet::new(
-        "access-1",
-        Some("refresh-1".into()),
-        far_future(),
-    )));
+    token_endpoint(&server, None, token_response("access-2", "refresh-2"), 1).await;
+    let store = first_pair_store(far_future());
     let err = oauth_client(&server, store)
         .leads()
         .get(LeadId(1), &[])
@@ -171,18 +194,14 @@ async fn a_second_401_after_refresh_is_final() {
 async fn concurrent_requests_with_an_expired_token_cause_one_refresh() {
     let server = MockServer::start().await;
     lead_ok_with(&server, "access-2").await;
-    Mock::given(method("POST"))
-        .and(path("/oauth2/access_token"))
-        .and(body_json(refresh_body("refresh-1")))
-        .respond_with(token_response("access-2", "refresh-2").set_delay(Duration::from_millis(200)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let store = Arc::new(MemoryTokenStore::with_tokens(TokenSet::new(
-        "access-1",
-        Some("refresh-1".into()),
-        Some(1),
-    )));
+    token_endpoint(
+        &server,
+        Some(refresh_body("refresh-1")),
+        token_response("access-2", "refresh-2").set_delay(Duration::from_millis(200)),
+        1,
+    )
+    .await;
+    let store = first_pair_store(Some(1));
     let c = oauth_client(&server, store.clone());
     let tasks: Vec<_> = (0..20)
         .map(|_| {
@@ -194,11 +213,8 @@ async fn concurrent_requests_with_an_expired_token_cause_one_refresh() {
         assert!(t.await.unwrap().unwrap().is_some());
     }
     assert_eq!(
-        store
-            .load()
+        stored(&*store)
             .await
-            .unwrap()
-            .unwrap()
             .refresh_token()
             .unwrap()
             .expose_secret(),
@@ -211,17 +227,14 @@ async fn concurrent_401s_cause_one_refresh() {
     let server = MockServer::start().await;
     lead_401_with(&server, "access-1").await;
     lead_ok_with(&server, "access-2").await;
-    Mock::given(method("POST"))
-        .and(path("/oauth2/access_token"))
-        .respond_with(token_response("access-2", "refresh-2").set_delay(Duration::from_millis(100)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let store = Arc::new(MemoryTokenStore::with_tokens(TokenSet::new(
-        "access-1",
-        Some("refresh-1".into()),
-        far_future(),
-    )));
+    token_endpoint(
+        &server,
+        None,
+        token_response("access-2", "refresh-2").set_delay(Duration::from_millis(100)),
+        1,
+    )
+    .await;
+    let store = first_pair_store(far_future());
     let c = oauth_client(&server, store);
     let leads = c.leads();
     let results = futures_util::future::join_all((0..16).map(|_| leads.get(LeadId(1), &[]))).await;
@@ -240,17 +253,8 @@ async fn a_refresh_by_another_process_is_picked_up_from_the_store() {
         .await;
     lead_401_with(&server, "access-1").await;
     lead_ok_with(&server, "access-9").await;
-    Mock::given(method("POST"))
-        .and(path("/oauth2/access_token"))
-        .respond_with(token_response("x", "y"))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let store = Arc::new(MemoryTokenStore::with_tokens(TokenSet::new(
-        "access-1",
-        Some("refresh-1".into()),
-        far_future(),
-    )));
+    token_endpoint(&server, None, token_response("x", "y"), 0).await;
+    let store = first_pair_store(far_future());
     let c = oauth_client(&server, store.clone());
     // The client caches access-1; then "another process" rotates the pair in the store.
     assert!(c.leads().get(LeadId(1), &[]).await.unwrap().is_some());
@@ -270,20 +274,17 @@ async fn a_refresh_by_another_process_is_picked_up_from_the_store() {
 async fn a_revoked_refresh_token_is_token_revoked() {
     let server = MockServer::start().await;
     lead_401_with(&server, "access-1").await;
-    Mock::given(method("POST"))
-        .and(path("/oauth2/access_token"))
-        .respond_with(ResponseTemplate::new(401).set_body_raw(
+    token_endpoint(
+        &server,
+        None,
+        ResponseTemplate::new(401).set_body_raw(
             fixture("error_401_oauth_refresh_revoked.json").into_bytes(),
             "application/problem+json",
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let store = Arc::new(MemoryTokenStore::with_tokens(TokenSet::new(
-        "access-1",
-        Some("refresh-1".into()),
-        far_future(),
-    )));
+        ),
+        1,
+    )
+    .await;
+    let store = first_pair_store(far_future());
     let err = oauth_client(&server, store)
         .leads()
         .get(LeadId(1), &[])
@@ -305,13 +306,13 @@ async fn exchange_code_saves_the_pair() {
     let server = MockServer::start().await;
     let body = json!({"client_id": "integration-id", "client_secret": SECRET, "grant_type": "authorization_code",
         "code": "def502", "redirect_uri": "https://app.example/oauth/callback"});
-    Mock::given(method("POST"))
-        .and(path("/oauth2/access_token"))
-        .and(body_json(body))
-        .respond_with(token_response("access-1", "refresh-1"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    token_endpoint(
+        &server,
+        Some(body),
+        token_response("access-1", "refresh-1"),
+        1,
+    )
+    .await;
     lead_ok_with(&server, "access-1").await;
     let store = Arc::new(MemoryTokenStore::new());
     let c = oauth_client(&server, store.clone());
@@ -321,11 +322,8 @@ async fn exchange_code_saves_the_pair() {
     ));
     c.exchange_code("def502").await.unwrap();
     assert_eq!(
-        store
-            .load()
+        stored(&*store)
             .await
-            .unwrap()
-            .unwrap()
             .refresh_token()
             .unwrap()
             .expose_secret(),
@@ -342,28 +340,18 @@ async fn exchange_code_saves_the_pair() {
 #[tokio::test]
 async fn explicit_refresh_rotates_even_when_not_expired() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth2/access_token"))
-        .and(body_json(refresh_body("refresh-1")))
-        .respond_with(token_response("access-2", "refresh-2"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let store = Arc::new(MemoryTokenStore::with_tokens(TokenSet::new(
-        "access-1",
-        Some("refresh-1".into()),
-        far_future(),
-    )));
+    token_endpoint(
+        &server,
+        Some(refresh_body("refresh-1")),
+        token_response("access-2", "refresh-2"),
+        1,
+    )
+    .await;
+    let store = first_pair_store(far_future());
     let c = oauth_client(&server, store.clone());
     c.refresh_token().await.unwrap();
     assert_eq!(
-        store
-            .load()
-            .await
-            .unwrap()
-            .unwrap()
-            .access_token()
-            .expose_secret(),
+        stored(&*store).await.access_token().expose_secret(),
         "access-2"
     );
     let long_lived = builder(&server).long_lived_token("t").build().unwrap();
