@@ -66,8 +66,9 @@ impl Default for BulkMoveArgs {
 pub enum Mode {
     /// The onboarding rules as they are: an upsert merged into the event that follows it.
     Merged,
-    /// Merging off (`Rules::merging_upserts_into_events(false)`): an upsert and an event per
-    /// change, as a hand-written integration makes them.
+    /// Merging and coalescing off (`Rules::merging_upserts_into_events(false)`,
+    /// `BridgeConfig::coalesce_upserts(false)`, `BridgeConfig::skip_unchanged_upserts(false)`):
+    /// one upsert and one event per change, each sent, as a hand-written integration does.
     Baseline,
 }
 
@@ -165,9 +166,14 @@ impl BulkMoveReport {
 /// One run: seed, two bulk changes, wait for the outbox, check the fakes.
 pub async fn run(args: &BulkMoveArgs, rules: &Path, mode: Mode) -> Result<BulkMoveReport, String> {
     let rules = Rules::from_path(rules).map_err(|e| e.to_string())?;
-    let rules = match mode {
-        Mode::Merged => rules,
-        Mode::Baseline => rules.merging_upserts_into_events(false),
+    let (rules, config) = match mode {
+        Mode::Merged => (rules, BridgeConfig::default()),
+        Mode::Baseline => (
+            rules.merging_upserts_into_events(false),
+            BridgeConfig::default()
+                .coalesce_upserts(false)
+                .skip_unchanged_upserts(false),
+        ),
     };
     let db = std::env::temp_dir().join(format!(
         "bulk-move-{}-{}.db",
@@ -182,7 +188,7 @@ pub async fn run(args: &BulkMoveArgs, rules: &Path, mode: Mode) -> Result<BulkMo
         .kommo_client(move |b| b.rate_limit(kommo_client::RateLimit::per_second(kommo_rate)))
         .stores(store.clone(), store)
         .workers(args.workers);
-    let stack = Stack::start_with(rules, BridgeConfig::default(), options).await?;
+    let stack = Stack::start_with(rules, config, options).await?;
     let result = measure(&stack, args, mode).await;
     stack.stop().await;
     for suffix in ["", "-wal", "-shm"] {

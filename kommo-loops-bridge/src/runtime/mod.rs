@@ -35,7 +35,7 @@ pub use executor::{NOTE_SERVICE, marker};
 pub use health::WebhookHealth;
 pub use kommo_port::classify_kommo_error;
 pub use loops_port::classify_loops_error;
-pub use outbox::{MemoryOutbox, Outbox};
+pub use outbox::{Lane, MemoryOutbox, Outbox};
 #[cfg(feature = "postgres")]
 pub use outbox::{PostgresOptions, PostgresOutbox};
 #[cfg(feature = "sqlite")]

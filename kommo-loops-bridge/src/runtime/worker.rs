@@ -8,7 +8,7 @@ use tracing::Instrument;
 
 use super::bridge::Bridge;
 use super::clock;
-use super::outbox::{Attempt, Finish, Item, ItemState, Job, NewItem, coalesce};
+use super::outbox::{Attempt, Finish, Item, ItemState, Job, Lane, NewItem, coalesce};
 use super::outcome::Outcome;
 use super::planner::PlanFailure;
 use crate::plan::{Action, Plan, UpsertContact};
@@ -132,27 +132,45 @@ impl Workers {
 }
 
 impl Bridge {
-    /// Starts `count` workers on the current tokio runtime.
+    /// Starts `count` workers on the current tokio runtime, split across the [`Lane`]s: half
+    /// (rounded down) claim Kommo's jobs, the rest Loops's, and each lane gets at least one
+    /// (so `count` 1 starts two). A lane's workers wait only on its API's rate limit, so a bulk
+    /// change sends to Loops while its planning jobs wait on Kommo's rate.
     pub fn spawn_workers(&self, count: usize) -> Workers {
+        let kommo = (count / 2).max(1);
+        let loops = count.saturating_sub(count / 2).max(1);
+        self.spawn(&[(Lane::Kommo, kommo), (Lane::Loops, loops)])
+    }
+
+    /// Starts `count` workers (at least one) claiming the jobs of `lane` only. With
+    /// [`spawn_workers`](Self::spawn_workers) an instance runs both lanes; this chooses each
+    /// lane's share instead (call it once per lane: a lane without workers never runs).
+    pub fn spawn_lane_workers(&self, lane: Lane, count: usize) -> Workers {
+        self.spawn(&[(lane, count.max(1))])
+    }
+
+    fn spawn(&self, lanes: &[(Lane, usize)]) -> Workers {
         let (stop, stopped) = watch::channel(false);
-        let handles = (0..count.max(1))
-            .map(|n| {
+        let handles = lanes
+            .iter()
+            .flat_map(|&(lane, count)| (0..count).map(move |n| (lane, n)))
+            .map(|(lane, n)| {
                 let bridge = self.clone();
                 let mut stopped = stopped.clone();
-                let name = format!("worker-{}-{n}", std::process::id());
+                let name = format!("worker-{}-{lane}-{n}", std::process::id());
                 tokio::spawn(async move {
                     loop {
                         if *stopped.borrow() {
                             break;
                         }
-                        match bridge.work_once(&name).await {
+                        match bridge.work_in(&name, Some(lane)).await {
                             Ok(reports) if !reports.is_empty() => continue,
                             Ok(_) => {}
                             Err(e) => {
                                 tracing::error!(worker = %name, error = %e, "the outbox failed")
                             }
                         }
-                        let wait = bridge.idle_wait().await;
+                        let wait = bridge.idle_wait(Some(lane)).await;
                         tokio::select! {
                             _ = bridge.inner.work.notified() => {}
                             _ = tokio::time::sleep(wait) => {}
@@ -165,11 +183,13 @@ impl Bridge {
         Workers { stop, handles }
     }
 
-    /// How long an idle worker sleeps: until the next retry is due, at most a second (another
-    /// instance may have enqueued work this one was not notified of).
-    async fn idle_wait(&self) -> Duration {
+    /// How long an idle worker of `lane` sleeps: until the lane's next retry is due, at most a
+    /// second (another instance may have enqueued work this one was not notified of). Only its
+    /// lane's items count: the other lane's due items, waiting on their API's rate, would
+    /// otherwise wake it every few milliseconds for nothing.
+    async fn idle_wait(&self, lane: Option<Lane>) -> Duration {
         let max = Duration::from_secs(1);
-        match self.inner.outbox.next_due().await {
+        match self.inner.outbox.next_due(lane).await {
             Ok(Some(due)) => due
                 .duration_since(clock::now())
                 .unwrap_or(Duration::ZERO)
@@ -178,18 +198,29 @@ impl Bridge {
         }
     }
 
-    /// Claims due jobs once and runs them; returns how each ended.
+    /// Claims due jobs of any lane once and runs them; returns how each ended.
     pub async fn work_once(
         &self,
         worker: &str,
+    ) -> Result<Vec<JobReport>, super::outbox::OutboxError> {
+        self.work_in(worker, None).await
+    }
+
+    /// Claims due jobs of `lane` (any lane with `None`) once and runs them.
+    async fn work_in(
+        &self,
+        worker: &str,
+        lane: Option<Lane>,
     ) -> Result<Vec<JobReport>, super::outbox::OutboxError> {
         let config = &self.inner.config;
         let outbox = &self.inner.outbox;
         let (now, batch, lease) = (clock::now(), config.batch, config.lease);
         let items = if config.coalesce_upserts {
-            outbox.claim_coalescing(worker, batch, now, lease).await?
+            outbox
+                .claim_coalescing(worker, lane, batch, now, lease)
+                .await?
         } else {
-            outbox.claim(worker, batch, now, lease).await?
+            outbox.claim(worker, lane, batch, now, lease).await?
         };
         let mut reports = Vec::with_capacity(items.len());
         for item in items {
@@ -218,7 +249,7 @@ impl Bridge {
                 return Ok(all);
             }
             let wait = self
-                .idle_wait()
+                .idle_wait(None)
                 .await
                 .min(deadline - tokio::time::Instant::now());
             tokio::time::sleep(wait).await;

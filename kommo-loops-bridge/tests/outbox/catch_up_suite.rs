@@ -213,7 +213,7 @@ pub async fn oldest_unplanned_delivery_is_a_waiting_webhook(store: &Store) {
     );
     // Claimed, it still waits to be planned; once planned, it no longer does.
     let claimed = outbox
-        .claim("w", 10, t(10), Duration::from_secs(30))
+        .claim("w", None, 10, t(10), Duration::from_secs(30))
         .await
         .unwrap();
     assert_eq!(

@@ -41,7 +41,7 @@ pub fn event(key: &str, email: &str) -> NewItem {
 async fn claim(store: &Store, worker: &str, now: SystemTime) -> Vec<Item> {
     store
         .outbox
-        .claim_coalescing(worker, 8, now, LEASE)
+        .claim_coalescing(worker, None, 8, now, LEASE)
         .await
         .expect("claim")
 }
@@ -152,7 +152,7 @@ pub async fn a_plain_claim_folds_nothing(store: &Store) {
         .enqueue(vec![upsert("u1", a, "a"), upsert("u2", a, "b")], t(0))
         .await
         .unwrap();
-    let claimed = store.outbox.claim("w", 8, t(1), LEASE).await.unwrap();
+    let claimed = store.outbox.claim("w", None, 8, t(1), LEASE).await.unwrap();
     assert_eq!(shape(&claimed), vec![owned("u1", &[])]);
     assert_eq!(state(store, "u2").await, ItemState::Pending);
 }
@@ -306,7 +306,7 @@ pub async fn concurrent_coalescing_workers(
             let name = format!("worker-{w}");
             while done.load(Ordering::SeqCst) < ITEMS {
                 let claimed = outbox
-                    .claim_coalescing(&name, 4, now, Duration::from_secs(3600))
+                    .claim_coalescing(&name, None, 4, now, Duration::from_secs(3600))
                     .await
                     .expect("claim");
                 if claimed.is_empty() {

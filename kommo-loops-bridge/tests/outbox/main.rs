@@ -37,6 +37,11 @@ macro_rules! conformance_cases {
             folded_items_outlive_a_crashed_worker,
             folded_items_retry_with_their_head,
             delivered_upserts_are_remembered_and_forgotten,
+            items_are_stored_in_their_lane,
+            a_lane_claims_only_its_own_items,
+            a_lane_waits_behind_the_other_lanes_head,
+            a_coalescing_lane_waits_behind_the_other_lanes_head,
+            next_due_is_per_lane,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -54,6 +59,7 @@ macro_rules! conformance_cases {
 
 mod catch_up_suite;
 mod coalesce_suite;
+mod lane_suite;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -24,3 +24,8 @@ async fn concurrent_workers_finish_each_item_once_in_order() {
 async fn concurrent_coalescing_workers_finish_each_item_once_in_order() {
     suite::concurrent_coalescing_workers(vec![Arc::new(MemoryOutbox::new())], 8).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_lane_workers_finish_each_item_once_in_order() {
+    suite::concurrent_lane_workers(vec![Arc::new(MemoryOutbox::new())], 8).await;
+}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use kommo_loops_bridge::runtime::outbox::OutboxError;
-use kommo_loops_bridge::runtime::{Outbox, PostgresOptions, PostgresOutbox};
+use kommo_loops_bridge::runtime::{Lane, Outbox, PostgresOptions, PostgresOutbox};
 
 use crate::suite::{self, Store};
 
@@ -93,6 +93,17 @@ async fn two_instances_share_the_work() {
     let a: Arc<dyn Outbox> = Arc::new(connect(&url, &schema).await);
     let b: Arc<dyn Outbox> = Arc::new(connect(&url, &schema).await);
     suite::concurrent_workers(vec![a, b], 8).await;
+    drop_schema(url, schema).await;
+}
+
+/// The same with workers per lane, on partitions mixing the lanes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_the_work_per_lane() {
+    let Some(url) = database_url() else { return };
+    let schema = scratch_schema(&url).await;
+    let a: Arc<dyn Outbox> = Arc::new(connect(&url, &schema).await);
+    let b: Arc<dyn Outbox> = Arc::new(connect(&url, &schema).await);
+    suite::concurrent_lane_workers(vec![a, b], 8).await;
     drop_schema(url, schema).await;
 }
 
@@ -239,6 +250,7 @@ async fn only_connect_creates_a_store() {
         &url,
         &format!(
             "DROP TABLE {schema}.kommo_loops_store;
+             ALTER TABLE {schema}.outbox_items DROP COLUMN lane;
              DELETE FROM {schema}.store_schema_version WHERE version > 1;"
         ),
     )
@@ -292,4 +304,49 @@ async fn schema_names_are_plain_identifiers() {
             other => panic!("{bad:?}: expected a refusal, got {other:?}"),
         }
     }
+}
+
+/// Items stored before lanes existed (schema 4) are put in their lane by the migration.
+#[tokio::test]
+async fn items_stored_before_lanes_get_their_lane() {
+    let Some(url) = database_url() else { return };
+    let schema = scratch_schema(&url).await;
+    let store = connect(&url, &schema).await;
+    let batch = vec![
+        suite::item("note", "p1"),
+        suite::loops_item("event", "p2"),
+        suite::upsert("upsert", "a@example.com", "pro"),
+    ];
+    store.enqueue(batch, suite::t(1)).await.unwrap();
+    drop(store);
+    // As schema 4 left it: no lane column.
+    admin(
+        &url,
+        &format!(
+            "ALTER TABLE {schema}.outbox_items DROP COLUMN lane;
+             DELETE FROM {schema}.store_schema_version WHERE version > 4;"
+        ),
+    )
+    .await;
+    let store = connect(&url, &schema).await;
+    for (key, lane) in [
+        ("note", Lane::Kommo),
+        ("event", Lane::Loops),
+        ("upsert", Lane::Loops),
+    ] {
+        assert_eq!(store.get(key).await.unwrap().unwrap().lane, lane, "{key}");
+    }
+    let loops = store
+        .claim(
+            "w",
+            Some(Lane::Loops),
+            10,
+            suite::t(2),
+            std::time::Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    assert_eq!(loops.len(), 2);
+    drop(store);
+    drop_schema(url, schema).await;
 }

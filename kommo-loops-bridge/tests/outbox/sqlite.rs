@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use kommo_loops_bridge::runtime::outbox::{Finish, ItemState, OutboxError};
-use kommo_loops_bridge::runtime::{Outbox, SqliteDurability, SqliteOutbox, StateStore};
+use kommo_loops_bridge::runtime::{Lane, Outbox, SqliteDurability, SqliteOutbox, StateStore};
 use tempfile::TempDir;
 
 use crate::suite::{self, Store, attempt, item, t};
@@ -70,7 +70,10 @@ async fn data_survives_reopening_the_file() {
         let store = open(dir.path()).await;
         let batch = vec![item("keep-1", "p1"), item("keep-2", "p1")];
         store.enqueue(batch, t(0)).await.unwrap();
-        let first = store.claim("w", 1, t(0), suite_lease()).await.unwrap();
+        let first = store
+            .claim("w", None, 1, t(0), suite_lease())
+            .await
+            .unwrap();
         store
             .finish(
                 first[0].id,
@@ -109,7 +112,10 @@ async fn data_survives_reopening_the_file() {
         store.synced_email("31:1").await.unwrap().as_deref(),
         Some("ana@example.com")
     );
-    let claimed = store.claim("w", 10, t(3), suite_lease()).await.unwrap();
+    let claimed = store
+        .claim("w", None, 10, t(3), suite_lease())
+        .await
+        .unwrap();
     assert_eq!(claimed[0].key, "keep-2", "ids continue after reopening");
 }
 
@@ -222,6 +228,15 @@ async fn two_connections_to_one_file_share_the_work() {
     suite::concurrent_workers(vec![a, b], 8).await;
 }
 
+/// The same with workers per lane, on partitions mixing the lanes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_connections_to_one_file_share_the_work_per_lane() {
+    let dir: TempDir = tempfile::tempdir().unwrap();
+    let a: Arc<dyn Outbox> = Arc::new(open(dir.path()).await);
+    let b: Arc<dyn Outbox> = Arc::new(open(dir.path()).await);
+    suite::concurrent_lane_workers(vec![a, b], 8).await;
+}
+
 /// The same with coalescing workers: folded runs stay exclusive and in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_connections_to_one_file_coalesce_each_item_once() {
@@ -245,7 +260,10 @@ async fn a_failed_write_among_concurrent_ones_undoes_only_itself() {
         .enqueue(vec![item("first", "p")], t(0))
         .await
         .unwrap();
-    let claimed = outbox.claim("w", 1, t(0), suite_lease()).await.unwrap();
+    let claimed = outbox
+        .claim("w", None, 1, t(0), suite_lease())
+        .await
+        .unwrap();
     let id = claimed[0].id;
     let enqueues: Vec<_> = (0..20)
         .map(|i| {
@@ -419,7 +437,8 @@ async fn an_outbox_written_before_the_marker_is_still_an_outbox() {
     // application id.
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
-        "DROP TABLE kommo_changes; DROP TABLE catch_up_watermarks; DROP TABLE delivered_upserts;",
+        "DROP TABLE kommo_changes; DROP TABLE catch_up_watermarks; DROP TABLE delivered_upserts;
+         ALTER TABLE outbox_items DROP COLUMN lane;",
     )
     .unwrap();
     conn.pragma_update(None, "user_version", 1).unwrap();
@@ -432,4 +451,40 @@ async fn an_outbox_written_before_the_marker_is_still_an_outbox() {
     // And it is brought up to date.
     store.advance_watermark("kommo-events", 5).await.unwrap();
     assert_eq!(store.watermark("kommo-events").await.unwrap(), Some(5));
+}
+
+/// Items stored before lanes existed (schema 3) are put in their lane by the migration.
+#[tokio::test]
+async fn items_stored_before_lanes_get_their_lane() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bridge.db");
+    let store = open(dir.path()).await;
+    let batch = vec![
+        item("note", "p1"),
+        suite::loops_item("event", "p2"),
+        suite::upsert("upsert", "a@example.com", "pro"),
+    ];
+    store.enqueue(batch, t(1)).await.unwrap();
+    drop(store);
+    // As schema 3 left it: no lane column.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("ALTER TABLE outbox_items DROP COLUMN lane;")
+        .unwrap();
+    conn.pragma_update(None, "user_version", 3).unwrap();
+    drop(conn);
+    let store = SqliteOutbox::open_existing(&path, SqliteDurability::Full)
+        .await
+        .unwrap();
+    for (key, lane) in [
+        ("note", Lane::Kommo),
+        ("event", Lane::Loops),
+        ("upsert", Lane::Loops),
+    ] {
+        assert_eq!(store.get(key).await.unwrap().unwrap().lane, lane, "{key}");
+    }
+    let loops = store
+        .claim("w", Some(Lane::Loops), 10, t(2), suite_lease())
+        .await
+        .unwrap();
+    assert_eq!(loops.len(), 2);
 }

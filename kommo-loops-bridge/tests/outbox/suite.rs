@@ -15,10 +15,11 @@ use kommo_loops_bridge::Action;
 use kommo_loops_bridge::runtime::outbox::{
     Attempt, Finish, Item, ItemState, Job, NewItem, OutboxError, OutboxStats,
 };
-use kommo_loops_bridge::runtime::{Outbox, StateStore};
+use kommo_loops_bridge::runtime::{Lane, Outbox, StateStore};
 
 pub use crate::catch_up_suite::*;
 pub use crate::coalesce_suite::*;
+pub use crate::lane_suite::*;
 
 /// A fresh store under test: an outbox and a state store (one object for the SQL backends).
 pub struct Store {
@@ -108,7 +109,7 @@ fn keys(items: &[Item]) -> Vec<&str> {
 async fn claim(store: &Store, worker: &str, max: usize, now: SystemTime) -> Vec<Item> {
     store
         .outbox
-        .claim(worker, max, now, LEASE)
+        .claim(worker, None, max, now, LEASE)
         .await
         .expect("claim")
 }
@@ -521,27 +522,27 @@ pub async fn stats_count_states(store: &Store) {
 }
 
 pub async fn next_due_is_the_earliest_pending(store: &Store) {
-    assert_eq!(store.outbox.next_due().await.unwrap(), None);
+    assert_eq!(store.outbox.next_due(None).await.unwrap(), None);
     store
         .outbox
         .enqueue(vec![item("n1", "pn1")], t(5))
         .await
         .unwrap();
-    assert_eq!(store.outbox.next_due().await.unwrap(), Some(t(5)));
+    assert_eq!(store.outbox.next_due(None).await.unwrap(), Some(t(5)));
     let n1 = claim(store, "w", 1, t(5)).await.remove(0);
     assert_eq!(
-        store.outbox.next_due().await.unwrap(),
+        store.outbox.next_due(None).await.unwrap(),
         None,
         "leased items are not waiting"
     );
     finish(store, &n1, "w", Finish::RetryAt(t(50)), t(6)).await;
-    assert_eq!(store.outbox.next_due().await.unwrap(), Some(t(50)));
+    assert_eq!(store.outbox.next_due(None).await.unwrap(), Some(t(50)));
     store
         .outbox
         .enqueue(vec![item("n2", "pn2")], t(7))
         .await
         .unwrap();
-    assert_eq!(store.outbox.next_due().await.unwrap(), Some(t(7)));
+    assert_eq!(store.outbox.next_due(None).await.unwrap(), Some(t(7)));
 }
 
 pub async fn first_delivery_dedupes_per_scope(store: &Store) {
@@ -600,6 +601,17 @@ type RunLog = HashMap<String, Vec<(i64, usize)>>;
 /// grow with enqueue order, also across concurrent enqueues). Every seventh item fails its
 /// first attempt and is retried at once.
 pub async fn concurrent_workers(outboxes: Vec<Arc<dyn Outbox>>, workers: usize) {
+    concurrent_workers_in(outboxes, workers, false).await;
+}
+
+/// [`concurrent_workers`] with lanes: every third item is a Loops item (so partitions mix the
+/// two lanes) and the workers take turns claiming the Kommo lane and the Loops lane only. Each
+/// item still runs once, and each partition in order.
+pub async fn concurrent_lane_workers(outboxes: Vec<Arc<dyn Outbox>>, workers: usize) {
+    concurrent_workers_in(outboxes, workers, true).await;
+}
+
+async fn concurrent_workers_in(outboxes: Vec<Arc<dyn Outbox>>, workers: usize, lanes: bool) {
     const ITEMS: usize = 1000;
     const PRODUCERS: usize = 4;
     const PARTITIONS: usize = 40;
@@ -616,7 +628,14 @@ pub async fn concurrent_workers(outboxes: Vec<Arc<dyn Outbox>>, workers: usize) 
             for chunk in mine.chunks(BATCH) {
                 let batch = chunk
                     .iter()
-                    .map(|&seq| item(&format!("c-{seq:04}"), &partition(seq)))
+                    .map(|&seq| {
+                        let key = format!("c-{seq:04}");
+                        if lanes && seq.is_multiple_of(3) {
+                            loops_item(&key, &partition(seq))
+                        } else {
+                            item(&key, &partition(seq))
+                        }
+                    })
                     .collect();
                 let added = outbox.enqueue(batch, now).await.expect("enqueue");
                 assert_eq!(added, chunk.len());
@@ -634,14 +653,21 @@ pub async fn concurrent_workers(outboxes: Vec<Arc<dyn Outbox>>, workers: usize) 
         let (log, running, done) = (Arc::clone(&log), Arc::clone(&running), Arc::clone(&done));
         tasks.push(tokio::spawn(async move {
             let name = format!("worker-{w}");
+            let lane = lanes.then_some(if w % 2 == 0 { Lane::Kommo } else { Lane::Loops });
             while done.load(Ordering::SeqCst) < ITEMS {
-                let items = outbox.claim(&name, 4, now, Duration::from_secs(3600)).await;
+                let items = outbox
+                    .claim(&name, lane, 4, now, Duration::from_secs(3600))
+                    .await;
                 let items = items.expect("claim");
                 if items.is_empty() {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                     continue;
                 }
                 for item in items {
+                    assert!(
+                        lane.is_none_or(|lane| lane == item.lane),
+                        "{lane:?}: {item:?}"
+                    );
                     let fresh = running.lock().unwrap().insert(item.partition.clone());
                     assert!(fresh, "two items of {} ran at once", item.partition);
                     let seq: usize = item.key["c-".len()..].parse().unwrap();

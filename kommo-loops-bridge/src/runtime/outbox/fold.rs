@@ -104,6 +104,7 @@ mod tests {
             id,
             key: format!("k{id}"),
             partition: "loops:a@example.com".into(),
+            lane: job.lane(),
             job,
             source: "test".into(),
             state: ItemState::Pending,

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use super::fold::{MAX_FOLDED, foldable};
 use super::{
-    Attempt, Finish, Item, ItemState, Job, NewItem, Outbox, OutboxError, OutboxStats,
+    Attempt, Finish, Item, ItemState, Job, Lane, NewItem, Outbox, OutboxError, OutboxStats,
     from_unix_millis, unix_millis,
 };
 
@@ -36,11 +36,12 @@ impl MemoryOutbox {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Leases the claimable partition heads, each with the upserts folding into it when
-    /// `fold` is set.
+    /// Leases the claimable partition heads of `lane` (any with `None`), each with the upserts
+    /// folding into it when `fold` is set.
     fn claim_heads(
         &self,
         worker: &str,
+        lane: Option<Lane>,
         max: usize,
         now: SystemTime,
         lease: Duration,
@@ -68,7 +69,8 @@ impl MemoryOutbox {
                 // Only the oldest unfinished item of a partition may run.
                 continue;
             }
-            if busy.contains(item.partition.as_str()) {
+            // A head of the other lane holds its partition: nothing behind it may pass it.
+            if busy.contains(item.partition.as_str()) || lane.is_some_and(|l| l != item.lane) {
                 continue;
             }
             let free = match item.state {
@@ -139,6 +141,7 @@ impl Outbox for MemoryOutbox {
                     id,
                     key: new.key,
                     partition: new.partition,
+                    lane: new.job.lane(),
                     job: new.job,
                     source: new.source,
                     state: ItemState::Pending,
@@ -157,21 +160,23 @@ impl Outbox for MemoryOutbox {
     async fn claim(
         &self,
         worker: &str,
+        lane: Option<Lane>,
         max: usize,
         now: SystemTime,
         lease: Duration,
     ) -> Result<Vec<Item>, OutboxError> {
-        Ok(self.claim_heads(worker, max, now, lease, false))
+        Ok(self.claim_heads(worker, lane, max, now, lease, false))
     }
 
     async fn claim_coalescing(
         &self,
         worker: &str,
+        lane: Option<Lane>,
         max: usize,
         now: SystemTime,
         lease: Duration,
     ) -> Result<Vec<Item>, OutboxError> {
-        Ok(self.claim_heads(worker, max, now, lease, true))
+        Ok(self.claim_heads(worker, lane, max, now, lease, true))
     }
 
     async fn finish(
@@ -276,12 +281,12 @@ impl Outbox for MemoryOutbox {
         Ok(stats)
     }
 
-    async fn next_due(&self) -> Result<Option<SystemTime>, OutboxError> {
+    async fn next_due(&self, lane: Option<Lane>) -> Result<Option<SystemTime>, OutboxError> {
         Ok(self
             .lock()
             .items
             .values()
-            .filter(|i| i.state == ItemState::Pending)
+            .filter(|i| i.state == ItemState::Pending && lane.is_none_or(|l| l == i.lane))
             .map(|i| i.not_before_ms)
             .min()
             .map(from_unix_millis))

@@ -15,6 +15,9 @@
 //!   partition only the oldest unfinished item can be claimed, and only when no other item of
 //!   that partition is leased, so actions for one entity run in order while different entities
 //!   run in parallel. An item whose lease expired (its worker died) can be claimed again.
+//! - Every item belongs to the [`Lane`] of the API whose rate it spends, stored with it. A
+//!   claim for one lane hands out only heads of that lane: a partition whose head is in the
+//!   other lane waits for it (nothing is claimed past it), so lanes never reorder a partition.
 //! - [`claim_coalescing`](Outbox::claim_coalescing) claims the same heads, and with a head
 //!   that upserts a Loops contact it also leases the upserts of that contact directly
 //!   following it (a burst of edits), for the worker to send as one call.
@@ -68,6 +71,67 @@ pub enum Job {
         /// The change, with the occurrence it was resolved to.
         change: crate::runtime::catch_up::LoggedChange,
     },
+}
+
+impl Job {
+    /// The lane of the API whose rate the job spends: planning reads Kommo, and an action
+    /// calls the API its type names.
+    pub fn lane(&self) -> Lane {
+        match self {
+            Job::Execute { action } => Lane::of(action),
+            Job::PlanKommo { .. } | Job::PlanKommoChange { .. } => Lane::Kommo,
+        }
+    }
+}
+
+/// Which API's rate an outbox item spends. Workers claim per lane, so jobs waiting on one
+/// API's rate limit never hold up the other API's (see docs/architecture.md, "Lanes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Lane {
+    /// Kommo reads and writes: planning jobs and `kommo.*` actions.
+    Kommo,
+    /// Loops calls: `loops.*` actions.
+    Loops,
+}
+
+impl Lane {
+    /// Every lane.
+    pub const ALL: [Lane; 2] = [Lane::Kommo, Lane::Loops];
+
+    /// The lane of an action.
+    pub fn of(action: &Action) -> Lane {
+        match action {
+            Action::UpsertContact(_)
+            | Action::SendEvent(_)
+            | Action::SendTransactional(_)
+            | Action::DeleteContact(_) => Lane::Loops,
+            Action::AddNote(_) | Action::AddTask(_) | Action::AddTags(_) => Lane::Kommo,
+        }
+    }
+
+    /// The name stored in databases.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lane::Kommo => "kommo",
+            Lane::Loops => "loops",
+        }
+    }
+
+    /// Parses [`as_str`](Self::as_str).
+    pub fn parse(s: &str) -> Option<Lane> {
+        match s {
+            "kommo" => Some(Lane::Kommo),
+            "loops" => Some(Lane::Loops),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Lane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// An item to store.
@@ -219,6 +283,8 @@ pub struct Item {
     pub partition: String,
     /// What to do.
     pub job: Job,
+    /// The lane it is claimed in (its job's [`Job::lane`], stored when it was enqueued).
+    pub lane: Lane,
     /// Where it came from.
     pub source: String,
     /// Its state.
@@ -318,10 +384,12 @@ pub trait Outbox: Send + Sync + 'static {
     /// Stores the items whose keys are new, atomically; returns how many were new.
     async fn enqueue(&self, items: Vec<NewItem>, now: SystemTime) -> Result<usize, OutboxError>;
 
-    /// Leases up to `max` due items to `worker` until `now + lease`.
+    /// Leases up to `max` due items to `worker` until `now + lease`: items of `lane` only, or
+    /// of any lane with `None`.
     async fn claim(
         &self,
         worker: &str,
+        lane: Option<Lane>,
         max: usize,
         now: SystemTime,
         lease: Duration,
@@ -336,6 +404,7 @@ pub trait Outbox: Send + Sync + 'static {
     async fn claim_coalescing(
         &self,
         worker: &str,
+        lane: Option<Lane>,
         max: usize,
         now: SystemTime,
         lease: Duration,
@@ -369,8 +438,9 @@ pub trait Outbox: Send + Sync + 'static {
     /// Counts per state.
     async fn stats(&self) -> Result<OutboxStats, OutboxError>;
 
-    /// The earliest `not_before` of a pending item, so an idle worker knows how long to sleep.
-    async fn next_due(&self) -> Result<Option<SystemTime>, OutboxError>;
+    /// The earliest `not_before` of a pending item (of `lane`, or of any lane with `None`), so
+    /// an idle worker knows how long to sleep.
+    async fn next_due(&self, lane: Option<Lane>) -> Result<Option<SystemTime>, OutboxError>;
 
     /// When the oldest Kommo delivery still waiting to be planned ([`Job::PlanKommo`], pending
     /// or leased) was stored: the catch-up reads Kommo's events log only up to there, so it

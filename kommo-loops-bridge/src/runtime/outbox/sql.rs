@@ -2,12 +2,13 @@
 
 use std::collections::HashMap;
 
-use super::{Attempt, Finish, Item, ItemState, Job, OutboxError, OutboxStats, unix_millis};
+use super::{Attempt, Finish, Item, ItemState, Job, Lane, OutboxError, OutboxStats, unix_millis};
 
 /// The item columns every query selects, in [`ItemRow`] order.
 macro_rules! item_columns {
     () => {
-        "id, idem_key, partition_key, action, source, state, not_before_ms, created_at_ms, dead_reason"
+        "id, idem_key, partition_key, action, source, state, not_before_ms, created_at_ms, dead_reason, \
+         lane"
     };
 }
 pub(super) use item_columns;
@@ -25,6 +26,7 @@ pub(super) struct ItemRow {
     pub not_before_ms: i64,
     pub created_at_ms: i64,
     pub dead_reason: Option<String>,
+    pub lane: String,
 }
 
 impl ItemRow {
@@ -35,6 +37,10 @@ impl ItemRow {
             id,
             message: format!("unknown state `{}`", self.state),
         })?;
+        let lane = Lane::parse(&self.lane).ok_or_else(|| OutboxError::Corrupt {
+            id,
+            message: format!("unknown lane `{}`", self.lane),
+        })?;
         let job: Job = serde_json::from_str(&self.action).map_err(|e| OutboxError::Corrupt {
             id,
             message: e.to_string(),
@@ -44,6 +50,7 @@ impl ItemRow {
             key: self.key,
             partition: self.partition,
             job,
+            lane,
             source: self.source,
             state,
             attempts,

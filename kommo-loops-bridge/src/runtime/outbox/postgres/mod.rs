@@ -48,7 +48,8 @@ use self::setup::{lock_key, pg, pool_error};
 use super::fold::{MAX_FOLDED, foldable, may_fold};
 use super::sql::{self, ItemRow, Transition, item_columns};
 use super::{
-    Attempt, Finish, Item, NewItem, Outbox, OutboxError, OutboxStats, from_unix_millis, unix_millis,
+    Attempt, Finish, Item, Lane, NewItem, Outbox, OutboxError, OutboxStats, from_unix_millis,
+    unix_millis,
 };
 
 /// Options for [`PostgresOutbox::connect_with`].
@@ -225,6 +226,7 @@ fn item_row(row: &Row) -> Result<ItemRow, OutboxError> {
         not_before_ms: row.try_get(6).map_err(pg)?,
         created_at_ms: row.try_get(7).map_err(pg)?,
         dead_reason: row.try_get(8).map_err(pg)?,
+        lane: row.try_get(9).map_err(pg)?,
     })
 }
 
@@ -260,18 +262,21 @@ async fn with_attempts(
     sql::assemble(rows, attempts)
 }
 
-/// Step 1 of a claim: partitions whose head looks claimable, oldest head first. More than
-/// `max` are listed, so a claimer can skip the ones other claimers are locking.
+/// Step 1 of a claim: partitions whose head looks claimable and is in lane `$3` (any lane when
+/// NULL), oldest head first. More than `max` are listed, so a claimer can skip the ones other
+/// claimers are locking. The lane is tested on the head, so what follows a head of another lane
+/// waits for it.
 const CLAIM_CANDIDATES: &str = "
     SELECT partition_key FROM (
         SELECT DISTINCT ON (partition_key) id, partition_key, state, not_before_ms,
-               lease_until_ms
+               lease_until_ms, lane
         FROM outbox_items
         WHERE state IN ('pending', 'leased')
         ORDER BY partition_key, id
     ) AS heads
-    WHERE (state = 'pending' AND not_before_ms <= $1)
-       OR (state = 'leased' AND lease_until_ms <= $1)
+    WHERE ((state = 'pending' AND not_before_ms <= $1)
+           OR (state = 'leased' AND lease_until_ms <= $1))
+      AND ($3::text IS NULL OR lane = $3::text)
     ORDER BY id
     LIMIT $2";
 
@@ -293,6 +298,7 @@ const CLAIM_LEASE: &str = concat!(
          SELECT head.id FROM outbox_items AS head JOIN heads USING (id)
          WHERE ((head.state = 'pending' AND head.not_before_ms <= $2)
                 OR (head.state = 'leased' AND head.lease_until_ms <= $2))
+           AND ($5::text IS NULL OR head.lane = $5::text)
            AND NOT EXISTS (
                SELECT 1 FROM outbox_items AS busy
                WHERE busy.partition_key = head.partition_key
@@ -305,15 +311,16 @@ const CLAIM_LEASE: &str = concat!(
      FROM free WHERE item.id = free.id
      RETURNING ",
     "item.id, item.idem_key, item.partition_key, item.action, item.source, item.state, \
-     item.not_before_ms, item.created_at_ms, item.dead_reason"
+     item.not_before_ms, item.created_at_ms, item.dead_reason, item.lane"
 );
 
 impl PostgresOutbox {
-    /// Leases the claimable partition heads (see the module docs), each with the upserts
-    /// folding into it when `fold` is set.
+    /// Leases the claimable partition heads of `lane` (any with `None`; see the module docs),
+    /// each with the upserts folding into it when `fold` is set.
     async fn claim_heads(
         &self,
         worker: &str,
+        lane: Option<Lane>,
         max: usize,
         now: SystemTime,
         lease: Duration,
@@ -326,16 +333,18 @@ impl PostgresOutbox {
         let until_ms = unix_millis(now + lease);
         let candidates_wanted = sql::sql_count(max.saturating_mul(2).saturating_add(8));
         let max = sql::sql_count(max);
+        let lane = lane.map(Lane::as_str);
 
         let mut client = self.client().await?;
         // READ COMMITTED (the default): each statement sees what was committed before it
         // started, which step 3 relies on.
         let tx = client.transaction().await.map_err(pg)?;
-        let candidates: Vec<String> = query(&tx, CLAIM_CANDIDATES, &[&now_ms, &candidates_wanted])
-            .await?
-            .iter()
-            .map(|row| row.try_get(0).map_err(pg))
-            .collect::<Result<_, _>>()?;
+        let candidates: Vec<String> =
+            query(&tx, CLAIM_CANDIDATES, &[&now_ms, &candidates_wanted, &lane])
+                .await?
+                .iter()
+                .map(|row| row.try_get(0).map_err(pg))
+                .collect::<Result<_, _>>()?;
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
@@ -352,7 +361,12 @@ impl PostgresOutbox {
         if locked.is_empty() {
             return Ok(Vec::new());
         }
-        let leased = query(&tx, CLAIM_LEASE, &[&locked, &now_ms, &worker, &until_ms]).await?;
+        let leased = query(
+            &tx,
+            CLAIM_LEASE,
+            &[&locked, &now_ms, &worker, &until_ms, &lane],
+        )
+        .await?;
         let mut items = with_attempts(&tx, &leased).await?;
         if fold {
             // Under the partitions' advisory locks: no enqueue or claim changes them meanwhile.
@@ -416,8 +430,10 @@ impl Outbox for PostgresOutbox {
         let mut partitions = Vec::with_capacity(items.len());
         let mut actions = Vec::with_capacity(items.len());
         let mut sources = Vec::with_capacity(items.len());
+        let mut lanes = Vec::with_capacity(items.len());
         for item in items {
             actions.push(sql::job_json(&item.job)?);
+            lanes.push(item.job.lane().as_str());
             keys.push(item.key);
             partitions.push(item.partition);
             sources.push(item.source);
@@ -438,13 +454,15 @@ impl Outbox for PostgresOutbox {
         let added = execute(
             &tx,
             "INSERT INTO outbox_items
-                 (idem_key, partition_key, action, source, state, not_before_ms, created_at_ms)
-             SELECT new.idem_key, new.partition_key, new.action, new.source, 'pending', $5, $5
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
-                  AS new (idem_key, partition_key, action, source, position)
+                 (idem_key, partition_key, action, source, state, not_before_ms, created_at_ms,
+                  lane)
+             SELECT new.idem_key, new.partition_key, new.action, new.source, 'pending', $5, $5,
+                    new.lane
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[])
+                  WITH ORDINALITY AS new (idem_key, partition_key, action, source, lane, position)
              ORDER BY new.position
              ON CONFLICT (idem_key) DO NOTHING",
-            &[&keys, &partitions, &actions, &sources, &now_ms],
+            &[&keys, &partitions, &actions, &sources, &now_ms, &lanes],
         )
         .await?;
         tx.commit().await.map_err(pg)?;
@@ -454,21 +472,23 @@ impl Outbox for PostgresOutbox {
     async fn claim(
         &self,
         worker: &str,
+        lane: Option<Lane>,
         max: usize,
         now: SystemTime,
         lease: Duration,
     ) -> Result<Vec<Item>, OutboxError> {
-        self.claim_heads(worker, max, now, lease, false).await
+        self.claim_heads(worker, lane, max, now, lease, false).await
     }
 
     async fn claim_coalescing(
         &self,
         worker: &str,
+        lane: Option<Lane>,
         max: usize,
         now: SystemTime,
         lease: Duration,
     ) -> Result<Vec<Item>, OutboxError> {
-        self.claim_heads(worker, max, now, lease, true).await
+        self.claim_heads(worker, lane, max, now, lease, true).await
     }
 
     async fn finish(
@@ -585,12 +605,14 @@ impl Outbox for PostgresOutbox {
         Ok(stats)
     }
 
-    async fn next_due(&self) -> Result<Option<SystemTime>, OutboxError> {
+    async fn next_due(&self, lane: Option<Lane>) -> Result<Option<SystemTime>, OutboxError> {
         let client = self.client().await?;
+        let lane = lane.map(Lane::as_str);
         let rows = query(
             &client,
-            "SELECT MIN(not_before_ms) FROM outbox_items WHERE state = 'pending'",
-            &[],
+            "SELECT MIN(not_before_ms) FROM outbox_items
+             WHERE state = 'pending' AND ($1::text IS NULL OR lane = $1::text)",
+            &[&lane],
         )
         .await?;
         let due: Option<i64> = match rows.first() {

@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../schema/postgres_002.sql"),
     include_str!("../schema/postgres_003.sql"),
     include_str!("../schema/postgres_004.sql"),
+    include_str!("../schema/postgres_005.sql"),
 ];
 
 /// The marker table of the bridge's store (migration 2).

@@ -23,7 +23,8 @@ use rusqlite::{Connection, Row, TransactionBehavior, params};
 use super::fold::{MAX_FOLDED, foldable, may_fold};
 use super::sql::{self, ItemRow, Transition, item_columns};
 use super::{
-    Attempt, Finish, Item, NewItem, Outbox, OutboxError, OutboxStats, from_unix_millis, unix_millis,
+    Attempt, Finish, Item, Lane, NewItem, Outbox, OutboxError, OutboxStats, from_unix_millis,
+    unix_millis,
 };
 
 mod setup;
@@ -205,11 +206,12 @@ impl SqliteOutbox {
 }
 
 impl SqliteOutbox {
-    /// Leases the claimable partition heads, each with the upserts folding into it when
-    /// `fold` is set.
+    /// Leases the claimable partition heads of `lane` (any with `None`), each with the upserts
+    /// folding into it when `fold` is set.
     async fn claim_heads(
         &self,
         worker: &str,
+        lane: Option<Lane>,
         max: usize,
         now: SystemTime,
         lease: Duration,
@@ -226,7 +228,8 @@ impl SqliteOutbox {
         // (and followers) read are still what they were when they are leased, even with
         // another process on the file.
         self.write(move |conn| {
-            let mut heads = query_items(conn, CLAIM, params![now_ms, max, worker, until_ms])?;
+            let lane = lane.map(Lane::as_str);
+            let mut heads = query_items(conn, CLAIM, params![now_ms, max, worker, until_ms, lane])?;
             if fold {
                 fold_followers(conn, &mut heads, now_ms, &worker, until_ms)?;
             }
@@ -260,6 +263,7 @@ fn item_row(row: &Row<'_>) -> rusqlite::Result<ItemRow> {
         not_before_ms: row.get(6)?,
         created_at_ms: row.get(7)?,
         dead_reason: row.get(8)?,
+        lane: row.get(9)?,
     })
 }
 
@@ -304,8 +308,8 @@ fn query_items(
     with_attempts(tx, rows)
 }
 
-/// The rows of one [`Outbox::enqueue`] call: key, partition, job JSON, source.
-type EnqueueRows = Vec<(String, String, String, String)>;
+/// The rows of one [`Outbox::enqueue`] call: key, partition, job JSON, source, lane.
+type EnqueueRows = Vec<(String, String, String, String, &'static str)>;
 
 /// Answers a write's caller once the group's commit is known (`Err` with its message if the
 /// commit failed).
@@ -372,23 +376,24 @@ fn insert_rows(conn: &Connection, rows: &EnqueueRows, now_ms: i64) -> Result<usi
         .prepare_cached(
             "INSERT INTO outbox_items
                  (idem_key, partition_key, action, source, state, not_before_ms,
-                  created_at_ms)
-             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)
+                  created_at_ms, lane)
+             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?6)
              ON CONFLICT (idem_key) DO NOTHING",
         )
         .map_err(db)?;
     let mut added = 0;
-    for (key, partition, action, source) in rows {
+    for (key, partition, action, source, lane) in rows {
         added += insert
-            .execute(params![key, partition, action, source, now_ms])
+            .execute(params![key, partition, action, source, now_ms, lane])
             .map_err(db)?;
     }
     Ok(added)
 }
 
 /// Leases the claimable partition heads: the oldest unfinished item of each partition, when it
-/// is due (pending and past `not_before`, or leased with an expired lease) and no item of its
-/// partition holds a live lease.
+/// is due (pending and past `not_before`, or leased with an expired lease), no item of its
+/// partition holds a live lease, and it is in lane `?5` (any lane when `?5` is NULL). A head of
+/// another lane is still its partition's head: what follows it waits.
 const CLAIM: &str = concat!(
     "UPDATE outbox_items SET state = 'leased', lease_worker = ?3, lease_until_ms = ?4
      WHERE id IN (
@@ -398,6 +403,7 @@ const CLAIM: &str = concat!(
          WHERE head.state IN ('pending', 'leased')
            AND ((head.state = 'pending' AND head.not_before_ms <= ?1)
                 OR (head.state = 'leased' AND head.lease_until_ms <= ?1))
+           AND (?5 IS NULL OR head.lane = ?5)
            AND NOT EXISTS (
                SELECT 1 FROM outbox_items AS older
                WHERE older.partition_key = head.partition_key
@@ -467,7 +473,8 @@ impl Outbox for SqliteOutbox {
             .into_iter()
             .map(|item| {
                 let action = sql::job_json(&item.job)?;
-                Ok((item.key, item.partition, action, item.source))
+                let lane = item.job.lane().as_str();
+                Ok((item.key, item.partition, action, item.source, lane))
             })
             .collect::<Result<Vec<_>, OutboxError>>()?;
         self.write(move |conn| insert_rows(conn, &rows, now_ms))
@@ -477,21 +484,23 @@ impl Outbox for SqliteOutbox {
     async fn claim(
         &self,
         worker: &str,
+        lane: Option<Lane>,
         max: usize,
         now: SystemTime,
         lease: Duration,
     ) -> Result<Vec<Item>, OutboxError> {
-        self.claim_heads(worker, max, now, lease, false).await
+        self.claim_heads(worker, lane, max, now, lease, false).await
     }
 
     async fn claim_coalescing(
         &self,
         worker: &str,
+        lane: Option<Lane>,
         max: usize,
         now: SystemTime,
         lease: Duration,
     ) -> Result<Vec<Item>, OutboxError> {
-        self.claim_heads(worker, max, now, lease, true).await
+        self.claim_heads(worker, lane, max, now, lease, true).await
     }
 
     async fn finish(
@@ -635,14 +644,16 @@ impl Outbox for SqliteOutbox {
         .await
     }
 
-    async fn next_due(&self) -> Result<Option<SystemTime>, OutboxError> {
-        self.call(|conn| {
+    async fn next_due(&self, lane: Option<Lane>) -> Result<Option<SystemTime>, OutboxError> {
+        let lane = lane.map(Lane::as_str);
+        self.call(move |conn| {
             let due: Option<i64> = conn
                 .prepare_cached(
-                    "SELECT MIN(not_before_ms) FROM outbox_items WHERE state = 'pending'",
+                    "SELECT MIN(not_before_ms) FROM outbox_items
+                     WHERE state = 'pending' AND (?1 IS NULL OR lane = ?1)",
                 )
                 .map_err(db)?
-                .query_row([], |row| row.get(0))
+                .query_row([lane], |row| row.get(0))
                 .map_err(db)?;
             Ok(due.map(from_unix_millis))
         })
