@@ -15,6 +15,7 @@ mod echo;
 mod executor;
 pub mod health;
 mod kommo_port;
+mod kommo_writes;
 mod loops_port;
 pub mod outbox;
 mod outcome;

@@ -176,7 +176,12 @@ pub struct KommoTask {
 
 impl KommoTask {
     /// A task.
-    pub fn new(entity: KommoEntity, text: impl Into<String>, due: i64, task_type: Option<u64>) -> Self {
+    pub fn new(
+        entity: KommoEntity,
+        text: impl Into<String>,
+        due: i64,
+        task_type: Option<u64>,
+    ) -> Self {
         KommoTask {
             entity,
             text: text.into(),

@@ -132,8 +132,8 @@ pub(super) fn notes_page(kind: EntityType, ids: &[u64], page: u32) -> ApiRequest
 
 /// The read of one page of open tasks of entities of one type.
 pub(super) fn open_tasks_page(kind: EntityType, ids: &[u64], page: u32) -> ApiRequest {
-    let request = ApiRequest::raw(Method::GET, "/api/v4/tasks")
-        .query("filter[entity_type]", kind.as_str());
+    let request =
+        ApiRequest::raw(Method::GET, "/api/v4/tasks").query("filter[entity_type]", kind.as_str());
     with_ids(request, ids)
         .query("filter[is_completed]", "0")
         .query("limit", "250")
@@ -258,7 +258,10 @@ fn refused_items(error: &Error, batch: &[usize]) -> BTreeMap<usize, String> {
             .collect();
         named.insert(
             i,
-            format!("Kommo refused it: validation failed ({})", fields.join("; ")),
+            format!(
+                "Kommo refused it: validation failed ({})",
+                fields.join("; ")
+            ),
         );
     }
     named
@@ -275,12 +278,20 @@ mod tests {
     #[test]
     fn results_map_back_by_request_id_or_by_order() {
         let batch = [0, 2, 5];
-        let echoed = [result(10, Some("5")), result(11, Some("0")), result(12, Some("9"))];
+        let echoed = [
+            result(10, Some("5")),
+            result(11, Some("0")),
+            result(12, Some("9")),
+        ];
         let mapped: Vec<(usize, u64)> = map_results(&batch, &echoed)
             .into_iter()
             .map(|(i, r)| (i, r.id))
             .collect();
-        assert_eq!(mapped, vec![(5, 10), (0, 11)], "an unknown request_id is dropped");
+        assert_eq!(
+            mapped,
+            vec![(5, 10), (0, 11)],
+            "an unknown request_id is dropped"
+        );
         let bare = [result(20, None), result(21, None), result(22, None)];
         let mapped: Vec<(usize, u64)> = map_results(&batch, &bare)
             .into_iter()
@@ -299,7 +310,10 @@ mod tests {
         let groups = by_type(&entities, |e| *e);
         assert_eq!(
             groups,
-            vec![(EntityType::Leads, vec![0, 2]), (EntityType::Contacts, vec![1])]
+            vec![
+                (EntityType::Leads, vec![0, 2]),
+                (EntityType::Contacts, vec![1])
+            ]
         );
     }
 }

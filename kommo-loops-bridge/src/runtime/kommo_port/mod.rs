@@ -16,7 +16,9 @@ use kommo_client::webhook_subscriptions::{Subscribe, WebhookSubscription};
 use kommo_client::{ApiRequest, Error, Method};
 use serde_json::Value;
 
-use super::ports::{BatchOutcome, KommoApi, KommoEntity, KommoNote, KommoTask, PortError, TagChange};
+use super::ports::{
+    BatchOutcome, KommoApi, KommoEntity, KommoNote, KommoTask, PortError, TagChange,
+};
 
 mod batch;
 
@@ -170,7 +172,11 @@ impl KommoApi for kommo_client::Client {
     ) -> Result<Option<i64>, PortError> {
         let change = TagChange::new(entity, add.to_vec(), remove.to_vec());
         let result = match entity {
-            KommoEntity::Lead(id) => self.leads().update_one(LeadId(id), lead_tags(&change)).await,
+            KommoEntity::Lead(id) => {
+                self.leads()
+                    .update_one(LeadId(id), lead_tags(&change))
+                    .await
+            }
             KommoEntity::Contact(id) => {
                 self.contacts()
                     .update_one(ContactId(id), contact_tags(&change))
