@@ -1,0 +1,84 @@
+//! `kommo_writes`, small and fast: notes, tasks and tags of many leads cost one marker read and
+//! one write per group instead of per lead, each lands exactly once, also when answers are
+//! lost and when the actions are replayed through an outbox that knows nothing of them.
+
+mod common;
+
+use common::root;
+use kommo_loops_examples::demo;
+use kommo_loops_examples::kommo_writes::{KommoWritesArgs, run};
+
+fn args(leads: usize, group: usize) -> KommoWritesArgs {
+    KommoWritesArgs {
+        leads,
+        group,
+        kommo_rate: 500,
+        workers: 2,
+        drop_rate: 0.0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_of_many_leads_go_in_groups_and_land_once() {
+    let leads = 60;
+    let rules = root().join(demo::RULES);
+    let grouped = run(&args(leads, 50), &rules).await.unwrap();
+    assert_eq!((grouped.lost, grouped.duplicates), (0, 0), "{grouped:?}");
+    let baseline = run(&args(leads, 1), &rules).await.unwrap();
+    assert_eq!((baseline.lost, baseline.duplicates), (0, 0), "{baseline:?}");
+
+    // One at a time: a marker read and an add per note and task, a PATCH per tag change.
+    let first = &baseline.first;
+    assert_eq!(
+        (
+            first.note_reads,
+            first.note_adds,
+            first.task_reads,
+            first.task_adds,
+            first.tag_writes
+        ),
+        (60, 60, 60, 60, 60),
+        "{baseline:?}"
+    );
+    // In groups: how the claims split the 60 leads varies with the workers' timing, but a
+    // group of one is rare; far fewer requests of each kind than leads.
+    let first = &grouped.first;
+    for (what, count) in [
+        ("note reads", first.note_reads),
+        ("note adds", first.note_adds),
+        ("task reads", first.task_reads),
+        ("task adds", first.task_adds),
+        ("tag writes", first.tag_writes),
+    ] {
+        assert!((1..=15).contains(&count), "{what}: {count} ({grouped:?})");
+    }
+    assert!(
+        first.total * 4 <= baseline.first.total,
+        "{grouped:?} {baseline:?}"
+    );
+
+    // The replay writes no note and no task: the marker reads find all of them.
+    for report in [&grouped, &baseline] {
+        let replay = &report.replay;
+        assert_eq!((replay.note_adds, replay.task_adds), (0, 0), "{report:?}");
+        assert!(
+            replay.note_reads >= 1 && replay.task_reads >= 1,
+            "{report:?}"
+        );
+    }
+    assert!(
+        grouped.replay.total * 4 <= baseline.replay.total,
+        "{grouped:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_answers_to_group_writes_double_nothing() {
+    // A quarter of Kommo's answers are cut after the request was applied: whole groups are
+    // retried, and the marker read of the retry finds what landed.
+    let mut lossy = args(40, 50);
+    lossy.drop_rate = 0.25;
+    let report = run(&lossy, &root().join(demo::RULES)).await.unwrap();
+    assert!(report.first.dropped > 0, "{report:?}");
+    assert_eq!((report.lost, report.duplicates), (0, 0), "{report:?}");
+}
