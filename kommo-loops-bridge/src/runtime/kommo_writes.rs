@@ -154,6 +154,9 @@ impl<'a> Payload<'a> {
     }
 }
 
+/// How one write on one entity ended, and the size of the group it went in.
+type WriteEnd = (KommoEntity, Result<Step, PortError>, usize);
+
 /// What one write on one entity did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
@@ -184,6 +187,11 @@ impl Executor {
                 continue;
             };
             match self.resolve(target).await {
+                Ok(Ok(entities)) if entities.is_empty() => {
+                    outcomes[item] = Some(Outcome::Skipped {
+                        reason: "no Kommo entity to write on".into(),
+                    });
+                }
                 Ok(Ok(entities)) => writes.extend(entities.into_iter().map(|e| (item, e))),
                 Ok(Err(skip)) => outcomes[item] = Some(Outcome::Skipped { reason: skip }),
                 Err(e) => outcomes[item] = Some(e.into()),
@@ -220,8 +228,7 @@ impl Executor {
 
         // Each item's writes, in entity order: the first failure is the item's outcome (the
         // entities done meanwhile are recognised on the retry).
-        let mut per_item: BTreeMap<usize, Vec<(KommoEntity, Result<Step, PortError>, usize)>> =
-            BTreeMap::new();
+        let mut per_item: BTreeMap<usize, Vec<WriteEnd>> = BTreeMap::new();
         for ((item, entity), result) in writes.iter().zip(results) {
             if let Some((result, size)) = result {
                 per_item
@@ -410,7 +417,7 @@ fn echo_entity(entity: KommoEntity) -> (&'static str, u64) {
 
 /// An item's outcome from its writes: the first failure, else done when anything was written,
 /// else already done. Writes that went in a request with others say so.
-fn item_outcome(noun: &str, writes: Vec<(KommoEntity, Result<Step, PortError>, usize)>) -> Outcome {
+fn item_outcome(noun: &str, writes: Vec<WriteEnd>) -> Outcome {
     let (mut wrote, mut already) = (Vec::new(), Vec::new());
     let mut shared = 0;
     for (entity, result, size) in writes {
@@ -562,7 +569,7 @@ mod tests {
         let failed = PortError::Permanent {
             reason: "refused".into(),
         };
-        let table: Vec<(Vec<(KommoEntity, Result<Step, PortError>, usize)>, Outcome)> = vec![
+        let table: Vec<(Vec<WriteEnd>, Outcome)> = vec![
             (
                 vec![(Lead(1), Ok(Step::Wrote), 1)],
                 Outcome::Done {
