@@ -82,3 +82,73 @@ async fn lost_answers_to_group_writes_double_nothing() {
     assert!(report.first.dropped > 0, "{report:?}");
     assert_eq!((report.lost, report.duplicates), (0, 0), "{report:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_item_fails_alone_and_the_rest_of_its_group_lands() {
+    use kommo_client::common::EntityType;
+    use kommo_loops_bridge::Action;
+    use kommo_loops_bridge::runtime::outbox::{ItemState, NewItem};
+    use kommo_loops_bridge::runtime::{BridgeConfig, Outcome};
+    use kommo_loops_examples::demo::{Stack, StackOptions};
+    use kommo_loops_sandbox::kommo::NewLead;
+    use std::time::Duration;
+
+    let rules = kommo_loops_bridge::Rules::from_path(root().join(demo::RULES)).unwrap();
+    let stack = Stack::start_with(
+        rules,
+        BridgeConfig::default(),
+        StackOptions::new().workers(0),
+    )
+    .await
+    .unwrap();
+    let mut leads: Vec<u64> = (0..3)
+        .map(|i| {
+            stack
+                .kommo
+                .seed_lead(NewLead::new(format!("Real {i}")))
+                .unwrap()
+                .0
+        })
+        .collect();
+    // Kommo has no such lead: its note is refused by name in the batch's validation errors.
+    leads.insert(1, 999_999_999);
+    let items: Vec<NewItem> = leads
+        .iter()
+        .map(|lead| {
+            let action: Action = serde_json::from_value(serde_json::json!({
+                "type": "kommo.add_note", "idempotencyKey": format!("refused-{lead}"),
+                "target": {"leadId": lead}, "text": "Grouped", "rule": "bulk"
+            }))
+            .unwrap();
+            NewItem::action(action, "test")
+        })
+        .collect();
+    let before = stack.kommo.request_stats();
+    stack.bridge.enqueue(items).await.unwrap();
+    let reports = stack.bridge.drain(Duration::from_secs(30)).await.unwrap();
+
+    let ends: Vec<(&str, ItemState)> = reports.iter().map(|r| (r.key.as_str(), r.state)).collect();
+    assert_eq!(ends.len(), 4, "{reports:#?}");
+    for (key, state) in &ends {
+        let expected = if key.ends_with("999999999") {
+            ItemState::Dead
+        } else {
+            ItemState::Done
+        };
+        assert_eq!(*state, expected, "{key}: {reports:#?}");
+    }
+    let refused = reports.iter().find(|r| r.state == ItemState::Dead).unwrap();
+    assert!(
+        matches!(&refused.outcome, Outcome::Failed { reason } if reason.contains("validation")),
+        "{refused:?}"
+    );
+    for lead in leads.iter().filter(|l| **l != 999_999_999) {
+        assert_eq!(stack.kommo.notes_for(EntityType::Leads, *lead).len(), 1);
+    }
+    // One marker read; the refused batch, then the other three in one request.
+    let after = stack.kommo.request_stats();
+    let count = |endpoint: &str| after.requests_to(endpoint) - before.requests_to(endpoint);
+    assert_eq!(count("GET /api/v4/leads/notes"), 1);
+    assert_eq!(count("POST /api/v4/leads/notes"), 2);
+    stack.stop().await;
+}
