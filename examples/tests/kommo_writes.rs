@@ -152,3 +152,78 @@ async fn a_refused_item_fails_alone_and_the_rest_of_its_group_lands() {
     assert_eq!(count("POST /api/v4/leads/notes"), 2);
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_marker_read_of_many_leads_reads_a_crowded_out_lead_on_its_own() {
+    use kommo_client::common::EntityType;
+    use kommo_client::notes::NewNote;
+    use kommo_loops_bridge::runtime::{BridgeConfig, KommoApi, KommoEntity, NOTE_SERVICE};
+    use kommo_loops_examples::demo::{Stack, StackOptions};
+    use kommo_loops_sandbox::kommo::{self, NewLead};
+
+    let rules = kommo_loops_bridge::Rules::from_path(root().join(demo::RULES)).unwrap();
+    let stack = Stack::start_with(
+        rules,
+        BridgeConfig::default(),
+        // No rate limit: every request counted below is one the read made, none a retry.
+        StackOptions::new()
+            .workers(0)
+            .kommo(kommo::Config::saas_onboarding().rate_limit(None)),
+    )
+    .await
+    .unwrap();
+    let client = kommo_client::Client::builder()
+        .base_url(&stack.kommo.base_url())
+        .long_lived_token(stack.kommo.token())
+        .rate_limit(kommo_client::RateLimit::Off)
+        .batch_size(250)
+        .build()
+        .unwrap();
+    let quiet = stack.kommo.seed_lead(NewLead::new("Quiet")).unwrap().0;
+    let busy = stack.kommo.seed_lead(NewLead::new("Busy")).unwrap().0;
+    let empty = stack.kommo.seed_lead(NewLead::new("Empty")).unwrap().0;
+    // The quiet lead's note is the oldest; 1,100 newer notes of the busy lead fill the four
+    // pages of 250 the batched read follows.
+    client
+        .notes(EntityType::Leads)
+        .add(vec![NewNote::service_message(
+            quiet,
+            NOTE_SERVICE,
+            "ref kl-quiet",
+        )])
+        .await
+        .unwrap();
+    let crowd = (0..1100)
+        .map(|i| NewNote::service_message(busy, NOTE_SERVICE, format!("busy {i}")))
+        .collect();
+    client.notes(EntityType::Leads).add(crowd).await.unwrap();
+
+    let before = stack.kommo.request_stats();
+    let entities = [
+        KommoEntity::Lead(quiet),
+        KommoEntity::Lead(busy),
+        KommoEntity::Lead(empty),
+    ];
+    let notes = client.recent_notes_of(&entities).await.unwrap();
+    assert_eq!(
+        notes[&KommoEntity::Lead(quiet)],
+        vec!["ref kl-quiet".to_owned()]
+    );
+    assert!(notes[&KommoEntity::Lead(busy)].len() >= 50);
+    assert_eq!(
+        notes[&KommoEntity::Lead(busy)][0],
+        "busy 1099",
+        "newest first"
+    );
+    assert!(notes[&KommoEntity::Lead(empty)].is_empty());
+    let after = stack.kommo.request_stats();
+    let count = |endpoint: &str| after.requests_to(endpoint) - before.requests_to(endpoint);
+    assert_eq!(
+        count("GET /api/v4/leads/notes"),
+        4,
+        "the pages of the batched read"
+    );
+    // The busy lead had its 50; the quiet and the empty ones are read on their own.
+    assert_eq!(count("GET /api/v4/leads/{id}/notes"), 2);
+    stack.stop().await;
+}
