@@ -127,6 +127,11 @@ async fn a_refused_item_fails_alone_and_the_rest_of_its_group_lands() {
     stack.bridge.enqueue(items).await.unwrap();
     let reports = stack.bridge.drain(Duration::from_secs(30)).await.unwrap();
 
+    // The notes' webhooks come back as planning jobs of their own (planned to nothing).
+    let reports: Vec<_> = reports
+        .into_iter()
+        .filter(|r| r.key.starts_with("refused-"))
+        .collect();
     let ends: Vec<(&str, ItemState)> = reports.iter().map(|r| (r.key.as_str(), r.state)).collect();
     assert_eq!(ends.len(), 4, "{reports:#?}");
     for (key, state) in &ends {
