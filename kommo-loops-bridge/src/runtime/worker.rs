@@ -192,9 +192,12 @@ impl Bridge {
             outbox.claim(worker, batch, now, lease).await?
         };
         let group = config.kommo_group.clamp(1, 250);
-        // A full claim with Kommo writes in it: a bulk change is likely under way, and its
-        // writes (one partition head each) only form groups if more of them are claimed.
-        if items.len() == batch && group > batch && items.iter().any(|i| kommo_write(i).is_some()) {
+        let writes = items.iter().filter(|i| kommo_write(i).is_some()).count();
+        // A full claim of mostly Kommo writes: a bulk change is under way, and its writes (one
+        // partition head each) only form groups if more of them are claimed. A claim of mostly
+        // other jobs is left as it is, so that one worker does not take a share of the Loops
+        // jobs the other workers would have run meanwhile.
+        if items.len() == batch && group > batch && writes * 2 >= batch.max(2) {
             let more = group - batch;
             items.extend(if config.coalesce_upserts {
                 outbox.claim_coalescing(worker, more, now, lease).await?
@@ -202,18 +205,29 @@ impl Bridge {
                 outbox.claim(worker, more, now, lease).await?
             });
         }
-        let (writes, mut others): (Vec<Item>, Vec<Item>) = items
-            .into_iter()
-            .partition(|item| group > 1 && kommo_write(item).is_some());
-        let mut reports = Vec::with_capacity(writes.len() + others.len());
-        if writes.len() > 1 {
-            reports.extend(self.run_kommo_writes(worker, writes, group).await?);
-        } else {
-            // One alone runs as any job does.
-            others.extend(writes);
+        let grouped = group > 1 && items.iter().filter(|i| kommo_write(i).is_some()).count() > 1;
+        // The jobs run in claim order; the group of Kommo writes where its first one was.
+        let mut writes: Vec<Item> = Vec::new();
+        let mut order: Vec<Option<Item>> = Vec::with_capacity(items.len());
+        for item in items {
+            if grouped && kommo_write(&item).is_some() {
+                if writes.is_empty() {
+                    order.push(None);
+                }
+                writes.push(item);
+            } else {
+                order.push(Some(item));
+            }
         }
-        for item in others {
-            reports.extend(self.run(worker, item).await?);
+        let mut reports = Vec::with_capacity(order.len() + writes.len());
+        for unit in order {
+            match unit {
+                Some(item) => reports.extend(self.run(worker, item).await?),
+                None => {
+                    let writes = std::mem::take(&mut writes);
+                    reports.extend(self.run_kommo_writes(worker, writes, group).await?);
+                }
+            }
         }
         Ok(reports)
     }
