@@ -9,6 +9,7 @@ pub mod config;
 pub mod content;
 pub mod demo;
 pub mod dry_run;
+pub mod kommo_writes;
 pub mod listener;
 pub mod loadgen;
 pub mod loops_stub;

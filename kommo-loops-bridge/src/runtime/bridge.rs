@@ -59,6 +59,13 @@ pub struct BridgeConfig {
     /// state store) is skipped and reported as already done (default on). Events are never
     /// skipped. See docs/architecture.md, "Skipping unchanged upserts".
     pub skip_unchanged_upserts: bool,
+    /// The most Kommo writes (notes, tasks, tag changes) of claimed jobs that go in one Kommo
+    /// request, with one marker read for the group (default 50, Kommo's recommended batch
+    /// size; at most 250, its limit; 1 is the baseline of one request per write). When a
+    /// worker's claim is full and holds such writes, it claims up to this many jobs, so that
+    /// the writes of a bulk change can form groups. See docs/architecture.md, "Kommo writes
+    /// in batches".
+    pub kommo_group: usize,
 }
 
 impl Default for BridgeConfig {
@@ -73,6 +80,7 @@ impl Default for BridgeConfig {
             change_tolerance: DEFAULT_CHANGE_TOLERANCE,
             coalesce_upserts: true,
             skip_unchanged_upserts: true,
+            kommo_group: super::kommo_writes::KOMMO_GROUP_MAX,
         }
     }
 }
@@ -114,6 +122,12 @@ impl BridgeConfig {
     /// Sets [`skip_unchanged_upserts`](Self::skip_unchanged_upserts).
     pub fn skip_unchanged_upserts(mut self, on: bool) -> Self {
         self.skip_unchanged_upserts = on;
+        self
+    }
+
+    /// Sets [`kommo_group`](Self::kommo_group), kept within 1 to 250.
+    pub fn kommo_group(mut self, size: usize) -> Self {
+        self.kommo_group = size.clamp(1, 250);
         self
     }
 

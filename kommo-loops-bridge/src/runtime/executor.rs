@@ -7,7 +7,7 @@
 //! doubles a write.
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use kommo_client::contacts::Contact;
 use kommo_client::leads::Lead;
@@ -42,7 +42,7 @@ pub fn marker(key: &str) -> String {
 /// Whether a note or task text carries the marker of `key`, in its current form or in the
 /// `[kommo-loops <key>]` form of 0.1.0 (so that a retry right after an upgrade does not write
 /// again).
-fn carries(text: &str, key: &str) -> bool {
+pub(crate) fn carries(text: &str, key: &str) -> bool {
     text.contains(&marker(key)) || text.contains(&format!("[kommo-loops {key}]"))
 }
 
@@ -130,73 +130,17 @@ impl Executor {
                     Err(e) => e.into(),
                 }
             }
-            Action::AddNote(a) => {
-                let text = format!("{}\n{}", a.text, marker(&a.idempotency_key));
-                self.on_targets(&a.target, "note", |kommo, entity| {
-                    let text = text.clone();
-                    let key = a.idempotency_key.clone();
-                    async move {
-                        if kommo
-                            .recent_notes(entity)
-                            .await?
-                            .iter()
-                            .any(|n| carries(n, &key))
-                        {
-                            return Ok(Step::Already);
-                        }
-                        kommo.add_note(entity, &text).await?;
-                        Ok(Step::Wrote)
-                    }
-                })
+            // One action alone is a group of one: the calls it has always made.
+            Action::AddNote(_) | Action::AddTask(_) | Action::AddTags(_) => self
+                .execute_kommo(&[action], now, 1)
                 .await
-            }
-            Action::AddTask(a) => {
-                let text = format!("{} ({})", a.text, marker(&a.idempotency_key));
-                let from = a.event_time.unwrap_or_else(|| unix_seconds(now));
-                let due = from + i64::from(a.due_in_hours) * 3600;
-                self.on_targets(&a.target, "task", |kommo, entity| {
-                    let text = text.clone();
-                    let key = a.idempotency_key.clone();
-                    async move {
-                        if kommo
-                            .open_tasks(entity)
-                            .await?
-                            .iter()
-                            .any(|t| carries(t, &key))
-                        {
-                            return Ok(Step::Already);
-                        }
-                        kommo.add_task(entity, &text, due, a.task_type).await?;
-                        Ok(Step::Wrote)
-                    }
-                })
-                .await
-            }
-            Action::AddTags(a) => {
-                let echoes = self.echoes.clone();
-                self.on_targets(&a.target, "tags", |kommo, entity| {
-                    let echoes = echoes.clone();
-                    async move {
-                        let (kind, id) = match entity {
-                            KommoEntity::Lead(id) => ("lead", id),
-                            KommoEntity::Contact(id) => ("contact", id),
-                        };
-                        // Ends (dropped) after the expectation is recorded, or on failure.
-                        let _in_flight = echoes.begin(kind, id);
-                        if let Some(updated_at) =
-                            kommo.change_tags(entity, &a.tags, &a.remove_tags).await?
-                        {
-                            echoes.expect(kind, id, updated_at, clock_instant());
-                        }
-                        Ok(Step::Wrote)
-                    }
-                })
-                .await
-            }
+                .pop()
+                .unwrap_or_else(|| Outcome::Failed {
+                    reason: "the Kommo write had no outcome".into(),
+                }),
         }
     }
 
-    /// Runs `write` on every entity the target resolves to.
     /// Remembers the email a Kommo contact was last synced under, for email-change detection.
     /// A merged event that Loops refused for good (a contact property that does not exist,
     /// say): it changed nothing, so the two calls it stood for are made one by one. The
@@ -293,38 +237,8 @@ impl Executor {
         }
     }
 
-    async fn on_targets<F, Fut>(&self, target: &Target, what: &str, write: F) -> Outcome
-    where
-        F: Fn(Arc<dyn KommoApi>, KommoEntity) -> Fut,
-        Fut: Future<Output = Result<Step, PortError>>,
-    {
-        let entities = match self.resolve(target).await {
-            Ok(Ok(entities)) => entities,
-            Ok(Err(skip)) => return Outcome::Skipped { reason: skip },
-            Err(e) => return e.into(),
-        };
-        let (mut wrote, mut already) = (Vec::new(), Vec::new());
-        for entity in entities {
-            match write(self.kommo.clone(), entity).await {
-                Ok(Step::Wrote) => wrote.push(entity.to_string()),
-                Ok(Step::Already) => already.push(entity.to_string()),
-                // Entities done so far are recognised on the retry (markers, idempotent tags).
-                Err(e) => return e.into(),
-            }
-        }
-        if wrote.is_empty() {
-            Outcome::AlreadyDone {
-                detail: format!("{what} already on {}", already.join(", ")),
-            }
-        } else {
-            Outcome::Done {
-                detail: format!("{what} added on {}", wrote.join(", ")),
-            }
-        }
-    }
-
     /// The entities a target lands on, or why there are none.
-    async fn resolve(
+    pub(crate) async fn resolve(
         &self,
         target: &Target,
     ) -> Result<Result<Vec<KommoEntity>, String>, PortError> {
@@ -386,12 +300,6 @@ impl Executor {
     }
 }
 
-/// What one write on one entity did.
-pub(crate) enum Step {
-    Wrote,
-    Already,
-}
-
 /// The key of an event sent without the upsert it was merged with: stable, distinct from the
 /// merged call's, within Loops' 100 characters.
 fn alone_key(merged: &str) -> String {
@@ -403,12 +311,8 @@ fn alone_key(merged: &str) -> String {
     format!("{}{SUFFIX}", &merged[..end])
 }
 
-fn unix_seconds(t: SystemTime) -> i64 {
+pub(crate) fn unix_seconds(t: SystemTime) -> i64 {
     super::outbox::unix_millis(t) / 1000
-}
-
-fn clock_instant() -> Instant {
-    super::clock::instant()
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod echo;
 mod executor;
 pub mod health;
 mod kommo_port;
+mod kommo_writes;
 mod loops_port;
 pub mod outbox;
 mod outcome;
@@ -41,7 +42,10 @@ pub use outbox::{PostgresOptions, PostgresOutbox};
 #[cfg(feature = "sqlite")]
 pub use outbox::{SqliteDurability, SqliteOutbox};
 pub use outcome::Outcome;
-pub use ports::{KommoApi, KommoEntity, LoopsApi, LoopsContactStatus, PortError};
+pub use ports::{
+    BatchOutcome, KommoApi, KommoEntity, KommoNote, KommoTask, LoopsApi, LoopsContactStatus,
+    PortError, TagChange,
+};
 pub use redact::{EmailsInLogs, mask_emails};
 pub use state::{MemoryState, StateStore};
 pub use worker::{JobReport, RetryPolicy, RetryStep, Workers};

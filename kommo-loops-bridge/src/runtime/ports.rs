@@ -1,6 +1,7 @@
 //! The two sides the runtime talks to, as traits: implemented for `loops-client` and
 //! `kommo-client` (see `loops_port.rs`, `kommo_port.rs`), and easy to fake in tests.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -124,6 +125,98 @@ impl fmt::Display for KommoEntity {
     }
 }
 
+impl KommoEntity {
+    /// The entity's id.
+    pub fn id(self) -> u64 {
+        match self {
+            KommoEntity::Lead(id) | KommoEntity::Contact(id) => id,
+        }
+    }
+
+    /// Whether two entities are of the same type (both leads, or both contacts): what one
+    /// batch request of Kommo's can hold.
+    pub fn same_type(self, other: KommoEntity) -> bool {
+        std::mem::discriminant(&self) == std::mem::discriminant(&other)
+    }
+}
+
+/// One note of a batch add ([`KommoApi::add_notes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KommoNote {
+    /// Where it lands.
+    pub entity: KommoEntity,
+    /// Its text.
+    pub text: String,
+}
+
+impl KommoNote {
+    /// A note.
+    pub fn new(entity: KommoEntity, text: impl Into<String>) -> Self {
+        KommoNote {
+            entity,
+            text: text.into(),
+        }
+    }
+}
+
+/// One task of a batch add ([`KommoApi::add_tasks`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KommoTask {
+    /// Where it lands.
+    pub entity: KommoEntity,
+    /// Its text.
+    pub text: String,
+    /// When it is due (Unix seconds).
+    pub due: i64,
+    /// The Kommo task type, or Kommo's default.
+    pub task_type: Option<u64>,
+}
+
+impl KommoTask {
+    /// A task.
+    pub fn new(
+        entity: KommoEntity,
+        text: impl Into<String>,
+        due: i64,
+        task_type: Option<u64>,
+    ) -> Self {
+        KommoTask {
+            entity,
+            text: text.into(),
+            due,
+            task_type,
+        }
+    }
+}
+
+/// One entity's tag change of a batch ([`KommoApi::change_tags_of`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TagChange {
+    /// The entity.
+    pub entity: KommoEntity,
+    /// Tags to add.
+    pub add: Vec<String>,
+    /// Tags to remove.
+    pub remove: Vec<String>,
+}
+
+impl TagChange {
+    /// A tag change.
+    pub fn new(entity: KommoEntity, add: Vec<String>, remove: Vec<String>) -> Self {
+        TagChange {
+            entity,
+            add,
+            remove,
+        }
+    }
+}
+
+/// What each item of a batch write came to, in the order the items were given.
+pub type BatchOutcome<T> = Vec<Result<T, PortError>>;
+
 /// The Kommo operations the runtime needs. Reads answer `Ok(None)` for an entity that does
 /// not exist (Kommo's 204 or 404).
 #[async_trait::async_trait]
@@ -162,6 +255,53 @@ pub trait KommoApi: Send + Sync + 'static {
         add: &[String],
         remove: &[String],
     ) -> Result<Option<i64>, PortError>;
+    /// [`recent_notes`](Self::recent_notes) of many entities at once (one request for entities
+    /// of one type, `GET /api/v4/{entity}/notes?filter[entity_id][]=...`), keyed by entity;
+    /// an entity without notes may be missing from the answer. The default asks entity by
+    /// entity.
+    async fn recent_notes_of(
+        &self,
+        entities: &[KommoEntity],
+    ) -> Result<BTreeMap<KommoEntity, Vec<String>>, PortError> {
+        let mut notes = BTreeMap::new();
+        for &entity in entities {
+            notes.insert(entity, self.recent_notes(entity).await?);
+        }
+        Ok(notes)
+    }
+    /// Adds many notes (one request for notes on entities of one type); what each came to, in
+    /// order. A refusal that names one note fails only that note. The default adds them one by
+    /// one, and stops at a failure worth retrying (the rest get the same error).
+    async fn add_notes(&self, notes: &[KommoNote]) -> BatchOutcome<()> {
+        one_by_one(notes, |n| self.add_note(n.entity, &n.text)).await
+    }
+    /// [`open_tasks`](Self::open_tasks) of many entities at once (one request for entities of
+    /// one type), keyed by entity; an entity without open tasks may be missing. The default
+    /// asks entity by entity.
+    async fn open_tasks_of(
+        &self,
+        entities: &[KommoEntity],
+    ) -> Result<BTreeMap<KommoEntity, Vec<String>>, PortError> {
+        let mut tasks = BTreeMap::new();
+        for &entity in entities {
+            tasks.insert(entity, self.open_tasks(entity).await?);
+        }
+        Ok(tasks)
+    }
+    /// Adds many tasks in one request; what each came to, in order. As
+    /// [`add_notes`](Self::add_notes) otherwise.
+    async fn add_tasks(&self, tasks: &[KommoTask]) -> BatchOutcome<()> {
+        one_by_one(tasks, |t| {
+            self.add_task(t.entity, &t.text, t.due, t.task_type)
+        })
+        .await
+    }
+    /// [`change_tags`](Self::change_tags) on many entities (one `PATCH` for entities of one
+    /// type); each entity's new `updated_at`, in order. As [`add_notes`](Self::add_notes)
+    /// otherwise.
+    async fn change_tags_of(&self, changes: &[TagChange]) -> BatchOutcome<Option<i64>> {
+        one_by_one(changes, |c| self.change_tags(c.entity, &c.add, &c.remove)).await
+    }
     /// Leads by id with their contacts (`GET /api/v4/leads?filter[id][]=...&with=contacts`), at
     /// most 250 ids; leads Kommo does not have are not in the answer.
     async fn leads_by_id(&self, ids: &[u64]) -> Result<Vec<Lead>, PortError>;
@@ -184,4 +324,27 @@ pub trait KommoApi: Send + Sync + 'static {
         &self,
         subscription: &Subscribe,
     ) -> Result<WebhookSubscription, PortError>;
+}
+
+/// Runs `call` on each item in turn. After a failure worth retrying (a rate limit, an outage)
+/// the rest are not tried: they get the same error, to be retried with it.
+async fn one_by_one<'a, I, T, F, Fut>(items: &'a [I], call: F) -> BatchOutcome<T>
+where
+    F: Fn(&'a I) -> Fut,
+    Fut: Future<Output = Result<T, PortError>>,
+{
+    let mut out = Vec::with_capacity(items.len());
+    let mut stop: Option<PortError> = None;
+    for item in items {
+        if let Some(error) = &stop {
+            out.push(Err(error.clone()));
+            continue;
+        }
+        let result = call(item).await;
+        if let Err(error @ PortError::Transient { .. }) = &result {
+            stop = Some(error.clone());
+        }
+        out.push(result);
+    }
+    out
 }

@@ -215,16 +215,85 @@ impl Bridge {
         let config = &self.inner.config;
         let outbox = &self.inner.outbox;
         let (now, batch, lease) = (clock::now(), config.batch, config.lease);
-        let items = if config.coalesce_upserts {
+        let mut items = if config.coalesce_upserts {
             outbox
                 .claim_coalescing(worker, lane, batch, now, lease)
                 .await?
         } else {
             outbox.claim(worker, lane, batch, now, lease).await?
         };
-        let mut reports = Vec::with_capacity(items.len());
+        let group = config.kommo_group.clamp(1, 250);
+        let writes = items.iter().filter(|i| kommo_write(i).is_some()).count();
+        // A full claim of mostly Kommo writes: a bulk change is under way, and its writes (one
+        // partition head each) only form groups if more of them are claimed. The top-up takes
+        // Kommo's lane only, so it never holds Loops jobs back behind Kommo's rate; a claim of
+        // mostly other jobs is left as it is.
+        if lane != Some(Lane::Loops)
+            && items.len() == batch
+            && group > batch
+            && writes * 2 >= batch.max(2)
+        {
+            let (more, kommo) = (group - batch, Some(Lane::Kommo));
+            items.extend(if config.coalesce_upserts {
+                outbox
+                    .claim_coalescing(worker, kommo, more, now, lease)
+                    .await?
+            } else {
+                outbox.claim(worker, kommo, more, now, lease).await?
+            });
+        }
+        let grouped = group > 1 && items.iter().filter(|i| kommo_write(i).is_some()).count() > 1;
+        // The jobs run in claim order; the group of Kommo writes where its first one was.
+        let mut writes: Vec<Item> = Vec::new();
+        let mut order: Vec<Option<Item>> = Vec::with_capacity(items.len());
         for item in items {
-            reports.extend(self.run(worker, item).await?);
+            if grouped && kommo_write(&item).is_some() {
+                if writes.is_empty() {
+                    order.push(None);
+                }
+                writes.push(item);
+            } else {
+                order.push(Some(item));
+            }
+        }
+        let mut reports = Vec::with_capacity(order.len() + writes.len());
+        for unit in order {
+            match unit {
+                Some(item) => reports.extend(self.run(worker, item).await?),
+                None => {
+                    let writes = std::mem::take(&mut writes);
+                    reports.extend(self.run_kommo_writes(worker, writes, group).await?);
+                }
+            }
+        }
+        Ok(reports)
+    }
+
+    /// Runs claimed Kommo writes together: their writes go in groups of at most `group` per
+    /// Kommo request (see `kommo_writes.rs`); each item is finished with its own outcome.
+    async fn run_kommo_writes(
+        &self,
+        worker: &str,
+        items: Vec<Item>,
+        group: usize,
+    ) -> Result<Vec<JobReport>, super::outbox::OutboxError> {
+        let span = tracing::info_span!("kommo_loops.kommo_writes", jobs = items.len());
+        let now = clock::now();
+        let actions: Vec<&Action> = items.iter().filter_map(kommo_write).collect();
+        let outcomes = self
+            .inner
+            .executor
+            .execute_kommo(&actions, now, group)
+            .instrument(span)
+            .await;
+        let mut reports = Vec::with_capacity(items.len());
+        for (item, outcome) in items.iter().zip(outcomes) {
+            let span = tracing::info_span!("kommo_loops.job", id = item.id, job = %Bridge::describe(&item.job), attempt = item.attempts.len() + 1);
+            reports.extend(
+                self.finish_run(worker, item, outcome, None, now)
+                    .instrument(span)
+                    .await?,
+            );
         }
         Ok(reports)
     }
@@ -286,9 +355,20 @@ impl Bridge {
                 self.store_plan(&item, planned).await
             }
         };
+        self.finish_run(worker, &item, outcome, plan, now).await
+    }
 
+    /// Records how a run of `item` ended and reports it (and its folded items).
+    async fn finish_run(
+        &self,
+        worker: &str,
+        item: &Item,
+        outcome: Outcome,
+        plan: Option<Plan>,
+        now: SystemTime,
+    ) -> Result<Vec<JobReport>, super::outbox::OutboxError> {
         let (failures, waits, since_replay) = attempts_since_replay(&item.attempts);
-        let done = match item.job {
+        let done = match &item.job {
             // Its actions are stored: the delivery body is not needed any more.
             Job::PlanKommo { .. } => Finish::Planned,
             // A logged change is a few dozen bytes: kept, so the item still says what it was.
@@ -360,7 +440,7 @@ impl Bridge {
             .outbox
             .finish(item.id, worker, head_finish, attempt)
             .await?;
-        let mut reports = vec![self.report(&item, outcome, state, plan)];
+        let mut reports = vec![self.report(item, outcome, state, plan)];
         for folded in &item.folded {
             let (finish, attempt, outcome) = folded_finish(now);
             let state = finish_state(&finish);
@@ -465,6 +545,17 @@ impl Bridge {
             Err(PlanFailure::Retry(e)) => (e.into(), None),
             Err(PlanFailure::Permanent(reason)) => (Outcome::Failed { reason }, None),
         }
+    }
+}
+
+/// The Kommo write (note, task, tag change) an item executes, if that is what it does and
+/// nothing is folded into it.
+fn kommo_write(item: &Item) -> Option<&Action> {
+    match &item.job {
+        Job::Execute { action } if item.folded.is_empty() => {
+            super::kommo_writes::WriteKind::of(action).map(|_| action)
+        }
+        _ => None,
     }
 }
 

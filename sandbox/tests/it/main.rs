@@ -8,6 +8,7 @@ mod endpoints;
 mod faults;
 mod inspect;
 mod kommo_api;
+mod kommo_batches;
 mod kommo_bulk;
 mod kommo_definitions;
 mod kommo_errors;

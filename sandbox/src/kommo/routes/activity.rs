@@ -27,7 +27,7 @@ pub(super) async fn notes_list(
     let ids = query.filter_ids("id");
     let types = query.all("filter[note_type]");
     let updated = query.filter_range("updated_at");
-    let notes: Vec<&Note> = state
+    let mut notes: Vec<&Note> = state
         .notes
         .values()
         .filter(|n| {
@@ -40,6 +40,12 @@ pub(super) async fn notes_list(
                 && updated.1.is_none_or(|t| n.updated_at <= t)
         })
         .collect();
+    // Newest first is how a reader finds its own recent notes among many entities' notes.
+    order_by(&mut notes, &query, |n, field| match field {
+        "created_at" => n.created_at,
+        "updated_at" => n.updated_at,
+        _ => n.id.0 as i64,
+    });
     let items = notes.iter().map(|n| note_json(&ctx, n)).collect();
     let path = match of {
         Some(id) => format!("/api/v4/{}/{id}/notes", entity.as_str()),
@@ -74,6 +80,7 @@ pub(super) async fn notes_add(
 ) -> Response {
     let result = (|| {
         let items = batch_body(&body, MAX_BATCH)?;
+        app.check_batch_size(items.len())?;
         let mut state = app.lock();
         let (written, changes) =
             activity::add_notes(&mut state, entity, of, &items, app.config.api_user)?;

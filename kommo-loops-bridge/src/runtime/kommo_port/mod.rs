@@ -1,5 +1,7 @@
 //! [`KommoApi`] on `kommo-client`.
 
+use std::collections::BTreeMap;
+
 use kommo_client::common::{EntityType, TagRef};
 use kommo_client::companies::{Company, CompanyWith};
 use kommo_client::contacts::{Contact, ContactWith, ContactWrite};
@@ -14,7 +16,11 @@ use kommo_client::webhook_subscriptions::{Subscribe, WebhookSubscription};
 use kommo_client::{ApiRequest, Error, Method};
 use serde_json::Value;
 
-use super::ports::{KommoApi, KommoEntity, PortError};
+use super::ports::{
+    BatchOutcome, KommoApi, KommoEntity, KommoNote, KommoTask, PortError, TagChange,
+};
+
+mod batch;
 
 /// Classifies a `kommo-client` error by what retrying can achieve.
 pub fn classify_kommo_error(error: Error) -> PortError {
@@ -101,14 +107,14 @@ impl KommoApi for kommo_client::Client {
         let (kind, id) = path_of(entity);
         // The bridge writes service messages; 0.1.0 wrote common notes, still recognised.
         let request = ApiRequest::raw(Method::GET, format!("/api/v4/{}/{id}/notes", kind.as_str()))
-            .query("limit", "50")
+            .query("limit", batch::PER_ENTITY.to_string())
             .query("order[id]", "desc")
             .query("filter[note_type][0]", "service_message")
             .query("filter[note_type][1]", "common");
         let answer = get_value(self, request).await?;
         Ok(embedded(answer, "notes")
             .iter()
-            .filter_map(|n| n.get("params")?.get("text")?.as_str().map(str::to_owned))
+            .filter_map(|n| note_text(n).map(str::to_owned))
             .collect())
     }
 
@@ -131,7 +137,7 @@ impl KommoApi for kommo_client::Client {
             .query("filter[entity_type]", kind.as_str())
             .query("filter[entity_id][]", id.to_string())
             .query("filter[is_completed]", "0")
-            .query("limit", "50");
+            .query("limit", batch::PER_ENTITY.to_string());
         let answer = get_value(self, request).await?;
         Ok(embedded(answer, "tasks")
             .iter()
@@ -164,29 +170,146 @@ impl KommoApi for kommo_client::Client {
         add: &[String],
         remove: &[String],
     ) -> Result<Option<i64>, PortError> {
+        let change = TagChange::new(entity, add.to_vec(), remove.to_vec());
         let result = match entity {
             KommoEntity::Lead(id) => {
-                let mut write = LeadWrite::update(LeadId(id));
-                for tag in add {
-                    write = write.add_tag(TagRef::from(tag.as_str()));
-                }
-                for tag in remove {
-                    write = write.remove_tag(TagRef::from(tag.as_str()));
-                }
-                self.leads().update_one(LeadId(id), write).await
+                self.leads()
+                    .update_one(LeadId(id), lead_tags(&change))
+                    .await
             }
             KommoEntity::Contact(id) => {
-                let mut write = ContactWrite::update(ContactId(id));
-                for tag in add {
-                    write = write.add_tag(TagRef::from(tag.as_str()));
-                }
-                for tag in remove {
-                    write = write.remove_tag(TagRef::from(tag.as_str()));
-                }
-                self.contacts().update_one(ContactId(id), write).await
+                self.contacts()
+                    .update_one(ContactId(id), contact_tags(&change))
+                    .await
             }
         };
         result.map(|r| r.updated_at).map_err(classify_kommo_error)
+    }
+
+    async fn recent_notes_of(
+        &self,
+        entities: &[KommoEntity],
+    ) -> Result<BTreeMap<KommoEntity, Vec<String>>, PortError> {
+        batch::texts_by_entity(
+            self,
+            entities,
+            "notes",
+            batch::notes_page,
+            |note| note_text(note).map(str::to_owned),
+            |entity| self.recent_notes(entity),
+        )
+        .await
+    }
+
+    async fn add_notes(&self, notes: &[KommoNote]) -> BatchOutcome<()> {
+        let mut out: Vec<Option<Result<(), PortError>>> = notes.iter().map(|_| None).collect();
+        for (kind, positions) in batch::by_type(notes, |n| n.entity) {
+            let items: Vec<&KommoNote> = positions.iter().map(|&i| &notes[i]).collect();
+            let results = batch::write_batch(
+                &items,
+                |sent| {
+                    let notes = sent
+                        .into_iter()
+                        .map(|(i, note)| {
+                            NewNote::service_message(
+                                note.entity.id(),
+                                super::executor::NOTE_SERVICE,
+                                &note.text,
+                            )
+                            .request_id(i.to_string())
+                        })
+                        .collect();
+                    async move { self.notes(kind).add(notes).await }
+                },
+                |_| (),
+            )
+            .await;
+            for (position, result) in positions.into_iter().zip(results) {
+                out[position] = Some(result);
+            }
+        }
+        // `by_type` placed every position.
+        out.into_iter().flatten().collect()
+    }
+
+    async fn open_tasks_of(
+        &self,
+        entities: &[KommoEntity],
+    ) -> Result<BTreeMap<KommoEntity, Vec<String>>, PortError> {
+        batch::texts_by_entity(
+            self,
+            entities,
+            "tasks",
+            batch::open_tasks_page,
+            |task| task.get("text")?.as_str().map(str::to_owned),
+            |entity| self.open_tasks(entity),
+        )
+        .await
+    }
+
+    async fn add_tasks(&self, tasks: &[KommoTask]) -> BatchOutcome<()> {
+        batch::write_batch(
+            tasks,
+            |sent| {
+                let tasks = sent
+                    .into_iter()
+                    .map(|(i, task)| {
+                        let (kind, id) = path_of(task.entity);
+                        let mut write = TaskWrite::new(task.text, task.due)
+                            .entity(kind, id)
+                            .request_id(i.to_string());
+                        if let Some(task_type) = task.task_type {
+                            write = write.task_type(TaskTypeId(task_type));
+                        }
+                        write
+                    })
+                    .collect();
+                async move { self.tasks().add(tasks).await }
+            },
+            |_| (),
+        )
+        .await
+    }
+
+    async fn change_tags_of(&self, changes: &[TagChange]) -> BatchOutcome<Option<i64>> {
+        let mut out: Vec<Option<Result<Option<i64>, PortError>>> =
+            changes.iter().map(|_| None).collect();
+        for (kind, positions) in batch::by_type(changes, |c| c.entity) {
+            let items: Vec<&TagChange> = positions.iter().map(|&i| &changes[i]).collect();
+            let updated_at = |r: &kommo_client::common::WriteResult| r.updated_at;
+            let results = if kind == EntityType::Contacts {
+                batch::write_batch(
+                    &items,
+                    |sent| {
+                        let writes = sent
+                            .into_iter()
+                            .map(|(i, c)| contact_tags(c).request_id(i.to_string()))
+                            .collect();
+                        async move { self.contacts().update(writes).await }
+                    },
+                    updated_at,
+                )
+                .await
+            } else {
+                batch::write_batch(
+                    &items,
+                    |sent| {
+                        let writes = sent
+                            .into_iter()
+                            .map(|(i, c)| lead_tags(c).request_id(i.to_string()))
+                            .collect();
+                        async move { self.leads().update(writes).await }
+                    },
+                    updated_at,
+                )
+                .await
+            };
+            for (position, result) in positions.into_iter().zip(results) {
+                out[position] = Some(result);
+            }
+        }
+        // `by_type` placed every position.
+        out.into_iter().flatten().collect()
     }
 
     async fn leads_by_id(&self, ids: &[u64]) -> Result<Vec<Lead>, PortError> {
@@ -258,6 +381,35 @@ impl KommoApi for kommo_client::Client {
             .await
             .map_err(classify_kommo_error)
     }
+}
+
+/// A note's text (`params.text`).
+fn note_text(note: &Value) -> Option<&str> {
+    note.get("params")?.get("text")?.as_str()
+}
+
+/// The update of a lead that adds and removes tags (`tags_to_add`, `tags_to_delete`).
+fn lead_tags(change: &TagChange) -> LeadWrite {
+    let mut write = LeadWrite::update(LeadId(change.entity.id()));
+    for tag in &change.add {
+        write = write.add_tag(TagRef::from(tag.as_str()));
+    }
+    for tag in &change.remove {
+        write = write.remove_tag(TagRef::from(tag.as_str()));
+    }
+    write
+}
+
+/// [`lead_tags`] for a contact.
+fn contact_tags(change: &TagChange) -> ContactWrite {
+    let mut write = ContactWrite::update(ContactId(change.entity.id()));
+    for tag in &change.add {
+        write = write.add_tag(TagRef::from(tag.as_str()));
+    }
+    for tag in &change.remove {
+        write = write.remove_tag(TagRef::from(tag.as_str()));
+    }
+    write
 }
 
 /// One page of at most 250 entities by id.
