@@ -173,6 +173,9 @@ pub struct ServerConfig {
     /// `SKIP_UNCHANGED_UPSERTS`: `true` (default: an upsert identical to what was last
     /// delivered for its contact is not sent again) or `false`.
     pub skip_unchanged_upserts: bool,
+    /// `KOMMO_GROUP`: how many Kommo notes, tasks or tag changes go in one Kommo request, 1 to
+    /// 250 (default 50, Kommo's recommended batch size; 1 sends one request per write).
+    pub kommo_group: usize,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -199,6 +202,7 @@ impl fmt::Debug for ServerConfig {
             .field("catch_up", &self.catch_up)
             .field("coalesce_upserts", &self.coalesce_upserts)
             .field("skip_unchanged_upserts", &self.skip_unchanged_upserts)
+            .field("kommo_group", &self.kommo_group)
             .finish()
     }
 }
@@ -399,6 +403,8 @@ impl ServerConfig {
             ["true", "false"],
             &mut problems,
         );
+        let kommo_group =
+            bounded(&get, "KOMMO_GROUP", 50, 1..=250, "a number", &mut problems) as usize;
         let config = ServerConfig {
             rules_file,
             bind,
@@ -418,6 +424,7 @@ impl ServerConfig {
             catch_up,
             coalesce_upserts,
             skip_unchanged_upserts,
+            kommo_group,
         };
         (config, problems)
     }
@@ -501,6 +508,7 @@ mod tests {
         assert_eq!(config.workers, 4);
         assert_eq!(config.lease_secs, DEFAULT_LEASE_SECS);
         assert!(config.coalesce_upserts && config.skip_unchanged_upserts);
+        assert_eq!(config.kommo_group, 50);
         assert_eq!(config.store, StoreConfig::Sqlite("kommo-loops.db".into()));
         let shown = format!("{config:?}");
         for secret in [
@@ -518,6 +526,7 @@ mod tests {
             ("WORKERS", "0"),
             ("MODE", "dry"),
             ("LEASE_SECS", "0"),
+            ("KOMMO_GROUP", "251"),
             ("KOMMO_WEBHOOK_TOKEN", "short"),
         ]))
         .unwrap_err();
@@ -530,6 +539,7 @@ mod tests {
             "WORKERS",
             "MODE",
             "LEASE_SECS",
+            "KOMMO_GROUP",
         ] {
             assert!(err.contains(expected), "{err} should mention {expected}");
         }

@@ -201,7 +201,8 @@ pub async fn bridge_and_clients(config: &ServerConfig) -> Result<Started, String
             .emails_in_logs(config.emails_in_logs)
             .change_tolerance(config.catch_up.tolerance)
             .coalesce_upserts(config.coalesce_upserts)
-            .skip_unchanged_upserts(config.skip_unchanged_upserts),
+            .skip_unchanged_upserts(config.skip_unchanged_upserts)
+            .kommo_group(config.kommo_group),
     );
     if let Some(secret) = &config.loops_webhook_secret {
         builder = builder.loops_secret(secret.clone());
