@@ -699,7 +699,7 @@ impl Bridge {
         let plan = match self
             .inner
             .planner
-            .plan_payload(payload, snapshot, super::planner::Origin::Made)
+            .plan_payload(payload, snapshot, super::planner::Origin::Made, None)
             .await
         {
             Ok(plan) => plan,

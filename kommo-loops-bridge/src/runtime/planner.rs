@@ -15,7 +15,7 @@ use super::ports::{KommoApi, PortError};
 use super::prefetch::{Known, Prefetched, read_needed};
 use super::state::StateStore;
 use crate::engine::Mode;
-use crate::plan::{Explain, Plan, Planning};
+use crate::plan::{Explain, Needs, Plan, Planning};
 use crate::rules::Rules;
 use crate::snapshot::Snapshot;
 
@@ -76,12 +76,119 @@ impl std::fmt::Display for PlanFailure {
 }
 
 impl Planner {
-    pub(crate) async fn plan(&self, body: &[u8]) -> Result<Plan, PlanFailure> {
+    /// Plans a stored delivery; `shared` holds what was read, fresh, for the deliveries
+    /// claimed with it (see [`read_together`](Self::read_together)).
+    pub(crate) async fn plan(
+        &self,
+        body: &[u8],
+        shared: Option<&Prefetched>,
+    ) -> Result<Plan, PlanFailure> {
         let payload = kommo_client::webhooks::parse(body).map_err(|e| {
             PlanFailure::Permanent(format!("the stored body no longer parses: {e}"))
         })?;
-        self.plan_payload(payload, Snapshot::new(), Origin::Webhook)
+        self.plan_payload(payload, Snapshot::new(), Origin::Webhook, shared)
             .await
+    }
+
+    /// Reads, fresh and in bulk, what the engine asks for to plan several stored deliveries
+    /// claimed together (a bulk change's bodies): one request per 250 leads, contacts or
+    /// companies for all of them, where each delivery would make its own. The reads happen
+    /// now, for these deliveries only, as each delivery's own would. Best effort: what is not
+    /// read here (a failed read, a need that only shows once echoes are dropped or a previous
+    /// email is known) each delivery reads itself when it is planned.
+    pub(crate) async fn read_together(&self, bodies: &[&[u8]]) -> Prefetched {
+        let now = super::clock::instant();
+        let mut shared = Prefetched::default();
+        let mut work: Vec<(WebhookPayload, Snapshot)> = bodies
+            .iter()
+            .filter_map(|body| kommo_client::webhooks::parse(body).ok())
+            .map(|payload| (payload, Snapshot::new()))
+            .collect();
+        if work.len() < 2 {
+            return shared;
+        }
+        for _ in 0..MAX_ROUNDS {
+            let asked: Vec<Option<Needs>> = work
+                .iter()
+                .map(|(payload, snapshot)| {
+                    let planning = self.rules.plan_kommo(payload, snapshot, self.mode);
+                    planning.needs().cloned()
+                })
+                .collect();
+            let mut all = Needs::default();
+            for needs in asked.iter().flatten() {
+                all.merge(needs.clone());
+            }
+            all.leads
+                .retain(|&id| matches!(shared.lead(id, now), Known::Unknown));
+            all.contacts
+                .retain(|&id| matches!(shared.contact(id, now), Known::Unknown));
+            all.companies
+                .retain(|&id| matches!(shared.company(id, now), Known::Unknown));
+            if all.leads.is_empty() && all.contacts.is_empty() && all.companies.is_empty() {
+                break;
+            }
+            if self.read_into(&all, &mut shared, now).await.is_err() {
+                break;
+            }
+            let pipelines = if all.pipelines {
+                match self.pipelines().await {
+                    Ok(pipelines) => Some(pipelines),
+                    Err(_) => break,
+                }
+            } else {
+                None
+            };
+            for ((_, snapshot), needs) in work.iter_mut().zip(&asked) {
+                if let Some(needs) = needs {
+                    fill(snapshot, needs, &shared, pipelines.as_deref(), now);
+                }
+            }
+        }
+        shared
+    }
+
+    /// Reads the entities `needs` names into `shared`, 250 per request.
+    async fn read_into(
+        &self,
+        needs: &Needs,
+        shared: &mut Prefetched,
+        now: Instant,
+    ) -> Result<(), PortError> {
+        let (asked, found) = split(
+            read_needed(
+                &needs.leads,
+                |_| Known::Unknown,
+                |ids| async move { self.kommo.leads_by_id(&ids).await },
+                |id| self.kommo.lead(id),
+                |l| l.id.0,
+            )
+            .await?,
+        );
+        shared.put_leads(&asked, found, now);
+        let (asked, found) = split(
+            read_needed(
+                &needs.contacts,
+                |_| Known::Unknown,
+                |ids| async move { self.kommo.contacts_by_id(&ids).await },
+                |id| self.kommo.contact(id),
+                |c| c.id.0,
+            )
+            .await?,
+        );
+        shared.put_contacts(&asked, found, now);
+        let (asked, found) = split(
+            read_needed(
+                &needs.companies,
+                |_| Known::Unknown,
+                |ids| async move { self.kommo.companies_by_id(&ids).await },
+                |id| self.kommo.company(id),
+                |c| c.id.0,
+            )
+            .await?,
+        );
+        shared.put_companies(&asked, found, now);
+        Ok(())
     }
 
     /// Plans a change the catch-up found in Kommo's events log, as the webhook that would have
@@ -97,15 +204,17 @@ impl Planner {
             snapshot.set_occurrence(key.text, occurrence);
         }
         let origin = if dry_run { Origin::DryRun } else { Origin::Log };
-        self.plan_payload(payload, snapshot, origin).await
+        self.plan_payload(payload, snapshot, origin, None).await
     }
 
-    /// Plans a parsed delivery, starting from what the caller already fetched.
+    /// Plans a parsed delivery, starting from what the caller already fetched, and taking
+    /// from `shared` what was read for it together with other deliveries.
     pub(crate) async fn plan_payload(
         &self,
         mut payload: WebhookPayload,
         mut snapshot: Snapshot,
         origin: Origin,
+        shared: Option<&Prefetched>,
     ) -> Result<Plan, PlanFailure> {
         let mut echoes = self.drop_echoes(&mut payload).await;
         if origin == Origin::Webhook {
@@ -127,7 +236,7 @@ impl Planner {
                 )));
             }
             let bulk = matches!(origin, Origin::Log | Origin::DryRun);
-            self.fetch(&needs, &mut snapshot, bulk)
+            self.fetch(&needs, &mut snapshot, bulk, shared)
                 .await
                 .map_err(PlanFailure::Retry)?;
             planning = self.rules.plan_kommo(&payload, &snapshot, self.mode);
@@ -271,6 +380,7 @@ impl Planner {
         needs: &crate::plan::Needs,
         snapshot: &mut Snapshot,
         bulk: bool,
+        shared: Option<&Prefetched>,
     ) -> Result<(), PortError> {
         let now = super::clock::instant();
         let cached = || {
@@ -278,9 +388,14 @@ impl Planner {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
         };
+        // What this claim read for its deliveries first (fresh); then, for a recovered
+        // change, what the catch-up read in bulk.
         let leads = read_needed(
             &needs.leads,
-            |id| cached_if(bulk, || cached().lead(id, now)),
+            |id| match shared.map(|s| s.lead(id, now)) {
+                Some(known @ (Known::Found(_) | Known::Missing)) => known,
+                _ => cached_if(bulk, || cached().lead(id, now)),
+            },
             |ids| async move { self.kommo.leads_by_id(&ids).await },
             |id| self.kommo.lead(id),
             |l| l.id.0,
@@ -294,7 +409,10 @@ impl Planner {
         }
         let contacts = read_needed(
             &needs.contacts,
-            |id| cached_if(bulk, || cached().contact(id, now)),
+            |id| match shared.map(|s| s.contact(id, now)) {
+                Some(known @ (Known::Found(_) | Known::Missing)) => known,
+                _ => cached_if(bulk, || cached().contact(id, now)),
+            },
             |ids| async move { self.kommo.contacts_by_id(&ids).await },
             |id| self.kommo.contact(id),
             |c| c.id.0,
@@ -311,7 +429,10 @@ impl Planner {
         }
         let companies = read_needed(
             &needs.companies,
-            |id| cached_if(bulk, || cached().company(id, now)),
+            |id| match shared.map(|s| s.company(id, now)) {
+                Some(known @ (Known::Found(_) | Known::Missing)) => known,
+                _ => cached_if(bulk, || cached().company(id, now)),
+            },
             |ids| async move { self.kommo.companies_by_id(&ids).await },
             |id| self.kommo.company(id),
             |c| c.id.0,
@@ -355,6 +476,46 @@ impl Planner {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some((now, fresh.clone()));
         Ok(fresh)
+    }
+}
+
+/// The ids asked for and the entities found, from what `read_needed` answered.
+fn split<T>(read: Vec<(u64, Option<T>)>) -> (Vec<u64>, Vec<T>) {
+    let asked = read.iter().map(|(id, _)| *id).collect();
+    (asked, read.into_iter().filter_map(|(_, e)| e).collect())
+}
+
+/// Gives a snapshot what `shared` holds of what `needs` asked for (as `fetch` would have).
+fn fill(
+    snapshot: &mut Snapshot,
+    needs: &Needs,
+    shared: &Prefetched,
+    pipelines: Option<&[Pipeline]>,
+    now: Instant,
+) {
+    for &id in &needs.leads {
+        match shared.lead(id, now) {
+            Known::Found(lead) => snapshot.add_lead(&lead),
+            Known::Missing => snapshot.mark_lead_missing(id),
+            Known::Unknown => {}
+        }
+    }
+    for &id in &needs.contacts {
+        match shared.contact(id, now) {
+            Known::Found(contact) => snapshot.add_contact(&contact),
+            Known::Missing => snapshot.mark_contact_missing(id),
+            Known::Unknown => {}
+        }
+    }
+    for &id in &needs.companies {
+        match shared.company(id, now) {
+            Known::Found(company) => snapshot.add_company(&company),
+            Known::Missing => snapshot.mark_company_missing(id),
+            Known::Unknown => {}
+        }
+    }
+    if let (true, Some(pipelines)) = (needs.pipelines, pipelines) {
+        snapshot.set_pipelines(pipelines);
     }
 }
 
