@@ -183,6 +183,34 @@ async fn customer_statuses_keep_state_and_built_ins_stay() {
     sandbox.shutdown().await;
 }
 
+/// A status may be given any `sort`; one at the top of the range must not break the next add,
+/// which places its statuses after the highest `sort`.
+#[tokio::test]
+async fn a_customer_status_sorted_last_of_all_does_not_break_the_next_add() {
+    let sandbox = kommo(saas()).await;
+    let api = client(&sandbox);
+    let statuses = api.customer_statuses();
+    let added = statuses
+        .add(vec![CustomerStatusWrite::new("Last")])
+        .await
+        .unwrap();
+    let mut last = CustomerStatusWrite::update(CustomerStatusId(added[0].id));
+    last.sort = Some(i64::MAX);
+    statuses.update(vec![last]).await.unwrap();
+
+    let next = statuses
+        .add(vec![
+            CustomerStatusWrite::new("Next"),
+            CustomerStatusWrite::new("And next"),
+        ])
+        .await
+        .expect("an add after a status sorted at i64::MAX");
+    assert_eq!(next.len(), 2);
+    let all: Vec<_> = statuses.list(ListQuery::new()).try_collect().await.unwrap();
+    assert_eq!(all.len(), 7, "{all:?}");
+    sandbox.shutdown().await;
+}
+
 #[tokio::test]
 async fn customer_segments_keep_state() {
     let sandbox = kommo(saas()).await;
