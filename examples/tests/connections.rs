@@ -507,3 +507,92 @@ async fn a_body_refused_unread_gets_a_whole_answer_and_a_closed_connection() {
     assert_eq!(answers.matches("connection: close").count(), 1, "{answers}");
     stack.stop().await;
 }
+
+/// A Kommo delivery with a chunked body (two chunks when it has bytes).
+fn chunked_delivery(token: &str, body: &[u8]) -> Vec<u8> {
+    let mut request = format!(
+        "POST /webhooks/kommo/{token} HTTP/1.1\r\nhost: bridge\r\n\
+         content-type: application/x-www-form-urlencoded\r\ntransfer-encoding: chunked\r\n\r\n"
+    )
+    .into_bytes();
+    let (first, second) = body.split_at(body.len() / 2);
+    for chunk in [first, second] {
+        if !chunk.is_empty() {
+            request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            request.extend_from_slice(chunk);
+            request.extend_from_slice(b"\r\n");
+        }
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    request
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_and_empty_bodies_read_to_their_end_keep_the_connection() {
+    let stack = stack(8).await;
+    let form = b"leads%5Badd%5D%5B0%5D%5Bid%5D=1&account%5Bid%5D=31000001";
+    let token = stack.kommo_token.clone();
+    let requests = [
+        chunked_delivery(&token, form),
+        // No body at all, and an empty chunked one.
+        b"GET /healthz HTTP/1.1\r\nhost: bridge\r\n\r\n".to_vec(),
+        chunked_delivery(&token, b""),
+        delivery(&token, form, true),
+    ]
+    .concat();
+    let answers = exchange(&stack, &requests).await;
+    assert_eq!(answers.matches("http/1.1 ").count(), 4, "{answers}");
+    assert_eq!(answers.matches("http/1.1 200").count(), 4, "{answers}");
+    assert_eq!(
+        answers.matches("connection: close").count(),
+        1,
+        "only the last, which asked for it: {answers}"
+    );
+    stack.stop().await;
+}
+
+/// Sends the head of a refused delivery (a wrong token, a 1 MiB body announced) and reads the
+/// answer up to the server's half-close.
+async fn refused_head(stack: &Stack) -> (TcpStream, String) {
+    let wrong = "x".repeat(stack.kommo_token.len());
+    let mut stream = TcpStream::connect(stack.server.addr).await.unwrap();
+    let head = format!(
+        "POST /webhooks/kommo/{wrong} HTTP/1.1\r\nhost: bridge\r\n\
+         content-type: application/x-www-form-urlencoded\r\ncontent-length: 1048576\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let (answer, closed) = read_to_close(&mut stream, Duration::from_secs(5)).await;
+    assert!(closed, "the server half-closes after its answer");
+    (stream, String::from_utf8_lossy(&answer).to_lowercase())
+}
+
+/// Writes a byte now and then until the server drops the connection (a write fails).
+async fn dribble(stream: &mut TcpStream) -> bool {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while stream.write_all(b"a").await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_keeps_sending_after_a_refusal_is_dropped_and_stop_does_not_wait_on_it() {
+    let stack = stack(8).await;
+    let (mut stream, answer) = refused_head(&stack).await;
+    assert!(answer.starts_with("http/1.1 403"), "{answer}");
+    assert!(answer.contains("connection: close\r\n"), "{answer}");
+    assert!(
+        dribble(&mut stream).await,
+        "the server stops lingering and drops a client that never stops sending"
+    );
+
+    // A client lingering when the server stops does not hold the stop up.
+    let (mut lingering, _) = refused_head(&stack).await;
+    lingering.write_all(b"a").await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), stack.stop())
+        .await
+        .expect("stop returns while a client still sends");
+    assert!(dribble(&mut lingering).await, "and the client is dropped");
+}

@@ -11,7 +11,8 @@ use crate::serde_util;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ChatLink {
-    /// The link's id; Kommo gives a new one when the chat is linked again.
+    /// The link's id. A chat belongs to one contact: linked to another, it moves and its
+    /// link gets a new id, so find a link by `chat_id`, not by this id.
     #[serde(default, deserialize_with = "serde_util::lenient_opt")]
     pub id: Option<u64>,
     /// The chat's id in Kommo's Chats API (a UUID).

@@ -244,7 +244,7 @@ impl ContactWrite {
     }
 }
 
-crate::entity::entity_write_setters!(ContactWrite, ContactId, "contact");
+crate::entity::entity_write_setters!(ContactWrite, ContactId, "contact", "Sets the full name.");
 
 #[cfg(feature = "client")]
 pub use api::ContactsApi;

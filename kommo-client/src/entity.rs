@@ -6,6 +6,10 @@
 /// `add_tag`, `remove_tag` and `request_id`.
 macro_rules! entity_write_setters {
     ($write:ty, $id:ty, $noun:literal) => {
+        crate::entity::entity_write_setters!($write, $id, $noun, "Sets the name.");
+    };
+    // A contact's `name` is its full name, next to `first_name` and `last_name`.
+    ($write:ty, $id:ty, $noun:literal, $name_doc:literal) => {
         impl $write {
             #[doc = concat!("An update of ", $noun, " `id`.")]
             #[must_use]
@@ -16,7 +20,7 @@ macro_rules! entity_write_setters {
                 }
             }
 
-            /// Sets the name.
+            #[doc = $name_doc]
             #[must_use]
             pub fn name(mut self, name: impl Into<String>) -> Self {
                 self.name = Some(name.into());

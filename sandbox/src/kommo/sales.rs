@@ -113,7 +113,7 @@ pub(crate) struct CustomerStatusRecord {
     /// 0 regular; the built-in kinds: 1 expected purchase, 2 did not purchase, 3 closed,
     /// 4 recently purchased.
     pub(crate) kind: i64,
-    /// Built-in statuses can be renamed but not deleted.
+    /// Built-in statuses cannot be changed or deleted.
     pub(crate) is_default: bool,
 }
 

@@ -21,7 +21,7 @@ use kommo_client::leads::{LeadWith, LeadWrite};
 use kommo_client::pagination::ListQuery;
 use serde_json::json;
 
-use crate::kommo_support::{api as raw, client, kommo, saas};
+use crate::kommo_support::{api as raw, client, http, kommo, saas};
 
 async fn contacts(api: &kommo_client::Client, names: &[&str]) -> Vec<ContactId> {
     let writes = names.iter().map(|n| ContactWrite::new().name(*n)).collect();
@@ -180,6 +180,34 @@ async fn customer_statuses_keep_state_and_built_ins_stay() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(400), "an unknown status");
+    sandbox.shutdown().await;
+}
+
+/// A status may be given any `sort`; one at the top of the range must not break the next add,
+/// which places its statuses after the highest `sort`.
+#[tokio::test]
+async fn a_customer_status_sorted_last_of_all_does_not_break_the_next_add() {
+    let sandbox = kommo(saas()).await;
+    let api = client(&sandbox);
+    let statuses = api.customer_statuses();
+    let added = statuses
+        .add(vec![CustomerStatusWrite::new("Last")])
+        .await
+        .unwrap();
+    let mut last = CustomerStatusWrite::update(CustomerStatusId(added[0].id));
+    last.sort = Some(i64::MAX);
+    statuses.update(vec![last]).await.unwrap();
+
+    let next = statuses
+        .add(vec![
+            CustomerStatusWrite::new("Next"),
+            CustomerStatusWrite::new("And next"),
+        ])
+        .await
+        .expect("an add after a status sorted at i64::MAX");
+    assert_eq!(next.len(), 2);
+    let all: Vec<_> = statuses.list(ListQuery::new()).try_collect().await.unwrap();
+    assert_eq!(all.len(), 7, "{all:?}");
     sandbox.shutdown().await;
 }
 
@@ -448,5 +476,164 @@ async fn customers_module_settings_products_and_single_updates_keep_state() {
     let listed: Vec<_> = fields.list(ListQuery::new()).try_collect().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].name, "Plan");
+    sandbox.shutdown().await;
+}
+
+/// Every new route, with every path id and body member it reads given wrong: a clear 4xx (or a
+/// harmless 2xx), never a panic (a dropped connection) or a 5xx.
+#[tokio::test]
+async fn the_parity_routes_answer_bad_input_without_failing() {
+    let sandbox = kommo(saas()).await;
+    let api = client(&sandbox);
+    let lead = api
+        .leads()
+        .add(vec![LeadWrite::new().name("L")])
+        .await
+        .unwrap()[0]
+        .id;
+    let catalog = api
+        .catalogs()
+        .add(vec![CatalogWrite::new("Products")])
+        .await
+        .unwrap()[0]
+        .id;
+    let ids = [
+        "abc",
+        "-1",
+        "0",
+        "1.5",
+        "99999999999999999999999",
+        "%20",
+        "4000001",
+    ];
+    let bodies = [
+        "",
+        "null",
+        "[]",
+        "{}",
+        "[1]",
+        "[null]",
+        "\"x\"",
+        r#"[{"id":"x","name":5,"color":7,"sort":"s"}]"#,
+        r#"[{"id":-1,"name":"a","sort":9223372036854775807}]"#,
+        r#"[{"name":"a","sort":-9223372036854775808}]"#,
+        r#"[{"name":"","color":""}]"#,
+        r#"{"name":"a","color":"b","custom_fields_values":{}}"#,
+        r#"{"name":"a","color":"b","custom_fields_values":[1,null]}"#,
+        r#"[{"contact_id":1e30,"chat_id":"c"},{"contact_id":-5,"chat_id":5}]"#,
+        r#"[{"contact_id":"1","chat_id":" "}]"#,
+        r#"{"mode":5,"is_enabled":"yes"}"#,
+        r#"{"mode":"segments","is_enabled":null}"#,
+        r#"{"is_enabled":1}"#,
+        r#"[{"to_entity_type":"catalog_elements","to_entity_id":1,"metadata":{"catalog_id":1,"quantity":-1}}]"#,
+        r#"[{"to_entity_type":"catalog_elements","to_entity_id":"x","metadata":[]}]"#,
+        r#"[{"to_entity_type":"catalog_elements","metadata":{"catalog_id":1e300,"quantity":"2","price_id":-3}}]"#,
+    ];
+    let mut paths: Vec<(reqwest::Method, String)> = vec![
+        (
+            reqwest::Method::GET,
+            "/api/v4/customers/statuses?page=0&limit=-1".into(),
+        ),
+        (reqwest::Method::POST, "/api/v4/customers/statuses".into()),
+        (reqwest::Method::PATCH, "/api/v4/customers/statuses".into()),
+        (
+            reqwest::Method::GET,
+            "/api/v4/customers/segments?page=99999999999999999999".into(),
+        ),
+        (reqwest::Method::POST, "/api/v4/customers/segments".into()),
+        (reqwest::Method::POST, "/api/v4/contacts/chats".into()),
+        (reqwest::Method::GET, "/api/v4/contacts/chats".into()),
+        (
+            reqwest::Method::GET,
+            "/api/v4/contacts/chats?contact_id=x".into(),
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/v4/contacts/chats?contact_id=1&chat_id=c".into(),
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/v4/contacts/chats?chat_id[]=&chat_id[9999999999999999999]=c".into(),
+        ),
+        (reqwest::Method::PATCH, "/api/v4/customers/mode".into()),
+        (
+            reqwest::Method::PATCH,
+            "/api/v4/catalogs/products/settings".into(),
+        ),
+        (reqwest::Method::POST, format!("/api/v4/leads/{lead}/link")),
+        (
+            reqwest::Method::POST,
+            format!("/api/v4/leads/{lead}/unlink"),
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/v4/leads/{lead}?with=catalog_elements"),
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/v4/leads/notes?order[created_at]=sideways&order[x]=desc".into(),
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/v4/catalogs/{catalog}/elements"),
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/v4/customers/custom_fields?page=-1".into(),
+        ),
+    ];
+    for id in ids {
+        for method in [
+            reqwest::Method::GET,
+            reqwest::Method::PATCH,
+            reqwest::Method::DELETE,
+        ] {
+            paths.push((method.clone(), format!("/api/v4/customers/statuses/{id}")));
+            paths.push((method, format!("/api/v4/customers/segments/{id}")));
+        }
+        paths.push((
+            reqwest::Method::GET,
+            format!("/api/v4/customers/transactions/{id}"),
+        ));
+        paths.push((reqwest::Method::PATCH, format!("/api/v4/customers/{id}")));
+        paths.push((
+            reqwest::Method::PATCH,
+            format!("/api/v4/catalogs/{id}/elements/{id}"),
+        ));
+        paths.push((
+            reqwest::Method::PATCH,
+            format!("/api/v4/catalogs/{catalog}/elements/{id}"),
+        ));
+        paths.push((
+            reqwest::Method::DELETE,
+            format!("/api/v4/catalogs/{id}/elements"),
+        ));
+    }
+    let http = http();
+    let mut seen = 0;
+    for (method, path) in &paths {
+        for body in bodies {
+            let answer = http
+                .request(method.clone(), format!("{}{path}", sandbox.base_url()))
+                .bearer_auth(sandbox.token())
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{method} {path} with {body}: no answer ({e})"));
+            let status = answer.status().as_u16();
+            assert!(status < 500, "{method} {path} with {body}: {status}");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, paths.len() * bodies.len());
+    // Every mode switched back and forth through the fuzz leaves the module in a known one.
+    let mode = raw(&sandbox, reqwest::Method::PATCH, "/api/v4/customers/mode")
+        .header("content-type", "application/json")
+        .body(r#"{"mode":"periodicity","is_enabled":true}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mode.status().as_u16(), 200);
     sandbox.shutdown().await;
 }

@@ -191,7 +191,10 @@ fn write_statuses(
                 .or_insert_with(|| CustomerStatusRecord {
                     id,
                     name: String::new(),
-                    sort: next_sort + 1 + i as i64,
+                    // Saturating: a client may have sorted a status at `i64::MAX`.
+                    sort: next_sort
+                        .saturating_add(1)
+                        .saturating_add(i64::try_from(i).unwrap_or(i64::MAX)),
                     color: STATUS_COLOR.to_owned(),
                     kind: 0,
                     is_default: false,
