@@ -71,6 +71,17 @@ pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<S
     }
 }
 
+/// Text inside a loosely typed sub-object (event values, embedded names): a scalar as text,
+/// anything else (an array, an object) as `None`, so one odd member never fails the page.
+pub(crate) fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null | Value::Array(_) | Value::Object(_) => None,
+    })
+}
+
 /// A required string that may arrive as a number (ids such as `01pz58…` or `leads_1623`).
 pub(crate) fn lenient_string_required<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     lenient_string(d)?.ok_or_else(|| de::Error::custom("a required string is null"))

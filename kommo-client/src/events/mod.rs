@@ -65,7 +65,7 @@ pub struct EventEmbeddedEntity {
     #[serde(default, deserialize_with = "serde_util::lenient_opt")]
     pub id: Option<u64>,
     /// The name (with one of the `*_name` extras).
-    #[serde(default, deserialize_with = "serde_util::lenient_string")]
+    #[serde(default, deserialize_with = "serde_util::lenient_text")]
     pub name: Option<String>,
 }
 
@@ -223,7 +223,7 @@ pub struct EventTypeInfo {
     #[serde(rename = "type", default, deserialize_with = "serde_util::lenient_i64")]
     pub code: Option<i64>,
     /// Its human-readable name, in the requested language.
-    #[serde(default, deserialize_with = "serde_util::lenient_string")]
+    #[serde(default, deserialize_with = "serde_util::lenient_text")]
     pub lang: Option<String>,
 }
 

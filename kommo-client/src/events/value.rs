@@ -45,7 +45,7 @@ pub struct FieldValueRef {
     #[serde(default, deserialize_with = "serde_util::lenient_opt")]
     pub enum_id: Option<EnumId>,
     /// The value as text.
-    #[serde(default, deserialize_with = "serde_util::lenient_string")]
+    #[serde(default, deserialize_with = "serde_util::lenient_text")]
     pub text: Option<String>,
 }
 
@@ -60,7 +60,7 @@ pub struct LinkRef {
     #[serde(
         rename = "type",
         default,
-        deserialize_with = "serde_util::lenient_string"
+        deserialize_with = "serde_util::lenient_text"
     )]
     pub entity_type: Option<String>,
 }
@@ -70,13 +70,13 @@ pub struct LinkRef {
 #[non_exhaustive]
 pub struct MessageRef {
     /// The message id.
-    #[serde(default, deserialize_with = "serde_util::lenient_string")]
+    #[serde(default, deserialize_with = "serde_util::lenient_text")]
     pub id: Option<String>,
     /// The talk.
     #[serde(default, deserialize_with = "serde_util::lenient_opt")]
     pub talk_id: Option<u64>,
     /// The channel (`com.amocrm.amocrmwa`, ...).
-    #[serde(default, deserialize_with = "serde_util::lenient_string")]
+    #[serde(default, deserialize_with = "serde_util::lenient_text")]
     pub origin: Option<String>,
 }
 
@@ -140,7 +140,7 @@ struct LtvBody {
 
 #[derive(Deserialize)]
 struct NameBody {
-    #[serde(default, deserialize_with = "serde_util::lenient_string")]
+    #[serde(default, deserialize_with = "serde_util::lenient_text")]
     name: Option<String>,
 }
 

@@ -91,3 +91,30 @@ proptest! {
         }
     }
 }
+
+/// The case proptest shrank to: a container where a sub-object's text was expected (a message
+/// id sent as `[]`) reads as "no id" instead of failing the whole page.
+#[test]
+fn containers_where_text_was_expected_read_as_absent() {
+    let body = json!({"_page": 1, "_embedded": {"events": [{
+        "id": "a", "type": "lead_added", "entity_id": 1, "entity_type": "lead",
+        "created_by": 0, "created_at": 0, "value_before": [],
+        "value_after": [
+            {"message": {"id": [], "origin": {"x": 1}, "talk_id": 7}},
+            {"custom_field_value": {"field_id": 5, "text": ["a"]}},
+            {"link": {"entity": {"id": 3, "type": {}}}},
+            {"name_field_value": {"name": [1]}},
+        ],
+        "_embedded": {"entity": {"id": 1, "name": {"first": "x"}}}
+    }]}})
+    .to_string();
+    let page = Page::<Event>::from_hal_slice(body.as_bytes(), "events").expect("decodes");
+    let values = &page.items[0].value_after;
+    assert_eq!(values.len(), 4);
+    assert!(matches!(&values[0], EventValue::Message(m) if m.id.is_none() && m.talk_id == Some(7)));
+    assert!(matches!(&values[1], EventValue::CustomFieldValue(f) if f.text.is_none()));
+    assert!(
+        matches!(&values[2], EventValue::Link(l) if l.id == Some(3) && l.entity_type.is_none())
+    );
+    assert!(matches!(&values[3], EventValue::Name(None)));
+}
