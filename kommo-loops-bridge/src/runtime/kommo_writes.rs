@@ -12,7 +12,9 @@
 //! stored), and only the others are written; tag changes are idempotent.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
 
 use super::executor::{Executor, carries, marker, unix_seconds};
 use super::outcome::Outcome;
@@ -168,11 +170,17 @@ impl Executor {
     /// Executes Kommo write actions (`kommo.add_note`, `kommo.add_task`, `kommo.add_tags`),
     /// with the writes of all of them in groups of at most `limit`; one outcome per action, in
     /// order. A group of one makes the calls one action alone makes.
+    ///
+    /// Nothing is resolved or written after `deadline`: the calls of many jobs share Kommo's
+    /// rate with every other Kommo worker, and a marker read that comes back after the claim's
+    /// lease ran out may have been overtaken by another worker that claimed the same jobs, read
+    /// the same markers and wrote. What is left then waits for the next claim.
     pub(crate) async fn execute_kommo(
         &self,
         actions: &[&Action],
         now: SystemTime,
         limit: usize,
+        deadline: Option<Instant>,
     ) -> Vec<Outcome> {
         let mut outcomes: Vec<Option<Outcome>> = actions.iter().map(|_| None).collect();
         let mut payloads: Vec<Option<Payload<'_>>> = Vec::with_capacity(actions.len());
@@ -186,6 +194,11 @@ impl Executor {
                 payloads.push(None);
                 continue;
             };
+            if past(deadline) {
+                outcomes[item] = Some(deferred().into());
+                payloads.push(Some(payload));
+                continue;
+            }
             match self.resolve(target).await {
                 Ok(Ok(entities)) if entities.is_empty() => {
                     outcomes[item] = Some(Outcome::Skipped {
@@ -221,7 +234,12 @@ impl Executor {
                 })
                 .collect();
             let size = members.len();
-            for (w, result) in group.iter().zip(self.write_group(&members).await) {
+            let ends = if past(deadline) {
+                members.iter().map(|_| Err(deferred())).collect()
+            } else {
+                self.write_group(&members, deadline).await
+            };
+            for (w, result) in group.iter().zip(ends) {
                 results[*w] = Some((result, size));
             }
         }
@@ -257,6 +275,7 @@ impl Executor {
     async fn write_group(
         &self,
         members: &[(KommoEntity, &Payload<'_>)],
+        deadline: Option<Instant>,
     ) -> Vec<Result<Step, PortError>> {
         let Some(&(_, first)) = members.first() else {
             return Vec::new();
@@ -293,6 +312,8 @@ impl Executor {
             .collect();
         let written: Vec<Result<(), PortError>> = match (to_write.as_slice(), members) {
             ([], _) => Vec::new(),
+            // The marker read itself may have outlasted the lease.
+            (rest, _) if past(deadline) => rest.iter().map(|_| Err(deferred())).collect(),
             ([i], _) => vec![self.add_one(members[*i]).await],
             _ => {
                 self.add_many(to_write.iter().map(|&i| members[i]).collect())
@@ -401,6 +422,21 @@ impl Executor {
                 Ok(Step::Wrote)
             })
             .collect()
+    }
+}
+
+/// Whether `deadline` has passed (tokio's clock: paused in tests).
+fn past(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+/// A write left for the next claim: a wait (not a failure), due at once.
+fn deferred() -> PortError {
+    PortError::Transient {
+        after: Some(Duration::ZERO),
+        reason: "the claim's lease ran short before this Kommo write; it runs again with a \
+                 fresh lease"
+            .into(),
     }
 }
 

@@ -215,6 +215,8 @@ impl Bridge {
         let config = &self.inner.config;
         let outbox = &self.inner.outbox;
         let (now, batch, lease) = (clock::now(), config.batch, config.lease);
+        // Taken before the claim, so the leases end after it.
+        let claimed_at = tokio::time::Instant::now();
         let mut items = if config.coalesce_upserts {
             outbox
                 .claim_coalescing(worker, lane, batch, now, lease)
@@ -262,7 +264,13 @@ impl Bridge {
                 Some(item) => reports.extend(self.run(worker, item).await?),
                 None => {
                     let writes = std::mem::take(&mut writes);
-                    reports.extend(self.run_kommo_writes(worker, writes, group).await?);
+                    // Half the lease is left for the write itself (its wait for Kommo's
+                    // rate, the client's retries) once it has started.
+                    let deadline = claimed_at + lease / 2;
+                    reports.extend(
+                        self.run_kommo_writes(worker, writes, group, deadline)
+                            .await?,
+                    );
                 }
             }
         }
@@ -270,12 +278,14 @@ impl Bridge {
     }
 
     /// Runs claimed Kommo writes together: their writes go in groups of at most `group` per
-    /// Kommo request (see `kommo_writes.rs`); each item is finished with its own outcome.
+    /// Kommo request (see `kommo_writes.rs`); each item is finished with its own outcome. No
+    /// write starts after `deadline` (see `Executor::execute_kommo`).
     async fn run_kommo_writes(
         &self,
         worker: &str,
         items: Vec<Item>,
         group: usize,
+        deadline: tokio::time::Instant,
     ) -> Result<Vec<JobReport>, super::outbox::OutboxError> {
         let span = tracing::info_span!("kommo_loops.kommo_writes", jobs = items.len());
         let now = clock::now();
@@ -283,7 +293,7 @@ impl Bridge {
         let outcomes = self
             .inner
             .executor
-            .execute_kommo(&actions, now, group)
+            .execute_kommo(&actions, now, group, Some(deadline))
             .instrument(span)
             .await;
         let mut reports = Vec::with_capacity(items.len());

@@ -1,0 +1,223 @@
+//! A group of Kommo writes never writes once its claim's lease may have run out.
+//!
+//! A topped-up claim holds up to `kommo_group` jobs, and their calls share Kommo's 7 requests a
+//! second with every other Kommo worker: the marker read of a group can come back after the
+//! lease expired, when another worker may already have claimed the same jobs, read the same
+//! markers and written. Writing then would double every note. Time is tokio's, paused: the
+//! fake's slow marker read advances it without the test waiting.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kommo_client::companies::Company;
+use kommo_client::contacts::Contact;
+use kommo_client::events::{Event, EventsQuery};
+use kommo_client::leads::Lead;
+use kommo_client::pipelines::Pipeline;
+use kommo_client::webhook_subscriptions::{Subscribe, WebhookSubscription};
+use kommo_loops_bridge::runtime::outbox::{ItemState, NewItem};
+use kommo_loops_bridge::runtime::{
+    BatchOutcome, Bridge, BridgeConfig, KommoApi, KommoEntity, KommoNote, LoopsApi,
+    LoopsContactStatus, MemoryOutbox, PortError,
+};
+use kommo_loops_bridge::{
+    Action, DeleteContact, Rules, SendEvent, SendTransactional, UpsertContact,
+};
+
+const LEASE: Duration = Duration::from_secs(120);
+
+/// Kommo whose first marker read takes longer than the lease (a queue behind the rate
+/// limit), recording the notes written.
+#[derive(Default)]
+struct SlowKommo {
+    slowed: AtomicBool,
+    notes: Mutex<Vec<KommoEntity>>,
+}
+
+fn unused<T>() -> Result<T, PortError> {
+    Err(PortError::Permanent {
+        reason: "not used in this test".into(),
+    })
+}
+
+#[async_trait::async_trait]
+impl KommoApi for SlowKommo {
+    async fn lead(&self, _: u64) -> Result<Option<Lead>, PortError> {
+        unused()
+    }
+    async fn contact(&self, _: u64) -> Result<Option<Contact>, PortError> {
+        unused()
+    }
+    async fn company(&self, _: u64) -> Result<Option<Company>, PortError> {
+        unused()
+    }
+    async fn pipelines(&self) -> Result<Vec<Pipeline>, PortError> {
+        unused()
+    }
+    async fn contacts_by_email(&self, _: &str) -> Result<Vec<Contact>, PortError> {
+        unused()
+    }
+    async fn recent_notes(&self, _: KommoEntity) -> Result<Vec<String>, PortError> {
+        Ok(Vec::new())
+    }
+    async fn recent_notes_of(
+        &self,
+        entities: &[KommoEntity],
+    ) -> Result<BTreeMap<KommoEntity, Vec<String>>, PortError> {
+        if !self.slowed.swap(true, Ordering::SeqCst) {
+            tokio::time::sleep(LEASE + Duration::from_secs(10)).await;
+        }
+        Ok(entities.iter().map(|e| (*e, Vec::new())).collect())
+    }
+    async fn add_note(&self, entity: KommoEntity, _: &str) -> Result<(), PortError> {
+        self.notes.lock().unwrap().push(entity);
+        Ok(())
+    }
+    async fn add_notes(&self, notes: &[KommoNote]) -> BatchOutcome<()> {
+        let mut written = self.notes.lock().unwrap();
+        notes
+            .iter()
+            .map(|n| {
+                written.push(n.entity);
+                Ok(())
+            })
+            .collect()
+    }
+    async fn open_tasks(&self, _: KommoEntity) -> Result<Vec<String>, PortError> {
+        unused()
+    }
+    async fn add_task(
+        &self,
+        _: KommoEntity,
+        _: &str,
+        _: i64,
+        _: Option<u64>,
+    ) -> Result<(), PortError> {
+        unused()
+    }
+    async fn change_tags(
+        &self,
+        _: KommoEntity,
+        _: &[String],
+        _: &[String],
+    ) -> Result<Option<i64>, PortError> {
+        unused()
+    }
+    async fn leads_by_id(&self, _: &[u64]) -> Result<Vec<Lead>, PortError> {
+        unused()
+    }
+    async fn contacts_by_id(&self, _: &[u64]) -> Result<Vec<Contact>, PortError> {
+        unused()
+    }
+    async fn companies_by_id(&self, _: &[u64]) -> Result<Vec<Company>, PortError> {
+        unused()
+    }
+    async fn events(&self, _: EventsQuery) -> Result<(Vec<Event>, bool), PortError> {
+        unused()
+    }
+    async fn account(&self) -> Result<(u64, String), PortError> {
+        unused()
+    }
+    async fn webhook_subscription(
+        &self,
+        _: &str,
+    ) -> Result<Option<WebhookSubscription>, PortError> {
+        unused()
+    }
+    async fn subscribe_webhook(&self, _: &Subscribe) -> Result<WebhookSubscription, PortError> {
+        unused()
+    }
+}
+
+/// Loops, never called here.
+struct NoLoops;
+
+#[async_trait::async_trait]
+impl LoopsApi for NoLoops {
+    async fn upsert_contact(&self, _: &UpsertContact) -> Result<(), PortError> {
+        unused()
+    }
+    async fn send_event(&self, _: &SendEvent) -> Result<(), PortError> {
+        unused()
+    }
+    async fn send_transactional(&self, _: &SendTransactional) -> Result<(), PortError> {
+        unused()
+    }
+    async fn delete_contact(&self, _: &DeleteContact) -> Result<(), PortError> {
+        unused()
+    }
+    async fn contact_status(&self, _: &str) -> Result<Option<LoopsContactStatus>, PortError> {
+        unused()
+    }
+}
+
+fn note(lead: u64) -> NewItem {
+    let action: Action = serde_json::from_value(serde_json::json!({
+        "type": "kommo.add_note",
+        "idempotencyKey": format!("note-{lead}"),
+        "target": { "leadId": lead },
+        "text": "bounced",
+        "rule": "test",
+    }))
+    .expect("a valid action");
+    NewItem::action(action, "test")
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_group_whose_marker_read_outlasts_the_lease_writes_nothing() {
+    let kommo = Arc::new(SlowKommo::default());
+    let rules = Rules::from_toml_str(
+        "rules.toml",
+        "[[kommo]]\nname = \"x\"\nwhen = { event = \"lead_added\" }\ndo = [{ upsert_contact = {} }]\n",
+    )
+    .unwrap();
+    let bridge = Bridge::builder(rules, Arc::new(NoLoops), kommo.clone())
+        .outbox(Arc::new(MemoryOutbox::new()))
+        .config(BridgeConfig::default().lease(LEASE))
+        .build()
+        .unwrap();
+    let leads: Vec<u64> = (1..=10).collect();
+    bridge
+        .enqueue(leads.iter().map(|&l| note(l)).collect())
+        .await
+        .unwrap();
+
+    // One claim, topped up to all ten; its marker read comes back after the lease.
+    let reports = bridge.work_once("slow").await.unwrap();
+    assert_eq!(reports.len(), 10);
+    assert!(
+        kommo.notes.lock().unwrap().is_empty(),
+        "nothing is written once the lease may have passed to another worker"
+    );
+    for &lead in &leads {
+        let item = bridge
+            .outbox()
+            .get(&format!("note-{lead}"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(item.state, ItemState::Pending, "lead {lead} runs again");
+        assert_eq!(
+            item.attempts.last().map(|a| a.outcome.as_str()),
+            Some("wait"),
+            "a deferral is a wait, not a failure"
+        );
+    }
+
+    // The next run, with a fresh lease, writes each note once. The retry is due by the wall
+    // clock (a few hundred milliseconds of jitter), so tokio's clock runs again.
+    tokio::time::resume();
+    let reports = bridge.drain(Duration::from_secs(60)).await.unwrap();
+    assert_eq!(reports.len(), 10);
+    let mut written = kommo.notes.lock().unwrap().clone();
+    written.sort();
+    assert_eq!(
+        written,
+        leads
+            .iter()
+            .map(|&l| KommoEntity::Lead(l))
+            .collect::<Vec<_>>()
+    );
+}
