@@ -29,10 +29,12 @@ use kommo_loops_bridge::{
 const LEASE: Duration = Duration::from_secs(120);
 
 /// Kommo whose first marker read takes longer than the lease (a queue behind the rate
-/// limit), recording the notes written.
+/// limit), or whose contact searches each take `search` while the marker reads are quick;
+/// recording the notes written.
 #[derive(Default)]
 struct SlowKommo {
     slowed: AtomicBool,
+    search: Option<Duration>,
     notes: Mutex<Vec<KommoEntity>>,
 }
 
@@ -56,8 +58,18 @@ impl KommoApi for SlowKommo {
     async fn pipelines(&self) -> Result<Vec<Pipeline>, PortError> {
         unused()
     }
-    async fn contacts_by_email(&self, _: &str) -> Result<Vec<Contact>, PortError> {
-        unused()
+    async fn contacts_by_email(&self, email: &str) -> Result<Vec<Contact>, PortError> {
+        let Some(search) = self.search else {
+            return unused();
+        };
+        tokio::time::sleep(search).await;
+        let id: u64 = email
+            .trim_start_matches("person")
+            .trim_end_matches("@example.com")
+            .parse()
+            .expect("a test email");
+        let contact = serde_json::json!({"id": id, "name": email});
+        Ok(vec![serde_json::from_value(contact).expect("a contact")])
     }
     async fn recent_notes(&self, _: KommoEntity) -> Result<Vec<String>, PortError> {
         Ok(Vec::new())
@@ -66,7 +78,7 @@ impl KommoApi for SlowKommo {
         &self,
         entities: &[KommoEntity],
     ) -> Result<BTreeMap<KommoEntity, Vec<String>>, PortError> {
-        if !self.slowed.swap(true, Ordering::SeqCst) {
+        if self.search.is_none() && !self.slowed.swap(true, Ordering::SeqCst) {
             tokio::time::sleep(LEASE + Duration::from_secs(10)).await;
         }
         Ok(entities.iter().map(|e| (*e, Vec::new())).collect())
@@ -165,19 +177,36 @@ fn note(lead: u64) -> NewItem {
     NewItem::action(action, "test")
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_group_whose_marker_read_outlasts_the_lease_writes_nothing() {
-    let kommo = Arc::new(SlowKommo::default());
+/// A note on the contact with the email `person<n>@example.com`.
+fn note_by_email(n: u64) -> NewItem {
+    let action: Action = serde_json::from_value(serde_json::json!({
+        "type": "kommo.add_note",
+        "idempotencyKey": format!("note-{n}"),
+        "target": { "email": format!("person{n}@example.com"), "on": "contact" },
+        "text": "bounced",
+        "rule": "test",
+    }))
+    .expect("a valid action");
+    NewItem::action(action, "test")
+}
+
+fn bridge(kommo: Arc<SlowKommo>) -> Bridge {
     let rules = Rules::from_toml_str(
         "rules.toml",
         "[[kommo]]\nname = \"x\"\nwhen = { event = \"lead_added\" }\ndo = [{ upsert_contact = {} }]\n",
     )
     .unwrap();
-    let bridge = Bridge::builder(rules, Arc::new(NoLoops), kommo.clone())
+    Bridge::builder(rules, Arc::new(NoLoops), kommo)
         .outbox(Arc::new(MemoryOutbox::new()))
         .config(BridgeConfig::default().lease(LEASE))
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_group_whose_marker_read_outlasts_the_lease_writes_nothing() {
+    let kommo = Arc::new(SlowKommo::default());
+    let bridge = bridge(kommo.clone());
     let leads: Vec<u64> = (1..=10).collect();
     bridge
         .enqueue(leads.iter().map(|&l| note(l)).collect())
@@ -219,5 +248,33 @@ async fn a_group_whose_marker_read_outlasts_the_lease_writes_nothing() {
             .iter()
             .map(|&l| KommoEntity::Lead(l))
             .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn slow_target_searches_leave_time_for_the_writes_of_those_resolved() {
+    // Each search takes a sixth of the lease: resolving all ten would leave no time to write
+    // any, claim after claim. The run resolves the first few and writes them.
+    let kommo = Arc::new(SlowKommo {
+        search: Some(LEASE / 6),
+        ..SlowKommo::default()
+    });
+    let bridge = bridge(kommo.clone());
+    bridge
+        .enqueue((1..=10).map(note_by_email).collect())
+        .await
+        .unwrap();
+
+    let reports = bridge.work_once("slow").await.unwrap();
+    assert_eq!(reports.len(), 10);
+    let written = kommo.notes.lock().unwrap().len();
+    assert!(
+        (1..10).contains(&written),
+        "some notes are written, the rest wait: {written} written"
+    );
+    let stats = bridge.outbox().stats().await.unwrap();
+    assert_eq!(
+        (stats.done, stats.pending),
+        (written as u64, 10 - written as u64)
     );
 }

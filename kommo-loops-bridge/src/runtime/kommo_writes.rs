@@ -171,17 +171,16 @@ impl Executor {
     /// with the writes of all of them in groups of at most `limit`; one outcome per action, in
     /// order. A group of one makes the calls one action alone makes.
     ///
-    /// Nothing is resolved or written after `deadline`: the calls of many jobs share Kommo's
-    /// rate with every other Kommo worker, and a marker read that comes back after the claim's
-    /// lease ran out may have been overtaken by another worker that claimed the same jobs, read
-    /// the same markers and wrote. What is left then waits for the next claim.
+    /// With a `cutoff`, what starts too late waits for the next claim (see [`Cutoff`]).
     pub(crate) async fn execute_kommo(
         &self,
         actions: &[&Action],
         now: SystemTime,
         limit: usize,
-        deadline: Option<Instant>,
+        cutoff: Option<Cutoff>,
     ) -> Vec<Outcome> {
+        let (resolve_by, write_by) = (cutoff.map(|c| c.resolve), cutoff.map(|c| c.write));
+        let mut resolved = 0;
         let mut outcomes: Vec<Option<Outcome>> = actions.iter().map(|_| None).collect();
         let mut payloads: Vec<Option<Payload<'_>>> = Vec::with_capacity(actions.len());
         // (item, entity) of every write, in item order.
@@ -194,11 +193,13 @@ impl Executor {
                 payloads.push(None);
                 continue;
             };
-            if past(deadline) {
+            // The first is always resolved, so that every claim makes progress.
+            if resolved > 0 && past(resolve_by) {
                 outcomes[item] = Some(deferred().into());
                 payloads.push(Some(payload));
                 continue;
             }
+            resolved += 1;
             match self.resolve(target).await {
                 Ok(Ok(entities)) if entities.is_empty() => {
                     outcomes[item] = Some(Outcome::Skipped {
@@ -234,10 +235,10 @@ impl Executor {
                 })
                 .collect();
             let size = members.len();
-            let ends = if past(deadline) {
+            let ends = if past(write_by) {
                 members.iter().map(|_| Err(deferred())).collect()
             } else {
-                self.write_group(&members, deadline).await
+                self.write_group(&members, write_by).await
             };
             for (w, result) in group.iter().zip(ends) {
                 results[*w] = Some((result, size));
@@ -422,6 +423,29 @@ impl Executor {
                 Ok(Step::Wrote)
             })
             .collect()
+    }
+}
+
+/// When a run of many Kommo writes stops starting work. Their calls share Kommo's 7 requests a
+/// second with every other Kommo worker, and a marker read that comes back after the claim's
+/// lease ran out may have been overtaken by another worker that claimed the same jobs, read the
+/// same markers and wrote: writing then would double its notes and tasks. Targets are resolved
+/// in the first quarter of the lease (at least one, so every claim makes progress), marker
+/// reads and writes start in the first half (the other half is for the write under way), and
+/// what is left then waits for the next claim, with a fresh lease.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cutoff {
+    resolve: Instant,
+    write: Instant,
+}
+
+impl Cutoff {
+    /// The cutoffs of a claim made at `claimed_at` with `lease`.
+    pub(crate) fn of_claim(claimed_at: Instant, lease: Duration) -> Self {
+        Cutoff {
+            resolve: claimed_at + lease / 4,
+            write: claimed_at + lease / 2,
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use tracing::Instrument;
 
 use super::bridge::Bridge;
 use super::clock;
+use super::kommo_writes::Cutoff;
 use super::outbox::{Attempt, Finish, Item, ItemState, Job, Lane, NewItem, coalesce};
 use super::outcome::Outcome;
 use super::planner::PlanFailure;
@@ -264,13 +265,8 @@ impl Bridge {
                 Some(item) => reports.extend(self.run(worker, item).await?),
                 None => {
                     let writes = std::mem::take(&mut writes);
-                    // Half the lease is left for the write itself (its wait for Kommo's
-                    // rate, the client's retries) once it has started.
-                    let deadline = claimed_at + lease / 2;
-                    reports.extend(
-                        self.run_kommo_writes(worker, writes, group, deadline)
-                            .await?,
-                    );
+                    let cutoff = Cutoff::of_claim(claimed_at, lease);
+                    reports.extend(self.run_kommo_writes(worker, writes, group, cutoff).await?);
                 }
             }
         }
@@ -278,14 +274,14 @@ impl Bridge {
     }
 
     /// Runs claimed Kommo writes together: their writes go in groups of at most `group` per
-    /// Kommo request (see `kommo_writes.rs`); each item is finished with its own outcome. No
-    /// write starts after `deadline` (see `Executor::execute_kommo`).
+    /// Kommo request (see `kommo_writes.rs`); each item is finished with its own outcome.
+    /// What would start after `cutoff` waits for the next claim.
     async fn run_kommo_writes(
         &self,
         worker: &str,
         items: Vec<Item>,
         group: usize,
-        deadline: tokio::time::Instant,
+        cutoff: Cutoff,
     ) -> Result<Vec<JobReport>, super::outbox::OutboxError> {
         let span = tracing::info_span!("kommo_loops.kommo_writes", jobs = items.len());
         let now = clock::now();
@@ -293,7 +289,7 @@ impl Bridge {
         let outcomes = self
             .inner
             .executor
-            .execute_kommo(&actions, now, group, Some(deadline))
+            .execute_kommo(&actions, now, group, Some(cutoff))
             .instrument(span)
             .await;
         let mut reports = Vec::with_capacity(items.len());
