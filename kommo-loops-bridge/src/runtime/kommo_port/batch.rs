@@ -130,12 +130,13 @@ pub(super) fn notes_page(kind: EntityType, ids: &[u64], page: u32) -> ApiRequest
         .query("page", page.to_string())
 }
 
-/// The read of one page of open tasks of entities of one type.
+/// The read of one page of open tasks of entities of one type, newest first.
 pub(super) fn open_tasks_page(kind: EntityType, ids: &[u64], page: u32) -> ApiRequest {
     let request =
         ApiRequest::raw(Method::GET, "/api/v4/tasks").query("filter[entity_type]", kind.as_str());
     with_ids(request, ids)
         .query("filter[is_completed]", "0")
+        .query("order[id]", "desc")
         .query("limit", "250")
         .query("page", page.to_string())
 }
