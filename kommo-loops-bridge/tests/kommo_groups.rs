@@ -1,4 +1,5 @@
-//! A group of Kommo writes never writes once its claim's lease may have run out.
+//! Claims of Kommo writes: a full claim of them is topped up from Kommo's lane only, and a
+//! group of them never writes once its claim's lease may have run out.
 //!
 //! A topped-up claim holds up to `kommo_group` jobs, and their calls share Kommo's 7 requests a
 //! second with every other Kommo worker: the marker read of a group can come back after the
@@ -36,6 +37,18 @@ struct SlowKommo {
     slowed: AtomicBool,
     search: Option<Duration>,
     notes: Mutex<Vec<KommoEntity>>,
+    /// The size of each batch add.
+    batches: Mutex<Vec<usize>>,
+}
+
+impl SlowKommo {
+    /// A Kommo that answers at once.
+    fn quick() -> Self {
+        SlowKommo {
+            slowed: AtomicBool::new(true),
+            ..SlowKommo::default()
+        }
+    }
 }
 
 fn unused<T>() -> Result<T, PortError> {
@@ -88,6 +101,7 @@ impl KommoApi for SlowKommo {
         Ok(())
     }
     async fn add_notes(&self, notes: &[KommoNote]) -> BatchOutcome<()> {
+        self.batches.lock().unwrap().push(notes.len());
         let mut written = self.notes.lock().unwrap();
         notes
             .iter()
@@ -171,6 +185,18 @@ fn note(lead: u64) -> NewItem {
         "idempotencyKey": format!("note-{lead}"),
         "target": { "leadId": lead },
         "text": "bounced",
+        "rule": "test",
+    }))
+    .expect("a valid action");
+    NewItem::action(action, "test")
+}
+
+fn event(n: u64) -> NewItem {
+    let action: Action = serde_json::from_value(serde_json::json!({
+        "type": "loops.send_event",
+        "idempotencyKey": format!("event-{n}"),
+        "email": format!("person{n}@example.com"),
+        "eventName": "trial_started",
         "rule": "test",
     }))
     .expect("a valid action");
@@ -276,5 +302,54 @@ async fn slow_target_searches_leave_time_for_the_writes_of_those_resolved() {
     assert_eq!(
         (stats.done, stats.pending),
         (written as u64, 10 - written as u64)
+    );
+}
+
+#[tokio::test]
+async fn a_full_claim_of_kommo_writes_tops_up_from_kommos_lane_only() {
+    let kommo = Arc::new(SlowKommo::quick());
+    let bridge = bridge(kommo.clone());
+    // The first claim (8, the default batch) is all notes; Loops events come next, then more
+    // notes.
+    let mut items: Vec<NewItem> = (1..=8).map(note).collect();
+    items.extend((1..=5).map(event));
+    items.extend((9..=30).map(note));
+    bridge.enqueue(items).await.unwrap();
+
+    let reports = bridge.work_once("w").await.unwrap();
+    assert_eq!(
+        reports.len(),
+        30,
+        "the claim was topped up with the 22 other notes"
+    );
+    assert_eq!(
+        *kommo.batches.lock().unwrap(),
+        vec![30],
+        "one request for all"
+    );
+    let stats = bridge.outbox().stats().await.unwrap();
+    assert_eq!(
+        (stats.done, stats.pending),
+        (30, 5),
+        "the Loops events were not taken by the top-up"
+    );
+}
+
+#[tokio::test]
+async fn a_claim_of_mostly_other_jobs_is_not_topped_up() {
+    let kommo = Arc::new(SlowKommo::quick());
+    let bridge = bridge(kommo.clone());
+    // The first claim holds 3 notes of 8: not a bulk change of Kommo writes.
+    let mut items: Vec<NewItem> = (1..=5).map(event).collect();
+    items.extend((1..=13).map(note));
+    bridge.enqueue(items).await.unwrap();
+
+    let reports = bridge.work_once("w").await.unwrap();
+    assert_eq!(reports.len(), 8);
+    assert_eq!(kommo.notes.lock().unwrap().len(), 3);
+    let stats = bridge.outbox().stats().await.unwrap();
+    assert_eq!(
+        stats.pending, 10,
+        "the other notes wait for their own claims"
     );
 }
