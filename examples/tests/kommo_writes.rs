@@ -232,3 +232,59 @@ async fn a_marker_read_of_many_leads_reads_a_crowded_out_lead_on_its_own() {
     assert_eq!(count("GET /api/v4/leads/{id}/notes"), 2);
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_marker_read_finds_the_newest_task_of_a_busy_lead() {
+    use kommo_client::common::EntityType;
+    use kommo_client::tasks::TaskWrite;
+    use kommo_loops_bridge::runtime::{BridgeConfig, KommoApi, KommoEntity};
+    use kommo_loops_examples::demo::{Stack, StackOptions};
+    use kommo_loops_sandbox::kommo::{self, NewLead};
+
+    let rules = kommo_loops_bridge::Rules::from_path(root().join(demo::RULES)).unwrap();
+    let stack = Stack::start_with(
+        rules,
+        BridgeConfig::default(),
+        StackOptions::new()
+            .workers(0)
+            .kommo(kommo::Config::saas_onboarding().rate_limit(None)),
+    )
+    .await
+    .unwrap();
+    let client = kommo_client::Client::builder()
+        .base_url(&stack.kommo.base_url())
+        .long_lived_token(stack.kommo.token())
+        .rate_limit(kommo_client::RateLimit::Off)
+        .batch_size(250)
+        .build()
+        .unwrap();
+    let busy = stack.kommo.seed_lead(NewLead::new("Busy")).unwrap().0;
+    let quiet = stack.kommo.seed_lead(NewLead::new("Quiet")).unwrap().0;
+    // Sixty open tasks, then the one a write whose answer was lost added, newest: more than
+    // the 50 a marker read looks at, so only a newest-first read sees it.
+    let due = 4_102_444_800;
+    let older = (0..60)
+        .map(|i| TaskWrite::new(format!("call {i}"), due).entity(EntityType::Leads, busy))
+        .collect();
+    client.tasks().add(older).await.unwrap();
+    client
+        .tasks()
+        .add(vec![
+            TaskWrite::new("follow up (ref kl-lost)", due).entity(EntityType::Leads, busy),
+        ])
+        .await
+        .unwrap();
+
+    let marker = |texts: &[String]| texts.iter().any(|t| t.contains("ref kl-lost"));
+    let alone = client.open_tasks(KommoEntity::Lead(busy)).await.unwrap();
+    assert!(marker(&alone), "one entity's read finds the newest task");
+    let many = client
+        .open_tasks_of(&[KommoEntity::Lead(busy), KommoEntity::Lead(quiet)])
+        .await
+        .unwrap();
+    assert!(
+        marker(&many[&KommoEntity::Lead(busy)]),
+        "the read of many entities finds it too"
+    );
+    stack.stop().await;
+}

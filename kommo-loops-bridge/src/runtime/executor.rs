@@ -132,7 +132,7 @@ impl Executor {
             }
             // One action alone is a group of one: the calls it has always made.
             Action::AddNote(_) | Action::AddTask(_) | Action::AddTags(_) => self
-                .execute_kommo(&[action], now, 1)
+                .execute_kommo(&[action], now, 1, None)
                 .await
                 .pop()
                 .unwrap_or_else(|| Outcome::Failed {

@@ -12,7 +12,9 @@
 //! stored), and only the others are written; tag changes are idempotent.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
 
 use super::executor::{Executor, carries, marker, unix_seconds};
 use super::outcome::Outcome;
@@ -168,12 +170,17 @@ impl Executor {
     /// Executes Kommo write actions (`kommo.add_note`, `kommo.add_task`, `kommo.add_tags`),
     /// with the writes of all of them in groups of at most `limit`; one outcome per action, in
     /// order. A group of one makes the calls one action alone makes.
+    ///
+    /// With a `cutoff`, what starts too late waits for the next claim (see [`Cutoff`]).
     pub(crate) async fn execute_kommo(
         &self,
         actions: &[&Action],
         now: SystemTime,
         limit: usize,
+        cutoff: Option<Cutoff>,
     ) -> Vec<Outcome> {
+        let (resolve_by, write_by) = (cutoff.map(|c| c.resolve), cutoff.map(|c| c.write));
+        let mut resolved = 0;
         let mut outcomes: Vec<Option<Outcome>> = actions.iter().map(|_| None).collect();
         let mut payloads: Vec<Option<Payload<'_>>> = Vec::with_capacity(actions.len());
         // (item, entity) of every write, in item order.
@@ -186,6 +193,13 @@ impl Executor {
                 payloads.push(None);
                 continue;
             };
+            // The first is always resolved, so that every claim makes progress.
+            if resolved > 0 && past(resolve_by) {
+                outcomes[item] = Some(deferred().into());
+                payloads.push(Some(payload));
+                continue;
+            }
+            resolved += 1;
             match self.resolve(target).await {
                 Ok(Ok(entities)) if entities.is_empty() => {
                     outcomes[item] = Some(Outcome::Skipped {
@@ -221,7 +235,12 @@ impl Executor {
                 })
                 .collect();
             let size = members.len();
-            for (w, result) in group.iter().zip(self.write_group(&members).await) {
+            let ends = if past(write_by) {
+                members.iter().map(|_| Err(deferred())).collect()
+            } else {
+                self.write_group(&members, write_by).await
+            };
+            for (w, result) in group.iter().zip(ends) {
                 results[*w] = Some((result, size));
             }
         }
@@ -257,6 +276,7 @@ impl Executor {
     async fn write_group(
         &self,
         members: &[(KommoEntity, &Payload<'_>)],
+        deadline: Option<Instant>,
     ) -> Vec<Result<Step, PortError>> {
         let Some(&(_, first)) = members.first() else {
             return Vec::new();
@@ -293,6 +313,8 @@ impl Executor {
             .collect();
         let written: Vec<Result<(), PortError>> = match (to_write.as_slice(), members) {
             ([], _) => Vec::new(),
+            // The marker read itself may have outlasted the lease.
+            (rest, _) if past(deadline) => rest.iter().map(|_| Err(deferred())).collect(),
             ([i], _) => vec![self.add_one(members[*i]).await],
             _ => {
                 self.add_many(to_write.iter().map(|&i| members[i]).collect())
@@ -401,6 +423,44 @@ impl Executor {
                 Ok(Step::Wrote)
             })
             .collect()
+    }
+}
+
+/// When a run of many Kommo writes stops starting work. Their calls share Kommo's 7 requests a
+/// second with every other Kommo worker, and a marker read that comes back after the claim's
+/// lease ran out may have been overtaken by another worker that claimed the same jobs, read the
+/// same markers and wrote: writing then would double its notes and tasks. Targets are resolved
+/// in the first quarter of the lease (at least one, so every claim makes progress), marker
+/// reads and writes start in the first half (the other half is for the write under way), and
+/// what is left then waits for the next claim, with a fresh lease.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cutoff {
+    resolve: Instant,
+    write: Instant,
+}
+
+impl Cutoff {
+    /// The cutoffs of a claim made at `claimed_at` with `lease`.
+    pub(crate) fn of_claim(claimed_at: Instant, lease: Duration) -> Self {
+        Cutoff {
+            resolve: claimed_at + lease / 4,
+            write: claimed_at + lease / 2,
+        }
+    }
+}
+
+/// Whether `deadline` has passed (tokio's clock: paused in tests).
+fn past(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+/// A write left for the next claim: a wait (not a failure), due at once.
+fn deferred() -> PortError {
+    PortError::Transient {
+        after: Some(Duration::ZERO),
+        reason: "the claim's lease ran short before this Kommo write; it runs again with a \
+                 fresh lease"
+            .into(),
     }
 }
 

@@ -8,6 +8,7 @@ use tracing::Instrument;
 
 use super::bridge::Bridge;
 use super::clock;
+use super::kommo_writes::Cutoff;
 use super::outbox::{Attempt, Finish, Item, ItemState, Job, Lane, NewItem, coalesce};
 use super::outcome::Outcome;
 use super::planner::PlanFailure;
@@ -216,6 +217,8 @@ impl Bridge {
         let config = &self.inner.config;
         let outbox = &self.inner.outbox;
         let (now, batch, lease) = (clock::now(), config.batch, config.lease);
+        // Taken before the claim, so the leases end after it.
+        let claimed_at = tokio::time::Instant::now();
         let mut items = if config.coalesce_upserts {
             outbox
                 .claim_coalescing(worker, lane, batch, now, lease)
@@ -264,7 +267,8 @@ impl Bridge {
                 Some(item) => reports.extend(self.run(worker, item, shared.as_ref()).await?),
                 None => {
                     let writes = std::mem::take(&mut writes);
-                    reports.extend(self.run_kommo_writes(worker, writes, group).await?);
+                    let cutoff = Cutoff::of_claim(claimed_at, lease);
+                    reports.extend(self.run_kommo_writes(worker, writes, group, cutoff).await?);
                 }
             }
         }
@@ -273,11 +277,13 @@ impl Bridge {
 
     /// Runs claimed Kommo writes together: their writes go in groups of at most `group` per
     /// Kommo request (see `kommo_writes.rs`); each item is finished with its own outcome.
+    /// What would start after `cutoff` waits for the next claim.
     async fn run_kommo_writes(
         &self,
         worker: &str,
         items: Vec<Item>,
         group: usize,
+        cutoff: Cutoff,
     ) -> Result<Vec<JobReport>, super::outbox::OutboxError> {
         let span = tracing::info_span!("kommo_loops.kommo_writes", jobs = items.len());
         let now = clock::now();
@@ -285,7 +291,7 @@ impl Bridge {
         let outcomes = self
             .inner
             .executor
-            .execute_kommo(&actions, now, group)
+            .execute_kommo(&actions, now, group, Some(cutoff))
             .instrument(span)
             .await;
         let mut reports = Vec::with_capacity(items.len());

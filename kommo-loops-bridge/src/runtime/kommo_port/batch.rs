@@ -130,12 +130,13 @@ pub(super) fn notes_page(kind: EntityType, ids: &[u64], page: u32) -> ApiRequest
         .query("page", page.to_string())
 }
 
-/// The read of one page of open tasks of entities of one type.
+/// The read of one page of open tasks of entities of one type, newest first.
 pub(super) fn open_tasks_page(kind: EntityType, ids: &[u64], page: u32) -> ApiRequest {
     let request =
         ApiRequest::raw(Method::GET, "/api/v4/tasks").query("filter[entity_type]", kind.as_str());
     with_ids(request, ids)
         .query("filter[is_completed]", "0")
+        .query("order[id]", "desc")
         .query("limit", "250")
         .query("page", page.to_string())
 }
@@ -154,7 +155,9 @@ fn with_ids(mut request: ApiRequest, ids: &[u64]) -> ApiRequest {
 /// by `request_id` applied nothing, so those items fail for good and the others are sent again
 /// without them. A 400 that names none of them is narrowed down by sending each item on its
 /// own. Any other failure is every item's failure (a retry finds, through the markers, what
-/// landed of a write whose answer was lost).
+/// landed of a write whose answer was lost). When the client split the batch into chunks and
+/// a later one failed, the items committed before it are written and the rest are handled as
+/// above.
 pub(super) async fn write_batch<I, T, S, Fut>(
     items: &[I],
     send: S,
@@ -178,16 +181,18 @@ where
                     out[i] = Some(Ok(value(result)));
                 }
             }
-            Err(Error::PartialBatch { committed, source }) => {
+            Err(error) => {
+                // The client sends a long batch in chunks: those before the failing one were
+                // committed, and the rest is what the error is about (a refusal in a later
+                // chunk names items there, and the chunks after it were never sent).
+                let (committed, error) = match error {
+                    Error::PartialBatch { committed, source } => (committed, *source),
+                    error => (Vec::new(), error),
+                };
                 for (i, result) in map_results(&batch, &committed) {
                     out[i] = Some(Ok(value(result)));
                 }
-                let error = classify_kommo_error(*source);
-                for &i in &batch {
-                    out[i].get_or_insert_with(|| Err(error.clone()));
-                }
-            }
-            Err(error) => {
+                let batch: Vec<usize> = batch.into_iter().filter(|&i| out[i].is_none()).collect();
                 let named = refused_items(&error, &batch);
                 if !named.is_empty() {
                     for (&i, reason) in &named {
@@ -298,6 +303,88 @@ mod tests {
             .map(|(i, r)| (i, r.id))
             .collect();
         assert_eq!(mapped, vec![(0, 20), (2, 21), (5, 22)]);
+    }
+
+    /// A refusal of `refused` (by `request_id`) as Kommo answers it.
+    fn validation(refused: &[usize]) -> Error {
+        let groups: Vec<Value> = refused
+            .iter()
+            .map(|i| {
+                serde_json::json!({"request_id": i.to_string(), "errors": [
+                    {"code": "NotSupportedChoice", "path": "text", "detail": "bad"}
+                ]})
+            })
+            .collect();
+        let body = serde_json::json!({"validation-errors": groups, "title": "Bad Request",
+            "status": 400, "detail": "Request validation failed"});
+        Error::from_response(400, None, None, body.to_string().as_bytes())
+    }
+
+    /// A client that sends `sent` in chunks of `chunk` as `kommo-client` does: a chunk with a
+    /// refused item fails whole, after the chunks before it were committed.
+    fn chunked(
+        sent: &[(usize, u32)],
+        chunk: usize,
+        refused: &[usize],
+    ) -> Result<Vec<WriteResult>, Error> {
+        let mut committed = Vec::new();
+        for part in sent.chunks(chunk) {
+            let named: Vec<usize> = part
+                .iter()
+                .map(|(i, _)| *i)
+                .filter(|i| refused.contains(i))
+                .collect();
+            if !named.is_empty() {
+                let source = validation(&named);
+                return Err(if committed.is_empty() {
+                    source
+                } else {
+                    Error::PartialBatch {
+                        committed,
+                        source: Box::new(source),
+                    }
+                });
+            }
+            committed.extend(
+                part.iter()
+                    .map(|(i, id)| result(u64::from(*id), Some(&i.to_string()))),
+            );
+        }
+        Ok(committed)
+    }
+
+    #[tokio::test]
+    async fn a_refusal_in_a_later_chunk_fails_only_the_items_it_names() {
+        // Five notes, sent by a client in chunks of two: the refusal of item 3 comes after
+        // the first chunk was committed.
+        let items: Vec<u32> = (100..105).collect();
+        let calls = std::sync::Mutex::new(Vec::new());
+        let outcome = write_batch(
+            &items,
+            |sent: Vec<(usize, u32)>| {
+                calls
+                    .lock()
+                    .unwrap()
+                    .push(sent.iter().map(|(i, _)| *i).collect::<Vec<_>>());
+                let answer = chunked(&sent, 2, &[3]);
+                async move { answer }
+            },
+            |r| r.id,
+        )
+        .await;
+        let ends: Vec<Result<u64, bool>> = outcome
+            .into_iter()
+            .map(|r| r.map_err(|e| matches!(e, PortError::Permanent { .. })))
+            .collect();
+        assert_eq!(
+            ends,
+            vec![Ok(100), Ok(101), Ok(102), Err(true), Ok(104)],
+            "only the named item fails; the others of its chunk and after it are written"
+        );
+        assert_eq!(
+            calls.into_inner().unwrap(),
+            vec![vec![0, 1, 2, 3, 4], vec![2, 4]]
+        );
     }
 
     #[test]

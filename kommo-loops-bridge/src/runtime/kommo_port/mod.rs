@@ -137,6 +137,9 @@ impl KommoApi for kommo_client::Client {
             .query("filter[entity_type]", kind.as_str())
             .query("filter[entity_id][]", id.to_string())
             .query("filter[is_completed]", "0")
+            // Newest first: the task of a write whose answer was lost is among the newest, and
+            // Kommo's default order is not documented.
+            .query("order[id]", "desc")
             .query("limit", batch::PER_ENTITY.to_string());
         let answer = get_value(self, request).await?;
         Ok(embedded(answer, "tasks")
