@@ -143,13 +143,26 @@ async fn probe(url: String, until: Instant) -> (Vec<Result<Duration, String>>, O
         let answer = match http.get(format!("{url}/healthz")).send().await {
             Ok(r) if r.status() == 200 => Ok(started.elapsed()),
             Ok(r) => Err(format!("status {}", r.status())),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(chain(&e)),
         };
         answers.push(answer);
         peak = peak.max(rss_mib());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     (answers, peak)
+}
+
+/// An error with its causes, so that a failed probe says whether it was refused, reset or
+/// closed unanswered.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// A measurement, or `n/a` where `/proc` is not there.

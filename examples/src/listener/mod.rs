@@ -12,7 +12,8 @@
 //! arrives at the limit and has already sent bytes (a health check or a webhook sends its
 //! request at once) takes the place of the connection that has waited longest without a
 //! complete request head, which is closed: connections that hold a slot without sending a
-//! request cost nothing but their slot. A new connection whose first bytes have not been seen
+//! request cost nothing but their slot; one whose whole head had arrived when it was admitted
+//! is not closed that way (it is answered next). A new connection whose first bytes have not been seen
 //! yet waits for them outside the limit, for at most [`FIRST_BYTES_WAIT`]. When no connection can
 //! make room (every one is busy with a request), or the wait runs out, the new connection is
 //! answered `503 Service Unavailable` with `Retry-After` and closed.
@@ -149,6 +150,8 @@ const IDLE: u64 = 2;
 const BUSY: u64 = 3;
 /// Being closed.
 const CLOSING: u64 = 4;
+/// Accepted with a complete request head already received, not read by hyper yet.
+const READY: u64 = 5;
 const PHASE_SHIFT: u32 = 61;
 const MS_MASK: u64 = (1 << PHASE_SHIFT) - 1;
 
@@ -177,9 +180,9 @@ struct Conn {
 }
 
 impl Conn {
-    fn new(epoch: Instant) -> Self {
+    fn new(epoch: Instant, phase: u64) -> Self {
         Conn {
-            state: AtomicU64::new(pack(FRESH, millis(epoch.elapsed()))),
+            state: AtomicU64::new(pack(phase, millis(epoch.elapsed()))),
             wake: Notify::new(),
             epoch,
         }
@@ -241,7 +244,7 @@ impl Conn {
     fn deadline(&self, state: u64, limits: &ConnectionLimits) -> Option<Instant> {
         let since = self.epoch + Duration::from_millis(since(state));
         match phase(state) {
-            FRESH | HEAD => Some(since + limits.header_read_timeout),
+            FRESH | HEAD | READY => Some(since + limits.header_read_timeout),
             IDLE => Some(since + limits.idle_timeout),
             BUSY => None,
             _ => Some(self.epoch),
@@ -249,6 +252,9 @@ impl Conn {
     }
 
     /// Whether a connection in `state` may be closed to make room: it waits for a request.
+    /// One whose whole head arrived with it is not: under a flood, the newcomers admitted
+    /// between its admission and its task's first read would otherwise close it before it is
+    /// answered (a health check or a webhook sends its head in one packet).
     fn evictable(state: u64) -> bool {
         matches!(phase(state), FRESH | HEAD | IDLE)
     }
@@ -275,13 +281,13 @@ enum Admission {
 }
 
 impl Registry {
-    /// Admits a new connection; at the limit, only one that `has_sent` something, in place of
-    /// the longest-waiting connection without a request.
-    fn admit(&self, has_sent: impl FnOnce() -> bool) -> Admission {
+    /// Admits a new connection that has `sent` what it has; at the limit, only one that has
+    /// sent something, in place of the longest-waiting connection without a request.
+    fn admit(&self, sent: Sent) -> Admission {
         let mut conns = self.conns.lock().unwrap_or_else(PoisonError::into_inner);
         let mut evicted = false;
         if conns.len() >= self.max {
-            if !has_sent() {
+            if sent == Sent::Nothing {
                 return Admission::Wait;
             }
             // A few tries: a candidate may start a request while it is being chosen.
@@ -303,7 +309,8 @@ impl Registry {
             }
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let conn = Arc::new(Conn::new(self.epoch));
+        let phase = if sent == Sent::Head { READY } else { FRESH };
+        let conn = Arc::new(Conn::new(self.epoch, phase));
         conns.insert(id, conn.clone());
         if evicted {
             Admission::Evicted(id, conn)
@@ -551,12 +558,30 @@ pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(BACKLOG)
 }
 
-/// Whether the client has sent something already (or closed), without waiting or reading it.
-/// It sees only what the runtime's I/O driver has already reported: a connection accepted a
-/// moment ago may have sent its request and still not count, until it is readable.
-fn has_sent(stream: &TcpStream) -> bool {
-    let mut byte = [0u8; 1];
-    stream.peek(&mut byte).now_or_never().is_some()
+/// What a new connection has sent so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// Nothing seen yet.
+    Nothing,
+    /// Some bytes (or it closed), not a whole request head.
+    Partial,
+    /// A whole request head (within the first [`PEEK_BYTES`]).
+    Head,
+}
+
+/// How much of a new connection's first bytes is looked at for a complete head.
+const PEEK_BYTES: usize = 4 * 1024;
+
+/// What the client has sent already, without waiting or reading it. It sees only what the
+/// runtime's I/O driver has already reported: a connection accepted a moment ago may have
+/// sent its request and still count as [`Sent::Nothing`], until it is readable.
+fn sent(stream: &TcpStream) -> Sent {
+    let mut buf = [0u8; PEEK_BYTES];
+    match stream.peek(&mut buf).now_or_never() {
+        None => Sent::Nothing,
+        Some(Ok(n)) if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") => Sent::Head,
+        Some(_) => Sent::Partial,
+    }
 }
 
 /// What every connection of one server shares.
@@ -601,7 +626,7 @@ impl Shared {
     /// Admits `stream` and serves it, or sheds it, or (`may_wait`) lets it wait for its first
     /// bytes. Returns whether a connection was closed to make room.
     fn admit(self: &Arc<Self>, stream: TcpStream, watcher: Watcher, may_wait: bool) -> bool {
-        let (id, conn, evicted) = match self.registry.admit(|| has_sent(&stream)) {
+        let (id, conn, evicted) = match self.registry.admit(sent(&stream)) {
             Admission::Admitted(id, conn) => (id, conn, false),
             Admission::Evicted(id, conn) => (id, conn, true),
             Admission::Full => {
@@ -736,3 +761,6 @@ pub(crate) async fn serve(
     graceful.shutdown().await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
