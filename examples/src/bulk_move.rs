@@ -144,6 +144,13 @@ pub struct BulkMoveReport {
     pub floor_seconds: f64,
     /// `floor_seconds / seconds`.
     pub efficiency: f64,
+    /// From the first bulk change to the first Loops request: the planning the first sends
+    /// wait for.
+    pub first_loops_call_seconds: f64,
+    /// The time, between the first and the last Loops request, spent in gaps of more than
+    /// 100 ms without one: the Loops side waiting for plans (when Loops is the floor, what
+    /// keeps `efficiency` from 1 besides `first_loops_call_seconds`).
+    pub loops_stall_seconds: f64,
     /// Expected effects (each lead's `trial_started`, `deal_won` and welcome email) missing.
     pub lost: usize,
     /// Effects recorded more than once (each extra one counts).
@@ -250,6 +257,7 @@ async fn measure(stack: &Stack, args: &BulkMoveArgs, mode: Mode) -> Result<BulkM
     })
     .await;
     let seconds = started.elapsed().as_secs_f64();
+    let (first_loops_call, loops_stall) = loops_timeline(stack, started);
     if !finished {
         return Err(format!("the outbox did not empty within {RUN_TIMEOUT:?}"));
     }
@@ -286,12 +294,38 @@ async fn measure(stack: &Stack, args: &BulkMoveArgs, mode: Mode) -> Result<BulkM
         seconds: round3(seconds),
         floor_seconds: round3(floor),
         efficiency: round3(if seconds > 0.0 { floor / seconds } else { 0.0 }),
+        first_loops_call_seconds: round3(first_loops_call),
+        loops_stall_seconds: round3(loops_stall),
         lost,
         duplicates,
         ack_p99_ms: ack.p99_ms,
         peak_rss_mb: ProcessUsage::current()
             .map_or(0.0, |u| round3(u.peak_rss_bytes as f64 / (1024.0 * 1024.0))),
     })
+}
+
+/// A gap between two Loops requests longer than this counts as a stall.
+const STALL: f64 = 0.1;
+
+/// From the Loops fake's records of the run (those after `started`): seconds to its first
+/// request, and the sum of the gaps longer than [`STALL`] between its requests.
+fn loops_timeline(stack: &Stack, started: Instant) -> (f64, f64) {
+    let start = std::time::SystemTime::now() - started.elapsed();
+    let mut times: Vec<f64> = stack
+        .loops
+        .request_log()
+        .iter()
+        .filter_map(|r| r.at.duration_since(start).ok())
+        .map(|d| d.as_secs_f64())
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let first = times.first().copied().unwrap_or(0.0);
+    let stall = times
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|gap| *gap > STALL)
+        .sum();
+    (first, stall)
 }
 
 /// Counts, from the Loops fake's records, the expected effects missing and the extra ones:

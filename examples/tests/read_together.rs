@@ -1,6 +1,6 @@
 //! Deliveries claimed together are planned with reads made together: a bulk change's bodies
 //! waiting in the outbox cost one request per 250 leads, contacts or companies for all of
-//! them, where each body would make its own three.
+//! them, where each body would make its own three, a page of leads at a time.
 
 mod common;
 
@@ -70,12 +70,32 @@ async fn bodies_claimed_together_read_their_entities_together() {
     );
 
     let before = stack.kommo.request_stats();
+    let logged_before = stack.kommo.request_log().len();
     let reports = stack.bridge.drain(Duration::from_secs(60)).await.unwrap();
     let after = stack.kommo.request_stats();
     let count = |endpoint: &str| after.requests_to(endpoint) - before.requests_to(endpoint);
 
     // One claim of the eight bodies: 400 leads, their 400 contacts and 400 companies, 250 per
     // request, and the pipelines once. Each body on its own would read three times: 24.
+    // The claim is read a page at a time: the first five bodies (250 leads) are read whole
+    // and planned before the last three's leads are read, so their sends can start.
+    let reads: Vec<String> = stack.kommo.request_log()[logged_before..]
+        .iter()
+        .map(|r| r.endpoint.clone())
+        .filter(|e| e != "GET /api/v4/leads/pipelines")
+        .collect();
+    assert_eq!(
+        reads,
+        [
+            "GET /api/v4/leads",
+            "GET /api/v4/contacts",
+            "GET /api/v4/companies",
+            "GET /api/v4/leads",
+            "GET /api/v4/contacts",
+            "GET /api/v4/companies",
+        ],
+        "two parts of 250 and 150 leads"
+    );
     assert_eq!(count("GET /api/v4/leads"), 2, "{after:?}");
     assert_eq!(count("GET /api/v4/contacts"), 2, "{after:?}");
     assert_eq!(count("GET /api/v4/companies"), 2, "{after:?}");

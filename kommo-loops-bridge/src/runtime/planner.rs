@@ -90,6 +90,12 @@ impl Planner {
             .await
     }
 
+    /// About how many entities of each kind planning `body` reads: its events, each naming
+    /// one (at least 1, so that a body that no longer parses still counts).
+    pub(crate) fn weight(body: &[u8]) -> usize {
+        kommo_client::webhooks::parse(body).map_or(1, |payload| payload.events.len().max(1))
+    }
+
     /// Reads, fresh and in bulk, what the engine asks for to plan several stored deliveries
     /// claimed together (a bulk change's bodies): one request per 250 leads, contacts or
     /// companies for all of them, where each delivery would make its own. The reads happen
