@@ -10,7 +10,7 @@ use tokio::sync::{Notify, broadcast};
 use super::echo::Echoes;
 use super::executor::Executor;
 use super::health::{HealthGuard, LogLimiter, WebhookHealth};
-use super::outbox::{Job, NewItem, Outbox, OutboxError};
+use super::outbox::{Job, Lane, NewItem, Outbox, OutboxError};
 use super::planner::Planner;
 use super::ports::{KommoApi, LoopsApi};
 use super::preflight::Report;
@@ -202,6 +202,26 @@ pub struct Bridge {
     pub(crate) inner: Arc<Inner>,
 }
 
+/// One wake-up per lane: a webhook's planning job wakes Kommo's idle workers only. With one
+/// for both, each of a burst's deliveries woke the idle Loops workers too, and each of them
+/// claimed (a scan of the unfinished items) and found nothing, on the connection the
+/// deliveries were being stored through.
+#[derive(Default)]
+pub(crate) struct LaneWake {
+    kommo: Notify,
+    loops: Notify,
+}
+
+impl LaneWake {
+    /// The wake-up of `lane`.
+    pub(crate) fn lane(&self, lane: Lane) -> &Notify {
+        match lane {
+            Lane::Kommo => &self.kommo,
+            Lane::Loops => &self.loops,
+        }
+    }
+}
+
 pub(crate) struct Inner {
     pub(crate) config: BridgeConfig,
     pub(crate) rules: Rules,
@@ -213,7 +233,8 @@ pub(crate) struct Inner {
     pub(crate) health: Mutex<HealthGuard>,
     /// Limits the health guard's warnings.
     pub(crate) health_log: Mutex<LogLimiter>,
-    pub(crate) work: Notify,
+    /// Wakes the idle workers of a lane when items of that lane are stored.
+    pub(crate) work: LaneWake,
     pub(crate) reports: broadcast::Sender<JobReport>,
     /// What the catch-up last found (the subscription, missed webhooks), for `/healthz`.
     pub(crate) catch_up: Mutex<super::catch_up::CatchUpStatus>,
@@ -382,7 +403,7 @@ impl BridgeBuilder {
                 verifier,
                 health: Mutex::new(HealthGuard::default()),
                 health_log: Mutex::new(LogLimiter::default()),
-                work: Notify::new(),
+                work: LaneWake::default(),
                 reports,
                 catch_up: Mutex::default(),
                 last_loops_delivery: Mutex::new(None),
@@ -671,18 +692,23 @@ impl Bridge {
         }
     }
 
-    /// Stores items and wakes a worker.
+    /// Stores items and wakes the idle workers of their lanes.
     pub async fn enqueue(&self, items: Vec<NewItem>) -> Result<usize, OutboxError> {
         if items.is_empty() {
             return Ok(0);
         }
+        let lanes = Lane::ALL.map(|lane| items.iter().any(|item| item.job.lane() == lane));
         let new = self
             .inner
             .outbox
             .enqueue(items, super::clock::now())
             .await?;
         if new > 0 {
-            self.inner.work.notify_waiters();
+            for (lane, stored) in Lane::ALL.into_iter().zip(lanes) {
+                if stored {
+                    self.inner.work.lane(lane).notify_waiters();
+                }
+            }
         }
         Ok(new)
     }

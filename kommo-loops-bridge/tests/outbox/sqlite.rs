@@ -438,6 +438,7 @@ async fn an_outbox_written_before_the_marker_is_still_an_outbox() {
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
         "DROP TABLE kommo_changes; DROP TABLE catch_up_watermarks; DROP TABLE delivered_upserts;
+         DROP INDEX outbox_items_lane_unfinished; DROP INDEX outbox_items_lane_due;
          ALTER TABLE outbox_items DROP COLUMN lane;",
     )
     .unwrap();
@@ -466,10 +467,13 @@ async fn items_stored_before_lanes_get_their_lane() {
     ];
     store.enqueue(batch, t(1)).await.unwrap();
     drop(store);
-    // As schema 3 left it: no lane column.
+    // As schema 3 left it: no lane column (nor the lane indexes of schema 5).
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("ALTER TABLE outbox_items DROP COLUMN lane;")
-        .unwrap();
+    conn.execute_batch(
+        "DROP INDEX outbox_items_lane_unfinished; DROP INDEX outbox_items_lane_due;
+         ALTER TABLE outbox_items DROP COLUMN lane;",
+    )
+    .unwrap();
     conn.pragma_update(None, "user_version", 3).unwrap();
     drop(conn);
     let store = SqliteOutbox::open_existing(&path, SqliteDurability::Full)

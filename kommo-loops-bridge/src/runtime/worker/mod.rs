@@ -174,7 +174,7 @@ impl Bridge {
                         }
                         let wait = bridge.idle_wait(Some(lane)).await;
                         tokio::select! {
-                            _ = bridge.inner.work.notified() => {}
+                            _ = bridge.inner.work.lane(lane).notified() => {}
                             _ = tokio::time::sleep(wait) => {}
                             _ = stopped.changed() => {}
                         }

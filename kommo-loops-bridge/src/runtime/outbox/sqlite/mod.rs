@@ -228,8 +228,14 @@ impl SqliteOutbox {
         // (and followers) read are still what they were when they are leased, even with
         // another process on the file.
         self.write(move |conn| {
-            let lane = lane.map(Lane::as_str);
-            let mut heads = query_items(conn, CLAIM, params![now_ms, max, worker, until_ms, lane])?;
+            let mut heads = match lane {
+                Some(lane) => query_items(
+                    conn,
+                    CLAIM_LANE,
+                    params![now_ms, max, worker, until_ms, lane.as_str()],
+                )?,
+                None => query_items(conn, CLAIM, params![now_ms, max, worker, until_ms])?,
+            };
             if fold {
                 fold_followers(conn, &mut heads, now_ms, &worker, until_ms)?;
             }
@@ -391,33 +397,47 @@ fn insert_rows(conn: &Connection, rows: &EnqueueRows, now_ms: i64) -> Result<usi
 }
 
 /// Leases the claimable partition heads: the oldest unfinished item of each partition, when it
-/// is due (pending and past `not_before`, or leased with an expired lease), no item of its
-/// partition holds a live lease, and it is in lane `?5` (any lane when `?5` is NULL). A head of
-/// another lane is still its partition's head: what follows it waits.
-const CLAIM: &str = concat!(
-    "UPDATE outbox_items SET state = 'leased', lease_worker = ?3, lease_until_ms = ?4
-     WHERE id IN (
-         -- Only unfinished items: left to itself, the planner walks the whole table in id
-         -- order (for ORDER BY ... LIMIT), finished items included.
-         SELECT head.id FROM outbox_items AS head INDEXED BY outbox_items_unfinished
-         WHERE head.state IN ('pending', 'leased')
-           AND ((head.state = 'pending' AND head.not_before_ms <= ?1)
-                OR (head.state = 'leased' AND head.lease_until_ms <= ?1))
-           AND (?5 IS NULL OR head.lane = ?5)
-           AND NOT EXISTS (
-               SELECT 1 FROM outbox_items AS older
-               WHERE older.partition_key = head.partition_key
-                 AND older.state IN ('pending', 'leased') AND older.id < head.id)
-           AND NOT EXISTS (
-               SELECT 1 FROM outbox_items AS busy
-               WHERE busy.partition_key = head.partition_key
-                 -- the IN term lets SQLite use the partial index of unfinished items
-                 AND busy.state IN ('pending', 'leased') AND busy.state = 'leased'
-                 AND busy.lease_until_ms > ?1)
-         ORDER BY head.id
-         LIMIT ?2)
-     RETURNING ",
-    item_columns!()
+/// is due (pending and past `not_before`, or leased with an expired lease) and no item of its
+/// partition holds a live lease, the oldest first. `$heads` names where the heads are looked
+/// for (and in which lane).
+macro_rules! claim {
+    ($heads:literal) => {
+        concat!(
+            "UPDATE outbox_items SET state = 'leased', lease_worker = ?3, lease_until_ms = ?4
+             WHERE id IN (
+                 SELECT head.id FROM outbox_items AS head ",
+            $heads,
+            " AND ((head.state = 'pending' AND head.not_before_ms <= ?1)
+                        OR (head.state = 'leased' AND head.lease_until_ms <= ?1))
+                   AND NOT EXISTS (
+                       SELECT 1 FROM outbox_items AS older INDEXED BY outbox_items_unfinished
+                       WHERE older.partition_key = head.partition_key
+                         AND older.state IN ('pending', 'leased') AND older.id < head.id)
+                   AND NOT EXISTS (
+                       SELECT 1 FROM outbox_items AS busy INDEXED BY outbox_items_unfinished
+                       WHERE busy.partition_key = head.partition_key
+                         -- the IN term lets SQLite use the partial index of unfinished items
+                         AND busy.state IN ('pending', 'leased') AND busy.state = 'leased'
+                         AND busy.lease_until_ms > ?1)
+                 ORDER BY head.id
+                 LIMIT ?2)
+             RETURNING ",
+            item_columns!()
+        )
+    };
+}
+
+/// [`claim!`] in any lane. Only unfinished items: left to itself, the planner walks the whole
+/// table in id order (for ORDER BY ... LIMIT), finished items included.
+const CLAIM: &str =
+    claim!("INDEXED BY outbox_items_unfinished WHERE head.state IN ('pending', 'leased')");
+
+/// [`claim!`] in lane `?5`: its unfinished items in id order, so the scan stops at the first
+/// `?2` heads instead of sorting the whole backlog. A head of another lane is still its
+/// partition's head: what follows it waits.
+const CLAIM_LANE: &str = claim!(
+    "INDEXED BY outbox_items_lane_unfinished
+     WHERE head.lane = ?5 AND head.state IN ('pending', 'leased')"
 );
 
 /// The unfinished items after `?2` in partition `?1`, oldest first (the candidates to fold).
@@ -645,16 +665,27 @@ impl Outbox for SqliteOutbox {
     }
 
     async fn next_due(&self, lane: Option<Lane>) -> Result<Option<SystemTime>, OutboxError> {
-        let lane = lane.map(Lane::as_str);
         self.call(move |conn| {
-            let due: Option<i64> = conn
-                .prepare_cached(
-                    "SELECT MIN(not_before_ms) FROM outbox_items
-                     WHERE state = 'pending' AND (?1 IS NULL OR lane = ?1)",
-                )
-                .map_err(db)?
-                .query_row([lane], |row| row.get(0))
-                .map_err(db)?;
+            // A lane's is one step into its index of due items; any lane's (for `drain`)
+            // reads every pending item.
+            let due: Option<i64> = match lane {
+                Some(lane) => conn
+                    .prepare_cached(
+                        "SELECT MIN(not_before_ms) FROM outbox_items
+                             INDEXED BY outbox_items_lane_due
+                         WHERE lane = ?1 AND state = 'pending'",
+                    )
+                    .map_err(db)?
+                    .query_row([lane.as_str()], |row| row.get(0))
+                    .map_err(db)?,
+                None => conn
+                    .prepare_cached(
+                        "SELECT MIN(not_before_ms) FROM outbox_items WHERE state = 'pending'",
+                    )
+                    .map_err(db)?
+                    .query_row([], |row| row.get(0))
+                    .map_err(db)?,
+            };
             Ok(due.map(from_unix_millis))
         })
         .await
@@ -679,5 +710,43 @@ impl Outbox for SqliteOutbox {
             Ok(oldest.map(from_unix_millis))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite's plan for `query`, one line per step.
+    fn plan(conn: &Connection, query: &str, params: impl rusqlite::Params) -> String {
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {query}"))
+            .unwrap();
+        let rows = stmt
+            .query_map(params, |row| row.get::<_, String>(3))
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    /// A lane's claim and its idle worker's look for the next due item step into their
+    /// indexes: no sort of the backlog, no scan of the table (the cost grew with the backlog,
+    /// on the connection webhooks are stored through).
+    #[test]
+    fn a_lanes_claim_and_next_due_do_not_walk_the_backlog() {
+        let conn = setup::open_in_memory().unwrap();
+        let claim = plan(&conn, CLAIM_LANE, params![0, 8, "w", 0, "kommo"]);
+        assert!(
+            claim.contains("USING INDEX outbox_items_lane_unfinished (lane=?)"),
+            "{claim}"
+        );
+        assert!(!claim.contains("TEMP B-TREE"), "{claim}");
+        let due = plan(
+            &conn,
+            "SELECT MIN(not_before_ms) FROM outbox_items INDEXED BY outbox_items_lane_due
+             WHERE lane = ?1 AND state = 'pending'",
+            ["loops"],
+        );
+        assert!(due.contains("outbox_items_lane_due"), "{due}");
+        assert!(!due.contains("SCAN"), "{due}");
     }
 }

@@ -18,6 +18,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../schema/sqlite_002.sql"),
     include_str!("../schema/sqlite_003.sql"),
     include_str!("../schema/sqlite_004.sql"),
+    include_str!("../schema/sqlite_005.sql"),
 ];
 
 /// How long a statement waits for another process's write lock before failing with "database
