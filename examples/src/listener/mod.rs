@@ -21,7 +21,8 @@
 //! An answer given before the request body was read to its end (a refusal: 403, 413, 408…)
 //! carries `Connection: close`, as the rest of the body cannot be told from the next request.
 //! Every connection the server closes after an answer lingers: it half-closes, then reads and
-//! drops what the client still sends for at most [`LINGER_TIME`] and [`LINGER_BYTES`]. Closing
+//! drops what the client still sends for at most [`LINGER_TIME`] and [`LINGER_BYTES`] (a shed
+//! connection, [`SHED_LINGER_BYTES`]). Closing
 //! a socket with unread bytes resets the connection, and the reset can reach the client before
 //! it has read the answer.
 //!
@@ -68,6 +69,10 @@ const LINGER_TIME: Duration = Duration::from_secs(1);
 /// refused body over the 1 MiB limit, so that such a client can finish sending it and read the
 /// answer. [`LINGER_TIME`] bounds a slower client.
 const LINGER_BYTES: usize = 4 * 1024 * 1024;
+/// The most bytes read (and dropped) from a connection answered 503: its client sent nothing
+/// the server wants, and with [`MAX_SHEDDING`] of them at once the larger [`LINGER_BYTES`]
+/// would let them make the server read 256 MiB.
+const SHED_LINGER_BYTES: usize = 64 * 1024;
 /// How long a new connection that arrives at the limit may take to send its first bytes
 /// before it is answered 503.
 pub const FIRST_BYTES_WAIT: Duration = Duration::from_millis(250);
@@ -346,24 +351,26 @@ impl Watched {
 }
 
 /// Reading and dropping what a client still sends to a half-closed socket, within
-/// [`LINGER_TIME`] and [`LINGER_BYTES`].
+/// [`LINGER_TIME`] and a number of bytes.
 struct Linger {
     until: Pin<Box<tokio::time::Sleep>>,
     drained: usize,
+    max_bytes: usize,
 }
 
 impl Linger {
-    fn new() -> Self {
+    fn new(max_bytes: usize) -> Self {
         Linger {
             until: Box::pin(tokio::time::sleep(LINGER_TIME)),
             drained: 0,
+            max_bytes,
         }
     }
 
     /// Ready when the client has closed its side, the socket failed, or a bound is reached.
     fn poll_drain(&mut self, stream: &mut TcpStream, cx: &mut Context<'_>) -> Poll<()> {
         let mut buf = [0u8; 16 * 1024];
-        while self.drained < LINGER_BYTES {
+        while self.drained < self.max_bytes {
             if self.until.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(());
             }
@@ -422,7 +429,7 @@ impl AsyncWrite for Watched {
             Some(linger) => linger,
             None => {
                 ready!(Pin::new(&mut this.stream).poll_shutdown(cx))?;
-                this.linger.insert(Linger::new())
+                this.linger.insert(Linger::new(LINGER_BYTES))
             }
         };
         linger.poll_drain(&mut this.stream, cx).map(Ok)
@@ -469,7 +476,7 @@ async fn shed(mut stream: TcpStream) {
     let _ = tokio::time::timeout(LINGER_TIME, async {
         stream.write_all(answer.as_bytes()).await?;
         stream.shutdown().await?;
-        Linger::new().drain(&mut stream).await;
+        Linger::new(SHED_LINGER_BYTES).drain(&mut stream).await;
         Ok::<_, io::Error>(())
     })
     .await;

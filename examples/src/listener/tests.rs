@@ -87,3 +87,35 @@ async fn what_a_new_connection_sent_is_seen_without_reading_it() {
         assert_eq!(sent(&server), expected);
     }
 }
+
+#[tokio::test]
+async fn a_shed_connection_that_keeps_sending_is_closed_after_a_small_bound() {
+    // Small socket buffers on both sides, so that what the kernel holds cannot hide how much
+    // the server read before closing.
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(8 * 1024).unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let client = TcpSocket::new_v4().unwrap();
+    client.set_send_buffer_size(8 * 1024).unwrap();
+    let mut client = client
+        .connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    let shedding = tokio::spawn(shed(server));
+
+    let chunk = [b'x'; 4 * 1024];
+    let mut written = 0;
+    // Bounded in case the close went unnoticed; the server closes within `LINGER_TIME`.
+    while written < 2 * LINGER_BYTES {
+        match client.write(&chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => written += n,
+        }
+    }
+    shedding.await.unwrap();
+    // 64 KiB read and dropped, plus the two socket buffers; far below the 4 MiB of a refused
+    // body's linger.
+    assert!(written < 1024 * 1024, "the client wrote {written} bytes");
+}
