@@ -251,6 +251,9 @@ pub(crate) fn delete_lead(state: &mut State, id: LeadId) -> Option<Change> {
     state
         .tasks
         .retain(|_, t| !(t.entity_type == Some(EntityType::Leads) && t.entity_id == Some(id.0)));
+    // Its links to contacts and a company live on the lead and go with it; its elements of
+    // catalogs are kept apart and would otherwise outlive it.
+    state.sales.element_links.retain(|l| l.lead != id.0);
     Some(Change::LeadDeleted(Box::new(lead)))
 }
 

@@ -10,6 +10,7 @@ use super::links::Linked;
 use super::test_items as items;
 use super::*;
 use crate::kommo::config::Config;
+use crate::kommo::sales::ElementLink;
 use crate::kommo::seeds::defaults;
 
 #[test]
@@ -162,5 +163,51 @@ fn complex_links_new_entities_and_links_move_the_main_contact() {
     assert_eq!(
         bad.issues[0].1[0].path, "metadata.catalog_id",
         "an element names its catalog"
+    );
+}
+
+#[test]
+fn a_deleted_lead_leaves_no_links_behind() {
+    let mut state = State::new(&Config::default());
+    let actor = defaults::API_USER;
+    let (written, _) = add_complex(
+        &mut state,
+        &items(json!([
+            {"name": "Gone", "_embedded": {"contacts": [{"first_name": "Ada"}], "companies": [{"name": "Acme"}]}},
+            {"name": "Kept"},
+        ])),
+        actor,
+    )
+    .unwrap();
+    let (gone, kept) = (written[0].id, written[1].id);
+    for lead in [gone, kept] {
+        state.sales.element_links.push(ElementLink {
+            lead,
+            element: 7,
+            catalog: 3,
+            quantity: 1.0,
+            price_id: None,
+        });
+    }
+    assert!(delete_lead(&mut state, kommo_client::ids::LeadId(gone)).is_some());
+    let leads: Vec<u64> = state.sales.element_links.iter().map(|l| l.lead).collect();
+    assert_eq!(
+        leads,
+        vec![kept],
+        "the deleted lead's elements are taken off"
+    );
+    let names_gone = |l: &crate::kommo::model::Link| {
+        (l.entity_type == EntityType::Leads && l.entity_id == gone)
+            || (l.to_entity_type == EntityType::Leads && l.to_entity_id == gone)
+    };
+    assert!(!state.all_links().iter().any(names_gone));
+    let contact = written[0].contact_id.unwrap();
+    let company = written[0].company_id.unwrap();
+    assert!(
+        !state
+            .links_of(EntityType::Contacts, contact)
+            .iter()
+            .chain(&state.links_of(EntityType::Companies, company))
+            .any(names_gone)
     );
 }
