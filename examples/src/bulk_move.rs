@@ -147,8 +147,8 @@ pub struct BulkMoveReport {
     /// From the first bulk change to the first Loops request: the planning the first sends
     /// wait for.
     pub first_loops_call_seconds: f64,
-    /// The time, between the first and the last Loops request, spent in gaps of more than
-    /// 100 ms without one: the Loops side waiting for plans (when Loops is the floor, what
+    /// The time, between the first and the last Loops request, spent in gaps without one
+    /// longer than 100 ms and than two intervals at the Loops rate: the Loops side waiting for plans (when Loops is the floor, what
     /// keeps `efficiency` from 1 besides `first_loops_call_seconds`).
     pub loops_stall_seconds: f64,
     /// Expected effects (each lead's `trial_started`, `deal_won` and welcome email) missing.
@@ -257,7 +257,7 @@ async fn measure(stack: &Stack, args: &BulkMoveArgs, mode: Mode) -> Result<BulkM
     })
     .await;
     let seconds = started.elapsed().as_secs_f64();
-    let (first_loops_call, loops_stall) = loops_timeline(stack, started);
+    let (first_loops_call, loops_stall) = loops_timeline(stack, started, args.loops_rate);
     if !finished {
         return Err(format!("the outbox did not empty within {RUN_TIMEOUT:?}"));
     }
@@ -304,12 +304,15 @@ async fn measure(stack: &Stack, args: &BulkMoveArgs, mode: Mode) -> Result<BulkM
     })
 }
 
-/// A gap between two Loops requests longer than this counts as a stall.
+/// A gap between two Loops requests longer than this, or than two intervals at the rate,
+/// counts as a stall.
 const STALL: f64 = 0.1;
 
 /// From the Loops fake's records of the run (those after `started`): seconds to its first
-/// request, and the sum of the gaps longer than [`STALL`] between its requests.
-fn loops_timeline(stack: &Stack, started: Instant) -> (f64, f64) {
+/// request, and the sum of the gaps between its requests longer than [`STALL`] and than two
+/// intervals at `rate` (at 10/s every gap is 100 ms).
+fn loops_timeline(stack: &Stack, started: Instant, rate: u32) -> (f64, f64) {
+    let stall_from = STALL.max(2.0 / f64::from(rate.max(1)));
     let start = std::time::SystemTime::now() - started.elapsed();
     let mut times: Vec<f64> = stack
         .loops
@@ -323,7 +326,7 @@ fn loops_timeline(stack: &Stack, started: Instant) -> (f64, f64) {
     let stall = times
         .windows(2)
         .map(|w| w[1] - w[0])
-        .filter(|gap| *gap > STALL)
+        .filter(|gap| *gap > stall_from)
         .sum();
     (first, stall)
 }
