@@ -202,7 +202,8 @@ mod api {
         /// # Errors
         ///
         /// [`Error::InvalidRequest`] for a blank chat id (nothing is sent),
-        /// [`Error::PartialBatch`] when a later chunk fails, otherwise any [`Error`] of the
+        /// [`Error::PartialBatch`] when a later chunk fails (each link already made is
+        /// reported by its contact's id and its `request_id`), otherwise any [`Error`] of the
         /// request.
         pub async fn link(&self, links: Vec<NewChatLink>) -> Result<Vec<ChatLink>> {
             if links.iter().any(|l| l.chat_id.trim().is_empty()) {
@@ -214,9 +215,11 @@ mod api {
         }
     }
 
+    /// A committed link is reported by its contact: the link's own id is not an entity's, it
+    /// changes when the chat moves, and an answer may leave it out (0 would name nothing).
     fn committed(link: &ChatLink) -> BatchItemResult {
         BatchItemResult {
-            id: link.id.unwrap_or_default(),
+            id: link.contact_id.0,
             request_id: link.request_id.clone(),
             updated_at: None,
         }

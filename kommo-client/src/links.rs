@@ -186,7 +186,9 @@ mod api {
         ///
         /// # Errors
         ///
-        /// Any [`Error`](crate::Error) of the request.
+        /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) for a quantity that is NaN
+        /// or infinite (nothing is sent), otherwise any [`Error`](crate::Error) of the
+        /// request.
         pub async fn link(
             &self,
             entity: EntityType,
@@ -279,7 +281,8 @@ mod api {
         /// # Errors
         ///
         /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) for an item without its
-        /// source (nothing is sent), otherwise any [`Error`](crate::Error) of the request.
+        /// source or with a quantity that is NaN or infinite (nothing is sent), otherwise any
+        /// [`Error`](crate::Error) of the request.
         pub async fn link_many(
             &self,
             entity: EntityType,
@@ -329,11 +332,27 @@ mod api {
         }
 
         async fn send(&self, path: String, links: Vec<EntityLink>) -> Result<Vec<EntityLink>> {
+            quantities_finite(&links)?;
             let request = ApiRequest::raw(Method::POST, path)
                 .json_body(&links)?
                 .safe_to_retry(true);
             let page: Page<EntityLink> = self.client.page(request, "links").await?;
             Ok(page.items)
+        }
+    }
+
+    /// JSON has no NaN or infinity: serde_json would send `null`, which Kommo may read as
+    /// "no quantity" (or as 1), so the mistake would land as a different product count.
+    fn quantities_finite(links: &[EntityLink]) -> Result<()> {
+        let bad = links
+            .iter()
+            .filter_map(|l| l.metadata.as_ref()?.quantity)
+            .find(|q| !q.is_finite());
+        match bad {
+            Some(q) => Err(crate::Error::InvalidRequest(format!(
+                "a link's quantity must be a finite number, not {q}"
+            ))),
+            None => Ok(()),
         }
     }
 

@@ -197,6 +197,34 @@ impl Query {
         (page, limit)
     }
 
+    /// Every value of `key` (see [`Query::all`]), a value's commas splitting it further,
+    /// blanks dropped; `None` when the key is absent.
+    pub(crate) fn values(&self, key: &str) -> Option<Vec<&str>> {
+        let values = self.all(key);
+        (!values.is_empty()).then(|| {
+            values
+                .iter()
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .collect()
+        })
+    }
+
+    /// [`Query::values`] as numbers: a value that is not one is a 400 naming `key`, as Kommo
+    /// refuses it, rather than a filter that quietly matches nothing.
+    pub(crate) fn numbers(&self, key: &str) -> Result<Option<Vec<u64>>, ApiError> {
+        self.values(key)
+            .map(|values| {
+                values
+                    .iter()
+                    .map(|v| v.parse::<u64>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| ApiError::bad_request(format!("{key} takes numbers")))
+            })
+            .transpose()
+    }
+
     /// The numeric values of `filter[name]` (single or list); `None` when absent.
     pub(crate) fn filter_ids(&self, name: &str) -> Option<Vec<u64>> {
         let values = self.all(&format!("filter[{name}]"));

@@ -118,6 +118,22 @@ async fn chats_are_linked_to_contacts_and_listed_by_contact_or_chat() {
     .await
     .unwrap();
     assert_eq!(both.status(), 400, "one filter or the other");
+    // A contact id that is not a number is refused, not dropped from the filter: dropped, the
+    // list would answer for the other ids as if the caller had asked only for them.
+    let mixed = raw(
+        &sandbox,
+        reqwest::Method::GET,
+        "/api/v4/contacts/chats?contact_id[]=1&contact_id[]=bob",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(mixed.status(), 400, "a contact id must be a number");
+    let problem: serde_json::Value = mixed.json().await.unwrap();
+    assert!(
+        problem.to_string().contains("contact_id takes numbers"),
+        "{problem}"
+    );
     sandbox.shutdown().await;
 }
 

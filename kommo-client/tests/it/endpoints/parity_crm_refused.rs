@@ -172,6 +172,31 @@ async fn crm_writes_kommo_refuses_are_never_sent() {
                     .map(drop)
             })
         }),
+        ("a NaN quantity would be sent as null", |c| {
+            Box::pin(async move {
+                let element =
+                    EntityLink::catalog_element(CatalogId(3), CatalogElementId(4), f64::NAN, None);
+                c.links()
+                    .link(EntityType::Leads, 1, vec![element])
+                    .await
+                    .map(drop)
+            })
+        }),
+        ("an infinite quantity in a mass link", |c| {
+            Box::pin(async move {
+                let element = EntityLink::catalog_element(
+                    CatalogId(3),
+                    CatalogElementId(4),
+                    f64::INFINITY,
+                    None,
+                )
+                .from_entity(1);
+                c.links()
+                    .link_many(EntityType::Leads, vec![element])
+                    .await
+                    .map(drop)
+            })
+        }),
         ("company updates need ids", |c| {
             Box::pin(async move {
                 c.companies()

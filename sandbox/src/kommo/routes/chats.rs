@@ -3,7 +3,8 @@
 //! The fake's choices: any chat id is accepted (the fake has no Chats API to check it
 //! against); a chat belongs to one contact, so linking it to another moves it and gives the
 //! link a new id, while linking it again to the same contact keeps the id; a list names
-//! contacts or chats (one id, or a `[]` list), not both and not neither (400).
+//! contacts or chats (one id, or a `[]` list), not both and not neither, and a contact id
+//! that is not a number is refused (400).
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -34,12 +35,8 @@ fn chat_json(link: &ChatLinkRecord, request_id: Option<&str>) -> Value {
 /// `GET /api/v4/contacts/chats?contact_id=…` or `?chat_id[]=…`; 204 when nothing matches.
 pub(super) async fn chats_list(State(app): App, RawQuery(q): RawQuery) -> ApiResult {
     let query = Query::parse(q.as_deref());
-    let contacts: Vec<u64> = query
-        .all("contact_id")
-        .iter()
-        .filter_map(|v| v.trim().parse().ok())
-        .collect();
-    let chats = query.all("chat_id");
+    let contacts = query.numbers("contact_id")?.unwrap_or_default();
+    let chats = query.values("chat_id").unwrap_or_default();
     if contacts.is_empty() == chats.is_empty() {
         return Err(ApiError::bad_request(
             "Pass contact_id or chat_id (one of them)",

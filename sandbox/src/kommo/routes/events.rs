@@ -50,27 +50,11 @@ const TYPES: &[(&str, &str)] = &[
 
 /// A comma-separated (or `[]`) list filter.
 fn list<'q>(query: &'q Query, name: &str) -> Option<Vec<&'q str>> {
-    let values = query.all(&format!("filter[{name}]"));
-    (!values.is_empty()).then(|| {
-        values
-            .iter()
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .collect()
-    })
+    query.values(&format!("filter[{name}]"))
 }
 
 fn numbers(query: &Query, name: &str) -> Result<Option<Vec<u64>>, ApiError> {
-    list(query, name)
-        .map(|values| {
-            values
-                .iter()
-                .map(|v| v.parse::<u64>())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|_| ApiError::bad_request(format!("filter[{name}] takes numbers")))
-        })
-        .transpose()
+    query.numbers(&format!("filter[{name}]"))
 }
 
 /// `filter[value_before]` or `filter[value_after]`.
