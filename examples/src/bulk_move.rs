@@ -148,8 +148,9 @@ pub struct BulkMoveReport {
     /// wait for.
     pub first_loops_call_seconds: f64,
     /// The time, between the first and the last Loops request, spent in gaps without one
-    /// longer than 100 ms and than two intervals at the Loops rate: the Loops side waiting for plans (when Loops is the floor, what
-    /// keeps `efficiency` from 1 besides `first_loops_call_seconds`).
+    /// longer than 100 ms and than two intervals at the Loops rate: the Loops side waiting
+    /// for plans (when Loops is the floor, what keeps `efficiency` from 1 besides
+    /// `first_loops_call_seconds`).
     pub loops_stall_seconds: f64,
     /// Expected effects (each lead's `trial_started`, `deal_won` and welcome email) missing.
     pub lost: usize,

@@ -22,9 +22,8 @@
 //! carries `Connection: close`, as the rest of the body cannot be told from the next request.
 //! Every connection the server closes after an answer lingers: it half-closes, then reads and
 //! drops what the client still sends for at most [`LINGER_TIME`] and [`LINGER_BYTES`] (a shed
-//! connection, [`SHED_LINGER_BYTES`]). Closing
-//! a socket with unread bytes resets the connection, and the reset can reach the client before
-//! it has read the answer.
+//! connection, [`SHED_LINGER_BYTES`]). Closing a socket with unread bytes resets the
+//! connection, and the reset can reach the client before it has read the answer.
 //!
 //! hyper's own `header_read_timeout` is not used: it runs from the end of one response to the
 //! end of the next head, so it cannot tell an idle keep-alive connection (which a load

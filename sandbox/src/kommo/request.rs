@@ -211,8 +211,9 @@ impl Query {
         })
     }
 
-    /// [`Query::values`] as numbers: a value that is not one is a 400 naming `key`, as Kommo
-    /// refuses it, rather than a filter that quietly matches nothing.
+    /// [`Query::values`] as numbers: a value that is not one is a 400 naming `key` (the fake's
+    /// choice: Kommo documents no answer), rather than a filter that quietly answers for the
+    /// other values alone.
     pub(crate) fn numbers(&self, key: &str) -> Result<Option<Vec<u64>>, ApiError> {
         self.values(key)
             .map(|values| {
@@ -225,16 +226,12 @@ impl Query {
             .transpose()
     }
 
-    /// The numeric values of `filter[name]` (single or list); `None` when absent.
+    /// The numeric values of `filter[name]` (single or list), others dropped; `None` when
+    /// absent. The entity lists have always read their filters this way; the chats list and
+    /// the events log refuse what is not a number ([`Query::numbers`]).
     pub(crate) fn filter_ids(&self, name: &str) -> Option<Vec<u64>> {
-        let values = self.all(&format!("filter[{name}]"));
-        (!values.is_empty()).then(|| {
-            values
-                .iter()
-                .flat_map(|v| v.split(','))
-                .filter_map(|v| v.trim().parse().ok())
-                .collect()
-        })
+        self.values(&format!("filter[{name}]"))
+            .map(|values| values.iter().filter_map(|v| v.parse().ok()).collect())
     }
 
     /// `filter[name]` as one string.
